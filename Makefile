@@ -1,0 +1,88 @@
+.POSIX:
+# hookd: `make` builds server/hookd and server/hookctl (optimised);
+# `make test` builds the AddressSanitizer + UBSan variant in build/asan/
+# and runs every test against it; `make run` starts hookd on ./data.
+
+include config.mk
+
+LIB = hk buf id clock secret sig bucket store form jptr env map
+SERVER = main config log http conn ingest admin webhook event reqlog
+UNIT = id clock secret sig bucket store form jptr env map
+
+# Objects of a build variant live in build/<variant>/; the default
+# variant is the optimised one, `make test` adds build/asan.
+B = build/opt
+SRV_OUT = server
+
+LIBOBJ = $(LIB:%=$(B)/lib/%.o)
+SRVOBJ = $(SERVER:%=$(B)/server/%.o)
+UNITBIN = $(UNIT:%=$(B)/test/unit_%)
+
+ALL_CFLAGS = $(CFLAGS) $(CPPFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS))
+ALL_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) $(LDLIBS)
+
+all: $(SRV_OUT)/hookd
+
+$(SRV_OUT)/hookd: $(SRVOBJ) $(B)/lib/libhk.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(SRVOBJ) $(B)/lib/libhk.a $(ALL_LIBS)
+
+$(B)/lib/libhk.a: $(LIBOBJ)
+	rm -f $@
+	ar rcs $@ $(LIBOBJ)
+
+$(B)/lib/%.o: lib/%.c config.mk
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/server/%.o: server/%.c config.mk
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/test/t.o: test/unit/t.c test/unit/t.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itest/unit -c -o $@ test/unit/t.c
+
+$(B)/test/unit_%: test/unit/%.c $(B)/test/t.o $(B)/lib/libhk.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itest/unit -o $@ $< $(B)/test/t.o \
+	    $(B)/lib/libhk.a $(ALL_LIBS)
+
+units: $(UNITBIN)
+
+# The sanitizer variant: same sources, its own objects and binaries.
+asan:
+	$(MAKE) B=build/asan SRV_OUT=build/asan OPTFLAGS="$(SANFLAGS)" \
+	    build/asan/hookd units
+
+deps:
+	scripts/deps
+
+run: deps all
+	mkdir -p data
+	./server/hookd --data ./data
+
+test: deps
+	$(MAKE) asan
+	scripts/runtests build/asan
+
+bench: deps all
+	scripts/bench-ingest
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin
+	cp -f server/hookd $(DESTDIR)$(PREFIX)/bin/
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/hookd
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/hookd
+
+format:
+	clang-format -i lib/*.[ch] server/*.[ch] test/unit/*.[ch]
+
+clean:
+	rm -rf build server/hookd server/hookctl
+
+.PHONY: all asan deps run test bench install uninstall format clean units
+
+-include $(LIBOBJ:.o=.d) $(SRVOBJ:.o=.d)

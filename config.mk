@@ -1,0 +1,23 @@
+# hookd build configuration: what `make` needs to know about this machine.
+
+VERSION = 0.1.0
+
+PREFIX = /usr/local
+MANPREFIX = $(PREFIX)/share/man
+
+CC = cc
+PKG_CONFIG = pkg-config
+PKGS = libevent libsodium libcjson lmdb libcurl
+
+CPPFLAGS = -D_GNU_SOURCE \
+	-DVERSION=\"$(VERSION)\" -Ilib -Iserver
+WARNFLAGS = -Wall -Wextra -Wpedantic -Wshadow -Wpointer-arith \
+	-Wstrict-prototypes -Wmissing-prototypes -Wcast-qual -Wsign-compare
+OPTFLAGS = -O2 -g
+CFLAGS = -std=c11 $(WARNFLAGS) $(OPTFLAGS)
+LDFLAGS =
+LDLIBS = -lpthread
+
+# The sanitizer build that `make test` runs the whole suite against.
+SANFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined

@@ -1,0 +1,118 @@
+/* id.c: monotonic time-sortable ids. */
+#include <pthread.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "clock.h"
+#include "hk.h"
+#include "id.h"
+
+static const char id_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+static pthread_mutex_t id_lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t id_last_ms = -1;
+static unsigned char id_last_rand[10];
+
+/* Adds one to the 80-bit big-endian counter; returns 1 on overflow. */
+static int
+id_increment(unsigned char r[10])
+{
+	int i;
+
+	for (i = 9; i >= 0; i--)
+		if (++r[i] != 0)
+			return 0;
+	return 1;
+}
+
+/* Encodes 48 bits of time and 80 bits of R as 26 base32 characters. */
+static void
+id_encode(int64_t ms, const unsigned char r[10], char *out)
+{
+	uint64_t t = (uint64_t)ms;
+	int i, bit, v, j;
+
+	for (i = 9; i >= 0; i--) {
+		out[i] = id_alphabet[t & 31];
+		t >>= 5;
+	}
+	/* 80 random bits are exactly 16 groups of 5. */
+	for (i = 0; i < 16; i++) {
+		v = 0;
+		for (j = 0; j < 5; j++) {
+			bit = i * 5 + j;
+			v = v << 1 | ((r[bit / 8] >> (7 - bit % 8)) & 1);
+		}
+		out[10 + i] = id_alphabet[v];
+	}
+}
+
+char *
+hk_id_at(const char *prefix, int64_t ms, char out[HK_ID_MAX])
+{
+	unsigned char r[10];
+	size_t plen = strlen(prefix);
+
+	if (plen > HK_ID_MAX - HK_ID_BODY - 1)
+		plen = HK_ID_MAX - HK_ID_BODY - 1;
+	if (ms < 0)
+		ms = 0;
+	ms &= ((int64_t)1 << 48) - 1;
+	pthread_mutex_lock(&id_lock);
+	/*
+	 * A clock that stepped back keeps counting from the last id, so the
+	 * order of creation survives.
+	 */
+	if (ms <= id_last_ms) {
+		ms = id_last_ms;
+		if (id_increment(id_last_rand))
+			ms = ++id_last_ms;
+	} else {
+		randombytes_buf(id_last_rand, sizeof(id_last_rand));
+		id_last_rand[0] &= 0x7f; /* room to count up */
+		id_last_ms = ms;
+	}
+	memcpy(r, id_last_rand, sizeof(r));
+	pthread_mutex_unlock(&id_lock);
+	memcpy(out, prefix, plen);
+	id_encode(ms, r, out + plen);
+	out[plen + HK_ID_BODY] = '\0';
+	return out;
+}
+
+char *
+hk_id_new(const char *prefix, char out[HK_ID_MAX])
+{
+	return hk_id_at(prefix, hk_now_ms(), out);
+}
+
+int
+hk_id_valid(const char *prefix, const char *s)
+{
+	size_t plen = strlen(prefix), i;
+
+	if (s == NULL || strncmp(s, prefix, plen) != 0 ||
+	    strlen(s) != plen + HK_ID_BODY)
+		return 0;
+	for (i = plen; s[i] != '\0'; i++)
+		if (strchr(id_alphabet, s[i]) == NULL)
+			return 0;
+	/* The first character carries only 3 bits of 48. */
+	return s[plen] <= '7';
+}
+
+int64_t
+hk_id_ms(const char *prefix, const char *s)
+{
+	size_t plen = strlen(prefix);
+	int64_t ms = 0;
+	int i;
+
+	if (!hk_id_valid(prefix, s))
+		return -1;
+	for (i = 0; i < 10; i++)
+		ms = ms << 5 |
+		    (int64_t)(strchr(id_alphabet, s[plen + i]) - id_alphabet);
+	return ms;
+}

@@ -1,0 +1,461 @@
+/* store.c: the LMDB environment, group commit on one writer thread. */
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "hk.h"
+#include "store.h"
+
+#define STORE_SCHEMA "1"
+#define STORE_MAXDBS 16
+#define STORE_USAGE_EVERY_US 200000 /* recount free pages at most 5/s */
+
+struct hk_store {
+	MDB_env *st_env;
+	MDB_dbi st_dbi[HK_DB_COUNT];
+	MDB_txn *st_rtxn; /* the loop's read transaction, reset when idle */
+	int st_rtxn_live;
+	int st_efd;
+	int st_highwater;
+
+	pthread_t st_thread;
+	pthread_mutex_t st_lock;
+	pthread_cond_t st_cond;
+	/* Guarded by st_lock: */
+	struct hk_store_op *st_qhead, **st_qtail; /* submitted */
+	struct hk_store_op *st_dhead, **st_dtail; /* done, to reap */
+	int st_closing;
+	struct hk_store_usage st_usage;
+
+	size_t st_inflight; /* loop thread only */
+	int64_t st_usage_us; /* writer thread only */
+};
+
+static const char *store_dbnames[HK_DB_COUNT] = {
+	"meta", "webhooks", "names", "events", "idem", "reqlog", "subs",
+	"deliveries", "queue",
+};
+
+int
+hk_store_err(int rc)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case MDB_MAP_FULL:
+	case MDB_TXN_FULL:
+	case MDB_PAGE_FULL:
+	case ENOSPC:
+		return HK_EFULL;
+	case ENOMEM:
+		return HK_ENOMEM;
+	default:
+		return HK_EIO;
+	}
+}
+
+/* Whether an apply result is a transaction failure rather than a refusal. */
+static int
+store_fatal(int rc)
+{
+	return rc == HK_EFULL || rc == HK_EIO || rc == HK_ENOMEM;
+}
+
+int
+hk_store_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
+    const void *val, size_t vlen, unsigned flags)
+{
+	MDB_val k = {klen, (void *)(uintptr_t)key};
+	MDB_val v = {vlen, (void *)(uintptr_t)val};
+	int rc;
+
+	rc = mdb_put(txn, dbi, &k, &v, flags | MDB_APPEND);
+	if (rc == MDB_KEYEXIST) {
+		/* Not after the last key: an ordinary insert. */
+		k.mv_size = klen;
+		k.mv_data = (void *)(uintptr_t)key;
+		v.mv_size = vlen;
+		v.mv_data = (void *)(uintptr_t)val;
+		rc = mdb_put(txn, dbi, &k, &v, flags);
+	}
+	if (rc == MDB_KEYEXIST)
+		return HK_EEXIST;
+	return hk_store_err(rc);
+}
+
+/* Counts the pages on LMDB's freelist (DBI 0) in TXN. */
+static size_t
+store_free_pages(MDB_txn *txn)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	size_t n = 0;
+
+	if (mdb_cursor_open(txn, 0, &c) != 0)
+		return 0;
+	while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0)
+		n += *(size_t *)v.mv_data; /* an IDL starts with its count */
+	mdb_cursor_close(c);
+	return n;
+}
+
+/* Refreshes the usage figures after a commit (writer thread). */
+static void
+store_measure(struct hk_store *st, int failed, size_t nops)
+{
+	MDB_envinfo info = {0};
+	MDB_stat stat;
+	MDB_txn *txn;
+	size_t used = 0;
+	int64_t now = hk_mono_us();
+	int measure = failed || now - st->st_usage_us >= STORE_USAGE_EVERY_US;
+
+	if (measure && mdb_env_info(st->st_env, &info) == 0 &&
+	    mdb_env_stat(st->st_env, &stat) == 0) {
+		used = (info.me_last_pgno + 1) * stat.ms_psize;
+		if (mdb_txn_begin(st->st_env, NULL, MDB_RDONLY, &txn) == 0) {
+			used -= store_free_pages(txn) * stat.ms_psize;
+			mdb_txn_abort(txn);
+		}
+		st->st_usage_us = now;
+	}
+	pthread_mutex_lock(&st->st_lock);
+	if (measure) {
+		st->st_usage.su_mapsize = info.me_mapsize;
+		st->st_usage.su_used = used;
+	}
+	if (!failed) {
+		st->st_usage.su_commits++;
+		st->st_usage.su_ops += nops;
+	}
+	st->st_usage.su_failed = failed;
+	pthread_mutex_unlock(&st->st_lock);
+}
+
+/* Applies one list of operations in one transaction; returns 0 or failure. */
+static int
+store_txn(struct hk_store *st, struct hk_store_op *head,
+    struct hk_store_op *stop)
+{
+	struct hk_store_op *op;
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = mdb_txn_begin(st->st_env, NULL, 0, &txn)) != 0)
+		return hk_store_err(rc);
+	for (op = head; op != stop; op = op->so_next) {
+		op->so_rc = op->so_apply(op, st, txn);
+		if (store_fatal(op->so_rc)) {
+			rc = op->so_rc;
+			mdb_txn_abort(txn);
+			return rc;
+		}
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return hk_store_err(rc);
+	return 0;
+}
+
+/* Commits a batch, or, if it fails, each operation on its own. */
+static void
+store_batch(struct hk_store *st, struct hk_store_op *head)
+{
+	struct hk_store_op *op;
+	size_t n = 0;
+	int rc, failed = 0;
+
+	for (op = head; op != NULL; op = op->so_next)
+		n++;
+	if ((rc = store_txn(st, head, NULL)) == 0) {
+		store_measure(st, 0, n);
+		return;
+	}
+	if (n == 1) {
+		head->so_rc = rc;
+		store_measure(st, 1, 0);
+		return;
+	}
+	for (op = head; op != NULL; op = op->so_next) {
+		if ((rc = store_txn(st, op, op->so_next)) != 0) {
+			op->so_rc = rc;
+			failed = 1;
+		}
+	}
+	store_measure(st, failed, n);
+}
+
+/* The writer thread: take everything queued, commit it, hand it back. */
+static void *
+store_writer(void *arg)
+{
+	struct hk_store *st = arg;
+	struct hk_store_op *batch, *last;
+	uint64_t one = 1;
+	ssize_t n;
+
+	for (;;) {
+		pthread_mutex_lock(&st->st_lock);
+		while (st->st_qhead == NULL && !st->st_closing)
+			pthread_cond_wait(&st->st_cond, &st->st_lock);
+		if (st->st_qhead == NULL) {
+			pthread_mutex_unlock(&st->st_lock);
+			break;
+		}
+		batch = st->st_qhead;
+		st->st_qhead = NULL;
+		st->st_qtail = &st->st_qhead;
+		pthread_mutex_unlock(&st->st_lock);
+
+		store_batch(st, batch);
+
+		for (last = batch; last->so_next != NULL; last = last->so_next)
+			;
+		pthread_mutex_lock(&st->st_lock);
+		*st->st_dtail = batch;
+		st->st_dtail = &last->so_next;
+		pthread_mutex_unlock(&st->st_lock);
+		do
+			n = write(st->st_efd, &one, sizeof(one));
+		while (n == -1 && errno == EINTR);
+	}
+	return NULL;
+}
+
+/* Opens the named databases and checks the schema version. */
+static int
+store_init_dbs(struct hk_store *st, char **cause)
+{
+	MDB_txn *txn;
+	MDB_val k = {7, "version"}, v;
+	int i, rc;
+
+	if ((rc = mdb_txn_begin(st->st_env, NULL, 0, &txn)) != 0)
+		goto fail;
+	for (i = 0; i < HK_DB_COUNT; i++)
+		if ((rc = mdb_dbi_open(txn, store_dbnames[i], MDB_CREATE,
+		    &st->st_dbi[i])) != 0) {
+			mdb_txn_abort(txn);
+			goto fail;
+		}
+	rc = mdb_get(txn, st->st_dbi[HK_DB_META], &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		v.mv_size = strlen(STORE_SCHEMA);
+		v.mv_data = STORE_SCHEMA;
+		rc = mdb_put(txn, st->st_dbi[HK_DB_META], &k, &v, 0);
+	} else if (rc == 0 && (v.mv_size != strlen(STORE_SCHEMA) ||
+	    memcmp(v.mv_data, STORE_SCHEMA, v.mv_size) != 0)) {
+		mdb_txn_abort(txn);
+		if (asprintf(cause, "store schema %.*s, this hookd reads %s",
+		    (int)v.mv_size, (char *)v.mv_data, STORE_SCHEMA) == -1)
+			*cause = NULL;
+		return HK_EINVAL;
+	}
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		goto fail;
+	return 0;
+fail:
+	if (asprintf(cause, "lmdb: %s", mdb_strerror(rc)) == -1)
+		*cause = NULL;
+	return hk_store_err(rc);
+}
+
+int
+hk_store_open(struct hk_store **stp, const struct hk_store_conf *conf,
+    char **cause)
+{
+	struct hk_store *st;
+	int rc;
+
+	*cause = NULL;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return HK_ENOMEM;
+	st->st_efd = -1;
+	st->st_qtail = &st->st_qhead;
+	st->st_dtail = &st->st_dhead;
+	st->st_highwater = conf->sc_highwater > 0 ? conf->sc_highwater : 90;
+	if (mkdir(conf->sc_dir, 0700) == -1 && errno != EEXIST) {
+		if (asprintf(cause, "%s: %s", conf->sc_dir, strerror(errno)) ==
+		    -1)
+			*cause = NULL;
+		rc = HK_EIO;
+		goto fail;
+	}
+	if ((rc = mdb_env_create(&st->st_env)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(st->st_env, STORE_MAXDBS)) != 0 ||
+	    (rc = mdb_env_set_mapsize(st->st_env, conf->sc_mapsize)) != 0 ||
+	    (rc = mdb_env_open(st->st_env, conf->sc_dir, 0, 0600)) != 0) {
+		if (asprintf(cause, "%s: lmdb: %s", conf->sc_dir,
+		    mdb_strerror(rc)) == -1)
+			*cause = NULL;
+		rc = hk_store_err(rc);
+		goto fail;
+	}
+	if ((rc = store_init_dbs(st, cause)) != 0)
+		goto fail;
+	if ((rc = mdb_txn_begin(st->st_env, NULL, MDB_RDONLY,
+	    &st->st_rtxn)) != 0) {
+		rc = hk_store_err(rc);
+		goto fail;
+	}
+	mdb_txn_reset(st->st_rtxn);
+	if ((st->st_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+		rc = HK_EIO;
+		goto fail;
+	}
+	pthread_mutex_init(&st->st_lock, NULL);
+	pthread_cond_init(&st->st_cond, NULL);
+	store_measure(st, 0, 0);
+	st->st_usage.su_commits = 0;
+	if (pthread_create(&st->st_thread, NULL, store_writer, st) != 0) {
+		pthread_mutex_destroy(&st->st_lock);
+		pthread_cond_destroy(&st->st_cond);
+		rc = HK_ERR;
+		goto fail;
+	}
+	*stp = st;
+	return 0;
+fail:
+	if (st->st_rtxn != NULL)
+		mdb_txn_abort(st->st_rtxn);
+	if (st->st_env != NULL)
+		mdb_env_close(st->st_env);
+	if (st->st_efd != -1)
+		close(st->st_efd);
+	free(st);
+	return rc;
+}
+
+void
+hk_store_close(struct hk_store *st)
+{
+	if (st == NULL)
+		return;
+	pthread_mutex_lock(&st->st_lock);
+	st->st_closing = 1;
+	pthread_cond_signal(&st->st_cond);
+	pthread_mutex_unlock(&st->st_lock);
+	pthread_join(st->st_thread, NULL);
+	hk_store_reap(st);
+	mdb_txn_abort(st->st_rtxn);
+	mdb_env_close(st->st_env);
+	close(st->st_efd);
+	pthread_mutex_destroy(&st->st_lock);
+	pthread_cond_destroy(&st->st_cond);
+	free(st);
+}
+
+int
+hk_store_submit(struct hk_store *st, struct hk_store_op *op)
+{
+	op->so_next = NULL;
+	op->so_rc = 0;
+	pthread_mutex_lock(&st->st_lock);
+	if (st->st_closing) {
+		pthread_mutex_unlock(&st->st_lock);
+		return HK_ESHUTDOWN;
+	}
+	*st->st_qtail = op;
+	st->st_qtail = &op->so_next;
+	pthread_cond_signal(&st->st_cond);
+	pthread_mutex_unlock(&st->st_lock);
+	st->st_inflight++;
+	return 0;
+}
+
+int
+hk_store_fd(struct hk_store *st)
+{
+	return st->st_efd;
+}
+
+int
+hk_store_reap(struct hk_store *st)
+{
+	struct hk_store_op *op, *next;
+	uint64_t v;
+	int n = 0;
+
+	while (read(st->st_efd, &v, sizeof(v)) > 0)
+		;
+	pthread_mutex_lock(&st->st_lock);
+	op = st->st_dhead;
+	st->st_dhead = NULL;
+	st->st_dtail = &st->st_dhead;
+	pthread_mutex_unlock(&st->st_lock);
+	for (; op != NULL; op = next) {
+		next = op->so_next; /* the callback may free op */
+		st->st_inflight--;
+		op->so_done(op, op->so_rc);
+		n++;
+	}
+	return n;
+}
+
+size_t
+hk_store_inflight(struct hk_store *st)
+{
+	return st->st_inflight;
+}
+
+MDB_dbi
+hk_store_dbi(struct hk_store *st, enum hk_db db)
+{
+	return st->st_dbi[db];
+}
+
+MDB_env *
+hk_store_env(struct hk_store *st)
+{
+	return st->st_env;
+}
+
+int
+hk_store_rbegin(struct hk_store *st, MDB_txn **txn)
+{
+	if (!st->st_rtxn_live) {
+		if (mdb_txn_renew(st->st_rtxn) != 0)
+			return HK_EIO;
+		st->st_rtxn_live = 1;
+	}
+	*txn = st->st_rtxn;
+	return 0;
+}
+
+void
+hk_store_rend(struct hk_store *st)
+{
+	if (st->st_rtxn_live) {
+		mdb_txn_reset(st->st_rtxn);
+		st->st_rtxn_live = 0;
+	}
+}
+
+void
+hk_store_usage(struct hk_store *st, struct hk_store_usage *u)
+{
+	pthread_mutex_lock(&st->st_lock);
+	*u = st->st_usage;
+	pthread_mutex_unlock(&st->st_lock);
+}
+
+int
+hk_store_full(struct hk_store *st)
+{
+	struct hk_store_usage u;
+
+	hk_store_usage(st, &u);
+	if (u.su_mapsize == 0)
+		return 0;
+	return u.su_used * 100 >= u.su_mapsize * (size_t)st->st_highwater;
+}

@@ -1,0 +1,277 @@
+/*
+ * conn.c: bounds on the connections of one listener.
+ *
+ * evhttp (libevent 2.1) neither counts connections nor bounds the time a
+ * whole request may take: its timeouts restart on every byte, so a client
+ * sending one byte a second never times out. This file fills both gaps
+ * through the one hook evhttp gives, evhttp_set_bevcb(): every connection
+ * gets a bufferevent made here, without BEV_OPT_CLOSE_ON_FREE (evhttp
+ * then closes the socket itself) and with an extra reference, so the
+ * bufferevent outlives evhttp's use of it and a sweep can tell, through
+ * its cleared callbacks, that evhttp let it go.
+ *
+ * - Count: at the maximum the listener stops accepting (the kernel's
+ *   backlog holds the rest, as nginx does) until the sweep sees a
+ *   connection gone.
+ * - Deadline: the first byte of a request starts its clock (an input
+ *   buffer callback), the response stops it (an output buffer callback).
+ *   A request still arriving when its deadline passes has its socket shut
+ *   down, and evhttp tears the connection down on the EOF it then reads.
+ *   A request being handled (evhttp stops reading then) is never cut.
+ */
+#include <sys/socket.h>
+
+#include <stdlib.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "clock.h"
+#include "hk.h"
+#include "hookd.h"
+
+#define CONNS_SWEEP_US 250000
+#define CONNS_LISTENERS 4
+
+struct hk_conn {
+	struct bufferevent *cn_bev;
+	struct hk_conns *cn_owner;
+	struct evbuffer_cb_entry *cn_incb;
+	struct evbuffer_cb_entry *cn_outcb;
+	int64_t cn_start_us; /* first byte of the request arriving; 0: none */
+	int cn_cut;
+	TAILQ_ENTRY(hk_conn) cn_entry;
+};
+
+struct hk_conns {
+	struct event_base *cs_base;
+	struct evconnlistener *cs_lev;
+	struct event *cs_sweep;
+	struct event *cs_resume; /* after accept() failed (EMFILE) */
+	int64_t cs_max;
+	int64_t cs_deadline_us;
+	size_t cs_count;
+	int cs_paused;
+	TAILQ_HEAD(, hk_conn) cs_list;
+};
+
+static struct hk_conns *conns_registry[CONNS_LISTENERS];
+
+/* Bytes arrived: a request begins if none was under way. */
+static void
+conns_input(struct evbuffer *b, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct hk_conn *c = arg;
+
+	(void)b;
+	if (info->n_added > 0 && c->cn_start_us == 0)
+		c->cn_start_us = hk_mono_us();
+}
+
+/* A response is going out: the request was read in time. */
+static void
+conns_output(struct evbuffer *b, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct hk_conn *c = arg;
+
+	(void)b;
+	if (info->n_added > 0)
+		c->cn_start_us = 0;
+}
+
+/* Pauses or resumes accepting to keep the count under the maximum. */
+static void
+conns_gate(struct hk_conns *cs)
+{
+	if (cs->cs_lev == NULL)
+		return;
+	if (!cs->cs_paused && cs->cs_count >= (size_t)cs->cs_max) {
+		evconnlistener_disable(cs->cs_lev);
+		cs->cs_paused = 1;
+		log_warn("max_connections", "count=%zu", cs->cs_count);
+	} else if (cs->cs_paused && cs->cs_count < (size_t)cs->cs_max) {
+		evconnlistener_enable(cs->cs_lev);
+		cs->cs_paused = 0;
+	}
+}
+
+/* evhttp's bevcb: the bufferevent of a new connection. */
+static struct bufferevent *
+conns_bev(struct event_base *base, void *arg)
+{
+	struct hk_conns *cs = arg;
+	struct hk_conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL; /* evhttp makes its own; it goes uncounted */
+	if ((c->cn_bev = bufferevent_socket_new(base, -1, 0)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	bufferevent_incref(c->cn_bev);
+	c->cn_owner = cs;
+	c->cn_incb = evbuffer_add_cb(bufferevent_get_input(c->cn_bev),
+	    conns_input, c);
+	c->cn_outcb = evbuffer_add_cb(bufferevent_get_output(c->cn_bev),
+	    conns_output, c);
+	TAILQ_INSERT_TAIL(&cs->cs_list, c, cn_entry);
+	cs->cs_count++;
+	conns_gate(cs);
+	return c->cn_bev;
+}
+
+/* Drops our reference to a connection evhttp has released. */
+static void
+conns_release(struct hk_conns *cs, struct hk_conn *c)
+{
+	TAILQ_REMOVE(&cs->cs_list, c, cn_entry);
+	if (c->cn_incb != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_input(c->cn_bev),
+		    c->cn_incb);
+	if (c->cn_outcb != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_output(c->cn_bev),
+		    c->cn_outcb);
+	bufferevent_decref(c->cn_bev);
+	free(c);
+	cs->cs_count--;
+}
+
+/* The periodic sweep: reap released connections, cut overdue requests. */
+static void
+conns_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct hk_conns *cs = arg;
+	struct hk_conn *c, *next;
+	bufferevent_data_cb rcb;
+	int64_t now = hk_mono_us();
+	evutil_socket_t s;
+
+	(void)fd;
+	(void)what;
+	for (c = TAILQ_FIRST(&cs->cs_list); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, cn_entry);
+		bufferevent_getcb(c->cn_bev, &rcb, NULL, NULL, NULL);
+		if (rcb == NULL) {
+			/* evhttp freed it: its callbacks are cleared. */
+			conns_release(cs, c);
+			continue;
+		}
+		if (c->cn_cut || c->cn_start_us == 0 ||
+		    now - c->cn_start_us < cs->cs_deadline_us ||
+		    !(bufferevent_get_enabled(c->cn_bev) & EV_READ))
+			continue;
+		if ((s = bufferevent_getfd(c->cn_bev)) != -1) {
+			log_info("request_deadline", "fd=%d ms=%lld", (int)s,
+			    (long long)((now - c->cn_start_us) / 1000));
+			shutdown(s, SHUT_RDWR);
+			c->cn_cut = 1;
+		}
+	}
+	conns_gate(cs);
+}
+
+/*
+ * Accept failed (EMFILE and the like): pause a second, as httpd does, or
+ * the readable listener spins the loop. The callback's argument is
+ * evhttp's, so the listener is found in the registry.
+ */
+static void
+conns_accept_error(struct evconnlistener *lev, void *arg)
+{
+	struct hk_conns *cs = NULL;
+	struct timeval tv = {1, 0};
+	size_t i;
+
+	(void)arg;
+	for (i = 0; i < HK_NELEM(conns_registry); i++)
+		if (conns_registry[i] != NULL &&
+		    conns_registry[i]->cs_lev == lev)
+			cs = conns_registry[i];
+	if (cs == NULL)
+		return;
+	log_warn("accept", "error=%s",
+	    hk_logq(evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR())));
+	evconnlistener_disable(lev);
+	evtimer_add(cs->cs_resume, &tv);
+}
+
+/* The pause after an accept error is over. */
+static void
+conns_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct hk_conns *cs = arg;
+
+	(void)fd;
+	(void)what;
+	if (!cs->cs_paused)
+		evconnlistener_enable(cs->cs_lev);
+}
+
+struct hk_conns *
+hk_conns_new(struct event_base *base, struct evhttp *http, int64_t max,
+    int64_t deadline_ms)
+{
+	struct hk_conns *cs;
+	struct timeval tv = {0, CONNS_SWEEP_US};
+
+	if ((cs = calloc(1, sizeof(*cs))) == NULL)
+		return NULL;
+	cs->cs_base = base;
+	cs->cs_max = max;
+	cs->cs_deadline_us = deadline_ms * 1000;
+	TAILQ_INIT(&cs->cs_list);
+	cs->cs_sweep = event_new(base, -1, EV_PERSIST, conns_sweep, cs);
+	cs->cs_resume = evtimer_new(base, conns_resume, cs);
+	if (cs->cs_sweep == NULL || cs->cs_resume == NULL) {
+		hk_conns_free(cs);
+		return NULL;
+	}
+	event_add(cs->cs_sweep, &tv);
+	evhttp_set_bevcb(http, conns_bev, cs);
+	return cs;
+}
+
+void
+hk_conns_set_listener(struct hk_conns *cs, struct evconnlistener *lev)
+{
+	size_t i;
+
+	cs->cs_lev = lev;
+	for (i = 0; i < HK_NELEM(conns_registry); i++)
+		if (conns_registry[i] == NULL) {
+			conns_registry[i] = cs;
+			evconnlistener_set_error_cb(lev, conns_accept_error);
+			break;
+		}
+}
+
+size_t
+hk_conns_count(struct hk_conns *cs)
+{
+	return cs->cs_count;
+}
+
+void
+hk_conns_free(struct hk_conns *cs)
+{
+	struct hk_conn *c;
+
+	size_t i;
+
+	if (cs == NULL)
+		return;
+	for (i = 0; i < HK_NELEM(conns_registry); i++)
+		if (conns_registry[i] == cs)
+			conns_registry[i] = NULL;
+	/* Called after evhttp_free(): every connection is released. */
+	while ((c = TAILQ_FIRST(&cs->cs_list)) != NULL)
+		conns_release(cs, c);
+	if (cs->cs_sweep != NULL)
+		event_free(cs->cs_sweep);
+	if (cs->cs_resume != NULL)
+		event_free(cs->cs_resume);
+	free(cs);
+}

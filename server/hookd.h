@@ -1,0 +1,284 @@
+/*
+ * hookd.h: the daemon's one header, grouped by file.
+ *
+ * Everything here runs on the loop thread unless it says otherwise; the
+ * only other thread is the store's writer (lib/store.h).
+ */
+#ifndef HOOKD_H
+#define HOOKD_H
+
+#include <sys/queue.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "bucket.h"
+#include "buf.h"
+#include "map.h"
+#include "secret.h"
+#include "sig.h"
+#include "store.h"
+
+/* Defaults (SPEC §7); each is a flag with a HOOKD_* twin. */
+#define HOOKD_LISTEN "127.0.0.1:8080"
+#define HOOKD_ADMIN "127.0.0.1:8081"
+#define HOOKD_DATA "./data"
+#define HOOKD_MAP_SIZE "1GiB"
+#define HOOKD_MAX_BODY "1MiB"
+#define HOOKD_RATE "100"
+#define HOOKD_MAX_CONNECTIONS "1024"
+#define HOOKD_MAX_IN_FLIGHT "256"
+#define HOOKD_RETENTION "7d"
+#define HOOKD_DISABLE_AFTER "5d"
+#define HOOKD_LOG_LEVEL "info"
+#define HOOKD_REQUEST_TIMEOUT "30s"
+#define HOOKD_IDLE_TIMEOUT "60s"
+#define HOOKD_MAX_HEADERS "16KiB"
+#define HOOKD_SHUTDOWN_GRACE "10s"
+#define HOOKD_HIGHWATER "90"
+
+#define HOOKD_NAME_MAX 64     /* webhook names */
+#define HOOKD_TYPE_MAX 200    /* event types */
+#define HOOKD_IDEM_MAX 256    /* idempotency keys */
+#define HOOKD_LIST_DEFAULT 50 /* ?limit= */
+#define HOOKD_LIST_MAX 1000
+#define HOOKD_SCAN_MAX 100000 /* records one filtered list reads at most */
+
+/* config.c */
+enum hk_log_level { HK_LOG_DEBUG, HK_LOG_INFO, HK_LOG_WARN, HK_LOG_ERROR };
+
+struct hk_conf {
+	char *cf_listen;
+	char *cf_admin;
+	char *cf_data;
+	char *cf_admin_token_file;
+	char *cf_master_key_file;
+	char *cf_public_url;
+	char *cf_allow_targets;
+	char *cf_log_file;
+	int64_t cf_map_size;
+	int64_t cf_max_body;
+	int64_t cf_max_headers;
+	double cf_rate;
+	int64_t cf_max_connections;
+	int64_t cf_max_in_flight;
+	int64_t cf_retention_ms;
+	int64_t cf_disable_after_ms;
+	int64_t cf_request_timeout_ms;
+	int64_t cf_idle_timeout_ms;
+	int64_t cf_shutdown_grace_ms;
+	int64_t cf_highwater;
+	int64_t cf_log_level;
+};
+
+/*
+ * Fills CONF from defaults, then HOOKD_* variables, then ARGV. Returns
+ * 0, 1 when --help or --version was printed, or -1 after printing the
+ * error.
+ */
+int hk_conf_load(struct hk_conf *, int argc, char **argv);
+void hk_conf_free(struct hk_conf *);
+int hk_parse_size(const char *, int64_t *);
+int hk_parse_duration(const char *, int64_t *ms);
+
+/* log.c */
+void hk_log_init(int level, const char *file);
+void hk_log_reopen(void);
+void hk_log(int level, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Like hk_log at HK_LOG_ERROR, then exits 1; only before the loop runs. */
+void hk_fatal(const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+/* VAL quoted for a key=value line (one of 8 rotating static buffers). */
+const char *hk_logq(const char *val);
+#define log_debug(ev, ...) hk_log(HK_LOG_DEBUG, ev, __VA_ARGS__)
+#define log_info(ev, ...) hk_log(HK_LOG_INFO, ev, __VA_ARGS__)
+#define log_warn(ev, ...) hk_log(HK_LOG_WARN, ev, __VA_ARGS__)
+#define log_error(ev, ...) hk_log(HK_LOG_ERROR, ev, __VA_ARGS__)
+
+/* conn.c: connection bookkeeping of one listener. */
+struct hk_conns;
+struct hk_conns *hk_conns_new(struct event_base *, struct evhttp *,
+    int64_t max, int64_t deadline_ms);
+/* The listener accept is paused at the maximum (set once it exists). */
+void hk_conns_set_listener(struct hk_conns *, struct evconnlistener *);
+size_t hk_conns_count(struct hk_conns *);
+void hk_conns_free(struct hk_conns *);
+
+/* http.c */
+struct hk_listener {
+	struct evhttp *ls_http;
+	struct evconnlistener *ls_lev;
+	struct hk_conns *ls_conns;
+	char *ls_unix_path; /* unlinked at close */
+	char ls_addr[128];  /* as bound, e.g. 127.0.0.1:8080 */
+};
+
+struct hk_listen_conf {
+	int64_t lc_max_headers;
+	int64_t lc_max_body;
+	int64_t lc_idle_ms;
+	int64_t lc_deadline_ms;
+	int64_t lc_max_conns;
+};
+
+int hk_listen(struct hk_listener *, struct event_base *, const char *spec,
+    const struct hk_listen_conf *, void (*cb)(struct evhttp_request *, void *),
+    void *arg, char **cause);
+void hk_listen_close(struct hk_listener *);
+/* Stops accepting new connections (shutdown). */
+void hk_listen_pause(struct hk_listener *);
+
+/* Replies STATUS with the JSON text of B (B may be NULL: no body). */
+void hk_http_reply(struct evhttp_request *, int status, const struct hk_buf *);
+/* Replies STATUS with {"error":{"code":…,"message":…}}. */
+void hk_http_error(struct evhttp_request *, int status, const char *code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Replies STATUS with the JSON of J, which it consumes. */
+void hk_http_json(struct evhttp_request *, int status, cJSON *j);
+/* The status text of a code. */
+const char *hk_http_reason(int status);
+/* The request's remote address as text. */
+const char *hk_http_peer(struct evhttp_request *, char *buf, size_t len);
+
+/* webhook.c: incoming webhooks, cached in memory. */
+enum hk_auth { HK_AUTH_TOKEN, HK_AUTH_SIGNATURE, HK_AUTH_BOTH, HK_AUTH_NONE };
+enum hk_etype { HK_ETYPE_DEFAULT, HK_ETYPE_HEADER, HK_ETYPE_JSON,
+	HK_ETYPE_FIXED };
+
+struct hk_webhook {
+	char wh_id[HK_ID_MAX];
+	char wh_name[HOOKD_NAME_MAX + 1];
+	char *wh_description;
+	enum hk_auth wh_auth;
+	enum hk_scheme wh_scheme;
+	char *wh_secret; /* plaintext, in memory only */
+	char *wh_secret_sealed;
+	long wh_tolerance;
+	enum hk_etype wh_etype;
+	char *wh_etype_value;
+	char *wh_prefix;
+	double wh_rate;	      /* < 0: the --rate default */
+	int64_t wh_max_body;  /* 0: the --max-body default */
+	int wh_enabled;
+	char wh_token_hash[HK_TOKEN_HASH_LEN];
+	int64_t wh_created;
+	int64_t wh_updated;
+	struct hk_bucket wh_bucket;
+	TAILQ_ENTRY(hk_webhook) wh_entry;
+};
+TAILQ_HEAD(hk_webhook_list, hk_webhook);
+
+/* Loads every webhook from the store into the cache. */
+int hk_webhook_load(char **cause);
+void hk_webhook_free_all(void);
+struct hk_webhook *hk_webhook_find(const char *id_or_name);
+struct hk_webhook *hk_webhook_by_token(const char *token, size_t len);
+double hk_webhook_rate(const struct hk_webhook *);
+int64_t hk_webhook_max_body(const struct hk_webhook *);
+/* The largest body any webhook accepts (the listener's hard ceiling). */
+int64_t hk_webhook_body_ceiling(void);
+/* Admin routes under /api/webhooks; SEG are the path segments. */
+void hk_webhook_route(struct evhttp_request *, char **seg, int nseg);
+
+/* event.c: events, their commit and the events API. */
+struct hk_event_op;
+typedef void (*hk_event_done_fn)(struct hk_event_op *, int rc);
+
+struct hk_event_op {
+	struct hk_store_op eo_op;
+	char eo_id[HK_ID_MAX];
+	char eo_dup_id[HK_ID_MAX]; /* on HK_EDUP: the first event's id */
+	char *eo_idem;		   /* scope '\0' key, or NULL */
+	size_t eo_idem_len;
+	int64_t eo_ms;
+	struct hk_buf eo_env; /* the envelope */
+	hk_event_done_fn eo_done;
+	void *eo_arg;
+};
+
+/*
+ * Builds and submits the commit of one event. TYPE, SOURCE (NULL for
+ * published events), NAME and the raw JSON PAYLOAD are copied. Returns
+ * the op (DONE frees nothing; the caller frees it with hk_event_op_free in
+ * DONE), or NULL when the store refuses (shutting down, out of memory).
+ */
+struct hk_event_op *hk_event_submit(const char *type, const char *source,
+    const char *name, const char *payload, size_t plen, const char *scope,
+    const char *idem, hk_event_done_fn done, void *arg, int *err);
+void hk_event_op_free(struct hk_event_op *);
+/* Whether the idempotency record found is still within retention. */
+void hk_event_route(struct evhttp_request *, char **seg, int nseg);
+/* Answers 202/200 for a finished event commit (ingest and publish). */
+void hk_event_reply(struct evhttp_request *, struct hk_event_op *, int rc);
+
+/* reqlog.c: each webhook's request log. */
+struct hk_reqlog {
+	const char *rl_webhook;
+	int rl_status;
+	const char *rl_code; /* NULL on success */
+	const char *rl_peer;
+	size_t rl_bytes;
+	int64_t rl_latency_us;
+	const char *rl_event; /* NULL when no event */
+};
+/* Queues one log entry; fire and forget (a lost entry is not an error). */
+void hk_reqlog_add(const struct hk_reqlog *);
+/* GET /api/webhooks/{id}/logs. */
+void hk_reqlog_list(struct evhttp_request *, const struct hk_webhook *);
+
+/* ingest.c: the public listener. */
+void hk_ingest_request(struct evhttp_request *, void *);
+/* /healthz and /readyz, on both listeners. */
+int hk_health(struct evhttp_request *, const char *path);
+
+/* admin.c: the admin listener. */
+void hk_admin_request(struct evhttp_request *, void *);
+/*
+ * Parses the JSON body of REQ into *out (caller deletes); on failure it
+ * has answered 400 and returns -1.
+ */
+int hk_admin_body(struct evhttp_request *, cJSON **out);
+/* Checks that OBJ has only the members listed; answers 400 if not. */
+int hk_admin_known(struct evhttp_request *, const cJSON *obj,
+    const char *const *names);
+/* Parses ?limit= and ?after=; answers 400 on bad values. */
+int hk_admin_page(struct evhttp_request *, int *limit, char *after,
+    size_t afterlen);
+/* A query parameter of REQ into OUT; 1 if present, 0 if not. */
+int hk_admin_query(struct evhttp_request *, const char *name, char *out,
+    size_t len);
+
+/* main.c: the daemon's state. */
+struct hk_stats {
+	uint64_t s_received;
+	uint64_t s_accepted;
+	uint64_t s_duplicates;
+	uint64_t s_rate_limited;
+	uint64_t s_rejected;
+	uint64_t s_bytes;
+};
+
+struct hookd {
+	struct hk_conf hd_conf;
+	struct event_base *hd_base;
+	struct hk_store *hd_store;
+	struct event *hd_store_ev;
+	struct hk_listener hd_public;
+	struct hk_listener hd_admin;
+	unsigned char hd_mkey[HK_MKEY_LEN];
+	char *hd_admin_token;
+	char *hd_public_url;
+	int hd_stopping;
+	int64_t hd_started_ms;
+	struct hk_stats hd_stats;
+};
+
+extern struct hookd *hd;
+
+#endif
