@@ -7,7 +7,8 @@ include config.mk
 
 LIB = hk buf id clock secret sig bucket store form jptr env map
 SERVER = main config log http conn ingest admin webhook event reqlog
-UNIT = id clock secret sig bucket store form jptr env map
+# Every test/unit/<name>.c but the framework is a unit test binary.
+UNIT = $(filter-out t,$(basename $(notdir $(wildcard test/unit/*.c))))
 
 # Objects of a build variant live in build/<variant>/; the default
 # variant is the optimised one, `make test` adds build/asan.
@@ -62,7 +63,8 @@ run: deps all
 	mkdir -p data
 	./server/hookd --data ./data
 
-test: deps
+test:
+	scripts/deps test
 	$(MAKE) asan
 	scripts/runtests build/asan
 

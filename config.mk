@@ -16,7 +16,7 @@ WARNFLAGS = -Wall -Wextra -Wpedantic -Wshadow -Wpointer-arith \
 OPTFLAGS = -O2 -g
 CFLAGS = -std=c11 $(WARNFLAGS) $(OPTFLAGS)
 LDFLAGS =
-LDLIBS = -lpthread
+LDLIBS = -lpthread -lm
 
 # The sanitizer build that `make test` runs the whole suite against.
 SANFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \

@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#define HK_TOKEN_LEN 49	     /* "whtok_" + 43, and NUL */
+#define HK_TOKEN_LEN 50	     /* "whtok_" + 43, and NUL */
 #define HK_TOKEN_HASH_LEN 65 /* 64 hex digits and NUL */
 #define HK_SECRET_LEN 51     /* "whsec_" + 44, and NUL */
 #define HK_MKEY_LEN 32

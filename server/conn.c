@@ -21,7 +21,9 @@
  */
 #include <sys/socket.h>
 
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -193,7 +195,7 @@ conns_accept_error(struct evconnlistener *lev, void *arg)
 	if (cs == NULL)
 		return;
 	log_warn("accept", "error=%s",
-	    hk_logq(evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR())));
+	    hk_logq(strerror(errno)));
 	evconnlistener_disable(lev);
 	evtimer_add(cs->cs_resume, &tv);
 }

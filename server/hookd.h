@@ -19,6 +19,7 @@
 
 #include "bucket.h"
 #include "buf.h"
+#include "id.h"
 #include "map.h"
 #include "secret.h"
 #include "sig.h"
@@ -141,6 +142,8 @@ void hk_http_error(struct evhttp_request *, int status, const char *code,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Replies STATUS with the JSON of J, which it consumes. */
 void hk_http_json(struct evhttp_request *, int status, cJSON *j);
+/* 503 unavailable with Retry-After, for a store or shutdown refusal RC. */
+void hk_http_unavailable(struct evhttp_request *, int rc);
 /* The status text of a code. */
 const char *hk_http_reason(int status);
 /* The request's remote address as text. */
@@ -212,10 +215,14 @@ struct hk_event_op *hk_event_submit(const char *type, const char *source,
     const char *name, const char *payload, size_t plen, const char *scope,
     const char *idem, hk_event_done_fn done, void *arg, int *err);
 void hk_event_op_free(struct hk_event_op *);
-/* Whether the idempotency record found is still within retention. */
+/* Admin routes under /api/events. */
 void hk_event_route(struct evhttp_request *, char **seg, int nseg);
 /* Answers 202/200 for a finished event commit (ingest and publish). */
 void hk_event_reply(struct evhttp_request *, struct hk_event_op *, int rc);
+/* POST /api/webhooks/{id}/test: a test event through the same commit. */
+void hk_event_test(struct evhttp_request *, const struct hk_webhook *);
+/* Whether TYPE matches PATTERN: exact, a prefix ending in '*', or "*". */
+int hk_event_match(const char *pattern, const char *type);
 
 /* reqlog.c: each webhook's request log. */
 struct hk_reqlog {
@@ -229,6 +236,8 @@ struct hk_reqlog {
 };
 /* Queues one log entry; fire and forget (a lost entry is not an error). */
 void hk_reqlog_add(const struct hk_reqlog *);
+/* Entries that could not be written (full store, shutdown). */
+uint64_t hk_reqlog_dropped(void);
 /* GET /api/webhooks/{id}/logs. */
 void hk_reqlog_list(struct evhttp_request *, const struct hk_webhook *);
 
@@ -250,7 +259,12 @@ int hk_admin_known(struct evhttp_request *, const cJSON *obj,
 /* Parses ?limit= and ?after=; answers 400 on bad values. */
 int hk_admin_page(struct evhttp_request *, int *limit, char *after,
     size_t afterlen);
-/* A query parameter of REQ into OUT; 1 if present, 0 if not. */
+/* Answers 405 with an Allow header. */
+void hk_admin_405(struct evhttp_request *, const char *allow);
+/*
+ * A query parameter of REQ into OUT (decoded): 1 if present, 0 if not,
+ * -1 if the query is malformed or the value does not fit.
+ */
 int hk_admin_query(struct evhttp_request *, const char *name, char *out,
     size_t len);
 

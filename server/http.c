@@ -354,3 +354,14 @@ hk_listen_close(struct hk_listener *ls)
 		ls->ls_unix_path = NULL;
 	}
 }
+
+void
+hk_http_unavailable(struct evhttp_request *req, int rc)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Retry-After", rc == HK_ESHUTDOWN ? "10" : "5");
+	hk_http_error(req, 503, "unavailable", "%s", rc == HK_EFULL ?
+	    "the store is full; nothing accepted is lost, retry later" :
+	    rc == HK_ESHUTDOWN ? "hookd is shutting down" :
+	    rc == HK_EIO ? "the store cannot write" : hk_strerror(rc));
+}

@@ -1,0 +1,215 @@
+/*
+ * admin.c: the admin listener: authentication, routing and the helpers
+ * every /api handler shares (JSON bodies, paging, query parameters).
+ *
+ * Every request but /healthz and /readyz needs the admin token as a
+ * bearer token, compared in constant time. Admin bodies are JSON objects;
+ * a member the endpoint does not know is refused with 400 bad_request
+ * (a typo such as "enabeld" must not be silently ignored).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+
+#include "hk.h"
+#include "hookd.h"
+#include "id.h"
+
+#define ADMIN_MAXSEG 6
+
+void
+hk_admin_405(struct evhttp_request *req, const char *allow)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+	    allow);
+	hk_http_error(req, 405, "method_not_allowed", "allowed: %s", allow);
+}
+
+int
+hk_admin_body(struct evhttp_request *req, cJSON **out)
+{
+	struct evbuffer *eb = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(eb);
+	const char *end, *p;
+	cJSON *j;
+
+	*out = NULL;
+	if (len == 0) {
+		/* An empty body is an empty object: nothing to change. */
+		if ((*out = cJSON_CreateObject()) == NULL) {
+			hk_http_error(req, 500, "internal", "out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	if ((p = (const char *)evbuffer_pullup(eb, -1)) == NULL) {
+		hk_http_error(req, 500, "internal", "out of memory");
+		return -1;
+	}
+	j = cJSON_ParseWithLengthOpts(p, len, &end, 0);
+	if (j != NULL)
+		while (end < p + len && (*end == ' ' || *end == '\t' ||
+		    *end == '\r' || *end == '\n'))
+			end++;
+	if (j == NULL || end != p + len) {
+		cJSON_Delete(j);
+		hk_http_error(req, 400, "invalid_json", "the body is not valid "
+		    "JSON");
+		return -1;
+	}
+	if (!cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		hk_http_error(req, 400, "bad_request", "the body must be a JSON "
+		    "object");
+		return -1;
+	}
+	*out = j;
+	return 0;
+}
+
+int
+hk_admin_known(struct evhttp_request *req, const cJSON *obj,
+    const char *const *names)
+{
+	const cJSON *m;
+	size_t i;
+
+	cJSON_ArrayForEach(m, obj) {
+		for (i = 0; names[i] != NULL; i++)
+			if (strcmp(m->string, names[i]) == 0)
+				break;
+		if (names[i] == NULL) {
+			hk_http_error(req, 400, "bad_request", "unknown field "
+			    "%.64s", m->string);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+hk_admin_query(struct evhttp_request *req, const char *name, char *out,
+    size_t len)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *q = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+	struct evkeyvalq params;
+	const char *v;
+	int rc = 0;
+
+	out[0] = '\0';
+	if (q == NULL)
+		return 0;
+	TAILQ_INIT(&params);
+	if (evhttp_parse_query_str(q, &params) != 0)
+		return -1;
+	if ((v = evhttp_find_header(&params, name)) != NULL) {
+		if (strlen(v) >= len)
+			rc = -1;
+		else {
+			memcpy(out, v, strlen(v) + 1);
+			rc = 1;
+		}
+	}
+	evhttp_clear_headers(&params);
+	return rc;
+}
+
+int
+hk_admin_page(struct evhttp_request *req, int *limit, char *after,
+    size_t afterlen)
+{
+	char buf[16], *end;
+	long n;
+
+	*limit = HOOKD_LIST_DEFAULT;
+	switch (hk_admin_query(req, "limit", buf, sizeof(buf))) {
+	case 1:
+		n = strtol(buf, &end, 10);
+		if (*end != '\0' || end == buf || n < 1 || n > HOOKD_LIST_MAX) {
+			hk_http_error(req, 400, "bad_request", "limit must be "
+			    "from 1 to %d", HOOKD_LIST_MAX);
+			return -1;
+		}
+		*limit = (int)n;
+		break;
+	case -1:
+		hk_http_error(req, 400, "bad_request", "malformed query");
+		return -1;
+	}
+	if (hk_admin_query(req, "after", after, afterlen) < 0) {
+		hk_http_error(req, 400, "bad_request", "after is not a cursor");
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether the request carries the admin token. */
+static int
+admin_authorized(struct evhttp_request *req)
+{
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization");
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		hk_http_error(req, 401, "missing_token", "send Authorization: "
+		    "Bearer <admin token>");
+		return 0;
+	}
+	for (h += 7; *h == ' '; h++)
+		;
+	if (!hk_str_ct_eq(h, hd->hd_admin_token)) {
+		hk_http_error(req, 401, "invalid_token", "the admin token is "
+		    "not valid");
+		return 0;
+	}
+	return 1;
+}
+
+void
+hk_admin_request(struct evhttp_request *req, void *arg)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	char buf[512], *seg[ADMIN_MAXSEG], *p, *s;
+	int nseg = 0;
+
+	(void)arg;
+	if (path == NULL) {
+		hk_http_error(req, 400, "bad_request", "malformed request URI");
+		return;
+	}
+	if (hk_health(req, path))
+		return;
+	if (!admin_authorized(req))
+		return;
+	if (strlen(path) >= sizeof(buf)) {
+		hk_http_error(req, 404, "not_found", "no such endpoint");
+		return;
+	}
+	memcpy(buf, path, strlen(path) + 1);
+	for (p = buf; (s = strsep(&p, "/")) != NULL;) {
+		if (*s == '\0')
+			continue;
+		if (nseg == ADMIN_MAXSEG) {
+			nseg = 0;
+			break;
+		}
+		seg[nseg++] = s;
+	}
+	if (nseg >= 2 && strcmp(seg[0], "api") == 0) {
+		if (strcmp(seg[1], "webhooks") == 0) {
+			hk_webhook_route(req, seg, nseg);
+			return;
+		}
+		if (strcmp(seg[1], "events") == 0) {
+			hk_event_route(req, seg, nseg);
+			return;
+		}
+	}
+	hk_http_error(req, 404, "not_found", "no such endpoint");
+}

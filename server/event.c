@@ -1,0 +1,444 @@
+/*
+ * event.c: committing events, and /api/events.
+ *
+ * An event is stored as its envelope (HK_DB_EVENTS, keyed by its
+ * time-sortable id, so the newest are last). Its idempotency key, when
+ * there is one, is checked and recorded in the same write transaction
+ * (HK_DB_IDEM: scope '\0' key -> event id), so two requests with one key
+ * in one batch still create one event. A key is remembered for
+ * --retention: after that a repeat creates a new event.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "env.h"
+#include "hk.h"
+#include "hookd.h"
+#include "id.h"
+
+static int
+event_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
+{
+	struct hk_event_op *eo = (struct hk_event_op *)sop;
+	MDB_dbi idem = hk_store_dbi(st, HK_DB_IDEM);
+	MDB_val k, v;
+	int64_t first;
+	int rc;
+
+	if (eo->eo_idem != NULL) {
+		k.mv_data = eo->eo_idem;
+		k.mv_size = eo->eo_idem_len;
+		rc = mdb_get(txn, idem, &k, &v);
+		if (rc == 0 && v.mv_size < HK_ID_MAX) {
+			memcpy(eo->eo_dup_id, v.mv_data, v.mv_size);
+			eo->eo_dup_id[v.mv_size] = '\0';
+			first = hk_id_ms("evt_", eo->eo_dup_id);
+			if (first >= 0 && eo->eo_ms - first <=
+			    hd->hd_conf.cf_retention_ms)
+				return HK_EDUP;
+		} else if (rc != 0 && rc != MDB_NOTFOUND)
+			return hk_store_err(rc);
+		v.mv_data = eo->eo_id;
+		v.mv_size = strlen(eo->eo_id);
+		if ((rc = mdb_put(txn, idem, &k, &v, 0)) != 0)
+			return hk_store_err(rc);
+	}
+	return hk_store_put(txn, hk_store_dbi(st, HK_DB_EVENTS), eo->eo_id,
+	    strlen(eo->eo_id), eo->eo_env.b, eo->eo_env.len, 0);
+}
+
+static void
+event_done(struct hk_store_op *sop, int rc)
+{
+	struct hk_event_op *eo = (struct hk_event_op *)sop;
+
+	eo->eo_done(eo, rc);
+}
+
+void
+hk_event_op_free(struct hk_event_op *eo)
+{
+	if (eo == NULL)
+		return;
+	free(eo->eo_idem);
+	hk_buf_free(&eo->eo_env);
+	free(eo);
+}
+
+struct hk_event_op *
+hk_event_submit(const char *type, const char *source, const char *name,
+    const char *payload, size_t plen, const char *scope, const char *idem,
+    hk_event_done_fn done, void *arg, int *err)
+{
+	struct hk_event_op *eo;
+	struct hk_env env;
+	size_t slen;
+
+	if ((eo = calloc(1, sizeof(*eo))) == NULL) {
+		*err = HK_ENOMEM;
+		return NULL;
+	}
+	eo->eo_ms = hk_now_ms();
+	hk_id_at("evt_", eo->eo_ms, eo->eo_id);
+	env.ev_id = eo->eo_id;
+	env.ev_type = type;
+	env.ev_ms = eo->eo_ms;
+	env.ev_webhook = source;
+	env.ev_name = name;
+	env.ev_payload = payload;
+	env.ev_payload_len = plen;
+	if (hk_env_build(&eo->eo_env, &env) != 0)
+		goto nomem;
+	if (idem != NULL) {
+		slen = strlen(scope);
+		eo->eo_idem_len = slen + 1 + strlen(idem);
+		if ((eo->eo_idem = malloc(eo->eo_idem_len)) == NULL)
+			goto nomem;
+		memcpy(eo->eo_idem, scope, slen + 1);
+		memcpy(eo->eo_idem + slen + 1, idem, strlen(idem));
+	}
+	eo->eo_op.so_apply = event_apply;
+	eo->eo_op.so_done = event_done;
+	eo->eo_done = done;
+	eo->eo_arg = arg;
+	if ((*err = hk_store_submit(hd->hd_store, &eo->eo_op)) != 0) {
+		hk_event_op_free(eo);
+		return NULL;
+	}
+	return eo;
+nomem:
+	hk_event_op_free(eo);
+	*err = HK_ENOMEM;
+	return NULL;
+}
+
+void
+hk_event_reply(struct evhttp_request *req, struct hk_event_op *eo, int rc)
+{
+	struct hk_buf b = HK_BUF_INIT;
+	const char *id = rc == HK_EDUP ? eo->eo_dup_id : eo->eo_id;
+
+	if (rc != 0 && rc != HK_EDUP) {
+		hk_http_unavailable(req, rc);
+		return;
+	}
+	if (hk_buf_printf(&b, "{\"status\":\"%s\",\"eventId\":\"%s\","
+	    "\"links\":{\"event\":\"/api/events/%s\"}}\n", rc == HK_EDUP ?
+	    "duplicate" : "accepted", id, id) != 0) {
+		hk_http_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	hk_http_reply(req, rc == HK_EDUP ? 200 : 202, &b);
+	hk_buf_free(&b);
+}
+
+/* Publish and test: the request waits for the commit. */
+static void
+event_api_done(struct hk_event_op *eo, int rc)
+{
+	struct evhttp_request *req = eo->eo_arg;
+
+	if (rc == 0)
+		hd->hd_stats.s_accepted++;
+	else if (rc == HK_EDUP)
+		hd->hd_stats.s_duplicates++;
+	hk_event_reply(req, eo, rc);
+	hk_event_op_free(eo);
+}
+
+/* Submits one event on behalf of an admin request, which it answers. */
+static void
+event_api_submit(struct evhttp_request *req, const char *type,
+    const struct hk_webhook *wh, const char *payload, size_t plen,
+    const char *idem)
+{
+	int err;
+
+	if (hd->hd_stopping || hk_store_full(hd->hd_store)) {
+		hk_http_unavailable(req, hd->hd_stopping ? HK_ESHUTDOWN :
+		    HK_EFULL);
+		return;
+	}
+	if (hk_event_submit(type, wh != NULL ? wh->wh_id : NULL, wh != NULL ?
+	    wh->wh_name : "api", payload, plen, wh != NULL ? wh->wh_id : "api",
+	    idem, event_api_done, req, &err) == NULL)
+		hk_http_unavailable(req, err);
+}
+
+static int
+event_type_valid(const char *t)
+{
+	size_t n = strlen(t);
+
+	return n > 0 && n <= HOOKD_TYPE_MAX;
+}
+
+/* POST /api/events: {event, payload, idempotencyKey?}. */
+static void
+event_publish(struct evhttp_request *req)
+{
+	static const char *const fields[] = {"event", "payload",
+		"idempotencyKey", NULL};
+	const cJSON *type, *payload, *idem;
+	char *ptext;
+	cJSON *j;
+
+	if (hk_admin_body(req, &j) != 0)
+		return;
+	if (hk_admin_known(req, j, fields) != 0)
+		goto out;
+	type = cJSON_GetObjectItemCaseSensitive(j, "event");
+	payload = cJSON_GetObjectItemCaseSensitive(j, "payload");
+	idem = cJSON_GetObjectItemCaseSensitive(j, "idempotencyKey");
+	if (!cJSON_IsString(type) || !event_type_valid(type->valuestring)) {
+		hk_http_error(req, 400, "bad_request", "event must be a string "
+		    "of 1-%d characters", HOOKD_TYPE_MAX);
+		goto out;
+	}
+	if (idem != NULL && (!cJSON_IsString(idem) ||
+	    *idem->valuestring == '\0' ||
+	    strlen(idem->valuestring) > HOOKD_IDEM_MAX)) {
+		hk_http_error(req, 400, "bad_request", "idempotencyKey must be "
+		    "a string of 1-%d characters", HOOKD_IDEM_MAX);
+		goto out;
+	}
+	ptext = payload != NULL ? cJSON_PrintUnformatted(payload) : NULL;
+	if (payload != NULL && ptext == NULL) {
+		hk_http_error(req, 500, "internal", "out of memory");
+		goto out;
+	}
+	event_api_submit(req, type->valuestring, NULL, ptext != NULL ? ptext :
+	    "{}", ptext != NULL ? strlen(ptext) : 2, idem != NULL ?
+	    idem->valuestring : NULL);
+	free(ptext);
+out:
+	cJSON_Delete(j);
+}
+
+/* POST /api/webhooks/{id}/test: a webhook.test event from WH. */
+void
+hk_event_test(struct evhttp_request *req, const struct hk_webhook *wh)
+{
+	static const char *const fields[] = {"event", "payload", NULL};
+	const cJSON *type, *payload;
+	char *ptext = NULL;
+	cJSON *j;
+
+	if (hk_admin_body(req, &j) != 0)
+		return;
+	if (hk_admin_known(req, j, fields) != 0)
+		goto out;
+	type = cJSON_GetObjectItemCaseSensitive(j, "event");
+	payload = cJSON_GetObjectItemCaseSensitive(j, "payload");
+	if (type != NULL && (!cJSON_IsString(type) ||
+	    !event_type_valid(type->valuestring))) {
+		hk_http_error(req, 400, "bad_request", "event must be a string "
+		    "of 1-%d characters", HOOKD_TYPE_MAX);
+		goto out;
+	}
+	if (payload != NULL && (ptext = cJSON_PrintUnformatted(payload)) ==
+	    NULL) {
+		hk_http_error(req, 500, "internal", "out of memory");
+		goto out;
+	}
+	event_api_submit(req, type != NULL ? type->valuestring :
+	    "webhook.test", wh, ptext != NULL ? ptext : "{\"test\":true}",
+	    ptext != NULL ? strlen(ptext) : 13, NULL);
+	free(ptext);
+out:
+	cJSON_Delete(j);
+}
+
+/*
+ * The members before the payload of a stored envelope, parsed. The
+ * payload is the last member, and the text ,"payload": cannot occur
+ * inside the strings before it (their quotes are escaped), so the head
+ * is cut there and closed.
+ */
+static cJSON *
+event_head(const char *env, size_t len)
+{
+	static const char mark[] = ",\"payload\":";
+	char *cut, *tmp;
+	cJSON *j;
+	size_t n;
+
+	cut = memmem(env, len, mark, sizeof(mark) - 1);
+	if (cut == NULL)
+		return NULL;
+	n = (size_t)(cut - env);
+	if ((tmp = malloc(n + 2)) == NULL)
+		return NULL;
+	memcpy(tmp, env, n);
+	tmp[n] = '}';
+	tmp[n + 1] = '\0';
+	j = cJSON_Parse(tmp);
+	free(tmp);
+	return j;
+}
+
+/* Whether TYPE matches PATTERN: exact, "prefix.*" or "*". */
+int
+hk_event_match(const char *pattern, const char *type)
+{
+	size_t n = strlen(pattern);
+
+	if (n > 0 && pattern[n - 1] == '*')
+		return strncmp(pattern, type, n - 1) == 0;
+	return strcmp(pattern, type) == 0;
+}
+
+static int
+event_filter(const MDB_val *v, const char *type, const char *source)
+{
+	const cJSON *t, *src, *w, *n;
+	cJSON *h;
+	int ok = 1;
+
+	if (type[0] == '\0' && source[0] == '\0')
+		return 1;
+	if ((h = event_head(v->mv_data, v->mv_size)) == NULL)
+		return 0;
+	t = cJSON_GetObjectItemCaseSensitive(h, "event");
+	src = cJSON_GetObjectItemCaseSensitive(h, "source");
+	w = cJSON_GetObjectItemCaseSensitive(src, "webhook");
+	n = cJSON_GetObjectItemCaseSensitive(src, "name");
+	if (type[0] != '\0' && (!cJSON_IsString(t) ||
+	    !hk_event_match(type, t->valuestring)))
+		ok = 0;
+	if (source[0] != '\0' && !(cJSON_IsString(w) &&
+	    strcmp(w->valuestring, source) == 0) && !(cJSON_IsString(n) &&
+	    strcmp(n->valuestring, source) == 0))
+		ok = 0;
+	cJSON_Delete(h);
+	return ok;
+}
+
+/* GET /api/events?limit&after&type&source&since, newest first. */
+static void
+event_list(struct evhttp_request *req)
+{
+	char after[HK_ID_MAX] = "", type[HOOKD_TYPE_MAX + 2] = "";
+	char source[HK_ID_MAX + HOOKD_NAME_MAX] = "", since[64];
+	struct hk_buf b = HK_BUF_INIT;
+	char last[HK_ID_MAX] = "";
+	int64_t since_ms = -1;
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn;
+	MDB_val k, v;
+	int limit, n = 0, rc, more = 0;
+	long scanned = 0;
+
+	if (hk_admin_page(req, &limit, after, sizeof(after)) != 0)
+		return;
+	if (hk_admin_query(req, "type", type, sizeof(type)) < 0 ||
+	    hk_admin_query(req, "source", source, sizeof(source)) < 0 ||
+	    hk_admin_query(req, "since", since, sizeof(since)) < 0) {
+		hk_http_error(req, 400, "bad_request", "a filter is too long");
+		return;
+	}
+	if (since[0] != '\0' && hk_time_parse(since, &since_ms) != 0) {
+		hk_http_error(req, 400, "bad_request", "since must be an ISO "
+		    "8601 time or seconds since the epoch");
+		return;
+	}
+	if (hk_store_rbegin(hd->hd_store, &txn) != 0 ||
+	    mdb_cursor_open(txn, hk_store_dbi(hd->hd_store, HK_DB_EVENTS),
+	    &cur) != 0) {
+		hk_store_rend(hd->hd_store);
+		hk_http_error(req, 503, "unavailable", "cannot read the store");
+		return;
+	}
+	if (after[0] != '\0') {
+		k.mv_data = after;
+		k.mv_size = strlen(after);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) :
+		    mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	} else
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	hk_buf_adds(&b, "{\"data\":[");
+	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+		if (k.mv_size >= HK_ID_MAX)
+			continue;
+		if (n == limit || scanned == HOOKD_SCAN_MAX) {
+			more = 1;
+			break;
+		}
+		memcpy(last, k.mv_data, k.mv_size);
+		last[k.mv_size] = '\0';
+		if (since_ms >= 0 && hk_id_ms("evt_", last) < since_ms)
+			break;
+		scanned++;
+		if (!event_filter(&v, type, source))
+			continue;
+		if (n > 0)
+			hk_buf_addc(&b, ',');
+		hk_buf_add(&b, v.mv_data, v.mv_size);
+		n++;
+	}
+	mdb_cursor_close(cur);
+	hk_store_rend(hd->hd_store);
+	hk_buf_adds(&b, "],\"next\":");
+	hk_buf_add_jsonstr(&b, more && last[0] != '\0' ? last : NULL);
+	if (hk_buf_adds(&b, "}\n") != 0)
+		hk_http_error(req, 500, "internal", "out of memory");
+	else
+		hk_http_reply(req, 200, &b);
+	hk_buf_free(&b);
+}
+
+static void
+event_show(struct evhttp_request *req, const char *id)
+{
+	struct hk_buf b = HK_BUF_INIT;
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc;
+
+	if (!hk_id_valid("evt_", id)) {
+		hk_http_error(req, 404, "not_found", "no event %.80s", id);
+		return;
+	}
+	if (hk_store_rbegin(hd->hd_store, &txn) != 0) {
+		hk_http_error(req, 503, "unavailable", "cannot read the store");
+		return;
+	}
+	k.mv_data = (void *)(uintptr_t)id;
+	k.mv_size = strlen(id);
+	rc = mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_EVENTS), &k, &v);
+	if (rc == 0)
+		rc = hk_buf_add(&b, v.mv_data, v.mv_size) ||
+		    hk_buf_addc(&b, '\n');
+	hk_store_rend(hd->hd_store);
+	if (rc == MDB_NOTFOUND)
+		hk_http_error(req, 404, "not_found", "no event %s", id);
+	else if (rc != 0)
+		hk_http_error(req, 500, "internal", "cannot read event %s", id);
+	else
+		hk_http_reply(req, 200, &b);
+	hk_buf_free(&b);
+}
+
+void
+hk_event_route(struct evhttp_request *req, char **seg, int nseg)
+{
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+
+	if (nseg == 2) {
+		if (m == EVHTTP_REQ_GET)
+			event_list(req);
+		else if (m == EVHTTP_REQ_POST)
+			event_publish(req);
+		else
+			hk_admin_405(req, "GET, POST");
+	} else if (nseg == 3) {
+		if (m == EVHTTP_REQ_GET)
+			event_show(req, seg[2]);
+		else
+			hk_admin_405(req, "GET");
+	} else
+		hk_http_error(req, 404, "not_found", "no such endpoint");
+}

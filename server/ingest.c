@@ -1,0 +1,462 @@
+/*
+ * ingest.c: the public listener, SPEC §3.
+ *
+ * A request is judged in a fixed order, cheapest and least revealing
+ * first: route (404), method (405), disabled (403), body size (413),
+ * authentication (401/403), rate limit (429), content type (415), JSON
+ * (400), event type, store space (503). Only then is the event handed to
+ * the writer; the answer (202, or 200 for a duplicate) is sent from the
+ * commit's done callback, once the event is on disk. Every request that
+ * names a webhook is written to its request log after the answer.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+
+#include "clock.h"
+#include "form.h"
+#include "hk.h"
+#include "hookd.h"
+#include "jptr.h"
+
+/* What the answer of one request needs once its event is committed. */
+struct ingest {
+	struct evhttp_request *req;
+	char wh_id[HK_ID_MAX];
+	char peer[64];
+	size_t bytes;
+	int64_t t0;
+};
+
+static const char *
+ingest_header(void *arg, const char *name)
+{
+	return evhttp_find_header(evhttp_request_get_input_headers(arg), name);
+}
+
+/* Answers, counts and logs one request that did not become an event. */
+static void
+ingest_refuse(struct evhttp_request *req, const struct hk_webhook *wh,
+    const struct ingest *in, int status, const char *code, const char *msg)
+{
+	struct hk_reqlog rl;
+
+	hd->hd_stats.s_rejected++;
+	hk_http_error(req, status, code, "%s", msg);
+	if (wh == NULL)
+		return;
+	rl.rl_webhook = wh->wh_id;
+	rl.rl_status = status;
+	rl.rl_code = code;
+	rl.rl_peer = in->peer;
+	rl.rl_bytes = in->bytes;
+	rl.rl_latency_us = hk_mono_us() - in->t0;
+	rl.rl_event = NULL;
+	hk_reqlog_add(&rl);
+	log_debug("ingest_refused", "webhook=%s status=%d code=%s peer=%s",
+	    wh->wh_id, status, code, hk_logq(in->peer));
+}
+
+static void
+ingest_done(struct hk_event_op *eo, int rc)
+{
+	struct ingest *in = eo->eo_arg;
+	struct hk_reqlog rl;
+
+	hk_event_reply(in->req, eo, rc);
+	rl.rl_webhook = in->wh_id;
+	rl.rl_peer = in->peer;
+	rl.rl_bytes = in->bytes;
+	rl.rl_latency_us = hk_mono_us() - in->t0;
+	if (rc == 0 || rc == HK_EDUP) {
+		rl.rl_status = rc == 0 ? 202 : 200;
+		rl.rl_code = rc == 0 ? NULL : "duplicate";
+		rl.rl_event = rc == 0 ? eo->eo_id : eo->eo_dup_id;
+		if (rc == 0)
+			hd->hd_stats.s_accepted++;
+		else
+			hd->hd_stats.s_duplicates++;
+	} else {
+		rl.rl_status = 503;
+		rl.rl_code = "unavailable";
+		rl.rl_event = NULL;
+		hd->hd_stats.s_rejected++;
+		log_warn("ingest_commit", "webhook=%s error=%s", in->wh_id,
+		    hk_logq(hk_strerror(rc)));
+	}
+	hk_reqlog_add(&rl);
+	hk_event_op_free(eo);
+	free(in);
+}
+
+/* The token the request presents, from any of the accepted headers. */
+static const char *
+ingest_token(struct evhttp_request *req)
+{
+	const char *t;
+
+	if ((t = ingest_header(req, "X-Webhook-Token")) != NULL ||
+	    (t = ingest_header(req, "X-API-Key")) != NULL)
+		return t;
+	if ((t = ingest_header(req, "Authorization")) != NULL &&
+	    strncasecmp(t, "Bearer ", 7) == 0) {
+		for (t += 7; *t == ' '; t++)
+			;
+		return t;
+	}
+	return NULL;
+}
+
+/*
+ * Checks the webhook's authentication. BY_URL is set when the token was
+ * the URL's. Returns 0 or answers and returns -1.
+ */
+static int
+ingest_auth(struct evhttp_request *req, const struct hk_webhook *wh,
+    int by_url, const unsigned char *body, size_t len, struct ingest *in)
+{
+	char hash[HK_TOKEN_HASH_LEN];
+	struct hk_sig_req sr;
+	const char *tok;
+	int need_sig, rc;
+
+	if ((wh->wh_auth == HK_AUTH_TOKEN || wh->wh_auth == HK_AUTH_BOTH) &&
+	    !by_url) {
+		if ((tok = ingest_token(req)) == NULL || *tok == '\0') {
+			ingest_refuse(req, wh, in, 401, "missing_token",
+			    "this webhook needs a token (X-Webhook-Token)");
+			return -1;
+		}
+		hk_token_hash(tok, strlen(tok), hash);
+		if (!hk_str_ct_eq(hash, wh->wh_token_hash)) {
+			ingest_refuse(req, wh, in, 401, "invalid_token",
+			    "the token is not valid for this webhook");
+			return -1;
+		}
+	}
+	need_sig = wh->wh_auth == HK_AUTH_SIGNATURE ||
+	    wh->wh_auth == HK_AUTH_BOTH;
+	if (!need_sig && !hk_sig_present(wh->wh_scheme, ingest_header, req))
+		return 0;
+	sr.get = ingest_header;
+	sr.arg = req;
+	sr.body = body;
+	sr.len = len;
+	sr.now = hk_now_ms() / 1000;
+	sr.tolerance = wh->wh_tolerance;
+	switch ((rc = hk_sig_verify(wh->wh_scheme, wh->wh_secret, &sr))) {
+	case 0:
+		return 0;
+	case HK_ESIGMISSING:
+		ingest_refuse(req, wh, in, 401, "missing_signature",
+		    "this webhook needs a signature");
+		return -1;
+	case HK_ESTALE:
+		ingest_refuse(req, wh, in, 403, "timestamp_out_of_tolerance",
+		    "the signature's timestamp is outside the tolerance");
+		return -1;
+	default:
+		ingest_refuse(req, wh, in, 403, "invalid_signature",
+		    "the signature does not match");
+		return -1;
+	}
+}
+
+/* The media type of Content-Type, lower-cased, without parameters. */
+static void
+ingest_media_type(struct evhttp_request *req, char *out, size_t len)
+{
+	const char *ct = ingest_header(req, "Content-Type");
+	size_t i = 0;
+
+	out[0] = '\0';
+	if (ct == NULL)
+		return;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	for (; *ct != '\0' && *ct != ';' && *ct != ' ' && i + 1 < len; ct++)
+		out[i++] = (char)tolower((unsigned char)*ct);
+	out[i] = '\0';
+}
+
+static int
+ingest_is_json(const char *mt)
+{
+	size_t n = strlen(mt);
+
+	return strcmp(mt, "application/json") == 0 ||
+	    (n > 5 && strcmp(mt + n - 5, "+json") == 0 &&
+	    strncmp(mt, "application/", 12) == 0);
+}
+
+/* A string node that can be an event type, or NULL. */
+static const char *
+ingest_str(const cJSON *j)
+{
+	return cJSON_IsString(j) && *j->valuestring != '\0' ? j->valuestring :
+	    NULL;
+}
+
+/*
+ * The event type of the request (SPEC §3) into OUT, with the webhook's
+ * prefix. Returns 0, or -1 when it does not fit.
+ */
+static int
+ingest_type(struct evhttp_request *req, const struct hk_webhook *wh,
+    const cJSON *root, char *out, size_t len)
+{
+	static const char *const hdrs[] = {"X-Webhook-Event",
+		"X-GitHub-Event", "X-Event-Type"};
+	const char *t = NULL;
+	size_t i;
+	int n;
+
+	switch (wh->wh_etype) {
+	case HK_ETYPE_HEADER:
+		t = ingest_header(req, wh->wh_etype_value);
+		break;
+	case HK_ETYPE_JSON:
+		t = ingest_str(hk_jptr_get(root, wh->wh_etype_value));
+		break;
+	case HK_ETYPE_FIXED:
+		t = wh->wh_etype_value;
+		break;
+	case HK_ETYPE_DEFAULT:
+		for (i = 0; i < HK_NELEM(hdrs) && t == NULL; i++)
+			if ((t = ingest_header(req, hdrs[i])) != NULL &&
+			    *t == '\0')
+				t = NULL;
+		if (t == NULL)
+			t = ingest_str(cJSON_GetObjectItemCaseSensitive(root,
+			    "event"));
+		if (t == NULL)
+			t = ingest_str(cJSON_GetObjectItemCaseSensitive(root,
+			    "type"));
+		break;
+	}
+	if (t == NULL || *t == '\0')
+		t = "webhook.received";
+	n = snprintf(out, len, "%s%s", wh->wh_prefix != NULL ?
+	    wh->wh_prefix : "", t);
+	return n < 0 || (size_t)n >= len || n > HOOKD_TYPE_MAX ? -1 : 0;
+}
+
+/* The request's idempotency key, or NULL. */
+static const char *
+ingest_idem(struct evhttp_request *req, const struct hk_webhook *wh,
+    const cJSON *root)
+{
+	static const char *const hdrs[] = {"webhook-id", "X-GitHub-Delivery",
+		"Idempotency-Key"};
+	const char *k;
+	size_t i;
+
+	for (i = 0; i < HK_NELEM(hdrs); i++)
+		if ((k = ingest_header(req, hdrs[i])) != NULL && *k != '\0')
+			return k;
+	if (wh->wh_scheme == HK_SCHEME_STRIPE)
+		return ingest_str(cJSON_GetObjectItemCaseSensitive(root, "id"));
+	return NULL;
+}
+
+/* POST to a webhook: everything after routing. */
+static void
+ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
+    struct ingest *in)
+{
+	struct evbuffer *eb = evhttp_request_get_input_buffer(req);
+	char mt[128], type[HOOKD_TYPE_MAX + 2], retry[32];
+	const char *payload, *idem, *end;
+	struct ingest *copy;
+	unsigned char *body;
+	char *form = NULL;
+	size_t len, plen;
+	int64_t retry_ms;
+	cJSON *root = NULL;
+	int err;
+
+	len = evbuffer_get_length(eb);
+	in->bytes = len;
+	hd->hd_stats.s_bytes += len;
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "POST");
+		ingest_refuse(req, wh, in, 405, "method_not_allowed",
+		    "webhooks accept POST only");
+		return;
+	}
+	if (!wh->wh_enabled) {
+		ingest_refuse(req, wh, in, 403, "webhook_disabled",
+		    "this webhook is disabled");
+		return;
+	}
+	if ((int64_t)len > hk_webhook_max_body(wh)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Connection", "close");
+		ingest_refuse(req, wh, in, 413, "payload_too_large",
+		    "the body exceeds this webhook's maxBody");
+		return;
+	}
+	body = evbuffer_pullup(eb, -1);
+	if (body == NULL && len > 0) {
+		ingest_refuse(req, wh, in, 503, "unavailable", "out of memory");
+		return;
+	}
+	if (ingest_auth(req, wh, by_url, body, len, in) != 0)
+		return;
+	if (hk_bucket_take(&wh->wh_bucket, hk_mono_us(), &retry_ms) != 0) {
+		snprintf(retry, sizeof(retry), "%lld",
+		    (long long)((retry_ms + 999) / 1000 > 0 ?
+		    (retry_ms + 999) / 1000 : 1));
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", retry);
+		hd->hd_stats.s_rate_limited++;
+		ingest_refuse(req, wh, in, 429, "rate_limited",
+		    "too many events for this webhook; retry later");
+		return;
+	}
+	ingest_media_type(req, mt, sizeof(mt));
+	payload = (const char *)body;
+	plen = len;
+	if (strcmp(mt, "application/x-www-form-urlencoded") == 0) {
+		if (hk_form_get((const char *)body, len, "payload", &form,
+		    &plen) != 0) {
+			ingest_refuse(req, wh, in, 400, "bad_request",
+			    "a form body needs a payload field (GitHub's "
+			    "form mode)");
+			return;
+		}
+		payload = form;
+	} else if (!ingest_is_json(mt)) {
+		ingest_refuse(req, wh, in, 415, "unsupported_media_type",
+		    "send application/json, or a form with a payload field");
+		return;
+	}
+	root = cJSON_ParseWithLengthOpts(payload, plen, &end, 0);
+	if (root != NULL)
+		while (end < payload + plen && (*end == ' ' || *end == '\t' ||
+		    *end == '\r' || *end == '\n'))
+			end++;
+	if (root == NULL || end != payload + plen) {
+		ingest_refuse(req, wh, in, 400, "invalid_json",
+		    "the body is not valid JSON");
+		goto out;
+	}
+	if (ingest_type(req, wh, root, type, sizeof(type)) != 0) {
+		ingest_refuse(req, wh, in, 400, "bad_request", "the event type "
+		    "is longer than 200 characters");
+		goto out;
+	}
+	idem = ingest_idem(req, wh, root);
+	if (idem != NULL && strlen(idem) > HOOKD_IDEM_MAX) {
+		ingest_refuse(req, wh, in, 400, "bad_request", "the "
+		    "idempotency key is longer than 256 characters");
+		goto out;
+	}
+	if (hk_store_full(hd->hd_store)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", "5");
+		ingest_refuse(req, wh, in, 503, "unavailable", "the store is "
+		    "full; nothing accepted is lost, retry later");
+		goto out;
+	}
+	if ((copy = malloc(sizeof(*copy))) == NULL) {
+		ingest_refuse(req, wh, in, 503, "unavailable", "out of memory");
+		goto out;
+	}
+	*copy = *in;
+	snprintf(copy->wh_id, sizeof(copy->wh_id), "%s", wh->wh_id);
+	if (hk_event_submit(type, wh->wh_id, wh->wh_name, payload, plen,
+	    wh->wh_id, idem, ingest_done, copy, &err) == NULL) {
+		free(copy);
+		ingest_refuse(req, wh, in, 503, "unavailable", err ==
+		    HK_ESHUTDOWN ? "hookd is shutting down" : hk_strerror(err));
+	}
+out:
+	cJSON_Delete(root);
+	free(form);
+}
+
+int
+hk_health(struct evhttp_request *req, const char *path)
+{
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	struct hk_buf b = HK_BUF_INIT;
+	struct hk_store_usage u;
+
+	if (strcmp(path, "/healthz") != 0 && strcmp(path, "/readyz") != 0)
+		return 0;
+	if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "GET, HEAD");
+		hk_http_error(req, 405, "method_not_allowed", "use GET");
+		return 1;
+	}
+	if (strcmp(path, "/readyz") == 0) {
+		hk_store_usage(hd->hd_store, &u);
+		if (hd->hd_stopping) {
+			hk_http_unavailable(req, HK_ESHUTDOWN);
+			return 1;
+		}
+		if (u.su_failed || hk_store_full(hd->hd_store)) {
+			hk_http_unavailable(req, u.su_failed ? HK_EIO :
+			    HK_EFULL);
+			return 1;
+		}
+	}
+	hk_buf_printf(&b, "{\"status\":\"%s\"}\n", path[1] == 'h' ? "ok" :
+	    "ready");
+	hk_http_reply(req, 200, &b);
+	hk_buf_free(&b);
+	return 1;
+}
+
+void
+hk_ingest_request(struct evhttp_request *req, void *arg)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	struct hk_webhook *wh = NULL;
+	struct ingest in;
+	int by_url = 0;
+
+	(void)arg;
+	if (path == NULL) {
+		hk_http_error(req, 400, "bad_request", "malformed request URI");
+		return;
+	}
+	if (hk_health(req, path))
+		return;
+	in.req = req;
+	in.t0 = hk_mono_us();
+	in.bytes = 0;
+	in.wh_id[0] = '\0';
+	hd->hd_stats.s_received++;
+	if (strncmp(path, "/webhooks/", 10) == 0 && path[10] != '\0' &&
+	    strchr(path + 10, '/') == NULL)
+		wh = hk_webhook_find(path + 10);
+	else if (strncmp(path, "/hooks/", 7) == 0 && path[7] != '\0' &&
+	    strchr(path + 7, '/') == NULL) {
+		wh = hk_webhook_by_token(path + 7, strlen(path + 7));
+		by_url = 1;
+	}
+	if (wh == NULL) {
+		hd->hd_stats.s_rejected++;
+		hk_http_error(req, 404, "not_found", "no such webhook");
+		return;
+	}
+	hk_http_peer(req, in.peer, sizeof(in.peer));
+	if (hd->hd_stopping) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", "10");
+		ingest_refuse(req, wh, &in, 503, "unavailable",
+		    "hookd is shutting down");
+		return;
+	}
+	ingest_post(req, wh, by_url, &in);
+}

@@ -1,0 +1,280 @@
+/*
+ * main.c: hookd's start, its loop and its orderly stop.
+ *
+ * Start: flags, the data directory (0700), the master key, the admin
+ * token, the store and its writer thread, the webhooks, the listeners.
+ * Any failure there is fatal and says why. Then one libevent loop runs
+ * until SIGTERM or SIGINT: the listeners stop accepting, requests waiting
+ * for a commit get their answer (for at most --shutdown-grace), the store
+ * drains and closes, and hookd exits 0.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "clock.h"
+#include "hk.h"
+#include "hookd.h"
+
+struct hookd *hd;
+
+static struct event *main_sig_term, *main_sig_int, *main_sig_hup;
+static struct event *main_stop_ev;
+static int64_t main_stop_deadline;
+
+static void
+main_store_ready(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	hk_store_reap(hd->hd_store);
+}
+
+/* Stopping: wait until no request waits for a commit, or the grace ends. */
+static void
+main_stop_check(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (hk_store_inflight(hd->hd_store) == 0 ||
+	    hk_mono_us() / 1000 >= main_stop_deadline)
+		event_base_loopexit(hd->hd_base, NULL);
+}
+
+static void
+main_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct timeval tick = {0, 20000};
+
+	(void)what;
+	(void)arg;
+	if (sig == SIGHUP) {
+		hk_log_reopen();
+		log_info("logs_reopened", "signal=HUP");
+		return;
+	}
+	if (hd->hd_stopping) {
+		log_warn("stopping_now", "signal=%d", (int)sig);
+		event_base_loopexit(hd->hd_base, NULL);
+		return;
+	}
+	log_info("stopping", "signal=%s grace_ms=%lld", sig == SIGTERM ?
+	    "TERM" : "INT", (long long)hd->hd_conf.cf_shutdown_grace_ms);
+	hd->hd_stopping = 1;
+	hk_listen_pause(&hd->hd_public);
+	hk_listen_pause(&hd->hd_admin);
+	main_stop_deadline = hk_mono_us() / 1000 +
+	    hd->hd_conf.cf_shutdown_grace_ms;
+	main_stop_ev = event_new(hd->hd_base, -1, EV_PERSIST, main_stop_check,
+	    NULL);
+	if (main_stop_ev == NULL || event_add(main_stop_ev, &tick) != 0)
+		event_base_loopexit(hd->hd_base, NULL);
+}
+
+/* Reads a token from PATH: its first line, without surrounding space. */
+static char *
+main_read_token(const char *path, char **cause)
+{
+	char buf[512], *s, *e;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (asprintf(cause, "%s: %s", path, strerror(errno)) == -1)
+			*cause = NULL;
+		return NULL;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	buf[n] = '\0';
+	for (s = buf; *s == ' ' || *s == '\t' || *s == '\n' || *s == '\r';)
+		s++;
+	for (e = s; *e != '\0' && *e != '\n' && *e != '\r' && *e != ' ' &&
+	    *e != '\t';)
+		e++;
+	*e = '\0';
+	if (strlen(s) < 16) {
+		if (asprintf(cause, "%s: the admin token must be at least 16 "
+		    "characters", path) == -1)
+			*cause = NULL;
+		sodium_memzero(buf, sizeof(buf));
+		return NULL;
+	}
+	s = strdup(s);
+	sodium_memzero(buf, sizeof(buf));
+	return s;
+}
+
+/* The admin token: --admin-token-file, or <data>/admin.token (created). */
+static char *
+main_admin_token(const struct hk_conf *cf)
+{
+	char path[4096], tok[HK_TOKEN_LEN], *cause = NULL, *t;
+	int fd;
+
+	if (cf->cf_admin_token_file != NULL) {
+		if ((t = main_read_token(cf->cf_admin_token_file, &cause)) ==
+		    NULL)
+			hk_fatal("admin_token", "error=%s", hk_logq(cause));
+		return t;
+	}
+	snprintf(path, sizeof(path), "%s/admin.token", cf->cf_data);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1 && errno != EEXIST)
+		hk_fatal("admin_token", "path=%s error=%s", hk_logq(path),
+		    hk_logq(strerror(errno)));
+	if (fd != -1) {
+		hk_token_new("hkadm_", tok);
+		if (write(fd, tok, strlen(tok)) != (ssize_t)strlen(tok) ||
+		    write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
+			close(fd);
+			unlink(path);
+			hk_fatal("admin_token", "path=%s error=%s",
+			    hk_logq(path), hk_logq(strerror(errno)));
+		}
+		close(fd);
+		log_info("admin_token_created", "path=%s", hk_logq(path));
+		sodium_memzero(tok, sizeof(tok));
+	}
+	if ((t = main_read_token(path, &cause)) == NULL)
+		hk_fatal("admin_token", "error=%s", hk_logq(cause));
+	return t;
+}
+
+static void
+main_listen(struct hk_listener *ls, const char *spec, int64_t max_body,
+    void (*cb)(struct evhttp_request *, void *))
+{
+	const struct hk_conf *cf = &hd->hd_conf;
+	struct hk_listen_conf lc;
+	char *cause = NULL;
+
+	lc.lc_max_headers = cf->cf_max_headers;
+	lc.lc_max_body = max_body;
+	lc.lc_idle_ms = cf->cf_idle_timeout_ms;
+	lc.lc_deadline_ms = cf->cf_request_timeout_ms;
+	lc.lc_max_conns = cf->cf_max_connections;
+	if (hk_listen(ls, hd->hd_base, spec, &lc, cb, NULL, &cause) != 0)
+		hk_fatal("listen", "address=%s error=%s", hk_logq(spec),
+		    hk_logq(cause != NULL ? cause : "cannot listen"));
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct hookd hookd;
+	struct hk_conf *cf = &hookd.hd_conf;
+	struct hk_store_conf sc;
+	char path[4096], *cause = NULL;
+	int rc;
+
+	hd = &hookd;
+	if ((rc = hk_conf_load(cf, argc, argv)) != 0)
+		return rc > 0 ? 0 : 2;
+	hk_log_init((int)cf->cf_log_level, cf->cf_log_file);
+	signal(SIGPIPE, SIG_IGN);
+	if (hk_sig_init() != 0)
+		hk_fatal("start", "error=%s", hk_logq("libsodium failed"));
+	hd->hd_started_ms = hk_now_ms();
+
+	if (mkdir(cf->cf_data, 0700) == -1 && errno != EEXIST)
+		hk_fatal("data_dir", "path=%s error=%s", hk_logq(cf->cf_data),
+		    hk_logq(strerror(errno)));
+	if (cf->cf_master_key_file != NULL)
+		rc = hk_mkey_load(cf->cf_master_key_file, 0, hd->hd_mkey,
+		    &cause);
+	else {
+		snprintf(path, sizeof(path), "%s/master.key", cf->cf_data);
+		rc = hk_mkey_load(path, 1, hd->hd_mkey, &cause);
+	}
+	if (rc != 0)
+		hk_fatal("master_key", "error=%s", hk_logq(cause != NULL ?
+		    cause : hk_strerror(rc)));
+	hd->hd_admin_token = main_admin_token(cf);
+
+	sc.sc_dir = cf->cf_data;
+	sc.sc_mapsize = (size_t)cf->cf_map_size;
+	sc.sc_highwater = (int)cf->cf_highwater;
+	if ((rc = hk_store_open(&hd->hd_store, &sc, &cause)) != 0)
+		hk_fatal("store", "error=%s", hk_logq(cause != NULL ? cause :
+		    hk_strerror(rc)));
+
+	if ((hd->hd_base = event_base_new()) == NULL)
+		hk_fatal("start", "error=%s", hk_logq("event_base_new failed"));
+	hd->hd_store_ev = event_new(hd->hd_base, hk_store_fd(hd->hd_store),
+	    EV_READ | EV_PERSIST, main_store_ready, NULL);
+	if (hd->hd_store_ev == NULL || event_add(hd->hd_store_ev, NULL) != 0)
+		hk_fatal("start", "error=%s", hk_logq("cannot watch the store"));
+	/* The URLs printed before the listener exists are fixed below. */
+	hd->hd_public_url = strdup("");
+	if (hk_webhook_load(&cause) != 0)
+		hk_fatal("webhooks", "error=%s", hk_logq(cause != NULL ? cause :
+		    "cannot load"));
+
+	main_listen(&hd->hd_public, cf->cf_listen, hk_webhook_body_ceiling(),
+	    hk_ingest_request);
+	/* Published events are bounded like received ones, plus the wrapper. */
+	main_listen(&hd->hd_admin, cf->cf_admin, cf->cf_max_body + 65536,
+	    hk_admin_request);
+	free(hd->hd_public_url);
+	if (cf->cf_public_url != NULL) {
+		hd->hd_public_url = strdup(cf->cf_public_url);
+		if (hd->hd_public_url != NULL) {
+			size_t n = strlen(hd->hd_public_url);
+
+			while (n > 0 && hd->hd_public_url[n - 1] == '/')
+				hd->hd_public_url[--n] = '\0';
+		}
+	} else if (asprintf(&hd->hd_public_url, "http://%s",
+	    hd->hd_public.ls_addr) == -1)
+		hd->hd_public_url = NULL;
+	if (hd->hd_public_url == NULL)
+		hk_fatal("start", "error=%s", hk_logq("out of memory"));
+
+	main_sig_term = evsignal_new(hd->hd_base, SIGTERM, main_signal, NULL);
+	main_sig_int = evsignal_new(hd->hd_base, SIGINT, main_signal, NULL);
+	main_sig_hup = evsignal_new(hd->hd_base, SIGHUP, main_signal, NULL);
+	if (main_sig_term == NULL || main_sig_int == NULL ||
+	    main_sig_hup == NULL || event_add(main_sig_term, NULL) != 0 ||
+	    event_add(main_sig_int, NULL) != 0 ||
+	    event_add(main_sig_hup, NULL) != 0)
+		hk_fatal("start", "error=%s", hk_logq("cannot watch signals"));
+
+	log_info("listening", "version=%s public=%s admin=%s data=%s", VERSION,
+	    hd->hd_public.ls_addr, hk_logq(hd->hd_admin.ls_addr),
+	    hk_logq(cf->cf_data));
+	event_base_dispatch(hd->hd_base);
+
+	/* Answer what the writer finished, then drop the connections. */
+	hk_store_close(hd->hd_store);
+	hk_listen_close(&hd->hd_public);
+	hk_listen_close(&hd->hd_admin);
+	log_info("stopped", "uptime_ms=%lld",
+	    (long long)(hk_now_ms() - hd->hd_started_ms));
+	if (main_stop_ev != NULL)
+		event_free(main_stop_ev);
+	event_free(main_sig_term);
+	event_free(main_sig_int);
+	event_free(main_sig_hup);
+	event_free(hd->hd_store_ev);
+	event_base_free(hd->hd_base);
+	hk_webhook_free_all();
+	free(hd->hd_public_url);
+	sodium_memzero(hd->hd_admin_token, strlen(hd->hd_admin_token));
+	free(hd->hd_admin_token);
+	sodium_memzero(hd->hd_mkey, sizeof(hd->hd_mkey));
+	hk_conf_free(cf);
+	return 0;
+}

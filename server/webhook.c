@@ -1,0 +1,1031 @@
+/*
+ * webhook.c: incoming webhooks: the in-memory cache and /api/webhooks.
+ *
+ * Every webhook is loaded at start into a list sorted by id and three
+ * maps (id, name, token hash), with its secret opened in memory, so
+ * ingest never reads the store. Changes are committed by the writer
+ * first; the cache changes in the done callback, on the loop, only once
+ * the change is durable. A change replaces the cached struct by a new
+ * one (nothing holds a webhook across a commit), keeping its bucket.
+ *
+ * At rest (HK_DB_WEBHOOKS) a webhook is a JSON record holding the token's
+ * hash and the secret sealed under the master key; HK_DB_NAMES maps
+ * names to ids so that a name is unique even between two commits.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "clock.h"
+#include "hk.h"
+#include "hookd.h"
+#include "id.h"
+#include "jptr.h"
+
+static struct hk_webhook_list wh_list = TAILQ_HEAD_INITIALIZER(wh_list);
+static struct hk_map wh_by_id = HK_MAP_INIT;
+static struct hk_map wh_by_name = HK_MAP_INIT;
+static struct hk_map wh_by_token = HK_MAP_INIT;
+
+static const char *const wh_auths[] = {"token", "signature",
+	"token+signature", "none"};
+
+static void
+wh_free(struct hk_webhook *wh)
+{
+	if (wh == NULL)
+		return;
+	free(wh->wh_description);
+	if (wh->wh_secret != NULL) {
+		sodium_memzero(wh->wh_secret, strlen(wh->wh_secret));
+		free(wh->wh_secret);
+	}
+	free(wh->wh_secret_sealed);
+	free(wh->wh_etype_value);
+	free(wh->wh_prefix);
+	free(wh);
+}
+
+static char *
+wh_strdup(const char *s)
+{
+	return s == NULL ? NULL : strdup(s);
+}
+
+/* A deep copy of WH (for a change that may still be refused). */
+static struct hk_webhook *
+wh_dup(const struct hk_webhook *wh)
+{
+	struct hk_webhook *n;
+
+	if ((n = malloc(sizeof(*n))) == NULL)
+		return NULL;
+	*n = *wh;
+	n->wh_description = wh_strdup(wh->wh_description);
+	n->wh_secret = wh_strdup(wh->wh_secret);
+	n->wh_secret_sealed = wh_strdup(wh->wh_secret_sealed);
+	n->wh_etype_value = wh_strdup(wh->wh_etype_value);
+	n->wh_prefix = wh_strdup(wh->wh_prefix);
+	if ((wh->wh_description && !n->wh_description) ||
+	    (wh->wh_secret && !n->wh_secret) ||
+	    (wh->wh_secret_sealed && !n->wh_secret_sealed) ||
+	    (wh->wh_etype_value && !n->wh_etype_value) ||
+	    (wh->wh_prefix && !n->wh_prefix)) {
+		wh_free(n);
+		return NULL;
+	}
+	return n;
+}
+
+static int
+wh_index(struct hk_webhook *wh)
+{
+	if (hk_map_put(&wh_by_id, wh->wh_id, strlen(wh->wh_id), wh) ||
+	    hk_map_put(&wh_by_name, wh->wh_name, strlen(wh->wh_name), wh) ||
+	    hk_map_put(&wh_by_token, wh->wh_token_hash,
+	    strlen(wh->wh_token_hash), wh))
+		return HK_ENOMEM;
+	return 0;
+}
+
+static void
+wh_unindex(struct hk_webhook *wh)
+{
+	hk_map_del(&wh_by_id, wh->wh_id, strlen(wh->wh_id));
+	if (hk_map_get(&wh_by_name, wh->wh_name, strlen(wh->wh_name)) == wh)
+		hk_map_del(&wh_by_name, wh->wh_name, strlen(wh->wh_name));
+	if (hk_map_get(&wh_by_token, wh->wh_token_hash,
+	    strlen(wh->wh_token_hash)) == wh)
+		hk_map_del(&wh_by_token, wh->wh_token_hash,
+		    strlen(wh->wh_token_hash));
+}
+
+/* Inserts WH into the list in id order (new ids go last). */
+static void
+wh_insert(struct hk_webhook *wh)
+{
+	struct hk_webhook *w;
+
+	TAILQ_FOREACH_REVERSE(w, &wh_list, hk_webhook_list, wh_entry)
+		if (strcmp(w->wh_id, wh->wh_id) < 0)
+			break;
+	if (w == NULL)
+		TAILQ_INSERT_HEAD(&wh_list, wh, wh_entry);
+	else
+		TAILQ_INSERT_AFTER(&wh_list, w, wh, wh_entry);
+}
+
+/* Puts NEW in place of OLD (either may be NULL). */
+static int
+wh_replace(struct hk_webhook *old, struct hk_webhook *new)
+{
+	if (old != NULL) {
+		wh_unindex(old);
+		if (new != NULL)
+			TAILQ_INSERT_AFTER(&wh_list, old, new, wh_entry);
+		TAILQ_REMOVE(&wh_list, old, wh_entry);
+		wh_free(old);
+	} else if (new != NULL)
+		wh_insert(new);
+	return new != NULL ? wh_index(new) : 0;
+}
+
+double
+hk_webhook_rate(const struct hk_webhook *wh)
+{
+	return wh->wh_rate < 0 ? hd->hd_conf.cf_rate : wh->wh_rate;
+}
+
+int64_t
+hk_webhook_max_body(const struct hk_webhook *wh)
+{
+	return wh->wh_max_body > 0 ? wh->wh_max_body : hd->hd_conf.cf_max_body;
+}
+
+int64_t
+hk_webhook_body_ceiling(void)
+{
+	struct hk_webhook *wh;
+	int64_t max = hd->hd_conf.cf_max_body;
+
+	TAILQ_FOREACH(wh, &wh_list, wh_entry)
+		if (wh->wh_max_body > max)
+			max = wh->wh_max_body;
+	return max;
+}
+
+/* The listener must let the largest body any webhook accepts through. */
+static void
+wh_ceiling_update(void)
+{
+	if (hd->hd_public.ls_http != NULL)
+		evhttp_set_max_body_size(hd->hd_public.ls_http,
+		    hk_webhook_body_ceiling());
+}
+
+static void
+wh_bucket_reset(struct hk_webhook *wh, int keep)
+{
+	double rate = hk_webhook_rate(wh);
+
+	if (keep)
+		hk_bucket_set(&wh->wh_bucket, rate, rate * 2);
+	else
+		hk_bucket_init(&wh->wh_bucket, rate, rate * 2, hk_mono_us());
+}
+
+struct hk_webhook *
+hk_webhook_find(const char *s)
+{
+	struct hk_webhook *wh;
+
+	if ((wh = hk_map_get(&wh_by_id, s, strlen(s))) != NULL)
+		return wh;
+	return hk_map_get(&wh_by_name, s, strlen(s));
+}
+
+struct hk_webhook *
+hk_webhook_by_token(const char *token, size_t len)
+{
+	char hash[HK_TOKEN_HASH_LEN];
+
+	hk_token_hash(token, len, hash);
+	return hk_map_get(&wh_by_token, hash, strlen(hash));
+}
+
+/* The JSON record kept in the store. */
+static cJSON *
+wh_record(const struct hk_webhook *wh)
+{
+	cJSON *j, *sig, *et;
+
+	if ((j = cJSON_CreateObject()) == NULL)
+		return NULL;
+	cJSON_AddStringToObject(j, "id", wh->wh_id);
+	cJSON_AddStringToObject(j, "name", wh->wh_name);
+	if (wh->wh_description != NULL)
+		cJSON_AddStringToObject(j, "description", wh->wh_description);
+	cJSON_AddStringToObject(j, "auth", wh_auths[wh->wh_auth]);
+	sig = cJSON_AddObjectToObject(j, "signature");
+	if (sig != NULL) {
+		cJSON_AddStringToObject(sig, "scheme",
+		    hk_sig_scheme_name(wh->wh_scheme));
+		cJSON_AddStringToObject(sig, "sealed", wh->wh_secret_sealed);
+		cJSON_AddNumberToObject(sig, "toleranceSeconds",
+		    wh->wh_tolerance);
+	}
+	if (wh->wh_etype != HK_ETYPE_DEFAULT &&
+	    (et = cJSON_AddObjectToObject(j, "eventType")) != NULL)
+		cJSON_AddStringToObject(et, wh->wh_etype == HK_ETYPE_HEADER ?
+		    "header" : wh->wh_etype == HK_ETYPE_JSON ? "json" :
+		    "fixed", wh->wh_etype_value);
+	if (wh->wh_prefix != NULL)
+		cJSON_AddStringToObject(j, "eventPrefix", wh->wh_prefix);
+	if (wh->wh_rate >= 0)
+		cJSON_AddNumberToObject(j, "rateLimit", wh->wh_rate);
+	if (wh->wh_max_body > 0)
+		cJSON_AddNumberToObject(j, "maxBody", (double)wh->wh_max_body);
+	cJSON_AddBoolToObject(j, "enabled", wh->wh_enabled);
+	cJSON_AddStringToObject(j, "tokenHash", wh->wh_token_hash);
+	cJSON_AddNumberToObject(j, "createdAt", (double)wh->wh_created);
+	cJSON_AddNumberToObject(j, "updatedAt", (double)wh->wh_updated);
+	return j;
+}
+
+/* The public form: never the token or the secret. */
+static cJSON *
+wh_public(const struct hk_webhook *wh)
+{
+	char iso[HK_ISO_LEN];
+	cJSON *j, *sig, *et;
+	struct hk_buf url = HK_BUF_INIT;
+
+	if ((j = cJSON_CreateObject()) == NULL)
+		return NULL;
+	cJSON_AddStringToObject(j, "id", wh->wh_id);
+	cJSON_AddStringToObject(j, "name", wh->wh_name);
+	hk_buf_printf(&url, "%s/webhooks/%s", hd->hd_public_url, wh->wh_name);
+	cJSON_AddStringToObject(j, "url", url.b != NULL ? url.b : "");
+	hk_buf_free(&url);
+	if (wh->wh_description != NULL)
+		cJSON_AddStringToObject(j, "description", wh->wh_description);
+	else
+		cJSON_AddNullToObject(j, "description");
+	cJSON_AddStringToObject(j, "auth", wh_auths[wh->wh_auth]);
+	if ((sig = cJSON_AddObjectToObject(j, "signature")) != NULL) {
+		cJSON_AddStringToObject(sig, "scheme",
+		    hk_sig_scheme_name(wh->wh_scheme));
+		cJSON_AddNumberToObject(sig, "toleranceSeconds",
+		    wh->wh_tolerance);
+	}
+	if (wh->wh_etype == HK_ETYPE_DEFAULT)
+		cJSON_AddNullToObject(j, "eventType");
+	else if ((et = cJSON_AddObjectToObject(j, "eventType")) != NULL)
+		cJSON_AddStringToObject(et, wh->wh_etype == HK_ETYPE_HEADER ?
+		    "header" : wh->wh_etype == HK_ETYPE_JSON ? "json" :
+		    "fixed", wh->wh_etype_value);
+	if (wh->wh_prefix != NULL)
+		cJSON_AddStringToObject(j, "eventPrefix", wh->wh_prefix);
+	else
+		cJSON_AddNullToObject(j, "eventPrefix");
+	cJSON_AddNumberToObject(j, "rateLimit", hk_webhook_rate(wh));
+	cJSON_AddNumberToObject(j, "maxBody",
+	    (double)hk_webhook_max_body(wh));
+	cJSON_AddBoolToObject(j, "enabled", wh->wh_enabled);
+	cJSON_AddStringToObject(j, "createdAt",
+	    hk_time_iso(wh->wh_created, iso));
+	cJSON_AddStringToObject(j, "updatedAt",
+	    hk_time_iso(wh->wh_updated, iso));
+	return j;
+}
+
+static int
+wh_name_valid(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > HOOKD_NAME_MAX || strncmp(s, "wh_", 3) == 0)
+		return 0;
+	if (!islower((unsigned char)s[0]) && !isdigit((unsigned char)s[0]))
+		return 0;
+	for (i = 1; i < n; i++)
+		if (!islower((unsigned char)s[i]) &&
+		    !isdigit((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != '_' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* An HTTP header name: RFC 9110 token characters. */
+static int
+wh_header_name_valid(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 128)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr("!#$%&'*+-.^_`|~",
+		    *s) == NULL)
+			return 0;
+	return 1;
+}
+
+/*
+ * Applies the members of J to WH (a create or a PATCH). CREATE requires a
+ * name. On failure fills ERR with the message and returns -1.
+ */
+static int
+wh_apply_json(struct hk_webhook *wh, const cJSON *j, int create, char *err,
+    size_t errlen)
+{
+	static const char *const sig_fields[] = {"scheme", "secret",
+		"toleranceSeconds", NULL};
+	const cJSON *v, *s, *f;
+	char *dup;
+	size_t i;
+
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "name")) != NULL) {
+		if (!cJSON_IsString(v) || !wh_name_valid(v->valuestring)) {
+			snprintf(err, errlen, "name must be a slug of 1-%d "
+			    "characters [a-z0-9._-], starting with a letter or "
+			    "digit, not with wh_", HOOKD_NAME_MAX);
+			return -1;
+		}
+		snprintf(wh->wh_name, sizeof(wh->wh_name), "%s",
+		    v->valuestring);
+	} else if (create) {
+		snprintf(err, errlen, "name is required");
+		return -1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "description")) != NULL) {
+		if (!cJSON_IsString(v) && !cJSON_IsNull(v)) {
+			snprintf(err, errlen, "description must be a string");
+			return -1;
+		}
+		if (cJSON_IsString(v) && strlen(v->valuestring) > 1024) {
+			snprintf(err, errlen, "description is too long");
+			return -1;
+		}
+		dup = cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
+		free(wh->wh_description);
+		wh->wh_description = dup;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "auth")) != NULL) {
+		for (i = 0; i < HK_NELEM(wh_auths); i++)
+			if (cJSON_IsString(v) &&
+			    strcmp(v->valuestring, wh_auths[i]) == 0)
+				break;
+		if (i == HK_NELEM(wh_auths)) {
+			snprintf(err, errlen, "auth must be token, signature, "
+			    "token+signature or none");
+			return -1;
+		}
+		wh->wh_auth = (enum hk_auth)i;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "signature")) != NULL) {
+		if (!cJSON_IsObject(v)) {
+			snprintf(err, errlen, "signature must be an object");
+			return -1;
+		}
+		cJSON_ArrayForEach(f, v) {
+			for (i = 0; sig_fields[i] != NULL; i++)
+				if (strcmp(f->string, sig_fields[i]) == 0)
+					break;
+			if (sig_fields[i] == NULL) {
+				snprintf(err, errlen, "unknown field "
+				    "signature.%.64s", f->string);
+				return -1;
+			}
+		}
+		if ((s = cJSON_GetObjectItemCaseSensitive(v, "scheme")) !=
+		    NULL && (!cJSON_IsString(s) ||
+		    hk_sig_scheme_parse(s->valuestring, &wh->wh_scheme) != 0)) {
+			snprintf(err, errlen, "signature.scheme must be hex, "
+			    "github, standard, stripe or slack");
+			return -1;
+		}
+		if ((s = cJSON_GetObjectItemCaseSensitive(v, "secret")) !=
+		    NULL) {
+			unsigned char key[HK_SIG_KEYMAX];
+
+			if (!cJSON_IsString(s) || *s->valuestring == '\0' ||
+			    strlen(s->valuestring) > 200 ||
+			    hk_sig_standard_key(s->valuestring, key) < 0) {
+				sodium_memzero(key, sizeof(key));
+				snprintf(err, errlen, "signature.secret must be "
+				    "1-200 characters; a whsec_ secret must "
+				    "be valid base64 after the prefix");
+				return -1;
+			}
+			sodium_memzero(key, sizeof(key));
+			if ((dup = strdup(s->valuestring)) == NULL)
+				return -1;
+			if (wh->wh_secret != NULL) {
+				sodium_memzero(wh->wh_secret,
+				    strlen(wh->wh_secret));
+				free(wh->wh_secret);
+			}
+			wh->wh_secret = dup;
+		}
+		if ((s = cJSON_GetObjectItemCaseSensitive(v,
+		    "toleranceSeconds")) != NULL) {
+			if (!cJSON_IsNumber(s) || s->valuedouble < 1 ||
+			    s->valuedouble > 86400 * 30 ||
+			    s->valuedouble != floor(s->valuedouble)) {
+				snprintf(err, errlen, "signature."
+				    "toleranceSeconds must be an integer "
+				    "from 1 to 2592000");
+				return -1;
+			}
+			wh->wh_tolerance = (long)s->valuedouble;
+		}
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "eventType")) != NULL) {
+		if (cJSON_IsNull(v)) {
+			wh->wh_etype = HK_ETYPE_DEFAULT;
+			free(wh->wh_etype_value);
+			wh->wh_etype_value = NULL;
+		} else {
+			enum hk_etype t;
+
+			f = cJSON_IsObject(v) ? v->child : NULL;
+			if (f == NULL || f->next != NULL ||
+			    !cJSON_IsString(f) || *f->valuestring == '\0' ||
+			    strlen(f->valuestring) > HOOKD_TYPE_MAX) {
+				snprintf(err, errlen, "eventType must be "
+				    "{\"header\":…}, {\"json\":…} or "
+				    "{\"fixed\":…} with a non-empty string");
+				return -1;
+			}
+			if (strcmp(f->string, "header") == 0)
+				t = HK_ETYPE_HEADER;
+			else if (strcmp(f->string, "json") == 0)
+				t = HK_ETYPE_JSON;
+			else if (strcmp(f->string, "fixed") == 0)
+				t = HK_ETYPE_FIXED;
+			else {
+				snprintf(err, errlen, "eventType must be "
+				    "header, json or fixed");
+				return -1;
+			}
+			if ((t == HK_ETYPE_JSON &&
+			    !hk_jptr_valid(f->valuestring)) ||
+			    (t == HK_ETYPE_HEADER &&
+			    !wh_header_name_valid(f->valuestring))) {
+				snprintf(err, errlen, "eventType.%s is not a "
+				    "valid %s", f->string, t == HK_ETYPE_JSON ?
+				    "JSON pointer" : "header name");
+				return -1;
+			}
+			if ((dup = strdup(f->valuestring)) == NULL)
+				return -1;
+			free(wh->wh_etype_value);
+			wh->wh_etype_value = dup;
+			wh->wh_etype = t;
+		}
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "eventPrefix")) != NULL) {
+		if ((!cJSON_IsString(v) && !cJSON_IsNull(v)) ||
+		    (cJSON_IsString(v) && strlen(v->valuestring) > 64)) {
+			snprintf(err, errlen, "eventPrefix must be a string "
+			    "of at most 64 characters");
+			return -1;
+		}
+		dup = cJSON_IsString(v) && *v->valuestring != '\0' ?
+		    strdup(v->valuestring) : NULL;
+		free(wh->wh_prefix);
+		wh->wh_prefix = dup;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "rateLimit")) != NULL) {
+		if (cJSON_IsNull(v))
+			wh->wh_rate = -1;
+		else if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
+		    v->valuedouble > 1000000) {
+			snprintf(err, errlen, "rateLimit must be a number of "
+			    "events per second from 0 (unlimited) to "
+			    "1000000, or null for the default");
+			return -1;
+		} else
+			wh->wh_rate = v->valuedouble;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "maxBody")) != NULL) {
+		if (cJSON_IsNull(v))
+			wh->wh_max_body = 0;
+		else if (!cJSON_IsNumber(v) || v->valuedouble < 1 ||
+		    v->valuedouble > 1073741824.0 ||
+		    v->valuedouble != floor(v->valuedouble)) {
+			snprintf(err, errlen, "maxBody must be a number of "
+			    "bytes from 1 to 1073741824, or null for the "
+			    "default");
+			return -1;
+		} else
+			wh->wh_max_body = (int64_t)v->valuedouble;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "enabled")) != NULL) {
+		if (!cJSON_IsBool(v)) {
+			snprintf(err, errlen, "enabled must be true or false");
+			return -1;
+		}
+		wh->wh_enabled = cJSON_IsTrue(v);
+	}
+	return 0;
+}
+
+/* Rebuilds WH from a stored record; opens its secret. */
+static struct hk_webhook *
+wh_from_record(const char *data, size_t len, char **cause)
+{
+	struct hk_webhook *wh;
+	const cJSON *v;
+	cJSON *j, *sig;
+	char err[256];
+	int rc;
+
+	if ((j = cJSON_ParseWithLength(data, len)) == NULL) {
+		*cause = strdup("unparsable webhook record");
+		return NULL;
+	}
+	if ((wh = calloc(1, sizeof(*wh))) == NULL) {
+		cJSON_Delete(j);
+		return NULL;
+	}
+	wh->wh_rate = -1;
+	wh->wh_tolerance = HK_SIG_TOLERANCE;
+	v = cJSON_GetObjectItemCaseSensitive(j, "id");
+	if (!cJSON_IsString(v) || !hk_id_valid("wh_", v->valuestring))
+		goto bad;
+	snprintf(wh->wh_id, sizeof(wh->wh_id), "%s", v->valuestring);
+	sig = cJSON_GetObjectItemCaseSensitive(j, "signature");
+	v = cJSON_GetObjectItemCaseSensitive(sig, "sealed");
+	if (!cJSON_IsString(v))
+		goto bad;
+	if ((wh->wh_secret_sealed = strdup(v->valuestring)) == NULL)
+		goto bad;
+	wh->wh_secret = hk_unseal(hd->hd_mkey, v->valuestring, &rc);
+	if (wh->wh_secret == NULL) {
+		if (asprintf(cause, "webhook %s: secret does not open with "
+		    "this master key", wh->wh_id) == -1)
+			*cause = NULL;
+		cJSON_Delete(j);
+		wh_free(wh);
+		return NULL;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(sig, "sealed");
+	if (wh_apply_json(wh, j, 1, err, sizeof(err)) != 0)
+		goto bad;
+	v = cJSON_GetObjectItemCaseSensitive(j, "tokenHash");
+	if (!cJSON_IsString(v) || strlen(v->valuestring) != 64)
+		goto bad;
+	memcpy(wh->wh_token_hash, v->valuestring, 65);
+	v = cJSON_GetObjectItemCaseSensitive(j, "createdAt");
+	wh->wh_created = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+	v = cJSON_GetObjectItemCaseSensitive(j, "updatedAt");
+	wh->wh_updated = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+	cJSON_Delete(j);
+	return wh;
+bad:
+	if (asprintf(cause, "webhook %s: malformed record", wh->wh_id) == -1)
+		*cause = NULL;
+	cJSON_Delete(j);
+	wh_free(wh);
+	return NULL;
+}
+
+int
+hk_webhook_load(char **cause)
+{
+	struct hk_webhook *wh;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*cause = NULL;
+	if (hk_store_rbegin(hd->hd_store, &txn) != 0 ||
+	    mdb_cursor_open(txn, hk_store_dbi(hd->hd_store, HK_DB_WEBHOOKS),
+	    &cur) != 0) {
+		hk_store_rend(hd->hd_store);
+		*cause = strdup("cannot read the webhooks");
+		return HK_EIO;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if ((wh = wh_from_record(v.mv_data, v.mv_size, cause)) ==
+		    NULL || wh_replace(NULL, wh) != 0) {
+			mdb_cursor_close(cur);
+			hk_store_rend(hd->hd_store);
+			return HK_EINVAL;
+		}
+		wh_bucket_reset(wh, 0);
+		if (wh->wh_auth == HK_AUTH_NONE && wh->wh_enabled)
+			log_warn("webhook_unauthenticated", "webhook=%s name=%s "
+			    "msg=%s", wh->wh_id, wh->wh_name,
+			    hk_logq("accepts events from anyone (auth: none)"));
+	}
+	mdb_cursor_close(cur);
+	hk_store_rend(hd->hd_store);
+	return 0;
+}
+
+void
+hk_webhook_free_all(void)
+{
+	struct hk_webhook *wh;
+
+	while ((wh = TAILQ_FIRST(&wh_list)) != NULL) {
+		TAILQ_REMOVE(&wh_list, wh, wh_entry);
+		wh_free(wh);
+	}
+	hk_map_free(&wh_by_id);
+	hk_map_free(&wh_by_name);
+	hk_map_free(&wh_by_token);
+}
+
+/*
+ * One committed change of a webhook. The writer puts the record and the
+ * name; the loop swaps the cache and answers.
+ */
+enum wh_kind { WH_CREATE, WH_UPDATE, WH_REGENERATE, WH_DELETE };
+
+struct wh_op {
+	struct hk_store_op op;
+	enum wh_kind kind;
+	struct evhttp_request *req;
+	struct hk_webhook *new; /* NULL for delete */
+	char id[HK_ID_MAX];
+	char old_name[HOOKD_NAME_MAX + 1];
+	char *record;
+	char token[HK_TOKEN_LEN]; /* create, regenerate: shown once */
+};
+
+static int
+wh_op_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
+{
+	struct wh_op *o = (struct wh_op *)sop;
+	MDB_dbi names = hk_store_dbi(st, HK_DB_NAMES);
+	MDB_dbi hooks = hk_store_dbi(st, HK_DB_WEBHOOKS);
+	MDB_dbi logs = hk_store_dbi(st, HK_DB_REQLOG);
+	MDB_val k, v;
+	MDB_cursor *cur;
+	size_t idlen = strlen(o->id);
+	int rc;
+
+	k.mv_data = o->id;
+	k.mv_size = idlen;
+	if (o->kind != WH_CREATE) {
+		rc = mdb_get(txn, hooks, &k, &v);
+		if (rc == MDB_NOTFOUND)
+			return HK_ENOTFOUND;
+		if (rc != 0)
+			return hk_store_err(rc);
+	}
+	if (o->new != NULL && strcmp(o->new->wh_name, o->old_name) != 0) {
+		k.mv_data = o->new->wh_name;
+		k.mv_size = strlen(o->new->wh_name);
+		if (mdb_get(txn, names, &k, &v) == 0)
+			return HK_EEXIST;
+	}
+	/* Nothing refused from here: only store failures remain. */
+	if (o->old_name[0] != '\0' &&
+	    (o->new == NULL || strcmp(o->new->wh_name, o->old_name) != 0)) {
+		k.mv_data = o->old_name;
+		k.mv_size = strlen(o->old_name);
+		if ((rc = mdb_del(txn, names, &k, NULL)) != 0 &&
+		    rc != MDB_NOTFOUND)
+			return hk_store_err(rc);
+	}
+	if (o->kind == WH_DELETE) {
+		k.mv_data = o->id;
+		k.mv_size = idlen;
+		if ((rc = mdb_del(txn, hooks, &k, NULL)) != 0)
+			return hk_store_err(rc);
+		/* Its request log goes with it. */
+		if ((rc = mdb_cursor_open(txn, logs, &cur)) != 0)
+			return hk_store_err(rc);
+		k.mv_data = o->id;
+		k.mv_size = idlen;
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		    rc == 0 && k.mv_size > idlen &&
+		    memcmp(k.mv_data, o->id, idlen) == 0;
+		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+			if ((rc = mdb_cursor_del(cur, 0)) != 0)
+				break;
+		mdb_cursor_close(cur);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return hk_store_err(rc);
+		return 0;
+	}
+	if (strcmp(o->new->wh_name, o->old_name) != 0) {
+		k.mv_data = o->new->wh_name;
+		k.mv_size = strlen(o->new->wh_name);
+		v.mv_data = o->id;
+		v.mv_size = idlen;
+		if ((rc = mdb_put(txn, names, &k, &v, 0)) != 0)
+			return hk_store_err(rc);
+	}
+	return hk_store_put(txn, hooks, o->id, idlen, o->record,
+	    strlen(o->record), 0);
+}
+
+static void
+wh_op_free(struct wh_op *o)
+{
+	wh_free(o->new);
+	free(o->record);
+	sodium_memzero(o->token, sizeof(o->token));
+	free(o);
+}
+
+static void
+wh_op_done(struct hk_store_op *sop, int rc)
+{
+	struct wh_op *o = (struct wh_op *)sop;
+	struct hk_webhook *old = hk_map_get(&wh_by_id, o->id, strlen(o->id));
+	struct hk_buf b = HK_BUF_INIT;
+	cJSON *j;
+
+	switch (rc) {
+	case 0:
+		break;
+	case HK_EEXIST:
+		hk_http_error(o->req, 409, "conflict", "a webhook named %s "
+		    "exists", o->new->wh_name);
+		goto out;
+	case HK_ENOTFOUND:
+		hk_http_error(o->req, 404, "not_found", "no webhook %s", o->id);
+		goto out;
+	case HK_EFULL:
+		evhttp_add_header(evhttp_request_get_output_headers(o->req),
+		    "Retry-After", "5");
+		hk_http_error(o->req, 503, "unavailable", "the store is full");
+		goto out;
+	default:
+		log_error("webhook_commit", "webhook=%s error=%s", o->id,
+		    hk_logq(hk_strerror(rc)));
+		hk_http_error(o->req, 503, "unavailable", "the store refused "
+		    "the change: %s", hk_strerror(rc));
+		goto out;
+	}
+	if (o->new != NULL && old != NULL)
+		o->new->wh_bucket = old->wh_bucket;
+	if (wh_replace(old, o->new) != 0) {
+		/* The change is durable; the cache catches up on restart. */
+		log_error("webhook_cache", "webhook=%s error=%s", o->id,
+		    hk_logq("out of memory"));
+	}
+	if (o->new != NULL)
+		wh_bucket_reset(o->new, o->kind != WH_CREATE);
+	wh_ceiling_update();
+	log_info(o->kind == WH_CREATE ? "webhook_created" : o->kind ==
+	    WH_DELETE ? "webhook_deleted" : o->kind == WH_REGENERATE ?
+	    "webhook_regenerated" : "webhook_updated", "webhook=%s", o->id);
+	if (o->kind == WH_DELETE) {
+		hk_http_reply(o->req, 204, NULL);
+		o->new = NULL;
+		goto out;
+	}
+	j = wh_public(o->new);
+	if (j != NULL && (o->kind == WH_CREATE || o->kind == WH_REGENERATE)) {
+		hk_buf_printf(&b, "%s/hooks/%s", hd->hd_public_url, o->token);
+		cJSON_AddStringToObject(j, "token", o->token);
+		cJSON_AddStringToObject(j, "hookUrl", b.b != NULL ? b.b : "");
+		cJSON_AddStringToObject(j, "secret", o->new->wh_secret);
+		hk_buf_free(&b);
+	}
+	o->new = NULL; /* the cache owns it now */
+	if (j == NULL)
+		hk_http_error(o->req, 500, "internal", "out of memory");
+	else
+		hk_http_json(o->req, o->kind == WH_CREATE ? 201 : 200, j);
+out:
+	wh_op_free(o);
+}
+
+/* Seals the secret, serialises the record and submits the change. */
+static void
+wh_submit(struct evhttp_request *req, struct wh_op *o)
+{
+	cJSON *rec;
+	int rc;
+
+	o->op.so_apply = wh_op_apply;
+	o->op.so_done = wh_op_done;
+	o->req = req;
+	if (o->new != NULL) {
+		free(o->new->wh_secret_sealed);
+		o->new->wh_secret_sealed = hk_seal(hd->hd_mkey,
+		    o->new->wh_secret);
+		rec = o->new->wh_secret_sealed != NULL ? wh_record(o->new) :
+		    NULL;
+		o->record = rec != NULL ? cJSON_PrintUnformatted(rec) : NULL;
+		cJSON_Delete(rec);
+		if (o->record == NULL) {
+			hk_http_error(req, 500, "internal", "out of memory");
+			wh_op_free(o);
+			return;
+		}
+	}
+	if ((rc = hk_store_submit(hd->hd_store, &o->op)) != 0) {
+		hk_http_error(req, 503, "unavailable", "%s", hk_strerror(rc));
+		wh_op_free(o);
+	}
+}
+
+static const char *const wh_fields[] = {"name", "description", "auth",
+	"signature", "eventType", "eventPrefix", "rateLimit", "maxBody",
+	"enabled", NULL};
+
+static void
+wh_create(struct evhttp_request *req)
+{
+	struct wh_op *o;
+	struct hk_webhook *wh;
+	cJSON *j;
+	char err[256];
+
+	if (hk_admin_body(req, &j) != 0)
+		return;
+	if (hk_admin_known(req, j, wh_fields) != 0) {
+		cJSON_Delete(j);
+		return;
+	}
+	if ((o = calloc(1, sizeof(*o))) == NULL ||
+	    (o->new = wh = calloc(1, sizeof(*wh))) == NULL) {
+		free(o);
+		cJSON_Delete(j);
+		hk_http_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	o->kind = WH_CREATE;
+	wh->wh_rate = -1;
+	wh->wh_tolerance = HK_SIG_TOLERANCE;
+	wh->wh_enabled = 1;
+	if (wh_apply_json(wh, j, 1, err, sizeof(err)) != 0) {
+		cJSON_Delete(j);
+		hk_http_error(req, 400, "bad_request", "%s", err);
+		wh_op_free(o);
+		return;
+	}
+	cJSON_Delete(j);
+	if (hk_webhook_find(wh->wh_name) != NULL) {
+		hk_http_error(req, 409, "conflict", "a webhook named %s exists",
+		    wh->wh_name);
+		wh_op_free(o);
+		return;
+	}
+	if (wh->wh_secret == NULL) {
+		if ((wh->wh_secret = malloc(HK_SECRET_LEN)) == NULL) {
+			hk_http_error(req, 500, "internal", "out of memory");
+			wh_op_free(o);
+			return;
+		}
+		hk_secret_new(wh->wh_secret);
+	}
+	hk_id_new("wh_", wh->wh_id);
+	snprintf(o->id, sizeof(o->id), "%s", wh->wh_id);
+	hk_token_new("whtok_", o->token);
+	hk_token_hash(o->token, strlen(o->token), wh->wh_token_hash);
+	wh->wh_created = wh->wh_updated = hk_now_ms();
+	wh_submit(req, o);
+}
+
+/* A copy of WH for a change, in a new op of KIND. */
+static struct wh_op *
+wh_op_for(struct evhttp_request *req, struct hk_webhook *wh, enum wh_kind k)
+{
+	struct wh_op *o;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL ||
+	    (k != WH_DELETE && (o->new = wh_dup(wh)) == NULL)) {
+		free(o);
+		hk_http_error(req, 500, "internal", "out of memory");
+		return NULL;
+	}
+	o->kind = k;
+	snprintf(o->id, sizeof(o->id), "%s", wh->wh_id);
+	snprintf(o->old_name, sizeof(o->old_name), "%s", wh->wh_name);
+	if (o->new != NULL)
+		o->new->wh_updated = hk_now_ms();
+	return o;
+}
+
+static void
+wh_patch(struct evhttp_request *req, struct hk_webhook *wh)
+{
+	struct wh_op *o;
+	struct hk_webhook *other;
+	cJSON *j;
+	char err[256];
+
+	if (hk_admin_body(req, &j) != 0)
+		return;
+	if (hk_admin_known(req, j, wh_fields) != 0 ||
+	    (o = wh_op_for(req, wh, WH_UPDATE)) == NULL) {
+		cJSON_Delete(j);
+		return;
+	}
+	if (wh_apply_json(o->new, j, 0, err, sizeof(err)) != 0) {
+		cJSON_Delete(j);
+		hk_http_error(req, 400, "bad_request", "%s", err);
+		wh_op_free(o);
+		return;
+	}
+	cJSON_Delete(j);
+	other = hk_webhook_find(o->new->wh_name);
+	if (other != NULL && other != wh) {
+		hk_http_error(req, 409, "conflict", "a webhook named %s exists",
+		    o->new->wh_name);
+		wh_op_free(o);
+		return;
+	}
+	wh_submit(req, o);
+}
+
+static void
+wh_regenerate(struct evhttp_request *req, struct hk_webhook *wh)
+{
+	struct wh_op *o;
+
+	if ((o = wh_op_for(req, wh, WH_REGENERATE)) == NULL)
+		return;
+	hk_token_new("whtok_", o->token);
+	hk_token_hash(o->token, strlen(o->token), o->new->wh_token_hash);
+	sodium_memzero(o->new->wh_secret, strlen(o->new->wh_secret));
+	free(o->new->wh_secret);
+	if ((o->new->wh_secret = malloc(HK_SECRET_LEN)) == NULL) {
+		hk_http_error(req, 500, "internal", "out of memory");
+		wh_op_free(o);
+		return;
+	}
+	hk_secret_new(o->new->wh_secret);
+	wh_submit(req, o);
+}
+
+/* GET /api/webhooks: newest first, the cursor is the last id returned. */
+static void
+wh_list_all(struct evhttp_request *req)
+{
+	struct hk_webhook *wh;
+	char after[HK_ID_MAX] = "";
+	struct hk_webhook *last = NULL;
+	cJSON *j, *data;
+	int limit, n = 0;
+
+	if (hk_admin_page(req, &limit, after, sizeof(after)) != 0)
+		return;
+	if ((j = cJSON_CreateObject()) == NULL ||
+	    (data = cJSON_AddArrayToObject(j, "data")) == NULL) {
+		cJSON_Delete(j);
+		hk_http_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	TAILQ_FOREACH_REVERSE(wh, &wh_list, hk_webhook_list, wh_entry) {
+		if (after[0] != '\0' && strcmp(wh->wh_id, after) >= 0)
+			continue;
+		if (n == limit)
+			break;
+		cJSON_AddItemToArray(data, wh_public(wh));
+		last = wh;
+		n++;
+	}
+	if (wh != NULL && last != NULL)
+		cJSON_AddStringToObject(j, "next", last->wh_id);
+	else
+		cJSON_AddNullToObject(j, "next");
+	hk_http_json(req, 200, j);
+}
+
+void
+hk_webhook_route(struct evhttp_request *req, char **seg, int nseg)
+{
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	struct hk_webhook *wh;
+	struct wh_op *o;
+
+	if (nseg == 2) {
+		if (m == EVHTTP_REQ_GET)
+			wh_list_all(req);
+		else if (m == EVHTTP_REQ_POST)
+			wh_create(req);
+		else
+			hk_admin_405(req, "GET, POST");
+		return;
+	}
+	if ((wh = hk_webhook_find(seg[2])) == NULL) {
+		hk_http_error(req, 404, "not_found", "no webhook %.80s",
+		    seg[2]);
+		return;
+	}
+	if (nseg == 3) {
+		if (m == EVHTTP_REQ_GET)
+			hk_http_json(req, 200, wh_public(wh));
+		else if (m == EVHTTP_REQ_PATCH)
+			wh_patch(req, wh);
+		else if (m == EVHTTP_REQ_DELETE) {
+			if ((o = wh_op_for(req, wh, WH_DELETE)) != NULL)
+				wh_submit(req, o);
+		} else
+			hk_admin_405(req, "GET, PATCH, DELETE");
+		return;
+	}
+	if (nseg == 4 && strcmp(seg[3], "regenerate") == 0) {
+		if (m == EVHTTP_REQ_POST)
+			wh_regenerate(req, wh);
+		else
+			hk_admin_405(req, "POST");
+	} else if (nseg == 4 && strcmp(seg[3], "logs") == 0) {
+		if (m == EVHTTP_REQ_GET)
+			hk_reqlog_list(req, wh);
+		else
+			hk_admin_405(req, "GET");
+	} else if (nseg == 4 && strcmp(seg[3], "test") == 0) {
+		if (m == EVHTTP_REQ_POST)
+			hk_event_test(req, wh);
+		else
+			hk_admin_405(req, "POST");
+	} else
+		hk_http_error(req, 404, "not_found", "no such endpoint");
+}
