@@ -2,9 +2,12 @@
  * http.c: the listeners (evhttp on TCP or a Unix socket) and JSON replies.
  *
  * Both listeners are evhttp servers on the one event base, with header
- * and body limits, an idle timeout, the connection bounds of conn.c and
- * lingering close (a client whose body is too large reads the 413 instead
- * of a reset).
+ * and body limits, an idle timeout and the connection bounds of conn.c.
+ * A body over the limit is answered 413 from its Content-Length, before
+ * it is read. evhttp's lingering close (drain the body, then answer) is
+ * not used: in libevent 2.1.12 it never answers a second request of a
+ * keep-alive connection, and it makes a client wait for its whole body
+ * to be drained.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,6 +24,7 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
@@ -63,6 +67,8 @@ hk_http_reason(int status)
 		return "Expectation Failed";
 	case 429:
 		return "Too Many Requests";
+	case 431:
+		return "Request Header Fields Too Large";
 	case 500:
 		return "Internal Server Error";
 	case 501:
@@ -155,27 +161,43 @@ hk_http_peer(struct evhttp_request *req, char *buf, size_t len)
 void
 evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
 {
-	const char *code = "bad_request";
+	const char *code = "bad_request", *msg = "malformed request";
 
 	(void)reason;
 	switch (error) {
 	case 413:
-		code = "payload_too_large";
+		/*
+		 * evhttp says 413 for headers over the limit too; then it has
+		 * not looked for a body yet.
+		 */
+		if (req->ntoread == 0 && req->body_size == 0 && !req->chunked) {
+			error = 431;
+			code = "bad_request";
+			msg = "request headers exceed the limit";
+		} else {
+			code = "payload_too_large";
+			msg = "request body exceeds the limit";
+		}
 		break;
 	case 405:
 	case 501:
 		code = "method_not_allowed";
+		msg = "method not supported";
 		break;
 	case 503:
 		code = "unavailable";
+		msg = "unavailable";
 		break;
+	}
+	/* A request line evhttp could not parse has no version yet. */
+	if (req->major == 0) {
+		req->major = 1;
+		req->minor = 1;
 	}
 	evhttp_clear_headers(evhttp_request_get_output_headers(req));
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Connection",
 	    "close");
-	hk_http_error(req, error, code, "%s", error == 413 ?
-	    "request body exceeds the limit" : error == 501 ?
-	    "method not supported" : "malformed request");
+	hk_http_error(req, error, code, "%s", msg);
 }
 
 /* Binds a Unix socket at PATH (replacing a stale one), mode 0600. */
@@ -310,7 +332,6 @@ hk_listen(struct hk_listener *ls, struct event_base *base, const char *spec,
 	idle.tv_sec = lc->lc_idle_ms / 1000;
 	idle.tv_usec = (lc->lc_idle_ms % 1000) * 1000;
 	evhttp_set_timeout_tv(ls->ls_http, &idle);
-	evhttp_set_flags(ls->ls_http, EVHTTP_SERVER_LINGERING_CLOSE);
 	/* Every method reaches the handlers, which answer 405 themselves. */
 	evhttp_set_allowed_methods(ls->ls_http, EVHTTP_REQ_GET |
 	    EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |

@@ -389,18 +389,12 @@ wh_apply_json(struct hk_webhook *wh, const cJSON *j, int create, char *err,
 		}
 		if ((s = cJSON_GetObjectItemCaseSensitive(v, "secret")) !=
 		    NULL) {
-			unsigned char key[HK_SIG_KEYMAX];
-
 			if (!cJSON_IsString(s) || *s->valuestring == '\0' ||
-			    strlen(s->valuestring) > 200 ||
-			    hk_sig_standard_key(s->valuestring, key) < 0) {
-				sodium_memzero(key, sizeof(key));
+			    strlen(s->valuestring) > 200) {
 				snprintf(err, errlen, "signature.secret must be "
-				    "1-200 characters; a whsec_ secret must "
-				    "be valid base64 after the prefix");
+				    "a string of 1-200 characters");
 				return -1;
 			}
-			sodium_memzero(key, sizeof(key));
 			if ((dup = strdup(s->valuestring)) == NULL)
 				return -1;
 			if (wh->wh_secret != NULL) {
@@ -510,6 +504,19 @@ wh_apply_json(struct hk_webhook *wh, const cJSON *j, int create, char *err,
 			return -1;
 		}
 		wh->wh_enabled = cJSON_IsTrue(v);
+	}
+	/* Only the standard scheme decodes a whsec_ secret. */
+	if (wh->wh_scheme == HK_SCHEME_STANDARD && wh->wh_secret != NULL) {
+		unsigned char key[HK_SIG_KEYMAX];
+		int klen = hk_sig_standard_key(wh->wh_secret, key);
+
+		sodium_memzero(key, sizeof(key));
+		if (klen < 0) {
+			snprintf(err, errlen, "under the standard scheme a "
+			    "whsec_ secret must be valid base64 after the "
+			    "prefix");
+			return -1;
+		}
 	}
 	return 0;
 }

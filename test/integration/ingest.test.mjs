@@ -277,7 +277,9 @@ describe('ingest', () => {
     const r = await h.api('GET', '/api/webhooks/tok/logs?limit=1000');
     assert.equal(r.status, 200);
     const statuses = new Set(r.body.data.map((e) => e.status));
-    for (const s of [202, 401, 403, 405, 413, 415, 400]) assert.ok(statuses.has(s), `no ${s} in the log`);
+    for (const s of [202, 401, 403, 405, 415, 400]) assert.ok(statuses.has(s), `no ${s} in the log`);
+    const small = await h.api('GET', '/api/webhooks/small/logs');
+    assert.ok(small.body.data.some((x) => x.status === 413 && x.error === 'payload_too_large'));
     const e = r.body.data.find((x) => x.status === 401);
     assert.equal(e.error === 'missing_token' || e.error === 'invalid_token', true);
     assert.equal(e.remoteAddr, '127.0.0.1');
@@ -301,7 +303,9 @@ describe('ingest', () => {
     const big = await raw(h.pub, `POST /webhooks/tok HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(40000)}\r\n\r\n`);
     assert.match(big, /^HTTP\/1\.[01] (400|431) /);
     const te = await raw(h.pub, 'POST /webhooks/open HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n');
-    assert.match(te, /^HTTP\/1\.[01] 400 /);
+    // libevent 2.1 reports a corrupt chunk size as "too long": 413.
+    assert.match(te, /^HTTP\/1\.[01] (400|413) /);
+    assert.match(te, /"(bad_request|payload_too_large)"/);
     // Still serving.
     assert.equal((await h.post('/webhooks/open', {})).status, 202);
   });
