@@ -1,0 +1,140 @@
+/* tmpl.c: rendering subscription templates. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hk.h"
+#include "tmpl.h"
+
+#define TMPL_NAME_MAX 256
+
+static const char *const tmpl_plain[] = {"event_type", "event_id",
+	"timestamp", "source_name", "payload"};
+
+/*
+ * The variable at P (just after "${"): its name into NAME and the text
+ * after the closing brace into *END. 0 or HK_EINVAL.
+ */
+static int
+tmpl_var(const char *p, char name[TMPL_NAME_MAX], const char **end)
+{
+	const char *e = strchr(p, '}');
+	size_t n, i;
+
+	if (e == NULL || (n = (size_t)(e - p)) == 0 || n >= TMPL_NAME_MAX)
+		return HK_EINVAL;
+	memcpy(name, p, n);
+	name[n] = '\0';
+	*end = e + 1;
+	for (i = 0; i < HK_NELEM(tmpl_plain); i++)
+		if (strcmp(name, tmpl_plain[i]) == 0)
+			return 0;
+	if (strncmp(name, "payload.", 8) != 0)
+		return HK_EINVAL;
+	/* payload.a.b: non-empty segments of [A-Za-z0-9_-]. */
+	for (i = 8; i <= n; i++) {
+		if (name[i] == '.' || name[i] == '\0') {
+			if (name[i - 1] == '.')
+				return HK_EINVAL;
+			continue;
+		}
+		if (!isalnum((unsigned char)name[i]) && name[i] != '_' &&
+		    name[i] != '-')
+			return HK_EINVAL;
+	}
+	return 0;
+}
+
+int
+hk_tmpl_check(const char *t, char *err, size_t len)
+{
+	char name[TMPL_NAME_MAX];
+	const char *p, *end;
+
+	for (p = t; (p = strstr(p, "${")) != NULL; p = end) {
+		if (tmpl_var(p + 2, name, &end) != 0) {
+			snprintf(err, len, "template: unknown or malformed "
+			    "variable at \"%.40s\"", p);
+			return HK_EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The node PATH ("a.b.0") names under ROOT, or NULL. */
+static const cJSON *
+tmpl_field(const cJSON *root, char *path)
+{
+	const cJSON *n = root;
+	char *seg, *end;
+	long idx;
+
+	while (n != NULL && (seg = strsep(&path, ".")) != NULL) {
+		if (cJSON_IsArray(n)) {
+			idx = strtol(seg, &end, 10);
+			n = *end == '\0' && idx >= 0 ?
+			    cJSON_GetArrayItem(n, (int)idx) : NULL;
+		} else if (cJSON_IsObject(n))
+			n = cJSON_GetObjectItemCaseSensitive(n, seg);
+		else
+			n = NULL;
+	}
+	return n;
+}
+
+static int
+tmpl_insert(struct hk_buf *out, const cJSON *v)
+{
+	char *s;
+	int rc;
+
+	if (v == NULL)
+		return 0;
+	if (cJSON_IsString(v))
+		return hk_buf_add_jsonesc(out, v->valuestring,
+		    strlen(v->valuestring));
+	if ((s = cJSON_PrintUnformatted(v)) == NULL)
+		return HK_ENOMEM;
+	rc = hk_buf_adds(out, s);
+	free(s);
+	return rc;
+}
+
+int
+hk_tmpl_render(const char *t, const struct hk_tmpl_vars *v,
+    struct hk_buf *out)
+{
+	char name[TMPL_NAME_MAX];
+	const char *p, *s, *end;
+	cJSON *parsed = NULL;
+	const cJSON *root = v->payload_json;
+	int rc = 0;
+
+	for (p = t; rc == 0 && (s = strstr(p, "${")) != NULL; p = end) {
+		if ((rc = hk_buf_add(out, p, (size_t)(s - p))) != 0)
+			break;
+		if ((rc = tmpl_var(s + 2, name, &end)) != 0)
+			break;
+		if (strcmp(name, "payload") == 0)
+			rc = hk_buf_add(out, v->payload, v->payload_len);
+		else if (strncmp(name, "payload.", 8) == 0) {
+			if (root == NULL && parsed == NULL)
+				root = parsed = cJSON_ParseWithLength(v->payload,
+				    v->payload_len);
+			rc = tmpl_insert(out, tmpl_field(root, name + 8));
+		} else {
+			const char *val = strcmp(name, "event_type") == 0 ?
+			    v->event_type : strcmp(name, "event_id") == 0 ?
+			    v->event_id : strcmp(name, "timestamp") == 0 ?
+			    v->timestamp : v->source_name;
+
+			if (val != NULL)
+				rc = hk_buf_add_jsonesc(out, val, strlen(val));
+		}
+	}
+	if (rc == 0)
+		rc = hk_buf_adds(out, p);
+	cJSON_Delete(parsed);
+	return rc;
+}

@@ -1,0 +1,43 @@
+/*
+ * tmpl.h: subscription body templates (SPEC §4).
+ *
+ * A template is text with ${name} variables: event_type, event_id,
+ * timestamp, source_name, payload (the payload as JSON) and
+ * payload.a.b (a field; a numeric segment indexes an array). A string
+ * value is inserted JSON-escaped without its quotes, so it is written
+ * inside a template's string; a number, boolean, null, object or array
+ * is inserted as JSON; a missing field inserts nothing. Whether the
+ * result is JSON is the caller's to check (a subscription is refused
+ * when a sample rendering is not).
+ *
+ * Pure; thread-safe.
+ */
+#ifndef HK_TMPL_H
+#define HK_TMPL_H
+
+#include <stddef.h>
+
+#include <cJSON.h>
+
+#include "buf.h"
+
+struct hk_tmpl_vars {
+	const char *event_type;
+	const char *event_id;
+	const char *timestamp;	 /* ISO 8601 */
+	const char *source_name;
+	const char *payload;	 /* JSON text */
+	size_t payload_len;
+	const cJSON *payload_json; /* the same, parsed; NULL: parsed here */
+};
+
+/*
+ * Checks the syntax and the variable names of T. Returns 0, or HK_EINVAL
+ * with a message in ERR (LEN bytes).
+ */
+int hk_tmpl_check(const char *t, char *err, size_t len);
+/* Renders T into OUT. Returns 0, HK_EINVAL (bad template) or HK_ENOMEM. */
+int hk_tmpl_render(const char *t, const struct hk_tmpl_vars *,
+    struct hk_buf *out);
+
+#endif
