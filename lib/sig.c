@@ -3,7 +3,11 @@
  *
  * Each scheme differs only in where the signature and timestamp travel
  * and in what is signed; sig_content() is the one place that knows the
- * signed content, for verifying and for signing alike.
+ * signed content, so that signing and verifying cannot drift apart.
+ *
+ * Headers are attacker-controlled: every parser here walks a
+ * NUL-terminated string and never looks past the terminator, and any
+ * shape it does not recognise is HK_ESIG rather than a guess.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +20,17 @@
 #include "sig.h"
 
 #define SIG_MAC crypto_auth_hmacsha256_BYTES /* 32 */
+#define SIG_HEXLEN (2 * SIG_MAC) /* 64 */
+#define SIG_B64LEN 44 /* padded base64 of SIG_MAC */
 
-static const char *const sig_names[] = {"hex", "github", "standard",
-	"stripe", "slack"};
+/*
+ * Digits of a timestamp beyond this no longer change whether it is within
+ * any tolerance, and stopping here keeps the arithmetic far from overflow.
+ */
+#define SIG_TSSAT 1000000000000000LL
+
+static const char *const sig_names[] = {
+    "hex", "github", "standard", "stripe", "slack"};
 
 int
 hk_sig_init(void)
@@ -31,6 +43,8 @@ hk_sig_scheme_parse(const char *s, enum hk_scheme *out)
 {
 	size_t i;
 
+	if (s == NULL)
+		return HK_EINVAL;
 	for (i = 0; i < HK_NELEM(sig_names); i++)
 		if (strcmp(s, sig_names[i]) == 0) {
 			*out = (enum hk_scheme)i;
@@ -62,9 +76,10 @@ sig_mac(const unsigned char *key, size_t klen, const struct sig_part *part,
 	crypto_auth_hmacsha256_init(&st, key, klen);
 	for (i = 0; i < n; i++)
 		if (part[i].n > 0)
-			crypto_auth_hmacsha256_update(&st, part[i].p,
-			    part[i].n);
+			crypto_auth_hmacsha256_update(
+			    &st, part[i].p, part[i].n);
 	crypto_auth_hmacsha256_final(&st, out);
+	/* The state holds the padded key. */
 	sodium_memzero(&st, sizeof(st));
 }
 
@@ -93,53 +108,42 @@ sig_content(enum hk_scheme scheme, const unsigned char *key, size_t klen,
 		part[n++] = (struct sig_part){ts, tslen};
 		part[n++] = (struct sig_part){":", 1};
 		break;
-	default: /* body */
+	case HK_SCHEME_HEX:
+	case HK_SCHEME_GITHUB:
 		break;
 	}
 	part[n++] = (struct sig_part){body, len};
 	sig_mac(key, klen, part, n, out);
 }
 
+/* The same, keyed with the secret string's own bytes. */
+static void
+sig_content_raw(enum hk_scheme scheme, const char *secret, const char *ts,
+    size_t tslen, const unsigned char *body, size_t len,
+    unsigned char out[SIG_MAC])
+{
+	sig_content(scheme, (const unsigned char *)secret, strlen(secret), NULL,
+	    ts, tslen, body, len, out);
+}
+
 /*
- * Whether the LEN hex digits at S (either case) encode MAC. The length is
- * checked first; the digits are decoded without branching on their
- * value and compared in constant time.
+ * Whether the LEN characters at S are the hex (either case) of MAC. The
+ * length is checked before anything else so that a prefix of the right
+ * signature is refused outright; the bytes are then compared in
+ * constant time.
  */
 static int
 sig_hex_eq(const char *s, size_t len, const unsigned char mac[SIG_MAC])
 {
 	unsigned char got[SIG_MAC];
-	size_t bin, i;
-	int ok;
-
-	if (len != 2 * SIG_MAC)
-		return 0;
-	for (i = 0; i < len; i++)
-		if (strchr("0123456789abcdefABCDEF", s[i]) == NULL ||
-		    s[i] == '\0')
-			return 0;
-	if (sodium_hex2bin(got, sizeof(got), s, len, NULL, &bin, NULL) != 0 ||
-	    bin != SIG_MAC)
-		return 0;
-	ok = sodium_memcmp(got, mac, SIG_MAC) == 0;
-	sodium_memzero(got, sizeof(got));
-	return ok;
-}
-
-/* Whether the LEN base64 characters at S encode MAC. */
-static int
-sig_b64_eq(const char *s, size_t len, const unsigned char mac[SIG_MAC])
-{
-	unsigned char got[SIG_MAC + 3];
-	size_t bin;
 	const char *end;
+	size_t bin;
 	int ok;
 
-	if (len != 44)
+	if (len != SIG_HEXLEN)
 		return 0;
-	if (sodium_base642bin(got, sizeof(got), s, len, NULL, &bin, &end,
-	    sodium_base64_VARIANT_ORIGINAL) != 0 || end != s + len ||
-	    bin != SIG_MAC)
+	if (sodium_hex2bin(got, sizeof(got), s, len, NULL, &bin, &end) != 0 ||
+	    end != s + len || bin != SIG_MAC)
 		return 0;
 	ok = sodium_memcmp(got, mac, SIG_MAC) == 0;
 	sodium_memzero(got, sizeof(got));
@@ -147,27 +151,57 @@ sig_b64_eq(const char *s, size_t len, const unsigned char mac[SIG_MAC])
 }
 
 /*
- * A timestamp header: decimal seconds, nothing else. Returns 0, HK_ESIG
- * when malformed, HK_ESTALE when outside the tolerance.
+ * The base64 counterpart. libsodium refuses non-zero padding bits, so
+ * only the one canonical spelling of MAC matches, as with the Standard
+ * Webhooks libraries, which compare the strings.
  */
 static int
-sig_ts(const char *s, size_t len, const struct hk_sig_req *r, long long *ts)
+sig_b64_eq(const char *s, size_t len, const unsigned char mac[SIG_MAC])
 {
-	long long v = 0, tol = r->tolerance > 0 ? r->tolerance :
-	    HK_SIG_TOLERANCE;
+	unsigned char got[SIG_MAC + 3];
+	const char *end;
+	size_t bin;
+	int ok;
+
+	if (len != SIG_B64LEN)
+		return 0;
+	if (sodium_base642bin(got, sizeof(got), s, len, NULL, &bin, &end,
+	        sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    end != s + len || bin != SIG_MAC)
+		return 0;
+	ok = sodium_memcmp(got, mac, SIG_MAC) == 0;
+	sodium_memzero(got, sizeof(got));
+	return ok;
+}
+
+/*
+ * Checks a timestamp header of LEN characters at S: decimal seconds and
+ * nothing else (no sign, no fraction, no blanks), since anything a sender
+ * could mean by more is a guess. Returns 0, HK_ESIG when malformed or
+ * HK_ESTALE when outside the tolerance in either direction.
+ */
+static int
+sig_ts(const char *s, size_t len, const struct hk_sig_req *r)
+{
+	unsigned long long d;
+	long long v = 0, tol;
 	size_t i;
 
-	if (len == 0 || len > 12)
+	if (len == 0)
 		return HK_ESIG;
 	for (i = 0; i < len; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return HK_ESIG;
-		v = v * 10 + (s[i] - '0');
+		if (v < SIG_TSSAT)
+			v = v * 10 + (s[i] - '0');
 	}
-	*ts = v;
-	if (v < r->now - tol || v > r->now + tol)
-		return HK_ESTALE;
-	return 0;
+	tol = r->tolerance > 0 ? r->tolerance : HK_SIG_TOLERANCE;
+	/* Unsigned, so that no clock value can overflow the difference. */
+	if (v >= r->now)
+		d = (unsigned long long)v - (unsigned long long)r->now;
+	else
+		d = (unsigned long long)r->now - (unsigned long long)v;
+	return d > (unsigned long long)tol ? HK_ESTALE : 0;
 }
 
 static const char *
@@ -180,19 +214,43 @@ sig_get(const struct hk_sig_req *r, const char *name, const char *alias)
 	return v;
 }
 
-/* "sha256=" in front of a hex signature, any case. */
-static const char *
-sig_skip_sha256(const char *s)
+/*
+ * The next field of the SEP-separated list at *P into S and N, moving *P
+ * past it. Returns 0 at the end of the string.
+ */
+static int
+sig_field(const char **p, char sep, const char **s, size_t *n)
 {
-	return strncasecmp(s, "sha256=", 7) == 0 ? s + 7 : s;
+	const char *e;
+
+	if (**p == '\0')
+		return 0;
+	for (e = *p; *e != '\0' && *e != sep; e++)
+		;
+	*s = *p;
+	*n = (size_t)(e - *p);
+	*p = *e == sep ? e + 1 : e;
+	return 1;
+}
+
+/* Whether the field S, N starts with the NUL-terminated PFX. */
+static int
+sig_prefix(const char *s, size_t n, const char *pfx)
+{
+	size_t pl = strlen(pfx);
+
+	return n >= pl && memcmp(s, pfx, pl) == 0;
 }
 
 int
 hk_sig_standard_key(const char *secret, unsigned char *key)
 {
-	size_t n = strlen(secret), bin;
 	const char *end;
+	size_t n, bin;
 
+	if (secret == NULL)
+		return HK_EINVAL;
+	n = strlen(secret);
 	if (strncmp(secret, "whsec_", 6) != 0) {
 		if (n == 0 || n > HK_SIG_KEYMAX)
 			return HK_EINVAL;
@@ -201,42 +259,77 @@ hk_sig_standard_key(const char *secret, unsigned char *key)
 	}
 	secret += 6;
 	n -= 6;
-	if (n == 0 || sodium_base642bin(key, HK_SIG_KEYMAX, secret, n, NULL,
-	    &bin, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    end != secret + n || bin == 0)
+	if (n == 0 ||
+	    sodium_base642bin(key, HK_SIG_KEYMAX, secret, n, NULL, &bin, &end,
+	        sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    end != secret + n || bin == 0) {
+		sodium_memzero(key, HK_SIG_KEYMAX);
 		return HK_EINVAL;
+	}
 	return (int)bin;
+}
+
+static int
+sig_verify_hex(
+    enum hk_scheme scheme, const char *secret, const struct hk_sig_req *r)
+{
+	unsigned char mac[SIG_MAC];
+	const char *h;
+	int ok;
+
+	if (scheme == HK_SCHEME_HEX)
+		h = sig_get(r, "X-Webhook-Signature", "X-Event-Signature");
+	else
+		h = sig_get(r, "X-Hub-Signature-256", NULL);
+	if (h == NULL)
+		return HK_ESIGMISSING;
+	/* GitHub always sends the prefix; generic senders vary. */
+	if (scheme == HK_SCHEME_GITHUB) {
+		if (strncmp(h, "sha256=", 7) != 0)
+			return HK_ESIG;
+		h += 7;
+	} else if (strncasecmp(h, "sha256=", 7) == 0)
+		h += 7;
+	sig_content_raw(scheme, secret, NULL, 0, r->body, r->len, mac);
+	ok = sig_hex_eq(h, strlen(h), mac);
+	sodium_memzero(mac, sizeof(mac));
+	return ok ? 0 : HK_ESIG;
 }
 
 static int
 sig_verify_standard(const char *secret, const struct hk_sig_req *r)
 {
 	unsigned char key[HK_SIG_KEYMAX], mac[SIG_MAC];
-	const char *id, *tss, *sigs, *p, *e;
-	long long ts;
+	const char *id, *tss, *sigs, *f;
+	size_t n;
 	int klen, rc, ok = 0;
 
+	/*
+	 * A secret that is no key is the webhook's fault, not the request's:
+	 * say so whatever the request looks like.
+	 */
+	if ((klen = hk_sig_standard_key(secret, key)) < 0)
+		return HK_EINVAL;
+	/* Svix sends the same scheme under its own header names. */
 	id = sig_get(r, "webhook-id", "svix-id");
 	tss = sig_get(r, "webhook-timestamp", "svix-timestamp");
 	sigs = sig_get(r, "webhook-signature", "svix-signature");
 	if (id == NULL || tss == NULL || sigs == NULL)
-		return HK_ESIGMISSING;
-	if ((rc = sig_ts(tss, strlen(tss), r, &ts)) != 0)
-		return rc;
-	if ((klen = hk_sig_standard_key(secret, key)) < 0)
-		return HK_EINVAL;
-	sig_content(HK_SCHEME_STANDARD, key, (size_t)klen, id, tss,
-	    strlen(tss), r->body, r->len, mac);
+		rc = HK_ESIGMISSING;
+	else if ((rc = sig_ts(tss, strlen(tss), r)) == 0)
+		sig_content(HK_SCHEME_STANDARD, key, (size_t)klen, id, tss,
+		    strlen(tss), r->body, r->len, mac);
 	sodium_memzero(key, sizeof(key));
-	/* Space-separated "v1,<b64>" entries; other versions are skipped. */
-	for (p = sigs; *p != '\0' && !ok; p = e) {
-		while (*p == ' ')
-			p++;
-		for (e = p; *e != '\0' && *e != ' '; e++)
-			;
-		if (e - p > 3 && strncmp(p, "v1,", 3) == 0)
-			ok = sig_b64_eq(p + 3, (size_t)(e - p - 3), mac);
-	}
+	if (rc != 0)
+		return rc;
+	/*
+	 * Space-separated "version,signature" entries; only v1 is defined,
+	 * so others (and empty entries from doubled blanks) are skipped.
+	 */
+	while (sig_field(&sigs, ' ', &f, &n))
+		if (sig_prefix(f, n, "v1,"))
+			ok |= sig_b64_eq(f + 3, n - 3, mac);
+	sodium_memzero(mac, sizeof(mac));
 	return ok ? 0 : HK_ESIG;
 }
 
@@ -244,33 +337,34 @@ static int
 sig_verify_stripe(const char *secret, const struct hk_sig_req *r)
 {
 	unsigned char mac[SIG_MAC];
-	const char *h, *p, *e, *t = NULL;
-	size_t tlen = 0;
-	long long ts;
+	const char *h, *p, *f, *t = NULL;
+	size_t n, tlen = 0;
 	int rc, ok = 0;
 
 	if ((h = sig_get(r, "Stripe-Signature", NULL)) == NULL)
 		return HK_ESIGMISSING;
-	for (p = h; *p != '\0'; p = *e == ',' ? e + 1 : e) {
-		for (e = p; *e != '\0' && *e != ','; e++)
-			;
-		if (e - p > 2 && strncmp(p, "t=", 2) == 0 && t == NULL) {
-			t = p + 2;
-			tlen = (size_t)(e - p - 2);
+	/*
+	 * Two t= would leave it open which one was signed, so the header is
+	 * refused rather than one of them picked.
+	 */
+	for (p = h; sig_field(&p, ',', &f, &n);)
+		if (sig_prefix(f, n, "t=")) {
+			if (t != NULL)
+				return HK_ESIG;
+			t = f + 2;
+			tlen = n - 2;
 		}
-	}
 	if (t == NULL)
 		return HK_ESIG;
-	if ((rc = sig_ts(t, tlen, r, &ts)) != 0)
+	if ((rc = sig_ts(t, tlen, r)) != 0)
 		return rc;
-	sig_content(HK_SCHEME_STRIPE, (const unsigned char *)secret,
-	    strlen(secret), NULL, t, tlen, r->body, r->len, mac);
-	for (p = h; *p != '\0' && !ok; p = *e == ',' ? e + 1 : e) {
-		for (e = p; *e != '\0' && *e != ','; e++)
-			;
-		if (e - p > 3 && strncmp(p, "v1=", 3) == 0)
-			ok = sig_hex_eq(p + 3, (size_t)(e - p - 3), mac);
-	}
+	sig_content_raw(
+	    HK_SCHEME_STRIPE, secret, t, tlen, r->body, r->len, mac);
+	/* v0 is Stripe's test-mode scheme and other keys are unknown. */
+	for (p = h; sig_field(&p, ',', &f, &n);)
+		if (sig_prefix(f, n, "v1="))
+			ok |= sig_hex_eq(f + 3, n - 3, mac);
+	sodium_memzero(mac, sizeof(mac));
 	return ok ? 0 : HK_ESIG;
 }
 
@@ -279,20 +373,21 @@ sig_verify_slack(const char *secret, const struct hk_sig_req *r)
 {
 	unsigned char mac[SIG_MAC];
 	const char *sig, *tss;
-	long long ts;
-	int rc;
+	int rc, ok;
 
 	sig = sig_get(r, "X-Slack-Signature", NULL);
 	tss = sig_get(r, "X-Slack-Request-Timestamp", NULL);
 	if (sig == NULL || tss == NULL)
 		return HK_ESIGMISSING;
-	if ((rc = sig_ts(tss, strlen(tss), r, &ts)) != 0)
+	if ((rc = sig_ts(tss, strlen(tss), r)) != 0)
 		return rc;
 	if (strncmp(sig, "v0=", 3) != 0)
 		return HK_ESIG;
-	sig_content(HK_SCHEME_SLACK, (const unsigned char *)secret,
-	    strlen(secret), NULL, tss, strlen(tss), r->body, r->len, mac);
-	return sig_hex_eq(sig + 3, strlen(sig + 3), mac) ? 0 : HK_ESIG;
+	sig_content_raw(
+	    HK_SCHEME_SLACK, secret, tss, strlen(tss), r->body, r->len, mac);
+	ok = sig_hex_eq(sig + 3, strlen(sig + 3), mac);
+	sodium_memzero(mac, sizeof(mac));
+	return ok ? 0 : HK_ESIG;
 }
 
 int
@@ -316,33 +411,17 @@ hk_sig_present(enum hk_scheme scheme, hk_sig_getter get, void *arg)
 }
 
 int
-hk_sig_verify(enum hk_scheme scheme, const char *secret,
-    const struct hk_sig_req *r)
+hk_sig_verify(
+    enum hk_scheme scheme, const char *secret, const struct hk_sig_req *r)
 {
-	unsigned char mac[SIG_MAC];
-	const char *h;
-
-	if (secret == NULL || *secret == '\0')
+	/* An empty key would make any sender's "signature" computable. */
+	if (secret == NULL || *secret == '\0' || r == NULL || r->get == NULL ||
+	    (r->body == NULL && r->len > 0))
 		return HK_EINVAL;
 	switch (scheme) {
 	case HK_SCHEME_HEX:
 	case HK_SCHEME_GITHUB:
-		if (scheme == HK_SCHEME_HEX)
-			h = sig_get(r, "X-Webhook-Signature",
-			    "X-Event-Signature");
-		else
-			h = sig_get(r, "X-Hub-Signature-256", NULL);
-		if (h == NULL)
-			return HK_ESIGMISSING;
-		if (scheme == HK_SCHEME_GITHUB) {
-			if (strncmp(h, "sha256=", 7) != 0)
-				return HK_ESIG;
-			h += 7;
-		} else
-			h = sig_skip_sha256(h);
-		sig_content(scheme, (const unsigned char *)secret,
-		    strlen(secret), NULL, NULL, 0, r->body, r->len, mac);
-		return sig_hex_eq(h, strlen(h), mac) ? 0 : HK_ESIG;
+		return sig_verify_hex(scheme, secret, r);
 	case HK_SCHEME_STANDARD:
 		return sig_verify_standard(secret, r);
 	case HK_SCHEME_STRIPE:
@@ -354,13 +433,12 @@ hk_sig_verify(enum hk_scheme scheme, const char *secret,
 }
 
 void
-hk_sig_hex(const char *secret, const unsigned char *body, size_t len,
-    char out[65])
+hk_sig_hex(
+    const char *secret, const unsigned char *body, size_t len, char out[65])
 {
 	unsigned char mac[SIG_MAC];
 
-	sig_content(HK_SCHEME_HEX, (const unsigned char *)secret,
-	    strlen(secret), NULL, NULL, 0, body, len, mac);
+	sig_content_raw(HK_SCHEME_HEX, secret, NULL, 0, body, len, mac);
 	sodium_bin2hex(out, 65, mac, sizeof(mac));
 }
 
@@ -373,16 +451,30 @@ hk_sig_standard_v1(const unsigned char *key, size_t klen, const char *id,
 	char tss[24];
 	int n;
 
-	if (outlen < 4 + sodium_base64_ENCODED_LEN(SIG_MAC,
-	    sodium_base64_VARIANT_ORIGINAL))
+	if (out == NULL || id == NULL ||
+	    outlen < 3 +
+	            sodium_base64_ENCODED_LEN(
+	                SIG_MAC, sodium_base64_VARIANT_ORIGINAL))
 		return HK_EINVAL;
 	n = snprintf(tss, sizeof(tss), "%lld", ts);
-	sig_content(HK_SCHEME_STANDARD, key, klen, id, tss, (size_t)n, body,
-	    len, mac);
+	sig_content(
+	    HK_SCHEME_STANDARD, key, klen, id, tss, (size_t)n, body, len, mac);
 	memcpy(out, "v1,", 3);
 	sodium_bin2base64(out + 3, outlen - 3, mac, sizeof(mac),
 	    sodium_base64_VARIANT_ORIGINAL);
 	return 0;
+}
+
+/* Sets header OUT to NAME and the formatted value; HK_EINVAL if cut. */
+static int
+sig_put(
+    struct hk_sig_header *out, const char *name, const char *a, const char *b)
+{
+	int n;
+
+	out->name = name;
+	n = snprintf(out->value, sizeof(out->value), "%s%s", a, b);
+	return n < 0 || (size_t)n >= sizeof(out->value) ? HK_EINVAL : 0;
 }
 
 int
@@ -391,49 +483,52 @@ hk_sig_sign(enum hk_scheme scheme, const char *secret, const char *id,
     struct hk_sig_header out[3])
 {
 	unsigned char key[HK_SIG_KEYMAX], mac[SIG_MAC];
-	char hex[65], tss[24];
-	int klen;
+	char hex[SIG_HEXLEN + 1], tss[24], ttag[32];
+	int klen, rc;
 
-	if (secret == NULL || *secret == '\0')
+	if (secret == NULL || *secret == '\0' || out == NULL ||
+	    (body == NULL && len > 0))
+		return HK_EINVAL;
+	/* A receiver refuses a signed time it cannot parse (sig_ts). */
+	if (scheme != HK_SCHEME_HEX && scheme != HK_SCHEME_GITHUB && ts < 0)
 		return HK_EINVAL;
 	snprintf(tss, sizeof(tss), "%lld", ts);
 	switch (scheme) {
 	case HK_SCHEME_HEX:
+		hk_sig_hex(secret, body, len, hex);
+		return sig_put(&out[0], "X-Webhook-Signature", "", hex)
+		    ? HK_EINVAL
+		    : 1;
 	case HK_SCHEME_GITHUB:
 		hk_sig_hex(secret, body, len, hex);
-		out[0].name = scheme == HK_SCHEME_HEX ? "X-Webhook-Signature" :
-		    "X-Hub-Signature-256";
-		snprintf(out[0].value, sizeof(out[0].value), "%s%s",
-		    scheme == HK_SCHEME_GITHUB ? "sha256=" : "", hex);
-		return 1;
+		return sig_put(&out[0], "X-Hub-Signature-256", "sha256=", hex)
+		    ? HK_EINVAL
+		    : 1;
 	case HK_SCHEME_STANDARD:
-		if (id == NULL || (klen = hk_sig_standard_key(secret, key)) < 0)
+		if (id == NULL || sig_put(&out[0], "webhook-id", "", id) != 0)
 			return HK_EINVAL;
-		out[0].name = "webhook-id";
-		snprintf(out[0].value, sizeof(out[0].value), "%s", id);
-		out[1].name = "webhook-timestamp";
-		snprintf(out[1].value, sizeof(out[1].value), "%s", tss);
+		if ((klen = hk_sig_standard_key(secret, key)) < 0)
+			return HK_EINVAL;
+		sig_put(&out[1], "webhook-timestamp", "", tss);
 		out[2].name = "webhook-signature";
-		hk_sig_standard_v1(key, (size_t)klen, id, ts, body, len,
+		rc = hk_sig_standard_v1(key, (size_t)klen, id, ts, body, len,
 		    out[2].value, sizeof(out[2].value));
 		sodium_memzero(key, sizeof(key));
-		return 3;
+		return rc != 0 ? rc : 3;
 	case HK_SCHEME_STRIPE:
-		sig_content(scheme, (const unsigned char *)secret,
-		    strlen(secret), NULL, tss, strlen(tss), body, len, mac);
+		sig_content_raw(
+		    scheme, secret, tss, strlen(tss), body, len, mac);
 		sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
-		out[0].name = "Stripe-Signature";
-		snprintf(out[0].value, sizeof(out[0].value), "t=%s,v1=%s", tss,
-		    hex);
-		return 1;
+		snprintf(ttag, sizeof(ttag), "t=%s,v1=", tss);
+		return sig_put(&out[0], "Stripe-Signature", ttag, hex)
+		    ? HK_EINVAL
+		    : 1;
 	case HK_SCHEME_SLACK:
-		sig_content(scheme, (const unsigned char *)secret,
-		    strlen(secret), NULL, tss, strlen(tss), body, len, mac);
+		sig_content_raw(
+		    scheme, secret, tss, strlen(tss), body, len, mac);
 		sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
-		out[0].name = "X-Slack-Signature";
-		snprintf(out[0].value, sizeof(out[0].value), "v0=%s", hex);
-		out[1].name = "X-Slack-Request-Timestamp";
-		snprintf(out[1].value, sizeof(out[1].value), "%s", tss);
+		sig_put(&out[0], "X-Slack-Signature", "v0=", hex);
+		sig_put(&out[1], "X-Slack-Request-Timestamp", "", tss);
 		return 2;
 	}
 	return HK_EINVAL;
