@@ -146,3 +146,14 @@ hk_map_free(struct hk_map *m)
 	m->m_slots = NULL;
 	m->m_cap = m->m_used = m->m_dead = 0;
 }
+
+void
+hk_map_foreach(const struct hk_map *m, void (*fn)(void *val))
+{
+	size_t i;
+
+	for (i = 0; i < m->m_cap; i++)
+		if (m->m_slots[i].ms_key != NULL &&
+		    m->m_slots[i].ms_key != map_dead)
+			fn(m->m_slots[i].ms_val);
+}

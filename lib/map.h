@@ -26,6 +26,8 @@ void *hk_map_get(const struct hk_map *, const char *key, size_t len);
 int hk_map_put(struct hk_map *, const char *key, size_t len, void *val);
 /* Removes KEY; returns its value or NULL. */
 void *hk_map_del(struct hk_map *, const char *key, size_t len);
+/* Calls FN on every value; FN must not change the map. */
+void hk_map_foreach(const struct hk_map *, void (*fn)(void *val));
 /* Frees the map's own memory (not the values). */
 void hk_map_free(struct hk_map *);
 

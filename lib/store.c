@@ -40,7 +40,7 @@ struct hk_store {
 
 static const char *store_dbnames[HK_DB_COUNT] = {
 	"meta", "webhooks", "names", "events", "idem", "reqlog", "subs",
-	"deliveries", "queue",
+	"deliveries", "queue", "evdlv", "subdlv",
 };
 
 int

@@ -118,6 +118,8 @@ hk_tmpl_render(const char *t, const struct hk_tmpl_vars *v,
 			break;
 		if (strcmp(name, "payload") == 0)
 			rc = hk_buf_add(out, v->payload, v->payload_len);
+		else if (strncmp(name, "payload.", 8) == 0 && v->sample)
+			rc = hk_buf_addc(out, '0');
 		else if (strncmp(name, "payload.", 8) == 0) {
 			if (root == NULL && parsed == NULL)
 				root = parsed = cJSON_ParseWithLength(v->payload,

@@ -29,6 +29,7 @@ struct hk_tmpl_vars {
 	const char *payload;	 /* JSON text */
 	size_t payload_len;
 	const cJSON *payload_json; /* the same, parsed; NULL: parsed here */
+	int sample; /* every payload field renders as 0 (checking at save) */
 };
 
 /*

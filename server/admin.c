@@ -210,6 +210,21 @@ hk_admin_request(struct evhttp_request *req, void *arg)
 			hk_event_route(req, seg, nseg);
 			return;
 		}
+		if (strcmp(seg[1], "subscriptions") == 0) {
+			hk_sub_route(req, seg, nseg);
+			return;
+		}
+		if (strcmp(seg[1], "deliveries") == 0) {
+			hk_delivery_route(req, seg, nseg);
+			return;
+		}
+		if (strcmp(seg[1], "test-delivery") == 0 && nseg == 2) {
+			if (evhttp_request_get_command(req) == EVHTTP_REQ_POST)
+				hk_engine_test_delivery(req);
+			else
+				hk_admin_405(req, "POST");
+			return;
+		}
 	}
 	hk_http_error(req, 404, "not_found", "no such endpoint");
 }

@@ -23,8 +23,10 @@ event_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
 {
 	struct hk_event_op *eo = (struct hk_event_op *)sop;
 	MDB_dbi idem = hk_store_dbi(st, HK_DB_IDEM);
+	char dlv[HK_ID_MAX];
 	MDB_val k, v;
 	int64_t first;
+	size_t i;
 	int rc;
 
 	if (eo->eo_idem != NULL) {
@@ -45,8 +47,15 @@ event_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
 		if ((rc = mdb_put(txn, idem, &k, &v, 0)) != 0)
 			return hk_store_err(rc);
 	}
-	return hk_store_put(txn, hk_store_dbi(st, HK_DB_EVENTS), eo->eo_id,
-	    strlen(eo->eo_id), eo->eo_env.b, eo->eo_env.len, 0);
+	if ((rc = hk_store_put(txn, hk_store_dbi(st, HK_DB_EVENTS), eo->eo_id,
+	    strlen(eo->eo_id), eo->eo_env.b, eo->eo_env.len, 0)) != 0)
+		return rc;
+	/* One delivery per matching subscription, in the same commit. */
+	for (i = 0; i < eo->eo_nsubs; i++)
+		if ((rc = hk_delivery_create(st, txn, eo->eo_id,
+		    eo->eo_subs[i], eo->eo_sub_max[i], eo->eo_ms, dlv)) != 0)
+			return rc;
+	return 0;
 }
 
 static void
@@ -54,7 +63,40 @@ event_done(struct hk_store_op *sop, int rc)
 {
 	struct hk_event_op *eo = (struct hk_event_op *)sop;
 
-	eo->eo_done(eo, rc);
+	if (rc == 0 && eo->eo_nsubs > 0)
+		hk_engine_kick();
+	if (eo->eo_done != NULL)
+		eo->eo_done(eo, rc);
+	else {
+		if (rc != 0 && rc != HK_EDUP)
+			log_error("event_commit", "event=%s error=%s",
+			    eo->eo_id, hk_logq(hk_strerror(rc)));
+		hk_event_op_free(eo);
+	}
+}
+
+/* The active subscriptions that want this event, for its commit. */
+static int
+event_fanout(struct hk_event_op *eo, const char *type, const char *source)
+{
+	struct hk_sub *s;
+	size_t n = 0;
+
+	TAILQ_FOREACH(s, hk_sub_all(), sb_entry)
+		if (hk_sub_matches(s, type, source))
+			n++;
+	if (n == 0)
+		return 0;
+	eo->eo_subs = calloc(n, sizeof(*eo->eo_subs));
+	eo->eo_sub_max = calloc(n, sizeof(*eo->eo_sub_max));
+	if (eo->eo_subs == NULL || eo->eo_sub_max == NULL)
+		return HK_ENOMEM;
+	TAILQ_FOREACH(s, hk_sub_all(), sb_entry)
+		if (eo->eo_nsubs < n && hk_sub_matches(s, type, source)) {
+			memcpy(eo->eo_subs[eo->eo_nsubs], s->sb_id, HK_ID_MAX);
+			eo->eo_sub_max[eo->eo_nsubs++] = s->sb_max_attempts;
+		}
+	return 0;
 }
 
 void
@@ -63,6 +105,8 @@ hk_event_op_free(struct hk_event_op *eo)
 	if (eo == NULL)
 		return;
 	free(eo->eo_idem);
+	free(eo->eo_subs);
+	free(eo->eo_sub_max);
 	hk_buf_free(&eo->eo_env);
 	free(eo);
 }
@@ -89,7 +133,8 @@ hk_event_submit(const char *type, const char *source, const char *name,
 	env.ev_name = name;
 	env.ev_payload = payload;
 	env.ev_payload_len = plen;
-	if (hk_env_build(&eo->eo_env, &env) != 0)
+	if (hk_env_build(&eo->eo_env, &env) != 0 ||
+	    event_fanout(eo, type, source) != 0)
 		goto nomem;
 	if (idem != NULL) {
 		slen = strlen(scope);
@@ -257,8 +302,8 @@ out:
  * inside the strings before it (their quotes are escaped), so the head
  * is cut there and closed.
  */
-static cJSON *
-event_head(const char *env, size_t len)
+cJSON *
+hk_event_head(const char *env, size_t len)
 {
 	static const char mark[] = ",\"payload\":";
 	char *cut, *tmp;
@@ -299,7 +344,7 @@ event_filter(const MDB_val *v, const char *type, const char *source)
 
 	if (type[0] == '\0' && source[0] == '\0')
 		return 1;
-	if ((h = event_head(v->mv_data, v->mv_size)) == NULL)
+	if ((h = hk_event_head(v->mv_data, v->mv_size)) == NULL)
 		return 0;
 	t = cJSON_GetObjectItemCaseSensitive(h, "event");
 	src = cJSON_GetObjectItemCaseSensitive(h, "source");
@@ -409,9 +454,12 @@ event_show(struct evhttp_request *req, const char *id)
 	k.mv_data = (void *)(uintptr_t)id;
 	k.mv_size = strlen(id);
 	rc = mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_EVENTS), &k, &v);
+	/* The envelope, with its deliveries added before the last brace. */
 	if (rc == 0)
-		rc = hk_buf_add(&b, v.mv_data, v.mv_size) ||
-		    hk_buf_addc(&b, '\n');
+		rc = v.mv_size < 2 || hk_buf_add(&b, v.mv_data, v.mv_size - 1) ||
+		    hk_buf_adds(&b, ",\"deliveries\":") ||
+		    hk_delivery_of_event(txn, id, &b) ||
+		    hk_buf_adds(&b, "}\n");
 	hk_store_rend(hd->hd_store);
 	if (rc == MDB_NOTFOUND)
 		hk_http_error(req, 404, "not_found", "no event %s", id);
@@ -439,6 +487,11 @@ hk_event_route(struct evhttp_request *req, char **seg, int nseg)
 			event_show(req, seg[2]);
 		else
 			hk_admin_405(req, "GET");
+	} else if (nseg == 4 && strcmp(seg[3], "replay") == 0) {
+		if (m == EVHTTP_REQ_POST)
+			hk_delivery_replay(req, seg[2]);
+		else
+			hk_admin_405(req, "POST");
 	} else
 		hk_http_error(req, 404, "not_found", "no such endpoint");
 }

@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "addr.h"
 #include "bucket.h"
 #include "buf.h"
 #include "id.h"
@@ -49,6 +50,8 @@
 #define HOOKD_LIST_DEFAULT 50 /* ?limit= */
 #define HOOKD_LIST_MAX 1000
 #define HOOKD_SCAN_MAX 100000 /* records one filtered list reads at most */
+
+struct evdns_base;
 
 /* config.c */
 enum hk_log_level { HK_LOG_DEBUG, HK_LOG_INFO, HK_LOG_WARN, HK_LOG_ERROR };
@@ -195,6 +198,9 @@ typedef void (*hk_event_done_fn)(struct hk_event_op *, int rc);
 
 struct hk_event_op {
 	struct hk_store_op eo_op;
+	char (*eo_subs)[HK_ID_MAX]; /* fan-out: matching subscriptions */
+	int *eo_sub_max;	    /* their maxAttempts */
+	size_t eo_nsubs;
 	char eo_id[HK_ID_MAX];
 	char eo_dup_id[HK_ID_MAX]; /* on HK_EDUP: the first event's id */
 	char *eo_idem;		   /* scope '\0' key, or NULL */
@@ -206,10 +212,12 @@ struct hk_event_op {
 };
 
 /*
- * Builds and submits the commit of one event. TYPE, SOURCE (NULL for
- * published events), NAME and the raw JSON PAYLOAD are copied. Returns
- * the op (DONE frees nothing; the caller frees it with hk_event_op_free in
- * DONE), or NULL when the store refuses (shutting down, out of memory).
+ * Builds and submits the commit of one event and of a delivery to every
+ * matching subscription. TYPE, SOURCE (NULL for published events), NAME
+ * and the raw JSON PAYLOAD are copied; SCOPE and IDEM (both or neither)
+ * are the idempotency key. Returns the op, or NULL when the store refuses
+ * (shutting down, out of memory) with *ERR. DONE frees the op with
+ * hk_event_op_free(); a NULL DONE means fire and forget.
  */
 struct hk_event_op *hk_event_submit(const char *type, const char *source,
     const char *name, const char *payload, size_t plen, const char *scope,
@@ -221,6 +229,8 @@ void hk_event_route(struct evhttp_request *, char **seg, int nseg);
 void hk_event_reply(struct evhttp_request *, struct hk_event_op *, int rc);
 /* POST /api/webhooks/{id}/test: a test event through the same commit. */
 void hk_event_test(struct evhttp_request *, const struct hk_webhook *);
+/* The members of a stored envelope before its payload, parsed. */
+cJSON *hk_event_head(const char *env, size_t len);
 /* Whether TYPE matches PATTERN: exact, a prefix ending in '*', or "*". */
 int hk_event_match(const char *pattern, const char *type);
 
@@ -268,6 +278,95 @@ void hk_admin_405(struct evhttp_request *, const char *allow);
 int hk_admin_query(struct evhttp_request *, const char *name, char *out,
     size_t len);
 
+/* sub.c: subscriptions, cached in memory. */
+struct hk_sub {
+	char sb_id[HK_ID_MAX];
+	char *sb_url;
+	char **sb_events;
+	size_t sb_nevents;
+	char (*sb_sources)[HK_ID_MAX];
+	size_t sb_nsources;
+	cJSON *sb_headers; /* name -> value */
+	char *sb_template;
+	char *sb_description;
+	int sb_active;
+	char *sb_disabled_reason; /* set when hookd disabled it */
+	int64_t sb_timeout_ms;
+	int sb_max_in_flight;
+	double sb_rate;
+	int sb_max_attempts;
+	int64_t sb_initial_ms;
+	int64_t sb_max_ms;
+	int sb_ordered;
+	char *sb_secret; /* plaintext, in memory only */
+	char *sb_sealed;
+	char *sb_prev_secret; /* after a rotation, until sb_prev_until */
+	char *sb_prev_sealed;
+	int64_t sb_prev_until;
+	int64_t sb_failing_since; /* first failure since the last success */
+	int64_t sb_created;
+	int64_t sb_updated;
+	/* Runtime state of the engine (loop only, not stored). */
+	int sb_inflight;
+	int sb_fails; /* consecutive failed attempts */
+	int sb_probing; /* the circuit is open and its probe is out */
+	int sb_ordered_busy;
+	/* ordered: the delivery everything else waits for (stored). */
+	char sb_ordered_head[HK_ID_MAX];
+	struct hk_bucket sb_bucket;
+	TAILQ_ENTRY(hk_sub) sb_entry;
+};
+TAILQ_HEAD(hk_sub_list, hk_sub);
+
+int hk_sub_load(char **cause);
+void hk_sub_free_all(void);
+struct hk_sub_list *hk_sub_all(void);
+struct hk_sub *hk_sub_find(const char *id);
+int hk_sub_matches(const struct hk_sub *, const char *type,
+    const char *source);
+cJSON *hk_sub_public(const struct hk_sub *);
+cJSON *hk_sub_record(const struct hk_sub *);
+struct hk_sub *hk_sub_from_json(const cJSON *, char **cause);
+/* Commits the engine's change of S's state (active, failing since). */
+void hk_sub_save_state(const struct hk_sub *);
+/*
+ * Judges a target URL (scheme, address literal). A host that is a name
+ * is copied into NAME for a DNS check. 0, or -1 with *CODE and ERR.
+ */
+int hk_sub_check_url(const char *url, char *name, size_t namelen,
+    const char **code, char *err, size_t errlen);
+void hk_sub_route(struct evhttp_request *, char **seg, int nseg);
+
+/* deliver.c: deliveries, the queue and the engine. */
+#define HK_QKEY_MAX (1 + 8 + HK_ID_MAX)
+
+/* The queue key of a delivery: class (0 first attempt, 1 retry), due. */
+size_t hk_queue_key(int cls, int64_t due, const char *dlv, char *out);
+/*
+ * Writes one new delivery of event EVT to subscription SUB (writer
+ * thread, inside TXN). Returns 0 or a store failure.
+ */
+int hk_delivery_create(struct hk_store *, MDB_txn *, const char *evt,
+    const char *sub, int max_attempts, int64_t now, char *id_out);
+/* Cancels every pending delivery of SUB (writer thread). */
+int hk_delivery_cancel_all(struct hk_store *, MDB_txn *, const char *sub,
+    uint64_t *count);
+void hk_delivery_route(struct evhttp_request *, char **seg, int nseg);
+void hk_delivery_recover(struct evhttp_request *, const struct hk_sub *);
+/* The deliveries of event ID as a JSON array (for GET /api/events/id). */
+int hk_delivery_of_event(MDB_txn *, const char *evt, struct hk_buf *);
+/* POST /api/events/{id}/replay. */
+void hk_delivery_replay(struct evhttp_request *, const char *evt);
+
+int hk_engine_init(char **cause);
+void hk_engine_free(void);
+/* New work may be due: scan the queue soon. */
+void hk_engine_kick(void);
+/* Deliveries in flight now. */
+size_t hk_engine_inflight(void);
+void hk_engine_test_sub(struct evhttp_request *, const struct hk_sub *);
+void hk_engine_test_delivery(struct evhttp_request *);
+
 /* main.c: the daemon's state. */
 struct hk_stats {
 	uint64_t s_received;
@@ -291,6 +390,8 @@ struct hookd {
 	int hd_stopping;
 	int64_t hd_started_ms;
 	struct hk_stats hd_stats;
+	struct hk_cidrs hd_allow; /* --allow-targets */
+	struct evdns_base *hd_dns;
 };
 
 extern struct hookd *hd;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/dns.h>
 #include <sodium.h>
 
 #include "clock.h"
@@ -187,6 +188,13 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (hk_sig_init() != 0)
 		hk_fatal("start", "error=%s", hk_logq("libsodium failed"));
+	if (cf->cf_allow_targets != NULL) {
+		char err[128];
+
+		if (hk_cidrs_parse(cf->cf_allow_targets, &hd->hd_allow, err) !=
+		    0)
+			hk_fatal("allow_targets", "error=%s", hk_logq(err));
+	}
 	hd->hd_started_ms = hk_now_ms();
 
 	if (mkdir(cf->cf_data, 0700) == -1 && errno != EEXIST)
@@ -222,6 +230,20 @@ main(int argc, char **argv)
 	if (hk_webhook_load(&cause) != 0)
 		hk_fatal("webhooks", "error=%s", hk_logq(cause != NULL ? cause :
 		    "cannot load"));
+	if (hk_sub_load(&cause) != 0)
+		hk_fatal("subscriptions", "error=%s", hk_logq(cause != NULL ?
+		    cause : "cannot load"));
+	/* Names in subscription URLs are judged without blocking the loop. */
+	if ((hd->hd_dns = evdns_base_new(hd->hd_base,
+	    EVDNS_BASE_INITIALIZE_NAMESERVERS)) == NULL)
+		hd->hd_dns = evdns_base_new(hd->hd_base, 0);
+	if (hd->hd_dns != NULL) {
+		evdns_base_set_option(hd->hd_dns, "timeout:", "2");
+		evdns_base_set_option(hd->hd_dns, "attempts:", "1");
+	}
+	if (hk_engine_init(&cause) != 0)
+		hk_fatal("engine", "error=%s", hk_logq(cause != NULL ? cause :
+		    "cannot start"));
 
 	main_listen(&hd->hd_public, cf->cf_listen, hk_webhook_body_ceiling(),
 	    hk_ingest_request);
@@ -259,6 +281,7 @@ main(int argc, char **argv)
 
 	/* Answer what the writer finished, then drop the connections. */
 	hk_store_close(hd->hd_store);
+	hk_engine_free();
 	hk_listen_close(&hd->hd_public);
 	hk_listen_close(&hd->hd_admin);
 	log_info("stopped", "uptime_ms=%lld",
@@ -270,7 +293,11 @@ main(int argc, char **argv)
 	event_free(main_sig_hup);
 	event_free(hd->hd_store_ev);
 	event_base_free(hd->hd_base);
+	if (hd->hd_dns != NULL)
+		evdns_base_free(hd->hd_dns, 1);
 	hk_webhook_free_all();
+	hk_sub_free_all();
+	hk_cidrs_free(&hd->hd_allow);
 	free(hd->hd_public_url);
 	sodium_memzero(hd->hd_admin_token, strlen(hd->hd_admin_token));
 	free(hd->hd_admin_token);

@@ -16,7 +16,7 @@ static char *
 render(const char *t)
 {
 	struct hk_tmpl_vars v = {"deploy.done", "evt_1", "2025-05-21T21:26:58.211Z",
-		"ci\n", payload, sizeof(payload) - 1, NULL};
+		"ci\n", payload, sizeof(payload) - 1, NULL, 0};
 	struct hk_buf b = HK_BUF_INIT;
 
 	if (hk_tmpl_render(t, &v, &b) != 0) {

@@ -1,0 +1,1239 @@
+/*
+ * sub.c: subscriptions: the in-memory cache and /api/subscriptions.
+ *
+ * Like webhooks, every subscription is cached on the loop with its
+ * secrets opened, committed first and swapped into the cache once
+ * durable. The cache is what fan-out matches events against, on the loop,
+ * before the event's commit is queued: the writer never reads it.
+ *
+ * A target URL is judged when it is saved: http or https only; an
+ * address literal (any spelling resolvers accept) must be allowed (lib/
+ * addr.h); a name is resolved without blocking (evdns) and refused if any
+ * address it has is refused, accepted if it does not resolve yet. The
+ * delivery engine judges the address again at every connect.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <event2/dns.h>
+#include <sodium.h>
+
+#include "addr.h"
+#include "clock.h"
+#include "hk.h"
+#include "hookd.h"
+#include "id.h"
+#include "tmpl.h"
+
+#define SUB_ROTATE_MS (24 * 3600 * 1000LL) /* the old secret still signs */
+#define SUB_EVENTS_MAX 100
+#define SUB_SOURCES_MAX 100
+#define SUB_HEADERS_MAX 32
+#define SUB_TEMPLATE_MAX 65536
+
+static struct hk_sub_list sub_list = TAILQ_HEAD_INITIALIZER(sub_list);
+static struct hk_map sub_by_id = HK_MAP_INIT;
+
+/* Headers hookd sets itself; a subscription cannot override them. */
+static const char *const sub_reserved[] = {"content-type", "content-length",
+	"host", "user-agent", "x-webhook-event", "x-webhook-timestamp",
+	"x-webhook-signature", "x-webhook-delivery", "x-webhook-attempt",
+	"webhook-id", "webhook-timestamp", "webhook-signature",
+	"transfer-encoding", "connection", "expect"};
+
+struct hk_sub_list *
+hk_sub_all(void)
+{
+	return &sub_list;
+}
+
+struct hk_sub *
+hk_sub_find(const char *id)
+{
+	return hk_map_get(&sub_by_id, id, strlen(id));
+}
+
+static void
+sub_wipe(char *s)
+{
+	if (s != NULL) {
+		sodium_memzero(s, strlen(s));
+		free(s);
+	}
+}
+
+static void
+sub_free(struct hk_sub *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	free(s->sb_url);
+	for (i = 0; i < s->sb_nevents; i++)
+		free(s->sb_events[i]);
+	free(s->sb_events);
+	free(s->sb_sources);
+	cJSON_Delete(s->sb_headers);
+	free(s->sb_template);
+	free(s->sb_description);
+	free(s->sb_disabled_reason);
+	sub_wipe(s->sb_secret);
+	free(s->sb_sealed);
+	sub_wipe(s->sb_prev_secret);
+	free(s->sb_prev_sealed);
+	free(s);
+}
+
+/* A deep copy of the configuration (the runtime state stays behind). */
+static struct hk_sub *
+sub_dup(const struct hk_sub *s)
+{
+	struct hk_sub *n;
+	cJSON *j;
+	char *cause = NULL;
+
+	/* The record is the one serialisation; a copy goes through it. */
+	if ((j = hk_sub_record(s)) == NULL)
+		return NULL;
+	n = hk_sub_from_json(j, &cause);
+	cJSON_Delete(j);
+	free(cause);
+	return n;
+}
+
+static char *
+sub_strdup(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+/* The record kept in the store: the public fields plus sealed secrets. */
+cJSON *
+hk_sub_record(const struct hk_sub *s)
+{
+	cJSON *j = hk_sub_public(s);
+
+	if (j == NULL)
+		return NULL;
+	cJSON_DeleteItemFromObjectCaseSensitive(j, "createdAt");
+	cJSON_DeleteItemFromObjectCaseSensitive(j, "updatedAt");
+	cJSON_AddNumberToObject(j, "createdAt", (double)s->sb_created);
+	cJSON_AddNumberToObject(j, "updatedAt", (double)s->sb_updated);
+	cJSON_AddStringToObject(j, "sealed", s->sb_sealed != NULL ?
+	    s->sb_sealed : "");
+	if (s->sb_prev_sealed != NULL && s->sb_prev_until > 0) {
+		cJSON_AddStringToObject(j, "prevSealed", s->sb_prev_sealed);
+		cJSON_AddNumberToObject(j, "prevUntil",
+		    (double)s->sb_prev_until);
+	}
+	if (s->sb_failing_since > 0)
+		cJSON_AddNumberToObject(j, "failingSince",
+		    (double)s->sb_failing_since);
+	if (s->sb_ordered_head[0] != '\0')
+		cJSON_AddStringToObject(j, "orderedHead", s->sb_ordered_head);
+	return j;
+}
+
+cJSON *
+hk_sub_public(const struct hk_sub *s)
+{
+	char iso[HK_ISO_LEN];
+	cJSON *j, *a, *r;
+	size_t i;
+
+	if ((j = cJSON_CreateObject()) == NULL)
+		return NULL;
+	cJSON_AddStringToObject(j, "id", s->sb_id);
+	cJSON_AddStringToObject(j, "url", s->sb_url);
+	if ((a = cJSON_AddArrayToObject(j, "events")) != NULL)
+		for (i = 0; i < s->sb_nevents; i++)
+			cJSON_AddItemToArray(a,
+			    cJSON_CreateString(s->sb_events[i]));
+	if ((a = cJSON_AddArrayToObject(j, "sources")) != NULL)
+		for (i = 0; i < s->sb_nsources; i++)
+			cJSON_AddItemToArray(a,
+			    cJSON_CreateString(s->sb_sources[i]));
+	cJSON_AddItemToObject(j, "headers", s->sb_headers != NULL ?
+	    cJSON_Duplicate(s->sb_headers, 1) : cJSON_CreateObject());
+	if (s->sb_template != NULL)
+		cJSON_AddStringToObject(j, "template", s->sb_template);
+	else
+		cJSON_AddNullToObject(j, "template");
+	if (s->sb_description != NULL)
+		cJSON_AddStringToObject(j, "description", s->sb_description);
+	else
+		cJSON_AddNullToObject(j, "description");
+	cJSON_AddBoolToObject(j, "active", s->sb_active);
+	if (s->sb_disabled_reason != NULL)
+		cJSON_AddStringToObject(j, "disabledReason",
+		    s->sb_disabled_reason);
+	cJSON_AddNumberToObject(j, "timeoutMs", (double)s->sb_timeout_ms);
+	cJSON_AddNumberToObject(j, "maxInFlight", s->sb_max_in_flight);
+	cJSON_AddNumberToObject(j, "rateLimit", s->sb_rate);
+	if ((r = cJSON_AddObjectToObject(j, "retry")) != NULL) {
+		cJSON_AddNumberToObject(r, "maxAttempts", s->sb_max_attempts);
+		cJSON_AddNumberToObject(r, "initialMs",
+		    (double)s->sb_initial_ms);
+		cJSON_AddNumberToObject(r, "maxMs", (double)s->sb_max_ms);
+	}
+	cJSON_AddBoolToObject(j, "ordered", s->sb_ordered);
+	cJSON_AddStringToObject(j, "createdAt", hk_time_iso(s->sb_created,
+	    iso));
+	cJSON_AddStringToObject(j, "updatedAt", hk_time_iso(s->sb_updated,
+	    iso));
+	return j;
+}
+
+static void
+sub_defaults(struct hk_sub *s)
+{
+	s->sb_active = 1;
+	s->sb_timeout_ms = 10000;
+	s->sb_max_in_flight = 8;
+	s->sb_rate = 0;
+	s->sb_max_attempts = 15;
+	s->sb_initial_ms = 5000;
+	s->sb_max_ms = 21600000;
+}
+
+/* A number member that must be an integer in [LO, HI]. */
+static int
+sub_int(const cJSON *v, double lo, double hi, int64_t *out)
+{
+	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi ||
+	    v->valuedouble != floor(v->valuedouble))
+		return -1;
+	*out = (int64_t)v->valuedouble;
+	return 0;
+}
+
+static int
+sub_header_ok(const cJSON *h)
+{
+	const char *p;
+	size_t i;
+
+	if (!cJSON_IsString(h) || *h->string == '\0' ||
+	    strlen(h->string) > 128 || strlen(h->valuestring) > 4096)
+		return 0;
+	for (p = h->string; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) &&
+		    strchr("!#$%&'*+-.^_`|~", *p) == NULL)
+			return 0;
+	for (i = 0; i < HK_NELEM(sub_reserved); i++)
+		if (strcasecmp(h->string, sub_reserved[i]) == 0)
+			return 0;
+	/* No line breaks or other controls: no header injection. */
+	for (p = h->valuestring; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 && *p != '\t')
+			return 0;
+	return 1;
+}
+
+/*
+ * Judges URL: http or https, and an address literal host must be allowed.
+ * A host that is a name is copied to NAME (for the DNS check), else NAME
+ * is "". Returns 0, or -1 with ERR and *CODE set.
+ */
+int
+hk_sub_check_url(const char *url, char *name, size_t namelen,
+    const char **code, char *err, size_t errlen)
+{
+	CURLU *u;
+	char *scheme = NULL, *host = NULL;
+	struct hk_addr a;
+	int rc = -1;
+
+	*code = "bad_request";
+	name[0] = '\0';
+	if (strlen(url) > 2048 || (u = curl_url()) == NULL) {
+		snprintf(err, errlen, "url is too long");
+		return -1;
+	}
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		snprintf(err, errlen, "url is not a valid absolute URL");
+		goto out;
+	}
+	if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") !=
+	    0) {
+		snprintf(err, errlen, "url must be http or https");
+		goto out;
+	}
+	if (hk_addr_literal(host, &a) == 0) {
+		if (!hk_addr_allowed(&a, &hd->hd_allow)) {
+			*code = "target_not_allowed";
+			snprintf(err, errlen, "%s is not a public address "
+			    "(see --allow-targets)", host);
+			goto out;
+		}
+	} else if (strlen(host) >= namelen) {
+		snprintf(err, errlen, "url host is too long");
+		goto out;
+	} else
+		memcpy(name, host, strlen(host) + 1);
+	rc = 0;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+static int
+sub_strings(const cJSON *v, size_t max, size_t maxlen, char ***out,
+    size_t *n)
+{
+	const cJSON *e;
+	char **a;
+	size_t i = 0, cnt;
+
+	if (!cJSON_IsArray(v) || (cnt = (size_t)cJSON_GetArraySize(v)) > max)
+		return -1;
+	cJSON_ArrayForEach(e, v)
+		if (!cJSON_IsString(e) || *e->valuestring == '\0' ||
+		    strlen(e->valuestring) > maxlen)
+			return -1;
+	if ((a = calloc(cnt + 1, sizeof(*a))) == NULL)
+		return -1;
+	cJSON_ArrayForEach(e, v)
+		if ((a[i++] = strdup(e->valuestring)) == NULL) {
+			while (i > 0)
+				free(a[--i]);
+			free(a);
+			return -1;
+		}
+	*out = a;
+	*n = cnt;
+	return 0;
+}
+
+static void
+sub_set_str(char **dst, char *val)
+{
+	free(*dst);
+	*dst = val;
+}
+
+/*
+ * Applies the members of J to S (create, PATCH or PUT; a stored record
+ * too). Returns 0, or -1 with ERR.
+ */
+static int
+sub_apply_json(struct hk_sub *s, const cJSON *j, int need_url, char *err,
+    size_t errlen)
+{
+	const cJSON *v, *e;
+	char host[256], **strs;
+	const char *code;
+	int64_t n;
+	size_t cnt, i;
+
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "url")) != NULL) {
+		if (!cJSON_IsString(v)) {
+			snprintf(err, errlen, "url must be a string");
+			return -1;
+		}
+		sub_set_str(&s->sb_url, strdup(v->valuestring));
+	} else if (need_url) {
+		snprintf(err, errlen, "url is required");
+		return -1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "events")) != NULL) {
+		if (sub_strings(v, SUB_EVENTS_MAX, HOOKD_TYPE_MAX, &strs,
+		    &cnt) != 0 || cnt == 0) {
+			snprintf(err, errlen, "events must be 1-%d patterns: a "
+			    "type, a prefix ending in *, or *", SUB_EVENTS_MAX);
+			return -1;
+		}
+		for (i = 0; i < s->sb_nevents; i++)
+			free(s->sb_events[i]);
+		free(s->sb_events);
+		s->sb_events = strs;
+		s->sb_nevents = cnt;
+	} else if (need_url && s->sb_nevents == 0) {
+		snprintf(err, errlen, "events is required");
+		return -1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "sources")) != NULL) {
+		char (*src)[HK_ID_MAX];
+		struct hk_webhook *wh;
+
+		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) >
+		    SUB_SOURCES_MAX) {
+			snprintf(err, errlen, "sources must be an array of at "
+			    "most %d webhook ids or names", SUB_SOURCES_MAX);
+			return -1;
+		}
+		cnt = (size_t)cJSON_GetArraySize(v);
+		if ((src = calloc(cnt + 1, sizeof(*src))) == NULL)
+			return -1;
+		i = 0;
+		cJSON_ArrayForEach(e, v) {
+			/* Names become ids; a stored id may outlive its hook. */
+			wh = cJSON_IsString(e) ? hk_webhook_find(e->valuestring) :
+			    NULL;
+			if (wh == NULL && !(cJSON_IsString(e) &&
+			    hk_id_valid("wh_", e->valuestring) && !need_url)) {
+				snprintf(err, errlen, "sources: no webhook %.80s",
+				    cJSON_IsString(e) ? e->valuestring : "?");
+				free(src);
+				return -1;
+			}
+			snprintf(src[i++], HK_ID_MAX, "%s", wh != NULL ?
+			    wh->wh_id : e->valuestring);
+		}
+		free(s->sb_sources);
+		s->sb_sources = src;
+		s->sb_nsources = cnt;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "headers")) != NULL) {
+		if (!cJSON_IsObject(v) && !cJSON_IsNull(v)) {
+			snprintf(err, errlen, "headers must be an object");
+			return -1;
+		}
+		if (cJSON_GetArraySize(v) > SUB_HEADERS_MAX) {
+			snprintf(err, errlen, "at most %d headers",
+			    SUB_HEADERS_MAX);
+			return -1;
+		}
+		cJSON_ArrayForEach(e, v)
+			if (!sub_header_ok(e)) {
+				snprintf(err, errlen, "headers: %.64s is not "
+				    "allowed (a string value without control "
+				    "characters; hookd's own headers are "
+				    "reserved)", e->string);
+				return -1;
+			}
+		cJSON_Delete(s->sb_headers);
+		s->sb_headers = cJSON_IsObject(v) ? cJSON_Duplicate(v, 1) :
+		    NULL;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "template")) != NULL) {
+		if (cJSON_IsNull(v))
+			sub_set_str(&s->sb_template, NULL);
+		else if (!cJSON_IsString(v) ||
+		    strlen(v->valuestring) > SUB_TEMPLATE_MAX) {
+			snprintf(err, errlen, "template must be a string of at "
+			    "most %d bytes", SUB_TEMPLATE_MAX);
+			return -1;
+		} else {
+			struct hk_tmpl_vars tv = {"sample.event", "evt_sample",
+				"2025-01-01T00:00:00.000Z", "sample", "{}", 2,
+				NULL, 1};
+			struct hk_buf b = HK_BUF_INIT;
+			cJSON *parsed = NULL;
+
+			if (hk_tmpl_check(v->valuestring, err, errlen) != 0)
+				return -1;
+			if (hk_tmpl_render(v->valuestring, &tv, &b) == 0)
+				parsed = cJSON_ParseWithLength(b.b, b.len);
+			hk_buf_free(&b);
+			if (parsed == NULL) {
+				snprintf(err, errlen, "template does not "
+				    "render to valid JSON");
+				return -1;
+			}
+			cJSON_Delete(parsed);
+			sub_set_str(&s->sb_template, strdup(v->valuestring));
+		}
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "description")) != NULL) {
+		if ((!cJSON_IsString(v) && !cJSON_IsNull(v)) ||
+		    (cJSON_IsString(v) && strlen(v->valuestring) > 1024)) {
+			snprintf(err, errlen, "description must be a string "
+			    "of at most 1024 characters");
+			return -1;
+		}
+		sub_set_str(&s->sb_description, cJSON_IsString(v) ?
+		    strdup(v->valuestring) : NULL);
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "active")) != NULL) {
+		if (!cJSON_IsBool(v)) {
+			snprintf(err, errlen, "active must be true or false");
+			return -1;
+		}
+		s->sb_active = cJSON_IsTrue(v);
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "timeoutMs")) != NULL) {
+		if (sub_int(v, 100, 120000, &n) != 0) {
+			snprintf(err, errlen, "timeoutMs must be an integer "
+			    "from 100 to 120000");
+			return -1;
+		}
+		s->sb_timeout_ms = n;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "maxInFlight")) != NULL) {
+		if (sub_int(v, 1, 1000, &n) != 0) {
+			snprintf(err, errlen, "maxInFlight must be an integer "
+			    "from 1 to 1000");
+			return -1;
+		}
+		s->sb_max_in_flight = (int)n;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "rateLimit")) != NULL) {
+		if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
+		    v->valuedouble > 100000) {
+			snprintf(err, errlen, "rateLimit must be requests per "
+			    "second from 0 (unlimited) to 100000");
+			return -1;
+		}
+		s->sb_rate = v->valuedouble;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "retry")) != NULL) {
+		static const char *const known[] = {"maxAttempts", "initialMs",
+			"maxMs"};
+
+		if (!cJSON_IsObject(v)) {
+			snprintf(err, errlen, "retry must be an object");
+			return -1;
+		}
+		cJSON_ArrayForEach(e, v) {
+			for (i = 0; i < HK_NELEM(known); i++)
+				if (strcmp(e->string, known[i]) == 0)
+					break;
+			if (i == HK_NELEM(known)) {
+				snprintf(err, errlen, "unknown field retry.%.64s",
+				    e->string);
+				return -1;
+			}
+		}
+		if ((e = cJSON_GetObjectItemCaseSensitive(v, "maxAttempts")) !=
+		    NULL) {
+			if (sub_int(e, 1, 100, &n) != 0) {
+				snprintf(err, errlen, "retry.maxAttempts must "
+				    "be an integer from 1 to 100");
+				return -1;
+			}
+			s->sb_max_attempts = (int)n;
+		}
+		if ((e = cJSON_GetObjectItemCaseSensitive(v, "initialMs")) !=
+		    NULL) {
+			if (sub_int(e, 100, 86400000, &n) != 0) {
+				snprintf(err, errlen, "retry.initialMs must be "
+				    "an integer from 100 to 86400000");
+				return -1;
+			}
+			s->sb_initial_ms = n;
+		}
+		if ((e = cJSON_GetObjectItemCaseSensitive(v, "maxMs")) != NULL) {
+			if (sub_int(e, 100, 604800000, &n) != 0) {
+				snprintf(err, errlen, "retry.maxMs must be an "
+				    "integer from 100 to 604800000 (7 days)");
+				return -1;
+			}
+			s->sb_max_ms = n;
+		}
+		if (s->sb_max_ms < s->sb_initial_ms) {
+			snprintf(err, errlen, "retry.maxMs must not be below "
+			    "retry.initialMs");
+			return -1;
+		}
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "ordered")) != NULL) {
+		if (!cJSON_IsBool(v)) {
+			snprintf(err, errlen, "ordered must be true or false");
+			return -1;
+		}
+		s->sb_ordered = cJSON_IsTrue(v);
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "secret")) != NULL) {
+		unsigned char key[HK_SIG_KEYMAX];
+		int klen;
+
+		klen = cJSON_IsString(v) && strlen(v->valuestring) <= 200 ?
+		    hk_sig_standard_key(v->valuestring, key) : HK_EINVAL;
+		sodium_memzero(key, sizeof(key));
+		if (klen < 0) {
+			snprintf(err, errlen, "secret must be 1-200 characters; "
+			    "a whsec_ secret must be valid base64 after the "
+			    "prefix");
+			return -1;
+		}
+		sub_wipe(s->sb_secret);
+		s->sb_secret = strdup(v->valuestring);
+	}
+	if (s->sb_url != NULL && hk_sub_check_url(s->sb_url, host,
+	    sizeof(host), &code, err, errlen) != 0)
+		return strcmp(code, "target_not_allowed") == 0 ? -2 : -1;
+	return 0;
+}
+
+/* A subscription from its stored record (or a copy's). */
+struct hk_sub *
+hk_sub_from_json(const cJSON *j, char **cause)
+{
+	struct hk_sub *s;
+	const cJSON *v;
+	char err[256] = "";
+	int rc;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	sub_defaults(s);
+	v = cJSON_GetObjectItemCaseSensitive(j, "id");
+	if (!cJSON_IsString(v) || !hk_id_valid("sub_", v->valuestring))
+		goto bad;
+	snprintf(s->sb_id, sizeof(s->sb_id), "%s", v->valuestring);
+	/* A stored URL is not judged again: --allow-targets may change. */
+	v = cJSON_GetObjectItemCaseSensitive(j, "url");
+	if (!cJSON_IsString(v) || (s->sb_url = strdup(v->valuestring)) ==
+	    NULL)
+		goto bad;
+	{
+		cJSON *copy = cJSON_Duplicate(j, 1);
+
+		if (copy == NULL)
+			goto bad;
+		cJSON_DeleteItemFromObjectCaseSensitive(copy, "url");
+		cJSON_DeleteItemFromObjectCaseSensitive(copy, "secret");
+		rc = sub_apply_json(s, copy, 0, err, sizeof(err));
+		cJSON_Delete(copy);
+		if (rc != 0)
+			goto bad;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "disabledReason")) !=
+	    NULL && cJSON_IsString(v))
+		s->sb_disabled_reason = strdup(v->valuestring);
+	v = cJSON_GetObjectItemCaseSensitive(j, "createdAt");
+	s->sb_created = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+	v = cJSON_GetObjectItemCaseSensitive(j, "updatedAt");
+	s->sb_updated = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+	v = cJSON_GetObjectItemCaseSensitive(j, "failingSince");
+	s->sb_failing_since = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+	v = cJSON_GetObjectItemCaseSensitive(j, "orderedHead");
+	if (cJSON_IsString(v))
+		snprintf(s->sb_ordered_head, sizeof(s->sb_ordered_head), "%s",
+		    v->valuestring);
+	v = cJSON_GetObjectItemCaseSensitive(j, "sealed");
+	if (!cJSON_IsString(v) || (s->sb_sealed = strdup(v->valuestring)) ==
+	    NULL || (s->sb_secret = hk_unseal(hd->hd_mkey, v->valuestring,
+	    &rc)) == NULL) {
+		if (asprintf(cause, "subscription %s: secret does not open "
+		    "with this master key", s->sb_id) == -1)
+			*cause = NULL;
+		sub_free(s);
+		return NULL;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(j, "prevSealed");
+	if (cJSON_IsString(v)) {
+		s->sb_prev_sealed = strdup(v->valuestring);
+		s->sb_prev_secret = hk_unseal(hd->hd_mkey, v->valuestring,
+		    &rc);
+		v = cJSON_GetObjectItemCaseSensitive(j, "prevUntil");
+		s->sb_prev_until = cJSON_IsNumber(v) ?
+		    (int64_t)v->valuedouble : 0;
+	}
+	return s;
+bad:
+	if (asprintf(cause, "subscription %s: malformed record (%s)",
+	    s->sb_id, err) == -1)
+		*cause = NULL;
+	sub_free(s);
+	return NULL;
+}
+
+int
+hk_sub_load(char **cause)
+{
+	struct hk_sub *s;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	cJSON *j;
+	int rc;
+
+	*cause = NULL;
+	if (hk_store_rbegin(hd->hd_store, &txn) != 0 ||
+	    mdb_cursor_open(txn, hk_store_dbi(hd->hd_store, HK_DB_SUBS),
+	    &cur) != 0) {
+		hk_store_rend(hd->hd_store);
+		*cause = strdup("cannot read the subscriptions");
+		return HK_EIO;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		j = cJSON_ParseWithLength(v.mv_data, v.mv_size);
+		s = j != NULL ? hk_sub_from_json(j, cause) : NULL;
+		cJSON_Delete(j);
+		if (s == NULL || hk_map_put(&sub_by_id, s->sb_id,
+		    strlen(s->sb_id), s) != 0) {
+			if (*cause == NULL)
+				*cause = strdup("malformed subscription");
+			sub_free(s);
+			mdb_cursor_close(cur);
+			hk_store_rend(hd->hd_store);
+			return HK_EINVAL;
+		}
+		hk_bucket_init(&s->sb_bucket, s->sb_rate, s->sb_rate,
+		    hk_mono_us());
+		TAILQ_INSERT_TAIL(&sub_list, s, sb_entry);
+	}
+	mdb_cursor_close(cur);
+	hk_store_rend(hd->hd_store);
+	return 0;
+}
+
+void
+hk_sub_free_all(void)
+{
+	struct hk_sub *s;
+
+	while ((s = TAILQ_FIRST(&sub_list)) != NULL) {
+		TAILQ_REMOVE(&sub_list, s, sb_entry);
+		sub_free(s);
+	}
+	hk_map_free(&sub_by_id);
+}
+
+/* Whether S wants an event of TYPE from SOURCE (NULL: published). */
+int
+hk_sub_matches(const struct hk_sub *s, const char *type, const char *source)
+{
+	size_t i;
+
+	if (!s->sb_active)
+		return 0;
+	if (s->sb_nsources > 0) {
+		for (i = 0; i < s->sb_nsources; i++)
+			if (source != NULL && strcmp(s->sb_sources[i], source) ==
+			    0)
+				break;
+		if (i == s->sb_nsources)
+			return 0;
+	}
+	for (i = 0; i < s->sb_nevents; i++)
+		if (strcmp(s->sb_events[i], "*") == 0 ||
+		    hk_event_match(s->sb_events[i], type))
+			return 1;
+	return 0;
+}
+
+/*
+ * One committed change of a subscription. Deleting also cancels its
+ * pending deliveries in the same transaction.
+ */
+enum sub_kind { SUB_CREATE, SUB_UPDATE, SUB_DELETE, SUB_STATE };
+
+struct sub_op {
+	struct hk_store_op op;
+	enum sub_kind kind;
+	struct evhttp_request *req; /* NULL: the engine's own change */
+	struct hk_sub *new;
+	char id[HK_ID_MAX];
+	char *record;
+	int show_secret;
+	struct evdns_getaddrinfo_request *dns;
+	uint64_t cancelled;
+};
+
+static int
+sub_op_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
+{
+	struct sub_op *o = (struct sub_op *)sop;
+	MDB_dbi subs = hk_store_dbi(st, HK_DB_SUBS);
+	MDB_val k = {strlen(o->id), o->id}, v;
+	int rc;
+
+	if (o->kind != SUB_CREATE) {
+		rc = mdb_get(txn, subs, &k, &v);
+		if (rc == MDB_NOTFOUND)
+			return HK_ENOTFOUND;
+		if (rc != 0)
+			return hk_store_err(rc);
+	}
+	if (o->kind == SUB_DELETE) {
+		if ((rc = hk_delivery_cancel_all(st, txn, o->id,
+		    &o->cancelled)) != 0)
+			return rc;
+		if ((rc = mdb_del(txn, subs, &k, NULL)) != 0)
+			return hk_store_err(rc);
+		return 0;
+	}
+	return hk_store_put(txn, subs, o->id, strlen(o->id), o->record,
+	    strlen(o->record), 0);
+}
+
+static void
+sub_op_free(struct sub_op *o)
+{
+	sub_free(o->new);
+	free(o->record);
+	free(o);
+}
+
+static void
+sub_op_done(struct hk_store_op *sop, int rc)
+{
+	struct sub_op *o = (struct sub_op *)sop;
+	struct hk_sub *old = hk_sub_find(o->id);
+	cJSON *j;
+
+	if (rc != 0) {
+		if (o->req == NULL)
+			log_error("subscription_commit", "subscription=%s "
+			    "error=%s", o->id, hk_logq(hk_strerror(rc)));
+		else if (rc == HK_ENOTFOUND)
+			hk_http_error(o->req, 404, "not_found", "no "
+			    "subscription %s", o->id);
+		else
+			hk_http_unavailable(o->req, rc);
+		sub_op_free(o);
+		return;
+	}
+	if (old != NULL) {
+		hk_map_del(&sub_by_id, o->id, strlen(o->id));
+		if (o->new != NULL) {
+			/* Runtime state belongs to the subscription, not a copy. */
+			o->new->sb_inflight = old->sb_inflight;
+			o->new->sb_fails = old->sb_fails;
+			o->new->sb_probing = old->sb_probing;
+			o->new->sb_bucket = old->sb_bucket;
+			o->new->sb_ordered_busy = old->sb_ordered_busy;
+			memcpy(o->new->sb_ordered_head, old->sb_ordered_head,
+			    sizeof(old->sb_ordered_head));
+			TAILQ_INSERT_AFTER(&sub_list, old, o->new, sb_entry);
+		}
+		TAILQ_REMOVE(&sub_list, old, sb_entry);
+		sub_free(old);
+	} else if (o->new != NULL)
+		TAILQ_INSERT_TAIL(&sub_list, o->new, sb_entry);
+	if (o->new != NULL) {
+		hk_map_put(&sub_by_id, o->id, strlen(o->id), o->new);
+		if (old == NULL)
+			hk_bucket_init(&o->new->sb_bucket, o->new->sb_rate,
+			    o->new->sb_rate, hk_mono_us());
+		else
+			hk_bucket_set(&o->new->sb_bucket, o->new->sb_rate,
+			    o->new->sb_rate);
+	}
+	log_info(o->kind == SUB_CREATE ? "subscription_created" : o->kind ==
+	    SUB_DELETE ? "subscription_deleted" : "subscription_updated",
+	    "subscription=%s cancelled=%llu", o->id,
+	    (unsigned long long)o->cancelled);
+	if (o->req != NULL) {
+		if (o->kind == SUB_DELETE)
+			hk_http_reply(o->req, 204, NULL);
+		else if ((j = hk_sub_public(o->new)) == NULL)
+			hk_http_error(o->req, 500, "internal", "out of memory");
+		else {
+			if (o->show_secret)
+				cJSON_AddStringToObject(j, "secret",
+				    o->new->sb_secret);
+			hk_http_json(o->req, o->kind == SUB_CREATE ? 201 : 200,
+			    j);
+		}
+	}
+	o->new = NULL;
+	sub_op_free(o);
+	hk_engine_kick();
+}
+
+/* Seals the secrets, serialises the record and queues the change. */
+static void
+sub_submit(struct sub_op *o)
+{
+	cJSON *rec;
+	int rc;
+
+	o->op.so_apply = sub_op_apply;
+	o->op.so_done = sub_op_done;
+	if (o->new != NULL) {
+		free(o->new->sb_sealed);
+		o->new->sb_sealed = hk_seal(hd->hd_mkey, o->new->sb_secret);
+		if (o->new->sb_prev_secret != NULL) {
+			free(o->new->sb_prev_sealed);
+			o->new->sb_prev_sealed = hk_seal(hd->hd_mkey,
+			    o->new->sb_prev_secret);
+		}
+		rec = o->new->sb_sealed != NULL ? hk_sub_record(o->new) : NULL;
+		o->record = rec != NULL ? cJSON_PrintUnformatted(rec) : NULL;
+		cJSON_Delete(rec);
+		if (o->record == NULL) {
+			if (o->req != NULL)
+				hk_http_error(o->req, 500, "internal", "out of "
+				    "memory");
+			sub_op_free(o);
+			return;
+		}
+	}
+	if ((rc = hk_store_submit(hd->hd_store, &o->op)) != 0) {
+		if (o->req != NULL)
+			hk_http_unavailable(o->req, rc);
+		sub_op_free(o);
+	}
+}
+
+/* The names a URL's host resolves to, judged before the change is saved. */
+static void
+sub_dns_done(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct sub_op *o = arg;
+	struct evutil_addrinfo *ai;
+	struct hk_addr a;
+	char txt[64];
+
+	o->dns = NULL;
+	for (ai = result == 0 ? res : NULL; ai != NULL; ai = ai->ai_next) {
+		if (hk_addr_from_sa(ai->ai_addr, &a) != 0 ||
+		    hk_addr_allowed(&a, &hd->hd_allow))
+			continue;
+		hk_http_error(o->req, 400, "target_not_allowed", "the url's "
+		    "host resolves to %s, which is not a public address (see "
+		    "--allow-targets)", hk_addr_str(&a, txt));
+		evutil_freeaddrinfo(res);
+		sub_op_free(o);
+		return;
+	}
+	if (res != NULL)
+		evutil_freeaddrinfo(res);
+	/* A name that does not resolve yet is judged at every connect. */
+	sub_submit(o);
+}
+
+static void
+sub_check_and_submit(struct sub_op *o)
+{
+	struct evutil_addrinfo hints;
+	char host[256], err[256];
+	const char *code;
+
+	if (hk_sub_check_url(o->new->sb_url, host, sizeof(host), &code, err,
+	    sizeof(err)) != 0) {
+		hk_http_error(o->req, 400, code, "%s", err);
+		sub_op_free(o);
+		return;
+	}
+	if (host[0] == '\0' || hd->hd_dns == NULL) {
+		sub_submit(o);
+		return;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	o->dns = evdns_getaddrinfo(hd->hd_dns, host, NULL, &hints,
+	    sub_dns_done, o);
+}
+
+static const char *const sub_fields[] = {"url", "events", "secret",
+	"sources", "headers", "template", "description", "active", "timeoutMs",
+	"maxInFlight", "rateLimit", "retry", "ordered", NULL};
+
+/* Parses and applies the request body to S; answers 400 on failure. */
+static int
+sub_body(struct evhttp_request *req, struct hk_sub *s, int need_url)
+{
+	char err[256];
+	cJSON *j;
+	int rc;
+
+	if (hk_admin_body(req, &j) != 0)
+		return -1;
+	if (hk_admin_known(req, j, sub_fields) != 0) {
+		cJSON_Delete(j);
+		return -1;
+	}
+	rc = sub_apply_json(s, j, need_url, err, sizeof(err));
+	cJSON_Delete(j);
+	if (rc != 0) {
+		hk_http_error(req, 400, rc == -2 ? "target_not_allowed" :
+		    "bad_request", "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static struct sub_op *
+sub_op_new(struct evhttp_request *req, enum sub_kind kind)
+{
+	struct sub_op *o;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL) {
+		hk_http_error(req, 500, "internal", "out of memory");
+		return NULL;
+	}
+	o->kind = kind;
+	o->req = req;
+	return o;
+}
+
+static void
+sub_create(struct evhttp_request *req)
+{
+	struct sub_op *o;
+	struct hk_sub *s;
+
+	if ((o = sub_op_new(req, SUB_CREATE)) == NULL)
+		return;
+	if ((o->new = s = calloc(1, sizeof(*s))) == NULL) {
+		hk_http_error(req, 500, "internal", "out of memory");
+		sub_op_free(o);
+		return;
+	}
+	sub_defaults(s);
+	if (sub_body(req, s, 1) != 0) {
+		sub_op_free(o);
+		return;
+	}
+	if (s->sb_secret == NULL) {
+		if ((s->sb_secret = malloc(HK_SECRET_LEN)) == NULL) {
+			hk_http_error(req, 500, "internal", "out of memory");
+			sub_op_free(o);
+			return;
+		}
+		hk_secret_new(s->sb_secret);
+	}
+	hk_id_new("sub_", s->sb_id);
+	memcpy(o->id, s->sb_id, sizeof(o->id));
+	s->sb_created = s->sb_updated = hk_now_ms();
+	o->show_secret = 1;
+	sub_check_and_submit(o);
+}
+
+/* PATCH (merge) or PUT (replace: what the body omits is the default). */
+static void
+sub_change(struct evhttp_request *req, const struct hk_sub *old, int put)
+{
+	struct sub_op *o;
+	struct hk_sub *s;
+
+	if ((o = sub_op_new(req, SUB_UPDATE)) == NULL)
+		return;
+	if ((o->new = s = sub_dup(old)) == NULL) {
+		hk_http_error(req, 500, "internal", "out of memory");
+		sub_op_free(o);
+		return;
+	}
+	memcpy(o->id, old->sb_id, sizeof(o->id));
+	if (put) {
+		char *url = s->sb_url;
+		size_t i;
+
+		/* Keep identity and secrets; reset everything else. */
+		s->sb_url = NULL;
+		free(url);
+		for (i = 0; i < s->sb_nevents; i++)
+			free(s->sb_events[i]);
+		free(s->sb_events);
+		s->sb_events = NULL;
+		s->sb_nevents = 0;
+		free(s->sb_sources);
+		s->sb_sources = NULL;
+		s->sb_nsources = 0;
+		cJSON_Delete(s->sb_headers);
+		s->sb_headers = NULL;
+		sub_set_str(&s->sb_template, NULL);
+		sub_set_str(&s->sb_description, NULL);
+		s->sb_ordered = 0;
+		sub_defaults(s);
+	}
+	if (sub_body(req, s, put) != 0) {
+		sub_op_free(o);
+		return;
+	}
+	/* Turning it on again clears an automatic disable. */
+	if (s->sb_active)
+		sub_set_str(&s->sb_disabled_reason, NULL);
+	s->sb_updated = hk_now_ms();
+	sub_check_and_submit(o);
+}
+
+static void
+sub_rotate(struct evhttp_request *req, const struct hk_sub *old)
+{
+	static const char *const fields[] = {"secret", NULL};
+	struct sub_op *o;
+	struct hk_sub *s;
+	const cJSON *v;
+	cJSON *j;
+
+	if (hk_admin_body(req, &j) != 0)
+		return;
+	if (hk_admin_known(req, j, fields) != 0) {
+		cJSON_Delete(j);
+		return;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(j, "secret");
+	if (v != NULL && (!cJSON_IsString(v) || *v->valuestring == '\0' ||
+	    strlen(v->valuestring) > 200)) {
+		cJSON_Delete(j);
+		hk_http_error(req, 400, "bad_request", "secret must be 1-200 "
+		    "characters");
+		return;
+	}
+	if ((o = sub_op_new(req, SUB_UPDATE)) == NULL ||
+	    (o->new = s = sub_dup(old)) == NULL) {
+		if (o != NULL)
+			hk_http_error(req, 500, "internal", "out of memory");
+		free(o);
+		cJSON_Delete(j);
+		return;
+	}
+	memcpy(o->id, old->sb_id, sizeof(o->id));
+	sub_wipe(s->sb_prev_secret);
+	s->sb_prev_secret = s->sb_secret;
+	s->sb_prev_until = hk_now_ms() + SUB_ROTATE_MS;
+	if (v != NULL)
+		s->sb_secret = strdup(v->valuestring);
+	else if ((s->sb_secret = malloc(HK_SECRET_LEN)) != NULL)
+		hk_secret_new(s->sb_secret);
+	cJSON_Delete(j);
+	if (s->sb_secret == NULL) {
+		hk_http_error(req, 500, "internal", "out of memory");
+		sub_op_free(o);
+		return;
+	}
+	s->sb_updated = hk_now_ms();
+	o->show_secret = 1;
+	sub_submit(o);
+}
+
+/* GET /api/subscriptions/{id}/secret. */
+static void
+sub_secret(struct evhttp_request *req, const struct hk_sub *s)
+{
+	char iso[HK_ISO_LEN];
+	cJSON *j = cJSON_CreateObject();
+
+	if (j == NULL) {
+		hk_http_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	cJSON_AddStringToObject(j, "secret", s->sb_secret);
+	if (s->sb_prev_secret != NULL && s->sb_prev_until > hk_now_ms()) {
+		cJSON_AddStringToObject(j, "previousSecret", s->sb_prev_secret);
+		cJSON_AddStringToObject(j, "previousExpiresAt",
+		    hk_time_iso(s->sb_prev_until, iso));
+	}
+	hk_http_json(req, 200, j);
+}
+
+/*
+ * The engine changes a subscription (disables it, records failures):
+ * the same commit path, without a request.
+ */
+void
+hk_sub_save_state(const struct hk_sub *s)
+{
+	struct sub_op *o;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL ||
+	    (o->new = sub_dup(s)) == NULL) {
+		free(o);
+		log_error("subscription_state", "subscription=%s error=%s",
+		    s->sb_id, hk_logq("out of memory"));
+		return;
+	}
+	o->kind = SUB_STATE;
+	memcpy(o->id, s->sb_id, sizeof(o->id));
+	o->new->sb_active = s->sb_active;
+	o->new->sb_failing_since = s->sb_failing_since;
+	memcpy(o->new->sb_ordered_head, s->sb_ordered_head,
+	    sizeof(s->sb_ordered_head));
+	sub_set_str(&o->new->sb_disabled_reason,
+	    sub_strdup(s->sb_disabled_reason));
+	o->new->sb_updated = hk_now_ms();
+	sub_submit(o);
+}
+
+static void
+sub_list_all(struct evhttp_request *req)
+{
+	char after[HK_ID_MAX] = "";
+	struct hk_sub *s, *last = NULL;
+	cJSON *j, *data;
+	int limit, n = 0;
+
+	if (hk_admin_page(req, &limit, after, sizeof(after)) != 0)
+		return;
+	if ((j = cJSON_CreateObject()) == NULL ||
+	    (data = cJSON_AddArrayToObject(j, "data")) == NULL) {
+		cJSON_Delete(j);
+		hk_http_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	TAILQ_FOREACH_REVERSE(s, &sub_list, hk_sub_list, sb_entry) {
+		if (after[0] != '\0' && strcmp(s->sb_id, after) >= 0)
+			continue;
+		if (n == limit)
+			break;
+		cJSON_AddItemToArray(data, hk_sub_public(s));
+		last = s;
+		n++;
+	}
+	if (s != NULL && last != NULL)
+		cJSON_AddStringToObject(j, "next", last->sb_id);
+	else
+		cJSON_AddNullToObject(j, "next");
+	hk_http_json(req, 200, j);
+}
+
+void
+hk_sub_route(struct evhttp_request *req, char **seg, int nseg)
+{
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	struct hk_sub *s;
+	struct sub_op *o;
+
+	if (nseg == 2) {
+		if (m == EVHTTP_REQ_GET)
+			sub_list_all(req);
+		else if (m == EVHTTP_REQ_POST)
+			sub_create(req);
+		else
+			hk_admin_405(req, "GET, POST");
+		return;
+	}
+	if ((s = hk_sub_find(seg[2])) == NULL) {
+		hk_http_error(req, 404, "not_found", "no subscription %.80s",
+		    seg[2]);
+		return;
+	}
+	if (nseg == 3) {
+		if (m == EVHTTP_REQ_GET)
+			hk_http_json(req, 200, hk_sub_public(s));
+		else if (m == EVHTTP_REQ_PATCH || m == EVHTTP_REQ_PUT)
+			sub_change(req, s, m == EVHTTP_REQ_PUT);
+		else if (m == EVHTTP_REQ_DELETE) {
+			if ((o = sub_op_new(req, SUB_DELETE)) != NULL) {
+				memcpy(o->id, s->sb_id, sizeof(o->id));
+				sub_submit(o);
+			}
+		} else
+			hk_admin_405(req, "GET, PATCH, PUT, DELETE");
+		return;
+	}
+	if (nseg != 4) {
+		hk_http_error(req, 404, "not_found", "no such endpoint");
+		return;
+	}
+	if (strcmp(seg[3], "secret") == 0) {
+		if (m == EVHTTP_REQ_GET)
+			sub_secret(req, s);
+		else
+			hk_admin_405(req, "GET");
+	} else if (strcmp(seg[3], "rotate-secret") == 0) {
+		if (m == EVHTTP_REQ_POST)
+			sub_rotate(req, s);
+		else
+			hk_admin_405(req, "POST");
+	} else if (strcmp(seg[3], "test") == 0) {
+		if (m == EVHTTP_REQ_POST)
+			hk_engine_test_sub(req, s);
+		else
+			hk_admin_405(req, "POST");
+	} else if (strcmp(seg[3], "recover") == 0) {
+		if (m == EVHTTP_REQ_POST)
+			hk_delivery_recover(req, s);
+		else
+			hk_admin_405(req, "POST");
+	} else
+		hk_http_error(req, 404, "not_found", "no such endpoint");
+}
