@@ -295,7 +295,8 @@ sub_strings(const cJSON *v, size_t max, size_t maxlen, char ***out,
 	char **a;
 	size_t i = 0, cnt;
 
-	if (!cJSON_IsArray(v) || (cnt = (size_t)cJSON_GetArraySize(v)) > max)
+	if (!cJSON_IsArray(v) || (cnt = (size_t)cJSON_GetArraySize(v)) > max ||
+	    cnt == 0)
 		return -1;
 	cJSON_ArrayForEach(e, v)
 		if (!cJSON_IsString(e) || *e->valuestring == '\0' ||
@@ -348,7 +349,7 @@ sub_apply_json(struct hk_sub *s, const cJSON *j, int need_url, char *err,
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "events")) != NULL) {
 		if (sub_strings(v, SUB_EVENTS_MAX, HOOKD_TYPE_MAX, &strs,
-		    &cnt) != 0 || cnt == 0) {
+		    &cnt) != 0) {
 			snprintf(err, errlen, "events must be 1-%d patterns: a "
 			    "type, a prefix ending in *, or *", SUB_EVENTS_MAX);
 			return -1;
@@ -709,9 +710,15 @@ hk_sub_matches(const struct hk_sub *s, const char *type, const char *source)
 		if (i == s->sb_nsources)
 			return 0;
 	}
+	/*
+	 * "*" is every event of the senders; hookd's own operational events
+	 * (hookd.*) go only to patterns that name them.
+	 */
 	for (i = 0; i < s->sb_nevents; i++)
-		if (strcmp(s->sb_events[i], "*") == 0 ||
-		    hk_event_match(s->sb_events[i], type))
+		if ((strcmp(s->sb_events[i], "*") == 0 &&
+		    strncmp(type, "hookd.", 6) != 0) ||
+		    (strcmp(s->sb_events[i], "*") != 0 &&
+		    hk_event_match(s->sb_events[i], type)))
 			return 1;
 	return 0;
 }
@@ -730,7 +737,6 @@ struct sub_op {
 	char id[HK_ID_MAX];
 	char *record;
 	int show_secret;
-	struct evdns_getaddrinfo_request *dns;
 	uint64_t cancelled;
 };
 
@@ -880,7 +886,6 @@ sub_dns_done(int result, struct evutil_addrinfo *res, void *arg)
 	struct hk_addr a;
 	char txt[64];
 
-	o->dns = NULL;
 	for (ai = result == 0 ? res : NULL; ai != NULL; ai = ai->ai_next) {
 		if (hk_addr_from_sa(ai->ai_addr, &a) != 0 ||
 		    hk_addr_allowed(&a, &hd->hd_allow))
@@ -918,8 +923,8 @@ sub_check_and_submit(struct sub_op *o)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	o->dns = evdns_getaddrinfo(hd->hd_dns, host, NULL, &hints,
-	    sub_dns_done, o);
+	/* The callback may run before this returns; O is its own then. */
+	evdns_getaddrinfo(hd->hd_dns, host, NULL, &hints, sub_dns_done, o);
 }
 
 static const char *const sub_fields[] = {"url", "events", "secret",
