@@ -71,6 +71,7 @@ struct job {
 	char retry_after[64];
 	int refused;
 	int too_large;
+	int probe; /* the one request an open circuit lets through */
 	int64_t t0_us;
 	int64_t at_ms;
 	/* The outcome. */
@@ -774,7 +775,8 @@ outcome_done(struct hk_store_op *sop, int rc)
 	eng.ninflight--;
 	if (s != NULL) {
 		s->sb_inflight--;
-		s->sb_probing = 0;
+		if (j->probe)
+			s->sb_probing = 0;
 		s->sb_ordered_busy = 0;
 		if (ok) {
 			s->sb_fails = 0;
@@ -894,7 +896,8 @@ fail:
 		eng.ninflight--;
 		if (s != NULL) {
 			s->sb_inflight--;
-			s->sb_probing = 0;
+			if (j->probe)
+				s->sb_probing = 0;
 			s->sb_ordered_busy = 0;
 		}
 		job_free(j);
@@ -991,7 +994,7 @@ eng_dispatch(MDB_txn *txn, struct hk_sub *s, const char *dlv,
 	eng.ninflight++;
 	s->sb_inflight++;
 	if (s->sb_fails >= ENG_CIRCUIT)
-		s->sb_probing = 1;
+		s->sb_probing = j->probe = 1;
 	if (s->sb_ordered)
 		s->sb_ordered_busy = 1;
 	rc = 0;

@@ -373,3 +373,77 @@ describe('delivery across restarts', () => {
     }
   });
 });
+
+describe('delivery: limits and operational events', () => {
+  let h, rx;
+  before(async () => {
+    rx = await new Receiver().start();
+    h = await new Hookd({ args: ['--allow-targets', '127.0.0.0/8', '--max-in-flight', '3', '--disable-after', '1s'] }).start();
+  });
+  after(async () => { await h.stop(); h.cleanup(); await rx.stop(); });
+
+  it('keeps to --max-in-flight and maxInFlight', async () => {
+    let now = 0;
+    let peak = 0;
+    const answers = Array.from({ length: 10 }, () => ({ status: 200, delayMs: 150 }));
+    rx.script('/busy', ...answers);
+    const orig = rx.handle.bind(rx);
+    rx.handle = (req, res) => {
+      if (req.url === '/busy') {
+        now++;
+        peak = Math.max(peak, now);
+        res.on('finish', () => { now--; });
+      }
+      orig(req, res);
+    };
+    await h.api('POST', '/api/subscriptions', { url: `${rx.url}/busy`, events: ['busy.*'], maxInFlight: 8 });
+    for (let i = 0; i < 10; i++) await h.api('POST', '/api/events', { event: 'busy.e', payload: { i } });
+    await rx.until(() => rx.to('/busy').length === 10, 15000, 'ten deliveries');
+    assert.ok(peak <= 3, `peak ${peak} in flight`);
+    assert.ok(peak >= 2);
+    rx.handle = orig;
+  });
+
+  it('publishes failing, exhausted and recovered events, and disables after --disable-after', async () => {
+    const ops = (await h.api('POST', '/api/subscriptions', { url: `${rx.url}/ops`, events: ['hookd.*'] })).body;
+    rx.script('/bad', ...Array.from({ length: 4 }, () => ({ status: 500 })));
+    const bad = (await h.api('POST', '/api/subscriptions', { url: `${rx.url}/bad`, events: ['bad.*'], retry: { maxAttempts: 5, initialMs: 100, maxMs: 150 } })).body;
+    await h.api('POST', '/api/events', { event: 'bad.e', payload: {} });
+    await rx.until(() => rx.to('/ops').some((r) => JSON.parse(r.body).event === 'hookd.delivery.recovered'), 15000, 'recovered');
+    const types = rx.to('/ops').map((r) => JSON.parse(r.body).event);
+    assert.ok(types.includes('hookd.delivery.failing'), types.join());
+    const failing = JSON.parse(rx.to('/ops').find((r) => JSON.parse(r.body).event === 'hookd.delivery.failing').body);
+    assert.equal(failing.payload.subscription, bad.id);
+    assert.equal(failing.payload.attempts, 4);
+    assert.equal(failing.source.name, 'hookd');
+
+    rx.script('/dying', ...Array.from({ length: 20 }, () => ({ status: 500 })));
+    const dying = (await h.api('POST', '/api/subscriptions', { url: `${rx.url}/dying`, events: ['dying.*'], retry: { maxAttempts: 2, initialMs: 600, maxMs: 600 } })).body;
+    await h.api('POST', '/api/events', { event: 'dying.e', payload: {} });
+    await rx.until(() => rx.to('/ops').some((r) => JSON.parse(r.body).event === 'hookd.delivery.exhausted'), 15000, 'exhausted');
+    await h.api('POST', '/api/events', { event: 'dying.e2', payload: {} });
+    await rx.until(() => rx.to('/ops').some((r) => JSON.parse(r.body).event === 'hookd.subscription.disabled'), 15000, 'disabled');
+    const s = (await h.api('GET', `/api/subscriptions/${dying.id}`)).body;
+    assert.equal(s.active, false);
+    assert.equal(s.disabledReason, 'failing');
+    // Turning it on again clears the reason.
+    const on = (await h.api('PATCH', `/api/subscriptions/${dying.id}`, { active: true })).body;
+    assert.equal(on.active, true);
+    assert.equal(on.disabledReason, undefined);
+    assert.ok(ops.id);
+  });
+
+  it('records a response over 1 MiB as too_large, keeps 1 KiB of a body', async () => {
+    rx.script('/huge', { status: 200, body: 'x'.repeat(3 * 1024 * 1024) }, { status: 500, body: 'e'.repeat(5000) });
+    const s = (await h.api('POST', '/api/subscriptions', { url: `${rx.url}/huge`, events: ['huge.*'], retry: { maxAttempts: 3, initialMs: 100, maxMs: 100 } })).body;
+    const evt = (await h.api('POST', '/api/events', { event: 'huge.e', payload: {} })).body.eventId;
+    const d = await poll(async () => {
+      const e = await h.api('GET', `/api/events/${evt}`);
+      const x = e.body.deliveries.find((y) => y.subscription === s.id);
+      return x && x.status === 'succeeded' && x;
+    }, 15000, 'succeeded');
+    assert.equal(d.attempts[0].reason, 'too_large');
+    assert.equal(d.attempts[1].statusCode, 500);
+    assert.equal(d.attempts[1].response.length, 1024);
+  });
+});
