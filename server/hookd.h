@@ -246,6 +246,8 @@ struct hk_reqlog {
 };
 /* Queues one log entry; fire and forget (a lost entry is not an error). */
 void hk_reqlog_add(const struct hk_reqlog *);
+/* Drops the entries not yet handed to the store (at exit). */
+void hk_reqlog_free(void);
 /* Entries that could not be written (full store, shutdown). */
 uint64_t hk_reqlog_dropped(void);
 /* GET /api/webhooks/{id}/logs. */

@@ -280,8 +280,17 @@ main(int argc, char **argv)
 	event_base_dispatch(hd->hd_base);
 
 	/* Answer what the writer finished, then drop the connections. */
+	{
+		struct hk_store_usage u;
+
+		hk_store_usage(hd->hd_store, &u);
+		log_info("store_totals", "commits=%llu ops=%llu",
+		    (unsigned long long)u.su_commits,
+		    (unsigned long long)u.su_ops);
+	}
 	hk_store_close(hd->hd_store);
 	hk_engine_free();
+	hk_reqlog_free();
 	hk_listen_close(&hd->hd_public);
 	hk_listen_close(&hd->hd_admin);
 	log_info("stopped", "uptime_ms=%lld",

@@ -4,9 +4,10 @@
  * One record per request to a webhook, accepted or refused, keyed by the
  * webhook id followed by a time-sortable log id (HK_DB_REQLOG), so one
  * webhook's log is one key range in time order. Entries are written after
- * the answer, as their own store operations that ride along with the next
- * batch: a log entry never delays an answer, and one that cannot be
- * written (the map is full) is dropped and counted, not retried.
+ * the answer, gathered per loop pass into one store operation that rides
+ * along with the next batch: a log entry never delays an answer, and one
+ * that cannot be written (the map is full) is dropped and counted, not
+ * retried.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,76 +18,143 @@
 #include "hookd.h"
 #include "id.h"
 
-struct reqlog_op {
+/*
+ * Entries gathered during one pass of the loop, written by one store
+ * operation: a batch of answers (one commit reaped) costs one operation,
+ * not one per request. DATA holds the entries back to back, each as a
+ * key length, a value length, the key and the value.
+ */
+struct reqlog_batch {
 	struct hk_store_op op;
-	size_t klen;
-	size_t vlen;
-	char data[]; /* key, then value */
+	size_t n;
+	struct hk_buf data;
+};
+
+struct reqlog_hdr {
+	uint32_t klen;
+	uint32_t vlen;
 };
 
 static uint64_t reqlog_dropped;
+static struct reqlog_batch *reqlog_open; /* gathering, not yet submitted */
+static struct event *reqlog_flush_ev;
 
 static int
 reqlog_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
 {
-	struct reqlog_op *o = (struct reqlog_op *)sop;
+	struct reqlog_batch *rb = (struct reqlog_batch *)sop;
+	MDB_dbi dbi = hk_store_dbi(st, HK_DB_REQLOG);
+	struct reqlog_hdr h;
+	const char *p = rb->data.b, *end = rb->data.b + rb->data.len;
+	int rc;
 
-	return hk_store_put(txn, hk_store_dbi(st, HK_DB_REQLOG), o->data,
-	    o->klen, o->data + o->klen, o->vlen, 0);
+	while (p + sizeof(h) <= end) {
+		memcpy(&h, p, sizeof(h));
+		p += sizeof(h);
+		if ((rc = hk_store_put(txn, dbi, p, h.klen, p + h.klen, h.vlen,
+		    0)) != 0)
+			return rc;
+		p += h.klen + h.vlen;
+	}
+	return 0;
 }
 
 static void
 reqlog_done(struct hk_store_op *sop, int rc)
 {
+	struct reqlog_batch *rb = (struct reqlog_batch *)sop;
+
 	if (rc != 0)
-		reqlog_dropped++;
-	free(sop);
+		reqlog_dropped += rb->n;
+	hk_buf_free(&rb->data);
+	free(rb);
+}
+
+static void
+reqlog_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct reqlog_batch *rb = reqlog_open;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	reqlog_open = NULL;
+	if (rb == NULL)
+		return;
+	rb->op.so_apply = reqlog_apply;
+	rb->op.so_done = reqlog_done;
+	if (hk_store_submit(hd->hd_store, &rb->op) != 0)
+		reqlog_done(&rb->op, HK_ESHUTDOWN);
 }
 
 void
 hk_reqlog_add(const struct hk_reqlog *rl)
 {
-	struct hk_buf b = HK_BUF_INIT;
-	struct reqlog_op *o;
+	static const struct timeval now = {0, 0};
+	struct reqlog_batch *rb;
+	struct reqlog_hdr h;
 	char iso[HK_ISO_LEN], id[HK_ID_MAX];
 	int64_t ms = hk_now_ms();
-	size_t klen;
+	size_t start, wlen = strlen(rl->rl_webhook);
 
 	if (hd->hd_stopping || hk_store_full(hd->hd_store)) {
 		reqlog_dropped++;
 		return;
 	}
-	hk_id_at("rlg_", ms, id);
-	if (hk_buf_adds(&b, "{\"id\":") || hk_buf_add_jsonstr(&b, id) ||
-	    hk_buf_printf(&b, ",\"at\":\"%s\",\"status\":%d,\"error\":",
-	    hk_time_iso(ms, iso), rl->rl_status) ||
-	    hk_buf_add_jsonstr(&b, rl->rl_code) ||
-	    hk_buf_adds(&b, ",\"remoteAddr\":") ||
-	    hk_buf_add_jsonstr(&b, rl->rl_peer) ||
-	    hk_buf_printf(&b, ",\"bytes\":%zu,\"latencyMs\":%.3f,\"eventId\":",
-	    rl->rl_bytes, (double)rl->rl_latency_us / 1000.0) ||
-	    hk_buf_add_jsonstr(&b, rl->rl_event) || hk_buf_addc(&b, '}'))
-		goto drop;
-	klen = strlen(rl->rl_webhook) + strlen(id);
-	if ((o = malloc(sizeof(*o) + klen + b.len)) == NULL)
-		goto drop;
-	memset(&o->op, 0, sizeof(o->op));
-	o->op.so_apply = reqlog_apply;
-	o->op.so_done = reqlog_done;
-	o->klen = klen;
-	o->vlen = b.len;
-	memcpy(o->data, rl->rl_webhook, strlen(rl->rl_webhook));
-	memcpy(o->data + strlen(rl->rl_webhook), id, strlen(id));
-	memcpy(o->data + klen, b.b, b.len);
-	hk_buf_free(&b);
-	if (hk_store_submit(hd->hd_store, &o->op) != 0) {
-		free(o);
+	if (reqlog_flush_ev == NULL && (reqlog_flush_ev = evtimer_new(
+	    hd->hd_base, reqlog_flush, NULL)) == NULL) {
 		reqlog_dropped++;
+		return;
 	}
-	return;
-drop:
-	hk_buf_free(&b);
-	reqlog_dropped++;
+	if ((rb = reqlog_open) == NULL) {
+		if ((rb = calloc(1, sizeof(*rb))) == NULL) {
+			reqlog_dropped++;
+			return;
+		}
+		reqlog_open = rb;
+		/* Flushed once the loop has run what is ready now. */
+		evtimer_add(reqlog_flush_ev, &now);
+	}
+	hk_id_at("rlg_", ms, id);
+	start = rb->data.len;
+	memset(&h, 0, sizeof(h));
+	if (hk_buf_add(&rb->data, &h, sizeof(h)) ||
+	    hk_buf_add(&rb->data, rl->rl_webhook, wlen) ||
+	    hk_buf_adds(&rb->data, id) ||
+	    hk_buf_printf(&rb->data, "{\"id\":\"%s\",\"at\":\"%s\","
+	    "\"status\":%d,\"error\":", id, hk_time_iso(ms, iso),
+	    rl->rl_status) ||
+	    hk_buf_add_jsonstr(&rb->data, rl->rl_code) ||
+	    hk_buf_adds(&rb->data, ",\"remoteAddr\":") ||
+	    hk_buf_add_jsonstr(&rb->data, rl->rl_peer) ||
+	    hk_buf_printf(&rb->data, ",\"bytes\":%zu,\"latencyMs\":%lld.%03d,"
+	    "\"eventId\":", rl->rl_bytes,
+	    (long long)(rl->rl_latency_us / 1000),
+	    (int)(rl->rl_latency_us % 1000)) ||
+	    hk_buf_add_jsonstr(&rb->data, rl->rl_event) ||
+	    hk_buf_addc(&rb->data, '}')) {
+		/* Drop this entry only: cut it off again. */
+		rb->data.len = start;
+		reqlog_dropped++;
+		return;
+	}
+	h.klen = (uint32_t)(wlen + strlen(id));
+	h.vlen = (uint32_t)(rb->data.len - start - sizeof(h) - h.klen);
+	memcpy(rb->data.b + start, &h, sizeof(h));
+	rb->n++;
+}
+
+void
+hk_reqlog_free(void)
+{
+	if (reqlog_flush_ev != NULL)
+		event_free(reqlog_flush_ev);
+	reqlog_flush_ev = NULL;
+	if (reqlog_open != NULL) {
+		hk_buf_free(&reqlog_open->data);
+		free(reqlog_open);
+		reqlog_open = NULL;
+	}
 }
 
 uint64_t
