@@ -24,6 +24,26 @@
 #include "hookd.h"
 #include "jptr.h"
 
+/* The request headers ingest reads, found in one pass over them. */
+enum {
+	H_TOKEN,
+	H_APIKEY,
+	H_AUTH,
+	H_CTYPE,
+	H_EVENT,
+	H_GHEVENT,
+	H_ETYPE,
+	H_WHID,
+	H_GHDELIVERY,
+	H_IDEM,
+	H_COUNT
+};
+
+static const char *const ingest_names[H_COUNT] = {"X-Webhook-Token",
+	"X-API-Key", "Authorization", "Content-Type", "X-Webhook-Event",
+	"X-GitHub-Event", "X-Event-Type", "webhook-id", "X-GitHub-Delivery",
+	"Idempotency-Key"};
+
 /* What the answer of one request needs once its event is committed. */
 struct ingest {
 	struct evhttp_request *req;
@@ -31,7 +51,30 @@ struct ingest {
 	char peer[64];
 	size_t bytes;
 	int64_t t0;
+	const char *h[H_COUNT]; /* borrowed from the request */
 };
+
+/* Fills IN->h: the first value of each header ingest reads, or NULL. */
+static void
+ingest_headers(struct evhttp_request *req, struct ingest *in)
+{
+	static size_t lens[H_COUNT];
+	struct evkeyvalq *q = evhttp_request_get_input_headers(req);
+	struct evkeyval *kv;
+	size_t i, n;
+
+	if (lens[0] == 0)
+		for (i = 0; i < H_COUNT; i++)
+			lens[i] = strlen(ingest_names[i]);
+	memset(in->h, 0, sizeof(in->h));
+	TAILQ_FOREACH(kv, q, next) {
+		n = strlen(kv->key);
+		for (i = 0; i < H_COUNT; i++)
+			if (n == lens[i] && in->h[i] == NULL &&
+			    strcasecmp(kv->key, ingest_names[i]) == 0)
+				in->h[i] = kv->value;
+	}
+}
 
 static const char *
 ingest_header(void *arg, const char *name)
@@ -96,15 +139,13 @@ ingest_done(struct hk_event_op *eo, int rc)
 
 /* The token the request presents, from any of the accepted headers. */
 static const char *
-ingest_token(struct evhttp_request *req)
+ingest_token(const struct ingest *in)
 {
 	const char *t;
 
-	if ((t = ingest_header(req, "X-Webhook-Token")) != NULL ||
-	    (t = ingest_header(req, "X-API-Key")) != NULL)
+	if ((t = in->h[H_TOKEN]) != NULL || (t = in->h[H_APIKEY]) != NULL)
 		return t;
-	if ((t = ingest_header(req, "Authorization")) != NULL &&
-	    strncasecmp(t, "Bearer ", 7) == 0) {
+	if ((t = in->h[H_AUTH]) != NULL && strncasecmp(t, "Bearer ", 7) == 0) {
 		for (t += 7; *t == ' '; t++)
 			;
 		return t;
@@ -127,7 +168,7 @@ ingest_auth(struct evhttp_request *req, const struct hk_webhook *wh,
 
 	if ((wh->wh_auth == HK_AUTH_TOKEN || wh->wh_auth == HK_AUTH_BOTH) &&
 	    !by_url) {
-		if ((tok = ingest_token(req)) == NULL || *tok == '\0') {
+		if ((tok = ingest_token(in)) == NULL || *tok == '\0') {
 			ingest_refuse(req, wh, in, 401, "missing_token",
 			    "this webhook needs a token (X-Webhook-Token)");
 			return -1;
@@ -169,9 +210,9 @@ ingest_auth(struct evhttp_request *req, const struct hk_webhook *wh,
 
 /* The media type of Content-Type, lower-cased, without parameters. */
 static void
-ingest_media_type(struct evhttp_request *req, char *out, size_t len)
+ingest_media_type(const struct ingest *in, char *out, size_t len)
 {
-	const char *ct = ingest_header(req, "Content-Type");
+	const char *ct = in->h[H_CTYPE];
 	size_t i = 0;
 
 	out[0] = '\0';
@@ -207,11 +248,10 @@ ingest_str(const cJSON *j)
  * prefix. Returns 0, or -1 when it does not fit.
  */
 static int
-ingest_type(struct evhttp_request *req, const struct hk_webhook *wh,
-    const cJSON *root, char *out, size_t len)
+ingest_type(struct evhttp_request *req, const struct ingest *in,
+    const struct hk_webhook *wh, const cJSON *root, char *out, size_t len)
 {
-	static const char *const hdrs[] = {"X-Webhook-Event",
-		"X-GitHub-Event", "X-Event-Type"};
+	static const int hdrs[] = {H_EVENT, H_GHEVENT, H_ETYPE};
 	const char *t = NULL;
 	size_t i;
 	int n;
@@ -228,8 +268,7 @@ ingest_type(struct evhttp_request *req, const struct hk_webhook *wh,
 		break;
 	case HK_ETYPE_DEFAULT:
 		for (i = 0; i < HK_NELEM(hdrs) && t == NULL; i++)
-			if ((t = ingest_header(req, hdrs[i])) != NULL &&
-			    *t == '\0')
+			if ((t = in->h[hdrs[i]]) != NULL && *t == '\0')
 				t = NULL;
 		if (t == NULL)
 			t = ingest_str(cJSON_GetObjectItemCaseSensitive(root,
@@ -248,16 +287,15 @@ ingest_type(struct evhttp_request *req, const struct hk_webhook *wh,
 
 /* The request's idempotency key, or NULL. */
 static const char *
-ingest_idem(struct evhttp_request *req, const struct hk_webhook *wh,
+ingest_idem(const struct ingest *in, const struct hk_webhook *wh,
     const cJSON *root)
 {
-	static const char *const hdrs[] = {"webhook-id", "X-GitHub-Delivery",
-		"Idempotency-Key"};
+	static const int hdrs[] = {H_WHID, H_GHDELIVERY, H_IDEM};
 	const char *k;
 	size_t i;
 
 	for (i = 0; i < HK_NELEM(hdrs); i++)
-		if ((k = ingest_header(req, hdrs[i])) != NULL && *k != '\0')
+		if ((k = in->h[hdrs[i]]) != NULL && *k != '\0')
 			return k;
 	if (wh->wh_scheme == HK_SCHEME_STRIPE)
 		return ingest_str(cJSON_GetObjectItemCaseSensitive(root, "id"));
@@ -320,7 +358,7 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 		    "too many events for this webhook; retry later");
 		return;
 	}
-	ingest_media_type(req, mt, sizeof(mt));
+	ingest_media_type(in, mt, sizeof(mt));
 	payload = (const char *)body;
 	plen = len;
 	if (strcmp(mt, "application/x-www-form-urlencoded") == 0) {
@@ -347,12 +385,12 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 		    "the body is not valid JSON");
 		goto out;
 	}
-	if (ingest_type(req, wh, root, type, sizeof(type)) != 0) {
+	if (ingest_type(req, in, wh, root, type, sizeof(type)) != 0) {
 		ingest_refuse(req, wh, in, 400, "bad_request", "the event type "
 		    "is longer than 200 characters");
 		goto out;
 	}
-	idem = ingest_idem(req, wh, root);
+	idem = ingest_idem(in, wh, root);
 	if (idem != NULL && strlen(idem) > HOOKD_IDEM_MAX) {
 		ingest_refuse(req, wh, in, 400, "bad_request", "the "
 		    "idempotency key is longer than 256 characters");
@@ -451,6 +489,7 @@ hk_ingest_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	hk_http_peer(req, in.peer, sizeof(in.peer));
+	ingest_headers(req, &in);
 	if (hd->hd_stopping) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Retry-After", "10");
