@@ -43,7 +43,7 @@ enum hk_db {
 	HK_DB_REQLOG,	  /* wh id + log id -> log entry JSON */
 	HK_DB_SUBS,	  /* sub id -> subscription JSON */
 	HK_DB_DELIVERIES, /* dlv id -> delivery record */
-	HK_DB_QUEUE,	  /* class, due time, dlv id -> sub id */
+	HK_DB_QUEUE,	  /* sub id, class, due time, dlv id -> "" */
 	HK_DB_EVDLV,	  /* evt id + dlv id -> "" (an event's deliveries) */
 	HK_DB_SUBDLV,	  /* sub id + dlv id -> "" (a subscription's) */
 	HK_DB_COUNT

@@ -43,7 +43,6 @@
 #include "id.h"
 #include "tmpl.h"
 
-#define ENG_SCAN 20000		/* queue entries one pass reads at most */
 #define ENG_IDLE_MS 1000	/* a pass at least this often */
 #define ENG_RESPONSE_KEEP 1024	/* bytes of a response kept per attempt */
 #define ENG_RESPONSE_MAX (1024 * 1024) /* read beyond this: too_large */
@@ -95,26 +94,29 @@ static struct {
 } eng;
 
 size_t
-hk_queue_key(int cls, int64_t due, const char *dlv, char *out)
+hk_queue_key(const char *sub, int cls, int64_t due, const char *dlv,
+    char *out)
 {
-	size_t n = strlen(dlv);
+	size_t s = strlen(sub), n = strlen(dlv);
 	int i;
 
-	out[0] = (char)cls;
+	memcpy(out, sub, s);
+	out[s] = (char)cls;
 	for (i = 0; i < 8; i++)
-		out[1 + i] = (char)((uint64_t)due >> (56 - 8 * i));
-	memcpy(out + 9, dlv, n);
-	return 9 + n;
+		out[s + 1 + i] = (char)((uint64_t)due >> (56 - 8 * i));
+	memcpy(out + s + 9, dlv, n);
+	return s + 9 + n;
 }
 
+/* The due time in a queue key whose subscription id is SLEN bytes. */
 static int64_t
-queue_due(const unsigned char *k)
+queue_due(const unsigned char *k, size_t slen)
 {
 	uint64_t v = 0;
 	int i;
 
 	for (i = 0; i < 8; i++)
-		v = v << 8 | k[1 + i];
+		v = v << 8 | k[slen + 1 + i];
 	return (int64_t)v;
 }
 
@@ -222,12 +224,11 @@ dlv_queue(struct hk_store *st, MDB_txn *txn, const cJSON *rec, int add)
 	char k[HK_QKEY_MAX];
 	const char *id = dlv_str(rec, "id"), *sub = dlv_str(rec,
 	    "subscription");
-	size_t n = hk_queue_key((int)dlv_num(rec, "cls"), dlv_num(rec, "due"),
-	    id, k);
+	size_t n = hk_queue_key(sub, (int)dlv_num(rec, "cls"),
+	    dlv_num(rec, "due"), id, k);
 	MDB_dbi q = hk_store_dbi(st, HK_DB_QUEUE);
 
-	return add ? dlv_put(txn, q, k, n, sub, strlen(sub)) :
-	    dlv_del(txn, q, k, n);
+	return add ? dlv_put(txn, q, k, n, "", 0) : dlv_del(txn, q, k, n);
 }
 
 /* Makes REC pending again, due now, allowed one more attempt. */
@@ -248,9 +249,8 @@ int
 hk_delivery_create(struct hk_store *st, MDB_txn *txn, const char *evt,
     const char *sub, int max_attempts, int64_t now, char *id)
 {
-	char iso[HK_ISO_LEN], k[2 * HK_ID_MAX];
+	char iso[HK_ISO_LEN], k[HK_QKEY_MAX];
 	struct hk_buf b = HK_BUF_INIT;
-	cJSON *rec;
 	size_t n;
 	int rc;
 
@@ -267,16 +267,15 @@ hk_delivery_create(struct hk_store *st, MDB_txn *txn, const char *evt,
 	hk_buf_free(&b);
 	if (rc != 0)
 		return rc;
-	n = hk_queue_key(0, now, id, k);
-	if ((rc = dlv_put(txn, hk_store_dbi(st, HK_DB_QUEUE), k, n, sub,
-	    strlen(sub))) != 0)
+	n = hk_queue_key(sub, 0, now, id, k);
+	if ((rc = dlv_put(txn, hk_store_dbi(st, HK_DB_QUEUE), k, n, "", 0)) !=
+	    0)
 		return rc;
 	n = dlv_index_key(evt, id, k);
 	if ((rc = dlv_put(txn, hk_store_dbi(st, HK_DB_EVDLV), k, n, "", 0)) !=
 	    0)
 		return rc;
 	n = dlv_index_key(sub, id, k);
-	(void)rec;
 	return dlv_put(txn, hk_store_dbi(st, HK_DB_SUBDLV), k, n, "", 0);
 }
 
@@ -926,7 +925,7 @@ eng_may_send(struct hk_sub *s, const char *dlv)
 	return 1;
 }
 
-/* Builds and starts the attempt of queue entry DLV for S. */
+/* Builds and starts the attempt of queue entry DLV (key QK) for S. */
 static int
 eng_dispatch(MDB_txn *txn, struct hk_sub *s, const char *dlv,
     const MDB_val *qk)
@@ -1006,18 +1005,114 @@ out:
 	return rc;
 }
 
-/* One pass over the due part of the queue. */
+/*
+ * An ordered subscription whose head failed: only the head may go, when
+ * its retry is due. A head that is no longer pending (retried by hand
+ * and done, cancelled) releases the others.
+ */
+static int
+eng_serve_head(MDB_txn *txn, struct hk_sub *s, int64_t now, int64_t *next)
+{
+	char key[HK_QKEY_MAX];
+	MDB_val k = {strlen(s->sb_ordered_head), s->sb_ordered_head}, v, qk;
+	cJSON *rec = NULL;
+	int64_t due;
+
+	if (hk_map_get(&eng.inflight, s->sb_ordered_head,
+	    strlen(s->sb_ordered_head)) != NULL)
+		return 0;
+	if (mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_DELIVERIES), &k,
+	    &v) != 0 || (rec = cJSON_ParseWithLength(v.mv_data, v.mv_size)) ==
+	    NULL || strcmp(dlv_str(rec, "status"), "pending") != 0) {
+		cJSON_Delete(rec);
+		s->sb_ordered_head[0] = '\0';
+		hk_sub_save_state(s);
+		eng_schedule(0);
+		return 0;
+	}
+	due = dlv_num(rec, "due");
+	qk.mv_size = hk_queue_key(s->sb_id, (int)dlv_num(rec, "cls"), due,
+	    s->sb_ordered_head, key);
+	qk.mv_data = key;
+	cJSON_Delete(rec);
+	if (due > now) {
+		if (due < *next)
+			*next = due;
+		return 0;
+	}
+	if ((int64_t)eng.ninflight >= hd->hd_conf.cf_max_in_flight)
+		return -1;
+	if (eng_may_send(s, s->sb_ordered_head) &&
+	    eng_dispatch(txn, s, s->sb_ordered_head, &qk) != 0)
+		log_warn("dispatch", "delivery=%s error=%s", s->sb_ordered_head,
+		    hk_logq("cannot start the attempt"));
+	return 0;
+}
+
+/*
+ * Starts what S may send now: its due entries in key order (first
+ * attempts, then retries), skipping those in flight. Sets *NEXT to the
+ * earliest entry due later. Returns -1 when the global cap is reached.
+ */
+static int
+eng_serve(MDB_txn *txn, MDB_cursor *cur, struct hk_sub *s, int64_t now,
+    int64_t *next)
+{
+	size_t slen = strlen(s->sb_id);
+	char start[HK_QKEY_MAX], dlv[HK_ID_MAX];
+	const unsigned char *kp;
+	MDB_val k, v;
+	int64_t due;
+	int cls, rc;
+
+	if (s->sb_ordered && s->sb_ordered_head[0] != '\0')
+		return eng_serve_head(txn, s, now, next);
+	for (cls = 0; cls < 2; cls++) {
+		memcpy(start, s->sb_id, slen);
+		start[slen] = (char)cls;
+		k.mv_data = start;
+		k.mv_size = slen + 1;
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			kp = k.mv_data;
+			if (k.mv_size <= slen + 9 || k.mv_size - slen - 9 >=
+			    HK_ID_MAX || memcmp(kp, s->sb_id, slen) != 0 ||
+			    kp[slen] != cls)
+				break;
+			if ((due = queue_due(kp, slen)) > now) {
+				if (due < *next)
+					*next = due;
+				break;
+			}
+			memcpy(dlv, kp + slen + 9, k.mv_size - slen - 9);
+			dlv[k.mv_size - slen - 9] = '\0';
+			if (hk_map_get(&eng.inflight, dlv, strlen(dlv)) != NULL)
+				continue;
+			if ((int64_t)eng.ninflight >=
+			    hd->hd_conf.cf_max_in_flight)
+				return -1;
+			if (!eng_may_send(s, dlv))
+				return 0;
+			if (eng_dispatch(txn, s, dlv, &k) != 0)
+				log_warn("dispatch", "delivery=%s error=%s",
+				    dlv, hk_logq("cannot start the attempt"));
+		}
+	}
+	return 0;
+}
+
+/*
+ * One pass: every active subscription's own part of the queue (keys
+ * begin with its id), so a dead endpoint's backlog costs a seek, never a
+ * scan in front of another subscription's fresh events.
+ */
 static void
 eng_tick(evutil_socket_t fd, short what, void *arg)
 {
-	char start[1] = {0}, dlv[HK_ID_MAX];
-	int64_t now = hk_now_ms(), next = now + ENG_IDLE_MS, due;
+	int64_t now = hk_now_ms(), next = now + ENG_IDLE_MS;
 	MDB_cursor *cur;
 	MDB_txn *txn;
-	MDB_val k, v;
 	struct hk_sub *s;
-	char subid[HK_ID_MAX];
-	int cls, rc, scanned = 0, more = 0, full = 0;
 
 	(void)fd;
 	(void)what;
@@ -1037,57 +1132,13 @@ eng_tick(evutil_socket_t fd, short what, void *arg)
 		eng_schedule(ENG_IDLE_MS);
 		return;
 	}
-	/* First attempts (class 0) before retries (class 1). */
-	for (cls = 0; cls < 2 && !more && !full; cls++) {
-		start[0] = (char)cls;
-		k.mv_data = start;
-		k.mv_size = 1;
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			if (k.mv_size <= 9 || k.mv_size - 9 >= HK_ID_MAX ||
-			    ((unsigned char *)k.mv_data)[0] != cls)
-				break;
-			if ((due = queue_due(k.mv_data)) > now) {
-				if (due < next)
-					next = due;
-				break;
-			}
-			if (++scanned > ENG_SCAN) {
-				more = 1;
-				break;
-			}
-			if ((int64_t)eng.ninflight >=
-			    hd->hd_conf.cf_max_in_flight) {
-				full = 1;
-				break;
-			}
-			memcpy(dlv, (char *)k.mv_data + 9, k.mv_size - 9);
-			dlv[k.mv_size - 9] = '\0';
-			if (hk_map_get(&eng.inflight, dlv, strlen(dlv)) != NULL)
-				continue;
-			snprintf(subid, sizeof(subid), "%.*s",
-			    (int)v.mv_size, (char *)v.mv_data);
-			if ((s = hk_sub_find(subid)) == NULL ||
-			    !eng_may_send(s, dlv))
-				continue;
-			if (eng_dispatch(txn, s, dlv, &k) != 0)
-				log_warn("dispatch", "delivery=%s error=%s",
-				    dlv, hk_logq("cannot start the attempt"));
-		}
-	}
+	TAILQ_FOREACH(s, hk_sub_all(), sb_entry)
+		if (s->sb_active && eng_serve(txn, cur, s, now, &next) != 0)
+			break;
 	mdb_cursor_close(cur);
 	hk_store_rend(hd->hd_store);
-	/*
-	 * Entries skipped for a busy subscription stay due; the next pass
-	 * comes when an attempt ends (eng_schedule(0)) or soon.
-	 */
-	if (more)
-		eng_schedule(1);
-	else if (scanned > 0)
-		eng_schedule(ENG_IDLE_MS / 10 < next - now ? ENG_IDLE_MS / 10 :
-		    next - now);
-	else
-		eng_schedule(next - now);
+	/* An ending attempt or a new event brings the next pass sooner. */
+	eng_schedule(next - now);
 }
 
 static void

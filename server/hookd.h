@@ -340,10 +340,14 @@ int hk_sub_check_url(const char *url, char *name, size_t namelen,
 void hk_sub_route(struct evhttp_request *, char **seg, int nseg);
 
 /* deliver.c: deliveries, the queue and the engine. */
-#define HK_QKEY_MAX (1 + 8 + HK_ID_MAX)
+#define HK_QKEY_MAX (HK_ID_MAX + 1 + 8 + HK_ID_MAX)
 
-/* The queue key of a delivery: class (0 first attempt, 1 retry), due. */
-size_t hk_queue_key(int cls, int64_t due, const char *dlv, char *out);
+/*
+ * The queue key of a delivery: its subscription, class (0 first attempt,
+ * 1 retry), due time (big-endian ms) and id.
+ */
+size_t hk_queue_key(const char *sub, int cls, int64_t due, const char *dlv,
+    char *out);
 /*
  * Writes one new delivery of event EVT to subscription SUB (writer
  * thread, inside TXN). Returns 0 or a store failure.
