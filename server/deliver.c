@@ -779,12 +779,18 @@ outcome_done(struct hk_store_op *sop, int rc)
 		s->sb_ordered_busy = 0;
 		if (ok) {
 			s->sb_fails = 0;
+			s->sb_probe_after = 0;
 			if (s->sb_failing_since != 0) {
 				s->sb_failing_since = 0;
 				save = 1;
 			}
 		} else {
-			s->sb_fails++;
+			/* An open circuit spaces its probes like retries. */
+			if (++s->sb_fails >= ENG_CIRCUIT)
+				s->sb_probe_after = hk_now_ms() + hk_backoff_ms(
+				    s->sb_fails - ENG_CIRCUIT + 1, s->sb_initial_ms,
+				    s->sb_max_ms, randombytes_uniform(1000000) /
+				    1e6);
 			if (s->sb_failing_since == 0) {
 				s->sb_failing_since = hk_now_ms();
 				save = 1;
@@ -1065,6 +1071,11 @@ eng_serve(MDB_txn *txn, MDB_cursor *cur, struct hk_sub *s, int64_t now,
 	int64_t due;
 	int cls, rc;
 
+	if (s->sb_fails >= ENG_CIRCUIT && now < s->sb_probe_after) {
+		if (s->sb_probe_after < *next)
+			*next = s->sb_probe_after;
+		return 0;
+	}
 	if (s->sb_ordered && s->sb_ordered_head[0] != '\0')
 		return eng_serve_head(txn, s, now, next);
 	for (cls = 0; cls < 2; cls++) {

@@ -312,6 +312,7 @@ struct hk_sub {
 	int sb_inflight;
 	int sb_fails; /* consecutive failed attempts */
 	int sb_probing; /* the circuit is open and its probe is out */
+	int64_t sb_probe_after; /* open circuit: no probe before (wall ms) */
 	int sb_ordered_busy;
 	/* ordered: the delivery everything else waits for (stored). */
 	char sb_ordered_head[HK_ID_MAX];
