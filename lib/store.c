@@ -40,7 +40,7 @@ struct hk_store {
 
 static const char *store_dbnames[HK_DB_COUNT] = {
 	"meta", "webhooks", "names", "events", "idem", "reqlog", "subs",
-	"deliveries", "queue", "evdlv", "subdlv",
+	"deliveries", "queue", "evdlv", "subdlv", "attempts",
 };
 
 int

@@ -46,6 +46,7 @@ enum hk_db {
 	HK_DB_QUEUE,	  /* sub id, class, due time, dlv id -> "" */
 	HK_DB_EVDLV,	  /* evt id + dlv id -> "" (an event's deliveries) */
 	HK_DB_SUBDLV,	  /* sub id + dlv id -> "" (a subscription's) */
+	HK_DB_ATTEMPTS,	  /* dlv id + attempt (2 bytes BE) -> attempt JSON */
 	HK_DB_COUNT
 };
 

@@ -46,7 +46,6 @@
 #define ENG_IDLE_MS 1000	/* a pass at least this often */
 #define ENG_RESPONSE_KEEP 1024	/* bytes of a response kept per attempt */
 #define ENG_RESPONSE_MAX (1024 * 1024) /* read beyond this: too_large */
-#define ENG_ATTEMPTS_KEEP 100	/* attempts kept in a delivery record */
 #define ENG_CIRCUIT 5		/* consecutive failures that open it */
 #define ENG_FAILING_AT 4	/* failed attempts before .failing */
 #define DLV_RECOVER_MAX 10000	/* deliveries one recover call touches */
@@ -118,6 +117,18 @@ queue_due(const unsigned char *k, size_t slen)
 	for (i = 0; i < 8; i++)
 		v = v << 8 | k[slen + 1 + i];
 	return (int64_t)v;
+}
+
+/* An attempt's key: the delivery id, then the attempt number (BE). */
+static size_t
+dlv_attempt_key(const char *dlv, int attempt, char *out)
+{
+	size_t n = strlen(dlv);
+
+	memcpy(out, dlv, n);
+	out[n] = (char)((attempt >> 8) & 0xff);
+	out[n + 1] = (char)(attempt & 0xff);
+	return n + 2;
 }
 
 /* An index key: PREFIX id followed by a delivery id. */
@@ -259,7 +270,7 @@ hk_delivery_create(struct hk_store *st, MDB_txn *txn, const char *evt,
 	if (hk_buf_printf(&b, "{\"id\":\"%s\",\"event\":\"%s\","
 	    "\"subscription\":\"%s\",\"status\":\"pending\",\"attemptCount\":0,"
 	    "\"nextAttemptAt\":\"%s\",\"createdAt\":\"%s\",\"updatedAt\":"
-	    "\"%s\",\"attempts\":[],\"limit\":%d,\"cls\":0,\"due\":%lld}", id,
+	    "\"%s\",\"limit\":%d,\"cls\":0,\"due\":%lld}", id,
 	    evt, sub, iso, iso, iso, max_attempts, (long long)now) != 0)
 		return HK_ENOMEM;
 	rc = hk_store_put(txn, hk_store_dbi(st, HK_DB_DELIVERIES), id,
@@ -689,8 +700,9 @@ outcome_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
 {
 	struct outcome_op *o = (struct outcome_op *)sop;
 	struct job *j = o->job;
-	char iso[HK_ISO_LEN];
-	cJSON *rec, *atts, *a;
+	char iso[HK_ISO_LEN], key[HK_ID_MAX + 2];
+	cJSON *rec;
+	size_t n;
 	int rc;
 
 	if ((rec = dlv_read(st, txn, j->dlv)) == NULL ||
@@ -699,16 +711,11 @@ outcome_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
 		o->gone = 1;
 		return 0;
 	}
-	if ((a = cJSON_Parse(o->attempt)) == NULL) {
-		cJSON_Delete(rec);
-		return HK_ENOMEM;
-	}
-	atts = cJSON_GetObjectItemCaseSensitive(rec, "attempts");
-	if (!cJSON_IsArray(atts))
-		atts = cJSON_AddArrayToObject(rec, "attempts");
-	cJSON_AddItemToArray(atts, a);
-	while (cJSON_GetArraySize(atts) > ENG_ATTEMPTS_KEEP)
-		cJSON_DeleteItemFromArray(atts, 0);
+	/* Attempts live beside the record: it stays small to rewrite. */
+	n = dlv_attempt_key(j->dlv, j->attempt, key);
+	if ((rc = dlv_put(txn, hk_store_dbi(st, HK_DB_ATTEMPTS), key, n,
+	    o->attempt, strlen(o->attempt))) != 0)
+		goto out;
 	/* The old queue entry goes in the same commit as the outcome. */
 	if ((rc = dlv_queue(st, txn, rec, 0)) != 0)
 		goto out;
@@ -771,9 +778,7 @@ outcome_done(struct hk_store_op *sop, int rc)
 		eng.pause_until = hk_mono_us() + ENG_STORE_PAUSE_US;
 	}
 	hk_map_del(&eng.inflight, j->dlv, strlen(j->dlv));
-	eng.ninflight--;
 	if (s != NULL) {
-		s->sb_inflight--;
 		if (j->probe)
 			s->sb_probing = 0;
 		s->sb_ordered_busy = 0;
@@ -851,6 +856,16 @@ job_finish(struct job *j)
 	int64_t delay, ra;
 	size_t i;
 
+	/*
+	 * The request is over: its slot under --max-in-flight and maxInFlight
+	 * is free now, while the outcome commits. The delivery itself stays
+	 * in flight (not sent again) until then; an ordered subscription and
+	 * an open circuit's probe wait for the outcome.
+	 */
+	eng.ninflight--;
+	if (s != NULL)
+		s->sb_inflight--;
+	eng_schedule(0);
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		goto fail;
 	o->job = j;
@@ -898,9 +913,7 @@ fail:
 		outcome_done(&o->op, HK_ESHUTDOWN);
 	} else {
 		hk_map_del(&eng.inflight, j->dlv, strlen(j->dlv));
-		eng.ninflight--;
 		if (s != NULL) {
-			s->sb_inflight--;
 			if (j->probe)
 				s->sb_probing = 0;
 			s->sb_ordered_busy = 0;
@@ -1330,9 +1343,40 @@ out:
 
 /* ---- the deliveries API ---- */
 
+/* Appends the attempts of delivery ID, as a JSON array, to B. */
+static int
+dlv_attempts(MDB_txn *txn, const char *id, struct hk_buf *b)
+{
+	size_t ilen = strlen(id);
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, n = 0;
+
+	if (hk_buf_addc(b, '[') != 0)
+		return HK_ENOMEM;
+	if (mdb_cursor_open(txn, hk_store_dbi(hd->hd_store, HK_DB_ATTEMPTS),
+	    &cur) != 0)
+		return HK_EIO;
+	k.mv_data = (void *)(uintptr_t)id;
+	k.mv_size = ilen;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != ilen + 2 || memcmp(k.mv_data, id, ilen) != 0)
+			break;
+		if ((n++ > 0 && hk_buf_addc(b, ',') != 0) ||
+		    hk_buf_add(b, v.mv_data, v.mv_size) != 0) {
+			mdb_cursor_close(cur);
+			return HK_ENOMEM;
+		}
+	}
+	mdb_cursor_close(cur);
+	return hk_buf_addc(b, ']');
+}
+
 /* Appends REC in its public form (internal fields dropped) to B. */
 static int
-dlv_public(struct hk_buf *b, const MDB_val *v, int with_attempts)
+dlv_public(MDB_txn *txn, struct hk_buf *b, const MDB_val *v,
+    int with_attempts)
 {
 	cJSON *rec = cJSON_ParseWithLength(v->mv_data, v->mv_size);
 	const char *id;
@@ -1348,14 +1392,20 @@ dlv_public(struct hk_buf *b, const MDB_val *v, int with_attempts)
 	cJSON_DeleteItemFromObjectCaseSensitive(rec, "cls");
 	cJSON_DeleteItemFromObjectCaseSensitive(rec, "due");
 	cJSON_DeleteItemFromObjectCaseSensitive(rec, "limit");
-	if (!with_attempts)
-		cJSON_DeleteItemFromObjectCaseSensitive(rec, "attempts");
 	text = cJSON_PrintUnformatted(rec);
-	cJSON_Delete(rec);
-	if (text == NULL)
+	if (text == NULL) {
+		cJSON_Delete(rec);
 		return HK_ENOMEM;
-	rc = hk_buf_adds(b, text);
+	}
+	/* The record's closing brace gives way to its attempts. */
+	rc = hk_buf_add(b, text, strlen(text) - 1);
+	if (rc == 0 && with_attempts)
+		rc = hk_buf_adds(b, ",\"attempts\":") ||
+		    dlv_attempts(txn, dlv_str(rec, "id"), b);
+	if (rc == 0)
+		rc = hk_buf_addc(b, '}');
 	free(text);
+	cJSON_Delete(rec);
 	return rc;
 }
 
@@ -1388,7 +1438,7 @@ hk_delivery_of_event(MDB_txn *txn, const char *evt, struct hk_buf *b)
 		    &d, &v) != 0)
 			continue;
 		if ((n++ > 0 && hk_buf_addc(b, ',') != 0) ||
-		    dlv_public(b, &v, 1) != 0) {
+		    dlv_public(txn, b, &v, 1) != 0) {
 			mdb_cursor_close(cur);
 			return HK_ENOMEM;
 		}
@@ -1477,7 +1527,7 @@ dlv_list(struct evhttp_request *req)
 				continue;
 		}
 		if ((n++ > 0 && hk_buf_addc(&b, ',') != 0) ||
-		    dlv_public(&b, &v, 0) != 0)
+		    dlv_public(txn, &b, &v, 0) != 0)
 			break;
 	}
 	mdb_cursor_close(cur);
@@ -1506,7 +1556,7 @@ dlv_show(struct evhttp_request *req, const char *id)
 	rc = mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_DELIVERIES), &k,
 	    &v);
 	if (rc == 0)
-		rc = dlv_public(&b, &v, 1) || hk_buf_addc(&b, '\n');
+		rc = dlv_public(txn, &b, &v, 1) || hk_buf_addc(&b, '\n');
 	hk_store_rend(hd->hd_store);
 	if (rc == MDB_NOTFOUND)
 		hk_http_error(req, 404, "not_found", "no delivery %.80s", id);
