@@ -18,7 +18,10 @@
 
 /* Writes PREFIX + a new id into OUT (HK_ID_MAX bytes). Returns OUT. */
 char *hk_id_new(const char *prefix, char out[HK_ID_MAX]);
-/* As hk_id_new, at the given time (for tests and cursors). */
+/*
+ * As hk_id_new, at time MS; never before the last id made (ids stay in
+ * the order they were made, whatever the clock does).
+ */
 char *hk_id_at(const char *prefix, int64_t ms, char out[HK_ID_MAX]);
 /* Whether S is a well-formed id with PREFIX. */
 int hk_id_valid(const char *prefix, const char *s);
