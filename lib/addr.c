@@ -10,8 +10,8 @@
 #include "addr.h"
 #include "hk.h"
 
-static const uint8_t addr_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0xff, 0xff};
+static const uint8_t addr_mapped[12] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 static void
 addr_set4(struct hk_addr *a, const uint8_t v4[4])
@@ -71,8 +71,8 @@ hk_addr_from_sa(const struct sockaddr *sa, struct hk_addr *out)
 		return 0;
 	}
 	if (sa->sa_family == AF_INET6) {
-		memcpy(out->a, ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr,
-		    16);
+		memcpy(out->a,
+		    ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr, 16);
 		return 0;
 	}
 	return HK_EINVAL;
@@ -98,31 +98,31 @@ struct addr_range {
 
 /* IPv4 ranges that are not global (IANA special-purpose registry). */
 static const struct addr_range addr_bad4[] = {
-	{{0}, 8},		    /* "this network", 0.0.0.0 */
-	{{10}, 8},		    /* private */
-	{{100, 64}, 10},	    /* shared address space (CGNAT) */
-	{{127}, 8},		    /* loopback */
-	{{169, 254}, 16},	    /* link-local */
-	{{172, 16}, 12},	    /* private */
-	{{192, 0, 0}, 24},	    /* IETF protocol assignments */
-	{{192, 0, 2}, 24},	    /* documentation */
-	{{192, 31, 196}, 24},	    /* AS112 */
-	{{192, 52, 193}, 24},	    /* AMT */
-	{{192, 88, 99}, 24},	    /* 6to4 relay anycast */
-	{{192, 168}, 16},	    /* private */
-	{{192, 175, 48}, 24},	    /* AS112 */
-	{{198, 18}, 15},	    /* benchmarking */
-	{{198, 51, 100}, 24},	    /* documentation */
-	{{203, 0, 113}, 24},	    /* documentation */
-	{{224}, 4},		    /* multicast */
-	{{240}, 4},		    /* reserved, broadcast */
+    {{0}, 8}, /* "this network", 0.0.0.0 */
+    {{10}, 8}, /* private */
+    {{100, 64}, 10}, /* shared address space (CGNAT) */
+    {{127}, 8}, /* loopback */
+    {{169, 254}, 16}, /* link-local */
+    {{172, 16}, 12}, /* private */
+    {{192, 0, 0}, 24}, /* IETF protocol assignments */
+    {{192, 0, 2}, 24}, /* documentation */
+    {{192, 31, 196}, 24}, /* AS112 */
+    {{192, 52, 193}, 24}, /* AMT */
+    {{192, 88, 99}, 24}, /* 6to4 relay anycast */
+    {{192, 168}, 16}, /* private */
+    {{192, 175, 48}, 24}, /* AS112 */
+    {{198, 18}, 15}, /* benchmarking */
+    {{198, 51, 100}, 24}, /* documentation */
+    {{203, 0, 113}, 24}, /* documentation */
+    {{224}, 4}, /* multicast */
+    {{240}, 4}, /* reserved, broadcast */
 };
 
 /* IPv6 ranges inside 2000::/3 that are not global. */
 static const struct addr_range addr_bad6[] = {
-	{{0x20, 0x01, 0x00, 0x00}, 23},	      /* IETF protocol assignments */
-	{{0x20, 0x01, 0x0d, 0xb8}, 32},	      /* documentation */
-	{{0x3f, 0xff}, 20},		      /* documentation */
+    {{0x20, 0x01, 0x00, 0x00}, 23}, /* IETF protocol assignments */
+    {{0x20, 0x01, 0x0d, 0xb8}, 32}, /* documentation */
+    {{0x3f, 0xff}, 20}, /* documentation */
 };
 
 static int

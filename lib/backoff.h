@@ -20,7 +20,7 @@ int64_t hk_backoff_ms(int n, int64_t initial, int64_t max, double r);
  * delay in milliseconds from NOW_MS, capped at MAX. Returns 0, or
  * HK_EINVAL when it is neither.
  */
-int hk_retry_after_ms(const char *value, int64_t now_ms, int64_t max,
-    int64_t *out);
+int hk_retry_after_ms(
+    const char *value, int64_t now_ms, int64_t max, int64_t *out);
 
 #endif

@@ -5,8 +5,7 @@
 #include "hk.h"
 
 void
-hk_bucket_init(struct hk_bucket *b, double rate, double burst,
-    int64_t now_us)
+hk_bucket_init(struct hk_bucket *b, double rate, double burst, int64_t now_us)
 {
 	b->bk_rate = rate;
 	b->bk_burst = burst < 1 ? 1 : burst;
@@ -31,8 +30,8 @@ hk_bucket_take(struct hk_bucket *b, int64_t now_us, int64_t *retry_ms)
 	if (b->bk_rate <= 0)
 		return 0;
 	if (now_us > b->bk_last_us) {
-		b->bk_tokens += (double)(now_us - b->bk_last_us) / 1e6 *
-		    b->bk_rate;
+		b->bk_tokens +=
+		    (double)(now_us - b->bk_last_us) / 1e6 * b->bk_rate;
 		if (b->bk_tokens > b->bk_burst)
 			b->bk_tokens = b->bk_burst;
 		b->bk_last_us = now_us;

@@ -11,15 +11,15 @@
 #include <stdint.h>
 
 struct hk_bucket {
-	double bk_rate;	 /* tokens per second; 0: unlimited */
+	double bk_rate; /* tokens per second; 0: unlimited */
 	double bk_burst; /* capacity */
 	double bk_tokens;
 	int64_t bk_last_us; /* when bk_tokens was last brought up to date */
 };
 
 /* Sets the rate and burst; a new bucket starts full. */
-void hk_bucket_init(struct hk_bucket *, double rate, double burst,
-    int64_t now_us);
+void hk_bucket_init(
+    struct hk_bucket *, double rate, double burst, int64_t now_us);
 /* Changes rate and burst, keeping the tokens (capped at the new burst). */
 void hk_bucket_set(struct hk_bucket *, double rate, double burst);
 /*

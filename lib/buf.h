@@ -15,7 +15,10 @@ struct hk_buf {
 	size_t cap;
 };
 
-#define HK_BUF_INIT {NULL, 0, 0}
+#define HK_BUF_INIT                                                            \
+	{                                                                      \
+		NULL, 0, 0                                                     \
+	}
 
 int hk_buf_add(struct hk_buf *, const void *, size_t);
 int hk_buf_adds(struct hk_buf *, const char *);

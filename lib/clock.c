@@ -42,8 +42,8 @@ hk_time_iso(int64_t ms, char out[HK_ISO_LEN])
 	frac = ms % 1000;
 	gmtime_r(&t, &tm);
 	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)frac);
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (int)frac);
 	memcpy(out, tmp, HK_ISO_LEN - 1);
 	out[HK_ISO_LEN - 1] = '\0';
 	return out;
@@ -86,8 +86,8 @@ hk_time_parse(const char *s, int64_t *ms)
 	int y, mo, d, h, mi, sec, sign, oh, om;
 	int64_t frac = 0, scale = 100, v;
 	char *end;
-	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
-	    30, 31};
+	static const int mdays[] = {
+	    31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
 	if (s == NULL || *s == '\0')
 		return HK_EINVAL;

@@ -15,7 +15,8 @@ hk_env_build(struct hk_buf *b, const struct hk_env *ev)
 	    hk_buf_add_jsonstr(b, hk_time_iso(ev->ev_ms, iso)) ||
 	    hk_buf_adds(b, ",\"source\":{\"webhook\":") ||
 	    hk_buf_add_jsonstr(b, ev->ev_webhook) ||
-	    hk_buf_adds(b, ",\"name\":") || hk_buf_add_jsonstr(b, ev->ev_name) ||
+	    hk_buf_adds(b, ",\"name\":") ||
+	    hk_buf_add_jsonstr(b, ev->ev_name) ||
 	    hk_buf_adds(b, "},\"payload\":") ||
 	    hk_buf_add(b, ev->ev_payload, ev->ev_payload_len) ||
 	    hk_buf_addc(b, '}'))

@@ -20,7 +20,7 @@ struct hk_env {
 	const char *ev_type;
 	int64_t ev_ms;
 	const char *ev_webhook; /* NULL for published events */
-	const char *ev_name;	/* the source's name */
+	const char *ev_name; /* the source's name */
 	const char *ev_payload; /* valid JSON text */
 	size_t ev_payload_len;
 };

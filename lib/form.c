@@ -43,8 +43,8 @@ form_decode(const char *s, size_t n, char *out, size_t *outlen)
 }
 
 int
-hk_form_get(const char *body, size_t len, const char *name, char **out,
-    size_t *outlen)
+hk_form_get(
+    const char *body, size_t len, const char *name, char **out, size_t *outlen)
 {
 	size_t nlen = strlen(name), flen, i = 0, j;
 	const char *f, *eq;

@@ -14,7 +14,7 @@
  * (NUL-terminated, caller frees) and *outlen, HK_ENOTFOUND, HK_EINVAL for
  * a malformed escape, or HK_ENOMEM. The first occurrence wins.
  */
-int hk_form_get(const char *body, size_t len, const char *name, char **out,
-    size_t *outlen);
+int hk_form_get(
+    const char *body, size_t len, const char *name, char **out, size_t *outlen);
 
 #endif

@@ -82,7 +82,7 @@ hk_jptr_get(const cJSON *node, const char *p)
 		if (cJSON_IsObject(node)) {
 			/* Exact, case-sensitive member names. */
 			for (child = node->child; child != NULL;
-			    child = child->next)
+			     child = child->next)
 				if (child->string != NULL &&
 				    strcmp(child->string, tok) == 0)
 					break;

@@ -63,7 +63,7 @@ map_resize(struct hk_map *m, size_t cap)
 		if (s->ms_key == NULL || s->ms_key == map_dead)
 			continue;
 		for (j = s->ms_hash & (cap - 1); n[j].ms_key != NULL;
-		    j = (j + 1) & (cap - 1))
+		     j = (j + 1) & (cap - 1))
 			;
 		n[j] = *s;
 	}

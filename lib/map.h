@@ -13,12 +13,15 @@ struct hk_map_slot;
 
 struct hk_map {
 	struct hk_map_slot *m_slots;
-	size_t m_cap;  /* a power of two, or 0 */
+	size_t m_cap; /* a power of two, or 0 */
 	size_t m_used; /* live entries */
 	size_t m_dead; /* tombstones */
 };
 
-#define HK_MAP_INIT {NULL, 0, 0, 0}
+#define HK_MAP_INIT                                                            \
+	{                                                                      \
+		NULL, 0, 0, 0                                                  \
+	}
 
 /* The value of KEY (LEN bytes), or NULL. */
 void *hk_map_get(const struct hk_map *, const char *key, size_t len);

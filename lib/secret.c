@@ -33,8 +33,8 @@ hk_token_hash(const char *token, size_t len, char out[HK_TOKEN_HASH_LEN])
 {
 	unsigned char h[32];
 
-	crypto_generichash(h, sizeof(h), (const unsigned char *)token, len,
-	    NULL, 0);
+	crypto_generichash(
+	    h, sizeof(h), (const unsigned char *)token, len, NULL, 0);
 	sodium_bin2hex(out, HK_TOKEN_HASH_LEN, h, sizeof(h));
 }
 
@@ -87,8 +87,8 @@ mkey_create(const char *path, unsigned char key[HK_MKEY_LEN], char **cause)
 }
 
 int
-hk_mkey_load(const char *path, int create, unsigned char key[HK_MKEY_LEN],
-    char **cause)
+hk_mkey_load(
+    const char *path, int create, unsigned char key[HK_MKEY_LEN], char **cause)
 {
 	struct stat st;
 	int fd, rc = HK_EINVAL;
@@ -109,15 +109,17 @@ hk_mkey_load(const char *path, int create, unsigned char key[HK_MKEY_LEN],
 		goto done;
 	}
 	if (st.st_mode & 077) {
-		if (asprintf(cause, "%s: mode %03o, must not be readable by "
-		    "group or others", path, (unsigned)(st.st_mode & 0777)) == -1)
+		if (asprintf(cause,
+		        "%s: mode %03o, must not be readable by "
+		        "group or others",
+		        path, (unsigned)(st.st_mode & 0777)) == -1)
 			*cause = NULL;
 		goto done;
 	}
 	n = read(fd, key, HK_MKEY_LEN);
 	if (n != HK_MKEY_LEN || st.st_size != HK_MKEY_LEN) {
 		if (asprintf(cause, "%s: must hold exactly %d bytes", path,
-		    HK_MKEY_LEN) == -1)
+		        HK_MKEY_LEN) == -1)
 			*cause = NULL;
 		sodium_memzero(key, HK_MKEY_LEN);
 		goto done;
@@ -132,10 +134,10 @@ char *
 hk_seal(const unsigned char key[HK_MKEY_LEN], const char *plain)
 {
 	size_t plen = strlen(plain);
-	size_t blen = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES +
-	    plen;
-	size_t olen = sodium_base64_encoded_len(blen,
-	    sodium_base64_VARIANT_ORIGINAL);
+	size_t blen =
+	    crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + plen;
+	size_t olen =
+	    sodium_base64_encoded_len(blen, sodium_base64_VARIANT_ORIGINAL);
 	unsigned char *box;
 	char *out;
 
@@ -148,8 +150,7 @@ hk_seal(const unsigned char key[HK_MKEY_LEN], const char *plain)
 	randombytes_buf(box, crypto_secretbox_NONCEBYTES);
 	crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES,
 	    (const unsigned char *)plain, plen, box, key);
-	sodium_bin2base64(out, olen, box, blen,
-	    sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(out, olen, box, blen, sodium_base64_VARIANT_ORIGINAL);
 	free(box);
 	return out;
 }
@@ -166,7 +167,7 @@ hk_unseal(const unsigned char key[HK_MKEY_LEN], const char *sealed, int *err)
 		return NULL;
 	*err = HK_ECRYPTO;
 	if (sodium_base642bin(box, slen + 1, sealed, slen, NULL, &blen, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	        sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    blen < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
 		goto done;
 	if ((plain = malloc(blen + 1)) == NULL) {
@@ -174,8 +175,8 @@ hk_unseal(const unsigned char key[HK_MKEY_LEN], const char *sealed, int *err)
 		goto done;
 	}
 	if (crypto_secretbox_open_easy((unsigned char *)plain,
-	    box + crypto_secretbox_NONCEBYTES,
-	    blen - crypto_secretbox_NONCEBYTES, box, key) != 0) {
+	        box + crypto_secretbox_NONCEBYTES,
+	        blen - crypto_secretbox_NONCEBYTES, box, key) != 0) {
 		free(plain);
 		plain = NULL;
 		goto done;

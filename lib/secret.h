@@ -15,16 +15,15 @@
 
 #include <stddef.h>
 
-#define HK_TOKEN_LEN 50	     /* "whtok_" + 43, and NUL */
+#define HK_TOKEN_LEN 50 /* "whtok_" + 43, and NUL */
 #define HK_TOKEN_HASH_LEN 65 /* 64 hex digits and NUL */
-#define HK_SECRET_LEN 51     /* "whsec_" + 44, and NUL */
+#define HK_SECRET_LEN 51 /* "whsec_" + 44, and NUL */
 #define HK_MKEY_LEN 32
 
 /* A new token with PREFIX ("whtok_", "hkadm_") into OUT (HK_TOKEN_LEN). */
 void hk_token_new(const char *prefix, char out[HK_TOKEN_LEN]);
 /* The hex BLAKE2b-256 of TOKEN into OUT. */
-void hk_token_hash(const char *token, size_t len,
-    char out[HK_TOKEN_HASH_LEN]);
+void hk_token_hash(const char *token, size_t len, char out[HK_TOKEN_HASH_LEN]);
 /* Constant-time equality of two NUL-terminated strings (length first). */
 int hk_str_ct_eq(const char *a, const char *b);
 
@@ -37,8 +36,8 @@ void hk_secret_new(char out[HK_SECRET_LEN]);
  * bytes, or readable by group or others, is refused. Returns 0, HK_EINVAL
  * (bad file, detail in *cause, which the caller frees) or HK_EIO.
  */
-int hk_mkey_load(const char *path, int create,
-    unsigned char key[HK_MKEY_LEN], char **cause);
+int hk_mkey_load(
+    const char *path, int create, unsigned char key[HK_MKEY_LEN], char **cause);
 
 /*
  * Seals PLAIN under KEY. Returns a base64 string the caller frees, or
@@ -50,7 +49,7 @@ char *hk_seal(const unsigned char key[HK_MKEY_LEN], const char *plain);
  * should sodium_memzero it), or NULL with *err set to HK_ECRYPTO or
  * HK_ENOMEM.
  */
-char *hk_unseal(const unsigned char key[HK_MKEY_LEN], const char *sealed,
-    int *err);
+char *hk_unseal(
+    const unsigned char key[HK_MKEY_LEN], const char *sealed, int *err);
 
 #endif

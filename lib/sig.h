@@ -27,8 +27,8 @@ enum hk_scheme {
 };
 
 #define HK_SIG_TOLERANCE 300 /* default toleranceSeconds */
-#define HK_SIG_KEYMAX 256    /* longest decoded key accepted */
-#define HK_SIG_VALMAX 1024   /* longest header value hk_sig_sign writes */
+#define HK_SIG_KEYMAX 256 /* longest decoded key accepted */
+#define HK_SIG_VALMAX 1024 /* longest header value hk_sig_sign writes */
 
 /* Returns the value of request header NAME (case-insensitive), or NULL. */
 typedef const char *(*hk_sig_getter)(void *arg, const char *name);
@@ -38,8 +38,8 @@ struct hk_sig_req {
 	void *arg;
 	const unsigned char *body; /* raw bytes as received */
 	size_t len;
-	long long now;	 /* seconds since the epoch */
-	long tolerance;	 /* seconds, both directions; <= 0: default 300 */
+	long long now; /* seconds since the epoch */
+	long tolerance; /* seconds, both directions; <= 0: default 300 */
 };
 
 /* One header that hk_sig_sign() produced. */
@@ -69,7 +69,8 @@ int hk_sig_present(enum hk_scheme, hk_sig_getter, void *arg);
  * nothing matches or a header is malformed; HK_EINVAL when SECRET cannot
  * be used as a key.
  */
-int hk_sig_verify(enum hk_scheme, const char *secret, const struct hk_sig_req *);
+int hk_sig_verify(
+    enum hk_scheme, const char *secret, const struct hk_sig_req *);
 
 /*
  * Signs BODY as a sender using SCHEME would, for tests and delivery. ID is
@@ -97,7 +98,7 @@ int hk_sig_standard_v1(const unsigned char *key, size_t klen, const char *id,
     size_t outlen);
 
 /* Lower-case hex HMAC-SHA256 of BODY with the secret string's bytes. */
-void hk_sig_hex(const char *secret, const unsigned char *body, size_t len,
-    char out[65]);
+void hk_sig_hex(
+    const char *secret, const unsigned char *body, size_t len, char out[65]);
 
 #endif

@@ -39,8 +39,18 @@ struct hk_store {
 };
 
 static const char *store_dbnames[HK_DB_COUNT] = {
-	"meta", "webhooks", "names", "events", "idem", "reqlog", "subs",
-	"deliveries", "queue", "evdlv", "subdlv", "attempts",
+    "meta",
+    "webhooks",
+    "names",
+    "events",
+    "idem",
+    "reqlog",
+    "subs",
+    "deliveries",
+    "queue",
+    "evdlv",
+    "subdlv",
+    "attempts",
 };
 
 int
@@ -141,8 +151,8 @@ store_measure(struct hk_store *st, int failed, size_t nops)
 
 /* Applies one list of operations in one transaction; returns 0 or failure. */
 static int
-store_txn(struct hk_store *st, struct hk_store_op *head,
-    struct hk_store_op *stop)
+store_txn(
+    struct hk_store *st, struct hk_store_op *head, struct hk_store_op *stop)
 {
 	struct hk_store_op *op;
 	MDB_txn *txn;
@@ -240,7 +250,7 @@ store_init_dbs(struct hk_store *st, char **cause)
 		goto fail;
 	for (i = 0; i < HK_DB_COUNT; i++)
 		if ((rc = mdb_dbi_open(txn, store_dbnames[i], MDB_CREATE,
-		    &st->st_dbi[i])) != 0) {
+		         &st->st_dbi[i])) != 0) {
 			mdb_txn_abort(txn);
 			goto fail;
 		}
@@ -249,11 +259,12 @@ store_init_dbs(struct hk_store *st, char **cause)
 		v.mv_size = strlen(STORE_SCHEMA);
 		v.mv_data = STORE_SCHEMA;
 		rc = mdb_put(txn, st->st_dbi[HK_DB_META], &k, &v, 0);
-	} else if (rc == 0 && (v.mv_size != strlen(STORE_SCHEMA) ||
-	    memcmp(v.mv_data, STORE_SCHEMA, v.mv_size) != 0)) {
+	} else if (rc == 0 &&
+	    (v.mv_size != strlen(STORE_SCHEMA) ||
+	        memcmp(v.mv_data, STORE_SCHEMA, v.mv_size) != 0)) {
 		mdb_txn_abort(txn);
 		if (asprintf(cause, "store schema %.*s, this hookd reads %s",
-		    (int)v.mv_size, (char *)v.mv_data, STORE_SCHEMA) == -1)
+		        (int)v.mv_size, (char *)v.mv_data, STORE_SCHEMA) == -1)
 			*cause = NULL;
 		return HK_EINVAL;
 	}
@@ -271,8 +282,8 @@ fail:
 }
 
 int
-hk_store_open(struct hk_store **stp, const struct hk_store_conf *conf,
-    char **cause)
+hk_store_open(
+    struct hk_store **stp, const struct hk_store_conf *conf, char **cause)
 {
 	struct hk_store *st;
 	int rc;
@@ -296,15 +307,15 @@ hk_store_open(struct hk_store **stp, const struct hk_store_conf *conf,
 	    (rc = mdb_env_set_mapsize(st->st_env, conf->sc_mapsize)) != 0 ||
 	    (rc = mdb_env_open(st->st_env, conf->sc_dir, 0, 0600)) != 0) {
 		if (asprintf(cause, "%s: lmdb: %s", conf->sc_dir,
-		    mdb_strerror(rc)) == -1)
+		        mdb_strerror(rc)) == -1)
 			*cause = NULL;
 		rc = hk_store_err(rc);
 		goto fail;
 	}
 	if ((rc = store_init_dbs(st, cause)) != 0)
 		goto fail;
-	if ((rc = mdb_txn_begin(st->st_env, NULL, MDB_RDONLY,
-	    &st->st_rtxn)) != 0) {
+	if ((rc = mdb_txn_begin(st->st_env, NULL, MDB_RDONLY, &st->st_rtxn)) !=
+	    0) {
 		rc = hk_store_err(rc);
 		goto fail;
 	}

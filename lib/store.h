@@ -35,31 +35,31 @@
 #include <lmdb.h>
 
 enum hk_db {
-	HK_DB_META,	  /* "version" and other singletons */
-	HK_DB_WEBHOOKS,	  /* wh id -> webhook JSON */
-	HK_DB_NAMES,	  /* webhook name -> wh id */
-	HK_DB_EVENTS,	  /* evt id -> envelope JSON */
-	HK_DB_IDEM,	  /* scope '\0' key -> idem record */
-	HK_DB_REQLOG,	  /* wh id + log id -> log entry JSON */
-	HK_DB_SUBS,	  /* sub id -> subscription JSON */
+	HK_DB_META, /* "version" and other singletons */
+	HK_DB_WEBHOOKS, /* wh id -> webhook JSON */
+	HK_DB_NAMES, /* webhook name -> wh id */
+	HK_DB_EVENTS, /* evt id -> envelope JSON */
+	HK_DB_IDEM, /* scope '\0' key -> idem record */
+	HK_DB_REQLOG, /* wh id + log id -> log entry JSON */
+	HK_DB_SUBS, /* sub id -> subscription JSON */
 	HK_DB_DELIVERIES, /* dlv id -> delivery record */
-	HK_DB_QUEUE,	  /* sub id, class, due time, dlv id -> "" */
-	HK_DB_EVDLV,	  /* evt id + dlv id -> "" (an event's deliveries) */
-	HK_DB_SUBDLV,	  /* sub id + dlv id -> "" (a subscription's) */
-	HK_DB_ATTEMPTS,	  /* dlv id + attempt (2 bytes BE) -> attempt JSON */
+	HK_DB_QUEUE, /* sub id, class, due time, dlv id -> "" */
+	HK_DB_EVDLV, /* evt id + dlv id -> "" (an event's deliveries) */
+	HK_DB_SUBDLV, /* sub id + dlv id -> "" (a subscription's) */
+	HK_DB_ATTEMPTS, /* dlv id + attempt (2 bytes BE) -> attempt JSON */
 	HK_DB_COUNT
 };
 
 struct hk_store;
 struct hk_store_op;
 
-typedef int (*hk_store_apply_fn)(struct hk_store_op *, struct hk_store *,
-    MDB_txn *);
+typedef int (*hk_store_apply_fn)(
+    struct hk_store_op *, struct hk_store *, MDB_txn *);
 typedef void (*hk_store_done_fn)(struct hk_store_op *, int rc);
 
 struct hk_store_op {
 	hk_store_apply_fn so_apply; /* writer thread */
-	hk_store_done_fn so_done;   /* loop thread; may free the op */
+	hk_store_done_fn so_done; /* loop thread; may free the op */
 	int so_rc;
 	struct hk_store_op *so_next;
 };
@@ -82,8 +82,8 @@ struct hk_store_usage {
  * Opens (creating) the environment in conf->sc_dir and starts the writer.
  * Returns 0, or HK_EIO/HK_EINVAL with *cause (caller frees).
  */
-int hk_store_open(struct hk_store **, const struct hk_store_conf *,
-    char **cause);
+int hk_store_open(
+    struct hk_store **, const struct hk_store_conf *, char **cause);
 /*
  * Drains the queue (every submitted operation is applied), stops the
  * writer and closes the environment. Done callbacks of operations that

@@ -9,8 +9,8 @@
 
 #define TMPL_NAME_MAX 256
 
-static const char *const tmpl_plain[] = {"event_type", "event_id",
-	"timestamp", "source_name", "payload"};
+static const char *const tmpl_plain[] = {
+    "event_type", "event_id", "timestamp", "source_name", "payload"};
 
 /*
  * The variable at P (just after "${"): its name into NAME and the text
@@ -54,8 +54,10 @@ hk_tmpl_check(const char *t, char *err, size_t len)
 
 	for (p = t; (p = strstr(p, "${")) != NULL; p = end) {
 		if (tmpl_var(p + 2, name, &end) != 0) {
-			snprintf(err, len, "template: unknown or malformed "
-			    "variable at \"%.40s\"", p);
+			snprintf(err, len,
+			    "template: unknown or malformed "
+			    "variable at \"%.40s\"",
+			    p);
 			return HK_EINVAL;
 		}
 	}
@@ -73,8 +75,9 @@ tmpl_field(const cJSON *root, char *path)
 	while (n != NULL && (seg = strsep(&path, ".")) != NULL) {
 		if (cJSON_IsArray(n)) {
 			idx = strtol(seg, &end, 10);
-			n = *end == '\0' && idx >= 0 ?
-			    cJSON_GetArrayItem(n, (int)idx) : NULL;
+			n = *end == '\0' && idx >= 0
+			    ? cJSON_GetArrayItem(n, (int)idx)
+			    : NULL;
 		} else if (cJSON_IsObject(n))
 			n = cJSON_GetObjectItemCaseSensitive(n, seg);
 		else
@@ -92,8 +95,8 @@ tmpl_insert(struct hk_buf *out, const cJSON *v)
 	if (v == NULL)
 		return 0;
 	if (cJSON_IsString(v))
-		return hk_buf_add_jsonesc(out, v->valuestring,
-		    strlen(v->valuestring));
+		return hk_buf_add_jsonesc(
+		    out, v->valuestring, strlen(v->valuestring));
 	if ((s = cJSON_PrintUnformatted(v)) == NULL)
 		return HK_ENOMEM;
 	rc = hk_buf_adds(out, s);
@@ -102,8 +105,7 @@ tmpl_insert(struct hk_buf *out, const cJSON *v)
 }
 
 int
-hk_tmpl_render(const char *t, const struct hk_tmpl_vars *v,
-    struct hk_buf *out)
+hk_tmpl_render(const char *t, const struct hk_tmpl_vars *v, struct hk_buf *out)
 {
 	char name[TMPL_NAME_MAX];
 	const char *p, *s, *end;
@@ -122,14 +124,15 @@ hk_tmpl_render(const char *t, const struct hk_tmpl_vars *v,
 			rc = hk_buf_addc(out, '0');
 		else if (strncmp(name, "payload.", 8) == 0) {
 			if (root == NULL && parsed == NULL)
-				root = parsed = cJSON_ParseWithLength(v->payload,
-				    v->payload_len);
+				root = parsed = cJSON_ParseWithLength(
+				    v->payload, v->payload_len);
 			rc = tmpl_insert(out, tmpl_field(root, name + 8));
 		} else {
-			const char *val = strcmp(name, "event_type") == 0 ?
-			    v->event_type : strcmp(name, "event_id") == 0 ?
-			    v->event_id : strcmp(name, "timestamp") == 0 ?
-			    v->timestamp : v->source_name;
+			const char *val = strcmp(name, "event_type") == 0
+			    ? v->event_type
+			    : strcmp(name, "event_id") == 0  ? v->event_id
+			    : strcmp(name, "timestamp") == 0 ? v->timestamp
+			                                     : v->source_name;
 
 			if (val != NULL)
 				rc = hk_buf_add_jsonesc(out, val, strlen(val));

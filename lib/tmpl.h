@@ -24,9 +24,9 @@
 struct hk_tmpl_vars {
 	const char *event_type;
 	const char *event_id;
-	const char *timestamp;	 /* ISO 8601 */
+	const char *timestamp; /* ISO 8601 */
 	const char *source_name;
-	const char *payload;	 /* JSON text */
+	const char *payload; /* JSON text */
 	size_t payload_len;
 	const cJSON *payload_json; /* the same, parsed; NULL: parsed here */
 	int sample; /* every payload field renders as 0 (checking at save) */
@@ -38,7 +38,7 @@ struct hk_tmpl_vars {
  */
 int hk_tmpl_check(const char *t, char *err, size_t len);
 /* Renders T into OUT. Returns 0, HK_EINVAL (bad template) or HK_ENOMEM. */
-int hk_tmpl_render(const char *t, const struct hk_tmpl_vars *,
-    struct hk_buf *out);
+int hk_tmpl_render(
+    const char *t, const struct hk_tmpl_vars *, struct hk_buf *out);
 
 #endif

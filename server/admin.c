@@ -24,8 +24,8 @@
 void
 hk_admin_405(struct evhttp_request *req, const char *allow)
 {
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
-	    allow);
+	evhttp_add_header(
+	    evhttp_request_get_output_headers(req), "Allow", allow);
 	hk_http_error(req, 405, "method_not_allowed", "allowed: %s", allow);
 }
 
@@ -52,18 +52,21 @@ hk_admin_body(struct evhttp_request *req, cJSON **out)
 	}
 	j = cJSON_ParseWithLengthOpts(p, len, &end, 0);
 	if (j != NULL)
-		while (end < p + len && (*end == ' ' || *end == '\t' ||
-		    *end == '\r' || *end == '\n'))
+		while (end < p + len &&
+		    (*end == ' ' || *end == '\t' || *end == '\r' ||
+		        *end == '\n'))
 			end++;
 	if (j == NULL || end != p + len) {
 		cJSON_Delete(j);
-		hk_http_error(req, 400, "invalid_json", "the body is not valid "
+		hk_http_error(req, 400, "invalid_json",
+		    "the body is not valid "
 		    "JSON");
 		return -1;
 	}
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);
-		hk_http_error(req, 400, "bad_request", "the body must be a JSON "
+		hk_http_error(req, 400, "bad_request",
+		    "the body must be a JSON "
 		    "object");
 		return -1;
 	}
@@ -72,19 +75,22 @@ hk_admin_body(struct evhttp_request *req, cJSON **out)
 }
 
 int
-hk_admin_known(struct evhttp_request *req, const cJSON *obj,
-    const char *const *names)
+hk_admin_known(
+    struct evhttp_request *req, const cJSON *obj, const char *const *names)
 {
 	const cJSON *m;
 	size_t i;
 
-	cJSON_ArrayForEach(m, obj) {
+	cJSON_ArrayForEach(m, obj)
+	{
 		for (i = 0; names[i] != NULL; i++)
 			if (strcmp(m->string, names[i]) == 0)
 				break;
 		if (names[i] == NULL) {
-			hk_http_error(req, 400, "bad_request", "unknown field "
-			    "%.64s", m->string);
+			hk_http_error(req, 400, "bad_request",
+			    "unknown field "
+			    "%.64s",
+			    m->string);
 			return -1;
 		}
 	}
@@ -92,8 +98,8 @@ hk_admin_known(struct evhttp_request *req, const cJSON *obj,
 }
 
 int
-hk_admin_query(struct evhttp_request *req, const char *name, char *out,
-    size_t len)
+hk_admin_query(
+    struct evhttp_request *req, const char *name, char *out, size_t len)
 {
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *q = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
@@ -120,8 +126,8 @@ hk_admin_query(struct evhttp_request *req, const char *name, char *out,
 }
 
 int
-hk_admin_page(struct evhttp_request *req, int *limit, char *after,
-    size_t afterlen)
+hk_admin_page(
+    struct evhttp_request *req, int *limit, char *after, size_t afterlen)
 {
 	char buf[16], *end;
 	long n;
@@ -131,8 +137,10 @@ hk_admin_page(struct evhttp_request *req, int *limit, char *after,
 	case 1:
 		n = strtol(buf, &end, 10);
 		if (*end != '\0' || end == buf || n < 1 || n > HOOKD_LIST_MAX) {
-			hk_http_error(req, 400, "bad_request", "limit must be "
-			    "from 1 to %d", HOOKD_LIST_MAX);
+			hk_http_error(req, 400, "bad_request",
+			    "limit must be "
+			    "from 1 to %d",
+			    HOOKD_LIST_MAX);
 			return -1;
 		}
 		*limit = (int)n;
@@ -152,18 +160,20 @@ hk_admin_page(struct evhttp_request *req, int *limit, char *after,
 static int
 admin_authorized(struct evhttp_request *req)
 {
-	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Authorization");
+	const char *h = evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Authorization");
 
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
-		hk_http_error(req, 401, "missing_token", "send Authorization: "
+		hk_http_error(req, 401, "missing_token",
+		    "send Authorization: "
 		    "Bearer <admin token>");
 		return 0;
 	}
 	for (h += 7; *h == ' '; h++)
 		;
 	if (!hk_str_ct_eq(h, hd->hd_admin_token)) {
-		hk_http_error(req, 401, "invalid_token", "the admin token is "
+		hk_http_error(req, 401, "invalid_token",
+		    "the admin token is "
 		    "not valid");
 		return 0;
 	}

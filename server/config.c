@@ -15,8 +15,14 @@
 #include "hk.h"
 #include "hookd.h"
 
-enum conf_type { CONF_STR, CONF_SIZE, CONF_DURATION, CONF_INT, CONF_RATE,
-	CONF_LEVEL };
+enum conf_type {
+	CONF_STR,
+	CONF_SIZE,
+	CONF_DURATION,
+	CONF_INT,
+	CONF_RATE,
+	CONF_LEVEL
+};
 
 struct conf_row {
 	const char *name;
@@ -35,52 +41,50 @@ struct conf_row {
 #define DAY (86400LL * 1000)
 
 static const struct conf_row conf_rows[] = {
-	{"listen", CONF_STR, OFF(cf_listen), 0, 0, HOOKD_LISTEN,
-	    "public listener, host:port"},
-	{"admin", CONF_STR, OFF(cf_admin), 0, 0, HOOKD_ADMIN,
-	    "admin listener, host:port or unix:/path"},
-	{"data", CONF_STR, OFF(cf_data), 0, 0, HOOKD_DATA,
-	    "data directory (the LMDB environment, keys, admin token)"},
-	{"admin-token-file", CONF_STR, OFF(cf_admin_token_file), 0, 0, NULL,
-	    "admin token file (default: generated as <data>/admin.token)"},
-	{"master-key-file", CONF_STR, OFF(cf_master_key_file), 0, 0, NULL,
-	    "32-byte key sealing secrets (default: <data>/master.key)"},
-	{"public-url", CONF_STR, OFF(cf_public_url), 0, 0, NULL,
-	    "base of the URLs the API prints (default: http://<listen>)"},
-	{"map-size", CONF_SIZE, OFF(cf_map_size), 1 * MiB, 64 * TiB,
-	    HOOKD_MAP_SIZE, "LMDB map size"},
-	{"max-body", CONF_SIZE, OFF(cf_max_body), 1, 1 * GiB, HOOKD_MAX_BODY,
-	    "largest accepted request body"},
-	{"max-headers", CONF_SIZE, OFF(cf_max_headers), 1 * KiB, 1 * MiB,
-	    HOOKD_MAX_HEADERS, "largest request line and headers"},
-	{"rate", CONF_RATE, OFF(cf_rate), 0, 1000000, HOOKD_RATE,
-	    "events/s per webhook, burst twice that; 0: unlimited"},
-	{"max-connections", CONF_INT, OFF(cf_max_connections), 1, 1000000,
-	    HOOKD_MAX_CONNECTIONS, "open connections per listener"},
-	{"max-in-flight", CONF_INT, OFF(cf_max_in_flight), 1, 100000,
-	    HOOKD_MAX_IN_FLIGHT, "outgoing delivery requests at once"},
-	{"allow-targets", CONF_STR, OFF(cf_allow_targets), 0, 0, NULL,
-	    "CIDR ranges deliveries may reach besides public addresses"},
-	{"retention", CONF_DURATION, OFF(cf_retention_ms), 1000, 3650 * DAY,
-	    HOOKD_RETENTION, "how long events and logs are kept"},
-	{"disable-after", CONF_DURATION, OFF(cf_disable_after_ms), 1000,
-	    3650 * DAY, HOOKD_DISABLE_AFTER,
-	    "disable a subscription failing this long"},
-	{"request-timeout", CONF_DURATION, OFF(cf_request_timeout_ms), 100,
-	    3600 * 1000LL, HOOKD_REQUEST_TIMEOUT,
-	    "deadline for a whole request to arrive"},
-	{"idle-timeout", CONF_DURATION, OFF(cf_idle_timeout_ms), 100,
-	    3600 * 1000LL, HOOKD_IDLE_TIMEOUT,
-	    "silence after which a connection is closed"},
-	{"shutdown-grace", CONF_DURATION, OFF(cf_shutdown_grace_ms), 0,
-	    3600 * 1000LL, HOOKD_SHUTDOWN_GRACE,
-	    "time given to requests in flight at SIGTERM"},
-	{"high-water", CONF_INT, OFF(cf_highwater), 10, 99, HOOKD_HIGHWATER,
-	    "percent of the map above which ingest answers 503"},
-	{"log-level", CONF_LEVEL, OFF(cf_log_level), 0, 0, HOOKD_LOG_LEVEL,
-	    "debug, info, warn or error"},
-	{"log-file", CONF_STR, OFF(cf_log_file), 0, 0, NULL,
-	    "append logs to this file, reopened on SIGHUP (default: stderr)"},
+    {"listen", CONF_STR, OFF(cf_listen), 0, 0, HOOKD_LISTEN,
+        "public listener, host:port"},
+    {"admin", CONF_STR, OFF(cf_admin), 0, 0, HOOKD_ADMIN,
+        "admin listener, host:port or unix:/path"},
+    {"data", CONF_STR, OFF(cf_data), 0, 0, HOOKD_DATA,
+        "data directory (the LMDB environment, keys, admin token)"},
+    {"admin-token-file", CONF_STR, OFF(cf_admin_token_file), 0, 0, NULL,
+        "admin token file (default: generated as <data>/admin.token)"},
+    {"master-key-file", CONF_STR, OFF(cf_master_key_file), 0, 0, NULL,
+        "32-byte key sealing secrets (default: <data>/master.key)"},
+    {"public-url", CONF_STR, OFF(cf_public_url), 0, 0, NULL,
+        "base of the URLs the API prints (default: http://<listen>)"},
+    {"map-size", CONF_SIZE, OFF(cf_map_size), 1 * MiB, 64 * TiB, HOOKD_MAP_SIZE,
+        "LMDB map size"},
+    {"max-body", CONF_SIZE, OFF(cf_max_body), 1, 1 * GiB, HOOKD_MAX_BODY,
+        "largest accepted request body"},
+    {"max-headers", CONF_SIZE, OFF(cf_max_headers), 1 * KiB, 1 * MiB,
+        HOOKD_MAX_HEADERS, "largest request line and headers"},
+    {"rate", CONF_RATE, OFF(cf_rate), 0, 1000000, HOOKD_RATE,
+        "events/s per webhook, burst twice that; 0: unlimited"},
+    {"max-connections", CONF_INT, OFF(cf_max_connections), 1, 1000000,
+        HOOKD_MAX_CONNECTIONS, "open connections per listener"},
+    {"max-in-flight", CONF_INT, OFF(cf_max_in_flight), 1, 100000,
+        HOOKD_MAX_IN_FLIGHT, "outgoing delivery requests at once"},
+    {"allow-targets", CONF_STR, OFF(cf_allow_targets), 0, 0, NULL,
+        "CIDR ranges deliveries may reach besides public addresses"},
+    {"retention", CONF_DURATION, OFF(cf_retention_ms), 1000, 3650 * DAY,
+        HOOKD_RETENTION, "how long events and logs are kept"},
+    {"disable-after", CONF_DURATION, OFF(cf_disable_after_ms), 1000, 3650 * DAY,
+        HOOKD_DISABLE_AFTER, "disable a subscription failing this long"},
+    {"request-timeout", CONF_DURATION, OFF(cf_request_timeout_ms), 100,
+        3600 * 1000LL, HOOKD_REQUEST_TIMEOUT,
+        "deadline for a whole request to arrive"},
+    {"idle-timeout", CONF_DURATION, OFF(cf_idle_timeout_ms), 100, 3600 * 1000LL,
+        HOOKD_IDLE_TIMEOUT, "silence after which a connection is closed"},
+    {"shutdown-grace", CONF_DURATION, OFF(cf_shutdown_grace_ms), 0,
+        3600 * 1000LL, HOOKD_SHUTDOWN_GRACE,
+        "time given to requests in flight at SIGTERM"},
+    {"high-water", CONF_INT, OFF(cf_highwater), 10, 99, HOOKD_HIGHWATER,
+        "percent of the map above which ingest answers 503"},
+    {"log-level", CONF_LEVEL, OFF(cf_log_level), 0, 0, HOOKD_LOG_LEVEL,
+        "debug, info, warn or error"},
+    {"log-file", CONF_STR, OFF(cf_log_file), 0, 0, NULL,
+        "append logs to this file, reopened on SIGHUP (default: stderr)"},
 };
 
 static const char *conf_levels[] = {"debug", "info", "warn", "error"};
@@ -91,9 +95,9 @@ hk_parse_size(const char *s, int64_t *out)
 	static const struct {
 		const char *suffix;
 		int64_t mult;
-	} units[] = {{"", 1}, {"b", 1}, {"k", KiB}, {"kb", KiB},
-	    {"kib", KiB}, {"m", MiB}, {"mb", MiB}, {"mib", MiB}, {"g", GiB},
-	    {"gb", GiB}, {"gib", GiB}, {"t", TiB}, {"tb", TiB}, {"tib", TiB}};
+	} units[] = {{"", 1}, {"b", 1}, {"k", KiB}, {"kb", KiB}, {"kib", KiB},
+	    {"m", MiB}, {"mb", MiB}, {"mib", MiB}, {"g", GiB}, {"gb", GiB},
+	    {"gib", GiB}, {"t", TiB}, {"tb", TiB}, {"tib", TiB}};
 	char *end;
 	long long v;
 	size_t i;
@@ -246,8 +250,8 @@ hk_conf_load(struct hk_conf *conf, int argc, char **argv)
 	memset(conf, 0, sizeof(*conf));
 	for (i = 0; i < HK_NELEM(conf_rows); i++) {
 		row = &conf_rows[i];
-		if (row->def != NULL && conf_set(conf, row, row->def,
-		    "default") != 0)
+		if (row->def != NULL &&
+		    conf_set(conf, row, row->def, "default") != 0)
 			return -1;
 		snprintf(env, sizeof(env), "HOOKD_%s", row->name);
 		for (q = env; *q != '\0'; q++)
@@ -267,17 +271,21 @@ hk_conf_load(struct hk_conf *conf, int argc, char **argv)
 			return 1;
 		}
 		if (strncmp(arg, "--", 2) != 0) {
-			fprintf(stderr, "hookd: unexpected argument '%s' "
-			    "(see --help)\n", arg);
+			fprintf(stderr,
+			    "hookd: unexpected argument '%s' "
+			    "(see --help)\n",
+			    arg);
 			return -1;
 		}
 		arg += 2;
 		eq = strchr(arg, '=');
-		row = conf_find(arg, eq != NULL ? (size_t)(eq - arg) :
-		    strlen(arg));
+		row = conf_find(
+		    arg, eq != NULL ? (size_t)(eq - arg) : strlen(arg));
 		if (row == NULL) {
-			fprintf(stderr, "hookd: unknown flag '%s' (see "
-			    "--help)\n", argv[a]);
+			fprintf(stderr,
+			    "hookd: unknown flag '%s' (see "
+			    "--help)\n",
+			    argv[a]);
 			return -1;
 		}
 		if (eq != NULL)
@@ -285,8 +293,8 @@ hk_conf_load(struct hk_conf *conf, int argc, char **argv)
 		else if (a + 1 < argc)
 			val = argv[++a];
 		else {
-			fprintf(stderr, "hookd: --%s needs a value\n",
-			    row->name);
+			fprintf(
+			    stderr, "hookd: --%s needs a value\n", row->name);
 			return -1;
 		}
 		if (conf_set(conf, row, val, "command line") != 0)

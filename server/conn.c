@@ -62,8 +62,7 @@ static struct hk_conns *conns_registry[CONNS_LISTENERS];
 
 /* Bytes arrived: a request begins if none was under way. */
 static void
-conns_input(struct evbuffer *b, const struct evbuffer_cb_info *info,
-    void *arg)
+conns_input(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct hk_conn *c = arg;
 
@@ -74,8 +73,7 @@ conns_input(struct evbuffer *b, const struct evbuffer_cb_info *info,
 
 /* A response is going out: the request was read in time. */
 static void
-conns_output(struct evbuffer *b, const struct evbuffer_cb_info *info,
-    void *arg)
+conns_output(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct hk_conn *c = arg;
 
@@ -115,10 +113,10 @@ conns_bev(struct event_base *base, void *arg)
 	}
 	bufferevent_incref(c->cn_bev);
 	c->cn_owner = cs;
-	c->cn_incb = evbuffer_add_cb(bufferevent_get_input(c->cn_bev),
-	    conns_input, c);
-	c->cn_outcb = evbuffer_add_cb(bufferevent_get_output(c->cn_bev),
-	    conns_output, c);
+	c->cn_incb =
+	    evbuffer_add_cb(bufferevent_get_input(c->cn_bev), conns_input, c);
+	c->cn_outcb =
+	    evbuffer_add_cb(bufferevent_get_output(c->cn_bev), conns_output, c);
 	TAILQ_INSERT_TAIL(&cs->cs_list, c, cn_entry);
 	cs->cs_count++;
 	conns_gate(cs);
@@ -131,11 +129,11 @@ conns_release(struct hk_conns *cs, struct hk_conn *c)
 {
 	TAILQ_REMOVE(&cs->cs_list, c, cn_entry);
 	if (c->cn_incb != NULL)
-		evbuffer_remove_cb_entry(bufferevent_get_input(c->cn_bev),
-		    c->cn_incb);
+		evbuffer_remove_cb_entry(
+		    bufferevent_get_input(c->cn_bev), c->cn_incb);
 	if (c->cn_outcb != NULL)
-		evbuffer_remove_cb_entry(bufferevent_get_output(c->cn_bev),
-		    c->cn_outcb);
+		evbuffer_remove_cb_entry(
+		    bufferevent_get_output(c->cn_bev), c->cn_outcb);
 	bufferevent_decref(c->cn_bev);
 	free(c);
 	cs->cs_count--;
@@ -194,8 +192,7 @@ conns_accept_error(struct evconnlistener *lev, void *arg)
 			cs = conns_registry[i];
 	if (cs == NULL)
 		return;
-	log_warn("accept", "error=%s",
-	    hk_logq(strerror(errno)));
+	log_warn("accept", "error=%s", hk_logq(strerror(errno)));
 	evconnlistener_disable(lev);
 	evtimer_add(cs->cs_resume, &tv);
 }

@@ -43,12 +43,12 @@
 #include "id.h"
 #include "tmpl.h"
 
-#define ENG_IDLE_MS 1000	/* a pass at least this often */
-#define ENG_RESPONSE_KEEP 1024	/* bytes of a response kept per attempt */
+#define ENG_IDLE_MS 1000 /* a pass at least this often */
+#define ENG_RESPONSE_KEEP 1024 /* bytes of a response kept per attempt */
 #define ENG_RESPONSE_MAX (1024 * 1024) /* read beyond this: too_large */
-#define ENG_CIRCUIT 5		/* consecutive failures that open it */
-#define ENG_FAILING_AT 4	/* failed attempts before .failing */
-#define DLV_RECOVER_MAX 10000	/* deliveries one recover call touches */
+#define ENG_CIRCUIT 5 /* consecutive failures that open it */
+#define ENG_FAILING_AT 4 /* failed attempts before .failing */
+#define DLV_RECOVER_MAX 10000 /* deliveries one recover call touches */
 #define ENG_STORE_PAUSE_US 5000000 /* after a failed outcome commit */
 
 /* One attempt in flight (or a one-off test request). */
@@ -93,8 +93,7 @@ static struct {
 } eng;
 
 size_t
-hk_queue_key(const char *sub, int cls, int64_t due, const char *dlv,
-    char *out)
+hk_queue_key(const char *sub, int cls, int64_t due, const char *dlv, char *out)
 {
 	size_t s = strlen(sub), n = strlen(dlv);
 	int i;
@@ -143,8 +142,8 @@ dlv_index_key(const char *prefix, const char *dlv, char *out)
 }
 
 static int
-dlv_put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen,
-    const void *v, size_t vlen)
+dlv_put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, const void *v,
+    size_t vlen)
 {
 	MDB_val key = {klen, (void *)(uintptr_t)k};
 	MDB_val val = {vlen, (void *)(uintptr_t)v};
@@ -166,8 +165,7 @@ dlv_del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen)
 
 /* Writes a delivery record (a cJSON object) under its id. */
 static int
-dlv_write(struct hk_store *st, MDB_txn *txn, const cJSON *rec,
-    const char *id)
+dlv_write(struct hk_store *st, MDB_txn *txn, const cJSON *rec, const char *id)
 {
 	char *text = cJSON_PrintUnformatted(rec);
 	int rc;
@@ -233,10 +231,10 @@ static int
 dlv_queue(struct hk_store *st, MDB_txn *txn, const cJSON *rec, int add)
 {
 	char k[HK_QKEY_MAX];
-	const char *id = dlv_str(rec, "id"), *sub = dlv_str(rec,
-	    "subscription");
-	size_t n = hk_queue_key(sub, (int)dlv_num(rec, "cls"),
-	    dlv_num(rec, "due"), id, k);
+	const char *id = dlv_str(rec, "id"),
+	           *sub = dlv_str(rec, "subscription");
+	size_t n = hk_queue_key(
+	    sub, (int)dlv_num(rec, "cls"), dlv_num(rec, "due"), id, k);
 	MDB_dbi q = hk_store_dbi(st, HK_DB_QUEUE);
 
 	return add ? dlv_put(txn, q, k, n, "", 0) : dlv_del(txn, q, k, n);
@@ -267,11 +265,13 @@ hk_delivery_create(struct hk_store *st, MDB_txn *txn, const char *evt,
 
 	hk_id_at("dlv_", now, id);
 	hk_time_iso(now, iso);
-	if (hk_buf_printf(&b, "{\"id\":\"%s\",\"event\":\"%s\","
-	    "\"subscription\":\"%s\",\"status\":\"pending\",\"attemptCount\":0,"
-	    "\"nextAttemptAt\":\"%s\",\"createdAt\":\"%s\",\"updatedAt\":"
-	    "\"%s\",\"limit\":%d,\"cls\":0,\"due\":%lld}", id,
-	    evt, sub, iso, iso, iso, max_attempts, (long long)now) != 0)
+	if (hk_buf_printf(&b,
+	        "{\"id\":\"%s\",\"event\":\"%s\","
+	        "\"subscription\":\"%s\",\"status\":\"pending\","
+	        "\"attemptCount\":0,"
+	        "\"nextAttemptAt\":\"%s\",\"createdAt\":\"%s\",\"updatedAt\":"
+	        "\"%s\",\"limit\":%d,\"cls\":0,\"due\":%lld}",
+	        id, evt, sub, iso, iso, iso, max_attempts, (long long)now) != 0)
 		return HK_ENOMEM;
 	rc = hk_store_put(txn, hk_store_dbi(st, HK_DB_DELIVERIES), id,
 	    strlen(id), b.b, b.len, 0);
@@ -291,8 +291,8 @@ hk_delivery_create(struct hk_store *st, MDB_txn *txn, const char *evt,
 }
 
 int
-hk_delivery_cancel_all(struct hk_store *st, MDB_txn *txn, const char *sub,
-    uint64_t *count)
+hk_delivery_cancel_all(
+    struct hk_store *st, MDB_txn *txn, const char *sub, uint64_t *count)
 {
 	size_t slen = strlen(sub);
 	char iso[HK_ISO_LEN], id[HK_ID_MAX];
@@ -302,13 +302,13 @@ hk_delivery_cancel_all(struct hk_store *st, MDB_txn *txn, const char *sub,
 	int rc, rc2 = 0;
 
 	*count = 0;
-	if ((rc = mdb_cursor_open(txn, hk_store_dbi(st, HK_DB_SUBDLV),
-	    &cur)) != 0)
+	if ((rc = mdb_cursor_open(txn, hk_store_dbi(st, HK_DB_SUBDLV), &cur)) !=
+	    0)
 		return hk_store_err(rc);
 	k.mv_data = (void *)(uintptr_t)sub;
 	k.mv_size = slen;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size <= slen || k.mv_size - slen >= HK_ID_MAX ||
 		    memcmp(k.mv_data, sub, slen) != 0)
 			break;
@@ -374,8 +374,8 @@ eng_sockcb(CURL *e, curl_socket_t s, int what, void *userp, void *sockp)
 		event_del(ev);
 		event_assign(ev, hd->hd_base, s, kind, eng_sock_event, NULL);
 	} else {
-		if ((ev = event_new(hd->hd_base, s, kind, eng_sock_event,
-		    NULL)) == NULL)
+		if ((ev = event_new(
+		         hd->hd_base, s, kind, eng_sock_event, NULL)) == NULL)
 			return -1;
 		curl_multi_assign(eng.multi, s, ev);
 	}
@@ -465,8 +465,7 @@ eng_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-static int
-eng_header_add(struct job *j, const char *name, const char *fmt, ...)
+static int eng_header_add(struct job *j, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
@@ -502,8 +501,8 @@ eng_sign(struct job *j, const char *secret, const char *prev)
 
 	hk_sig_hex(secret, (const unsigned char *)j->body.b, j->body.len, hex);
 	for (i = 0; i < 2; i++) {
-		if (keys[i] == NULL || (klen = hk_sig_standard_key(keys[i],
-		    key)) < 0)
+		if (keys[i] == NULL ||
+		    (klen = hk_sig_standard_key(keys[i], key)) < 0)
 			continue;
 		hk_sig_standard_v1(key, (size_t)klen, j->evt, now / 1000,
 		    (const unsigned char *)j->body.b, j->body.len, v1[n],
@@ -521,10 +520,10 @@ eng_sign(struct job *j, const char *secret, const char *prev)
 	    eng_header_add(j, "X-Webhook-Delivery", "%s", j->dlv) ||
 	    eng_header_add(j, "X-Webhook-Attempt", "%d", j->attempt) ||
 	    eng_header_add(j, "webhook-id", "%s", j->evt) ||
-	    eng_header_add(j, "webhook-timestamp", "%lld",
-	    (long long)(now / 1000)) ||
+	    eng_header_add(
+	        j, "webhook-timestamp", "%lld", (long long)(now / 1000)) ||
 	    eng_header_add(j, "webhook-signature", "%s%s%s", v1[0],
-	    n > 1 ? " " : "", n > 1 ? v1[1] : "") ||
+	        n > 1 ? " " : "", n > 1 ? v1[1] : "") ||
 	    eng_header_add(j, "Expect", "%s", ""))
 		return -1;
 	return 0;
@@ -547,15 +546,15 @@ job_free(struct job *j)
 
 /* Starts J's request to URL; its body and headers are set. 0 or -1. */
 static int
-job_start(struct job *j, const char *url, int64_t timeout_ms,
-    const cJSON *custom)
+job_start(
+    struct job *j, const char *url, int64_t timeout_ms, const cJSON *custom)
 {
 	const cJSON *h;
 	CURL *e;
 
 	for (h = custom != NULL ? custom->child : NULL; h != NULL; h = h->next)
-		if (cJSON_IsString(h) && eng_header_add(j, h->string, "%s",
-		    h->valuestring) != 0)
+		if (cJSON_IsString(h) &&
+		    eng_header_add(j, h->string, "%s", h->valuestring) != 0)
 			return -1;
 	if ((j->easy = e = curl_easy_init()) == NULL)
 		return -1;
@@ -563,12 +562,12 @@ job_start(struct job *j, const char *url, int64_t timeout_ms,
 	curl_easy_setopt(e, CURLOPT_PRIVATE, j);
 	curl_easy_setopt(e, CURLOPT_POST, 1L);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body.b);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-	    (curl_off_t)j->body.len);
+	curl_easy_setopt(
+	    e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->body.len);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->hdrs);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout_ms <
-	    10000 ? timeout_ms : 10000));
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)(timeout_ms < 10000 ? timeout_ms : 10000));
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	/* Never follow a redirect, never use a proxy from the environment. */
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
@@ -597,8 +596,10 @@ job_outcome(struct job *j, CURLcode rc)
 		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->status);
 	if (j->too_large) {
 		j->reason = "too_large";
-		snprintf(j->error, sizeof(j->error), "response larger than "
-		    "%d bytes", ENG_RESPONSE_MAX);
+		snprintf(j->error, sizeof(j->error),
+		    "response larger than "
+		    "%d bytes",
+		    ENG_RESPONSE_MAX);
 		return;
 	}
 	switch (rc) {
@@ -607,8 +608,8 @@ job_outcome(struct job *j, CURLcode rc)
 		if (j->status >= 200 && j->status < 300)
 			j->error[0] = '\0';
 		else
-			snprintf(j->error, sizeof(j->error), "HTTP %ld",
-			    j->status);
+			snprintf(
+			    j->error, sizeof(j->error), "HTTP %ld", j->status);
 		return;
 	case CURLE_OPERATION_TIMEDOUT:
 		j->reason = "timeout";
@@ -627,9 +628,10 @@ job_outcome(struct job *j, CURLcode rc)
 		j->reason = j->refused ? "target_not_allowed" : "connect";
 		break;
 	}
-	snprintf(j->error, sizeof(j->error), "%s", j->refused ?
-	    "the target address is not allowed (see --allow-targets)" :
-	    curl_easy_strerror(rc));
+	snprintf(j->error, sizeof(j->error), "%s",
+	    j->refused
+	        ? "the target address is not allowed (see --allow-targets)"
+	        : curl_easy_strerror(rc));
 }
 
 static int
@@ -645,14 +647,16 @@ job_test_done(struct job *j)
 {
 	struct hk_buf b = HK_BUF_INIT;
 
-	hk_buf_printf(&b, "{\"success\":%s,\"statusCode\":", job_ok(j) ?
-	    "true" : "false");
+	hk_buf_printf(&b,
+	    "{\"success\":%s,\"statusCode\":", job_ok(j) ? "true" : "false");
 	if (j->status > 0)
 		hk_buf_printf(&b, "%ld", j->status);
 	else
 		hk_buf_adds(&b, "null");
-	hk_buf_printf(&b, ",\"latencyMs\":%lld,\"reason\":\"%s\","
-	    "\"message\":", (long long)j->latency_ms, j->reason);
+	hk_buf_printf(&b,
+	    ",\"latencyMs\":%lld,\"reason\":\"%s\","
+	    "\"message\":",
+	    (long long)j->latency_ms, j->reason);
 	hk_buf_add_jsonstr(&b, job_ok(j) ? "delivered" : j->error);
 	hk_buf_adds(&b, "}\n");
 	hk_http_reply(j->req, 200, &b);
@@ -672,7 +676,8 @@ eng_check(void)
 	while ((m = curl_multi_info_read(eng.multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+		curl_easy_getinfo(
+		    m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
 		job_outcome(j, m->data.result);
 		curl_multi_remove_handle(eng.multi, j->easy);
 		curl_easy_cleanup(j->easy);
@@ -690,9 +695,9 @@ struct outcome_op {
 	struct hk_store_op op;
 	struct job *job;
 	char *attempt; /* the attempt's JSON */
-	int final;     /* 0 retry, 1 succeeded, 2 failed */
-	int64_t due;   /* the retry's due time */
-	int gone;      /* the delivery was cancelled or vanished meanwhile */
+	int final; /* 0 retry, 1 succeeded, 2 failed */
+	int64_t due; /* the retry's due time */
+	int gone; /* the delivery was cancelled or vanished meanwhile */
 };
 
 static int
@@ -714,7 +719,7 @@ outcome_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
 	/* Attempts live beside the record: it stays small to rewrite. */
 	n = dlv_attempt_key(j->dlv, j->attempt, key);
 	if ((rc = dlv_put(txn, hk_store_dbi(st, HK_DB_ATTEMPTS), key, n,
-	    o->attempt, strlen(o->attempt))) != 0)
+	         o->attempt, strlen(o->attempt))) != 0)
 		goto out;
 	/* The old queue entry goes in the same commit as the outcome. */
 	if ((rc = dlv_queue(st, txn, rec, 0)) != 0)
@@ -722,8 +727,8 @@ outcome_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
 	dlv_set_num(rec, "attemptCount", j->attempt);
 	dlv_set_str(rec, "updatedAt", hk_time_iso(hk_now_ms(), iso));
 	if (o->final) {
-		dlv_set_str(rec, "status", o->final == 1 ? "succeeded" :
-		    "failed");
+		dlv_set_str(
+		    rec, "status", o->final == 1 ? "succeeded" : "failed");
 		dlv_set_str(rec, "nextAttemptAt", NULL);
 	} else {
 		dlv_set_num(rec, "cls", 1);
@@ -749,12 +754,14 @@ eng_notify(const char *type, const struct job *j, const struct hk_sub *s)
 		return;
 	if (hk_buf_printf(&p, "{\"subscription\":\"%s\",\"url\":", j->sub) ||
 	    hk_buf_add_jsonstr(&p, s != NULL ? s->sb_url : NULL) ||
-	    hk_buf_printf(&p, ",\"delivery\":\"%s\",\"event\":\"%s\","
-	    "\"attempts\":%d,\"lastError\":", j->dlv, j->evt, j->attempt) ||
+	    hk_buf_printf(&p,
+	        ",\"delivery\":\"%s\",\"event\":\"%s\","
+	        "\"attempts\":%d,\"lastError\":",
+	        j->dlv, j->evt, j->attempt) ||
 	    hk_buf_add_jsonstr(&p, j->error[0] != '\0' ? j->error : NULL) ||
 	    hk_buf_addc(&p, '}') ||
 	    hk_event_submit(type, NULL, "hookd", p.b, p.len, NULL, NULL, NULL,
-	    NULL, &err) == NULL)
+	        NULL, &err) == NULL)
 		log_warn("notify", "type=%s error=%s", type,
 		    hk_logq("cannot publish"));
 	hk_buf_free(&p);
@@ -792,10 +799,10 @@ outcome_done(struct hk_store_op *sop, int rc)
 		} else {
 			/* An open circuit spaces its probes like retries. */
 			if (++s->sb_fails >= ENG_CIRCUIT)
-				s->sb_probe_after = hk_now_ms() + hk_backoff_ms(
-				    s->sb_fails - ENG_CIRCUIT + 1, s->sb_initial_ms,
-				    s->sb_max_ms, randombytes_uniform(1000000) /
-				    1e6);
+				s->sb_probe_after = hk_now_ms() +
+				    hk_backoff_ms(s->sb_fails - ENG_CIRCUIT + 1,
+				        s->sb_initial_ms, s->sb_max_ms,
+				        randombytes_uniform(1000000) / 1e6);
 			if (s->sb_failing_since == 0) {
 				s->sb_failing_since = hk_now_ms();
 				save = 1;
@@ -803,26 +810,30 @@ outcome_done(struct hk_store_op *sop, int rc)
 		}
 		if (s->sb_ordered && rc == 0 && !o->gone) {
 			/* The head waits for its retries; others wait for it. */
-			if (o->final && strcmp(s->sb_ordered_head, j->dlv) ==
-			    0) {
+			if (o->final &&
+			    strcmp(s->sb_ordered_head, j->dlv) == 0) {
 				s->sb_ordered_head[0] = '\0';
 				save = 1;
 			} else if (!o->final && s->sb_ordered_head[0] == '\0') {
-				memcpy(s->sb_ordered_head, j->dlv,
-				    sizeof(j->dlv));
+				memcpy(
+				    s->sb_ordered_head, j->dlv, sizeof(j->dlv));
 				save = 1;
 			}
 		}
-		if (s->sb_active && ((!ok && j->status == 410) || (!ok &&
-		    hk_now_ms() - s->sb_failing_since >
-		    hd->hd_conf.cf_disable_after_ms))) {
+		if (s->sb_active &&
+		    ((!ok && j->status == 410) ||
+		        (!ok &&
+		            hk_now_ms() - s->sb_failing_since >
+		                hd->hd_conf.cf_disable_after_ms))) {
 			s->sb_active = 0;
 			free(s->sb_disabled_reason);
-			s->sb_disabled_reason = strdup(j->status == 410 ?
-			    "gone" : "failing");
+			s->sb_disabled_reason =
+			    strdup(j->status == 410 ? "gone" : "failing");
 			save = 1;
-			log_warn("subscription_disabled", "subscription=%s "
-			    "reason=%s", s->sb_id, s->sb_disabled_reason);
+			log_warn("subscription_disabled",
+			    "subscription=%s "
+			    "reason=%s",
+			    s->sb_id, s->sb_disabled_reason);
 			eng_notify("hookd.subscription.disabled", j, s);
 		}
 		if (save)
@@ -836,9 +847,10 @@ outcome_done(struct hk_store_op *sop, int rc)
 		if (o->final == 2)
 			eng_notify("hookd.delivery.exhausted", j, s);
 	}
-	log_debug("attempt", "delivery=%s attempt=%d status=%ld reason=%s "
-	    "ms=%lld", j->dlv, j->attempt, j->status, j->reason,
-	    (long long)j->latency_ms);
+	log_debug("attempt",
+	    "delivery=%s attempt=%d status=%ld reason=%s "
+	    "ms=%lld",
+	    j->dlv, j->attempt, j->status, j->reason, (long long)j->latency_ms);
 	free(o->attempt);
 	free(o);
 	job_free(j);
@@ -874,16 +886,17 @@ job_finish(struct job *j)
 		if ((unsigned char)p[i] < 0x20 && p[i] != '\n' && p[i] != '\t')
 			p[i] = '?';
 	if (hk_buf_printf(&a, "{\"attempt\":%d,\"at\":\"%s\",\"statusCode\":",
-	    j->attempt, hk_time_iso(j->at_ms, iso)) ||
-	    (j->status > 0 ? hk_buf_printf(&a, "%ld", j->status) :
-	    hk_buf_adds(&a, "null")) ||
-	    hk_buf_printf(&a, ",\"latencyMs\":%lld,\"error\":",
-	    (long long)j->latency_ms) ||
+	        j->attempt, hk_time_iso(j->at_ms, iso)) ||
+	    (j->status > 0 ? hk_buf_printf(&a, "%ld", j->status)
+	                   : hk_buf_adds(&a, "null")) ||
+	    hk_buf_printf(&a,
+	        ",\"latencyMs\":%lld,\"error\":", (long long)j->latency_ms) ||
 	    hk_buf_add_jsonstr(&a, j->error[0] != '\0' ? j->error : NULL) ||
 	    hk_buf_printf(&a, ",\"reason\":\"%s\",\"response\":", j->reason) ||
 	    hk_buf_addc(&a, '"') ||
-	    hk_buf_add_jsonesc(&a, j->resp.b != NULL ? j->resp.b : "",
-	    j->resp.len) || hk_buf_adds(&a, "\"}"))
+	    hk_buf_add_jsonesc(
+	        &a, j->resp.b != NULL ? j->resp.b : "", j->resp.len) ||
+	    hk_buf_adds(&a, "\"}"))
 		goto fail;
 	o->attempt = hk_buf_take(&a);
 	if (job_ok(j))
@@ -895,8 +908,8 @@ job_finish(struct job *j)
 		    s->sb_max_ms, randombytes_uniform(1000000) / 1e6);
 		if ((j->status == 429 || j->status == 503) &&
 		    j->retry_after[0] != '\0' &&
-		    hk_retry_after_ms(j->retry_after, hk_now_ms(),
-		    s->sb_max_ms, &ra) == 0)
+		    hk_retry_after_ms(
+		        j->retry_after, hk_now_ms(), s->sb_max_ms, &ra) == 0)
 			delay = ra;
 		o->due = hk_now_ms() + delay;
 	}
@@ -934,20 +947,20 @@ eng_may_send(struct hk_sub *s, const char *dlv)
 		return 0;
 	if (s->sb_fails >= ENG_CIRCUIT && s->sb_probing)
 		return 0; /* open circuit: one probe at a time */
-	if (s->sb_ordered && (s->sb_ordered_busy ||
-	    (s->sb_ordered_head[0] != '\0' &&
-	    strcmp(s->sb_ordered_head, dlv) != 0)))
+	if (s->sb_ordered &&
+	    (s->sb_ordered_busy ||
+	        (s->sb_ordered_head[0] != '\0' &&
+	            strcmp(s->sb_ordered_head, dlv) != 0)))
 		return 0;
-	if (s->sb_rate > 0 && hk_bucket_take(&s->sb_bucket, hk_mono_us(),
-	    &wait) != 0)
+	if (s->sb_rate > 0 &&
+	    hk_bucket_take(&s->sb_bucket, hk_mono_us(), &wait) != 0)
 		return 0;
 	return 1;
 }
 
 /* Builds and starts the attempt of queue entry DLV (key QK) for S. */
 static int
-eng_dispatch(MDB_txn *txn, struct hk_sub *s, const char *dlv,
-    const MDB_val *qk)
+eng_dispatch(MDB_txn *txn, struct hk_sub *s, const char *dlv, const MDB_val *qk)
 {
 	struct hk_tmpl_vars tv;
 	struct job *j;
@@ -966,28 +979,28 @@ eng_dispatch(MDB_txn *txn, struct hk_sub *s, const char *dlv,
 	k.mv_data = j->dlv;
 	k.mv_size = strlen(j->dlv);
 	if (mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_DELIVERIES), &k,
-	    &v) != 0 || (rec = cJSON_ParseWithLength(v.mv_data, v.mv_size)) ==
-	    NULL || strcmp(dlv_str(rec, "status"), "pending") != 0)
+	        &v) != 0 ||
+	    (rec = cJSON_ParseWithLength(v.mv_data, v.mv_size)) == NULL ||
+	    strcmp(dlv_str(rec, "status"), "pending") != 0)
 		goto out;
 	snprintf(j->evt, sizeof(j->evt), "%s", dlv_str(rec, "event"));
 	j->attempt = (int)dlv_num(rec, "attemptCount") + 1;
 	j->limit = (int)dlv_num(rec, "limit");
 	k.mv_data = j->evt;
 	k.mv_size = strlen(j->evt);
-	if (mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_EVENTS), &k,
-	    &v) != 0)
+	if (mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_EVENTS), &k, &v) != 0)
 		goto out;
-	if ((cut = memmem(v.mv_data, v.mv_size, ",\"payload\":", 11)) ==
-	    NULL || (head = hk_event_head(v.mv_data, v.mv_size)) == NULL)
+	if ((cut = memmem(v.mv_data, v.mv_size, ",\"payload\":", 11)) == NULL ||
+	    (head = hk_event_head(v.mv_data, v.mv_size)) == NULL)
 		goto out;
 	f = cJSON_GetObjectItemCaseSensitive(head, "event");
-	snprintf(j->type, sizeof(j->type), "%s", cJSON_IsString(f) ?
-	    f->valuestring : "");
+	snprintf(j->type, sizeof(j->type), "%s",
+	    cJSON_IsString(f) ? f->valuestring : "");
 	if (s->sb_template != NULL) {
-		const cJSON *src = cJSON_GetObjectItemCaseSensitive(head,
-		    "source");
-		const cJSON *ts = cJSON_GetObjectItemCaseSensitive(head,
-		    "timestamp");
+		const cJSON *src =
+		    cJSON_GetObjectItemCaseSensitive(head, "source");
+		const cJSON *ts =
+		    cJSON_GetObjectItemCaseSensitive(head, "timestamp");
 		const cJSON *nm = cJSON_GetObjectItemCaseSensitive(src, "name");
 		const char *payload = cut + 11;
 
@@ -998,14 +1011,16 @@ eng_dispatch(MDB_txn *txn, struct hk_sub *s, const char *dlv,
 		tv.source_name = cJSON_IsString(nm) ? nm->valuestring : "";
 		tv.payload = payload;
 		/* The payload runs to the envelope's closing brace. */
-		tv.payload_len = (size_t)((char *)v.mv_data + v.mv_size - 1 -
-		    payload);
+		tv.payload_len =
+		    (size_t)((char *)v.mv_data + v.mv_size - 1 - payload);
 		if (hk_tmpl_render(s->sb_template, &tv, &j->body) != 0)
 			goto out;
 	} else if (hk_buf_add(&j->body, v.mv_data, v.mv_size) != 0)
 		goto out;
-	if (eng_sign(j, s->sb_secret, s->sb_prev_secret != NULL &&
-	    s->sb_prev_until > hk_now_ms() ? s->sb_prev_secret : NULL) != 0 ||
+	if (eng_sign(j, s->sb_secret,
+	        s->sb_prev_secret != NULL && s->sb_prev_until > hk_now_ms()
+	            ? s->sb_prev_secret
+	            : NULL) != 0 ||
 	    job_start(j, s->sb_url, s->sb_timeout_ms, s->sb_headers) != 0 ||
 	    hk_map_put(&eng.inflight, j->dlv, strlen(j->dlv), j) != 0)
 		goto out;
@@ -1038,11 +1053,12 @@ eng_serve_head(MDB_txn *txn, struct hk_sub *s, int64_t now, int64_t *next)
 	int64_t due;
 
 	if (hk_map_get(&eng.inflight, s->sb_ordered_head,
-	    strlen(s->sb_ordered_head)) != NULL)
+	        strlen(s->sb_ordered_head)) != NULL)
 		return 0;
 	if (mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_DELIVERIES), &k,
-	    &v) != 0 || (rec = cJSON_ParseWithLength(v.mv_data, v.mv_size)) ==
-	    NULL || strcmp(dlv_str(rec, "status"), "pending") != 0) {
+	        &v) != 0 ||
+	    (rec = cJSON_ParseWithLength(v.mv_data, v.mv_size)) == NULL ||
+	    strcmp(dlv_str(rec, "status"), "pending") != 0) {
 		cJSON_Delete(rec);
 		s->sb_ordered_head[0] = '\0';
 		hk_sub_save_state(s);
@@ -1050,8 +1066,8 @@ eng_serve_head(MDB_txn *txn, struct hk_sub *s, int64_t now, int64_t *next)
 		return 0;
 	}
 	due = dlv_num(rec, "due");
-	qk.mv_size = hk_queue_key(s->sb_id, (int)dlv_num(rec, "cls"), due,
-	    s->sb_ordered_head, key);
+	qk.mv_size = hk_queue_key(
+	    s->sb_id, (int)dlv_num(rec, "cls"), due, s->sb_ordered_head, key);
 	qk.mv_data = key;
 	cJSON_Delete(rec);
 	if (due > now) {
@@ -1074,8 +1090,8 @@ eng_serve_head(MDB_txn *txn, struct hk_sub *s, int64_t now, int64_t *next)
  * earliest entry due later. Returns -1 when the global cap is reached.
  */
 static int
-eng_serve(MDB_txn *txn, MDB_cursor *cur, struct hk_sub *s, int64_t now,
-    int64_t *next)
+eng_serve(
+    MDB_txn *txn, MDB_cursor *cur, struct hk_sub *s, int64_t now, int64_t *next)
 {
 	size_t slen = strlen(s->sb_id);
 	char start[HK_QKEY_MAX], dlv[HK_ID_MAX];
@@ -1097,11 +1113,11 @@ eng_serve(MDB_txn *txn, MDB_cursor *cur, struct hk_sub *s, int64_t now,
 		k.mv_data = start;
 		k.mv_size = slen + 1;
 		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 			kp = k.mv_data;
-			if (k.mv_size <= slen + 9 || k.mv_size - slen - 9 >=
-			    HK_ID_MAX || memcmp(kp, s->sb_id, slen) != 0 ||
-			    kp[slen] != cls)
+			if (k.mv_size <= slen + 9 ||
+			    k.mv_size - slen - 9 >= HK_ID_MAX ||
+			    memcmp(kp, s->sb_id, slen) != 0 || kp[slen] != cls)
 				break;
 			if ((due = queue_due(kp, slen)) > now) {
 				if (due < *next)
@@ -1150,15 +1166,15 @@ eng_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	if (hk_store_rbegin(hd->hd_store, &txn) != 0)
 		return;
-	if (mdb_cursor_open(txn, hk_store_dbi(hd->hd_store, HK_DB_QUEUE),
-	    &cur) != 0) {
+	if (mdb_cursor_open(
+	        txn, hk_store_dbi(hd->hd_store, HK_DB_QUEUE), &cur) != 0) {
 		hk_store_rend(hd->hd_store);
 		eng_schedule(ENG_IDLE_MS);
 		return;
 	}
 	TAILQ_FOREACH(s, hk_sub_all(), sb_entry)
-		if (s->sb_active && eng_serve(txn, cur, s, now, &next) != 0)
-			break;
+	if (s->sb_active && eng_serve(txn, cur, s, now, &next) != 0)
+		break;
 	mdb_cursor_close(cur);
 	hk_store_rend(hd->hd_store);
 	/* An ending attempt or a new event brings the next pass sooner. */
@@ -1267,8 +1283,9 @@ eng_test(struct evhttp_request *req, const char *url, const char *type,
 	env.ev_name = "hookd";
 	env.ev_payload = payload;
 	env.ev_payload_len = plen;
-	if (hk_env_build(&j->body, &env) != 0 || eng_sign(j, secret, prev) !=
-	    0 || job_start(j, url, timeout_ms, headers) != 0) {
+	if (hk_env_build(&j->body, &env) != 0 ||
+	    eng_sign(j, secret, prev) != 0 ||
+	    job_start(j, url, timeout_ms, headers) != 0) {
 		hk_http_error(req, 500, "internal", "cannot start the request");
 		job_free(j);
 	}
@@ -1278,8 +1295,10 @@ void
 hk_engine_test_sub(struct evhttp_request *req, const struct hk_sub *s)
 {
 	eng_test(req, s->sb_url, "webhook.test", "{\"test\":true}", 13,
-	    s->sb_secret, s->sb_prev_secret != NULL &&
-	    s->sb_prev_until > hk_now_ms() ? s->sb_prev_secret : NULL,
+	    s->sb_secret,
+	    s->sb_prev_secret != NULL && s->sb_prev_until > hk_now_ms()
+	        ? s->sb_prev_secret
+	        : NULL,
 	    s->sb_timeout_ms, s->sb_headers);
 }
 
@@ -1287,8 +1306,8 @@ hk_engine_test_sub(struct evhttp_request *req, const struct hk_sub *s)
 void
 hk_engine_test_delivery(struct evhttp_request *req)
 {
-	static const char *const fields[] = {"url", "event", "payload",
-		"secret", NULL};
+	static const char *const fields[] = {
+	    "url", "event", "payload", "secret", NULL};
 	const cJSON *url, *type, *payload, *secret;
 	char host[256], err[256], sec[HK_SECRET_LEN], *ptext = NULL;
 	const char *code;
@@ -1303,24 +1322,28 @@ hk_engine_test_delivery(struct evhttp_request *req)
 	type = cJSON_GetObjectItemCaseSensitive(j, "event");
 	payload = cJSON_GetObjectItemCaseSensitive(j, "payload");
 	secret = cJSON_GetObjectItemCaseSensitive(j, "secret");
-	if (!cJSON_IsString(url) || (type != NULL && (!cJSON_IsString(type) ||
-	    *type->valuestring == '\0' || strlen(type->valuestring) >
-	    HOOKD_TYPE_MAX)) || (secret != NULL && (!cJSON_IsString(secret) ||
-	    *secret->valuestring == '\0' || strlen(secret->valuestring) >
-	    200))) {
-		hk_http_error(req, 400, "bad_request", "url (string), event "
+	if (!cJSON_IsString(url) ||
+	    (type != NULL &&
+	        (!cJSON_IsString(type) || *type->valuestring == '\0' ||
+	            strlen(type->valuestring) > HOOKD_TYPE_MAX)) ||
+	    (secret != NULL &&
+	        (!cJSON_IsString(secret) || *secret->valuestring == '\0' ||
+	            strlen(secret->valuestring) > 200))) {
+		hk_http_error(req, 400, "bad_request",
+		    "url (string), event "
 		    "(1-200 characters) and secret (1-200 characters) are "
 		    "expected");
 		goto out;
 	}
 	if (hk_sub_check_url(url->valuestring, host, sizeof(host), &code, err,
-	    sizeof(err)) != 0) {
+	        sizeof(err)) != 0) {
 		if (strcmp(code, "target_not_allowed") != 0) {
 			hk_http_error(req, 400, code, "%s", err);
 			goto out;
 		}
 		/* A refused target is an answer, not a bad request. */
-		hk_buf_adds(&b, "{\"success\":false,\"statusCode\":null,"
+		hk_buf_adds(&b,
+		    "{\"success\":false,\"statusCode\":null,"
 		    "\"latencyMs\":0,\"reason\":\"target_not_allowed\","
 		    "\"message\":");
 		hk_buf_add_jsonstr(&b, err);
@@ -1332,10 +1355,10 @@ hk_engine_test_delivery(struct evhttp_request *req)
 	if (secret == NULL)
 		hk_secret_new(sec);
 	ptext = payload != NULL ? cJSON_PrintUnformatted(payload) : NULL;
-	eng_test(req, url->valuestring, type != NULL ? type->valuestring :
-	    "webhook.test", ptext != NULL ? ptext : "{}", ptext != NULL ?
-	    strlen(ptext) : 2, secret != NULL ? secret->valuestring : sec,
-	    NULL, 10000, NULL);
+	eng_test(req, url->valuestring,
+	    type != NULL ? type->valuestring : "webhook.test",
+	    ptext != NULL ? ptext : "{}", ptext != NULL ? strlen(ptext) : 2,
+	    secret != NULL ? secret->valuestring : sec, NULL, 10000, NULL);
 	free(ptext);
 out:
 	cJSON_Delete(j);
@@ -1354,13 +1377,13 @@ dlv_attempts(MDB_txn *txn, const char *id, struct hk_buf *b)
 
 	if (hk_buf_addc(b, '[') != 0)
 		return HK_ENOMEM;
-	if (mdb_cursor_open(txn, hk_store_dbi(hd->hd_store, HK_DB_ATTEMPTS),
-	    &cur) != 0)
+	if (mdb_cursor_open(
+	        txn, hk_store_dbi(hd->hd_store, HK_DB_ATTEMPTS), &cur) != 0)
 		return HK_EIO;
 	k.mv_data = (void *)(uintptr_t)id;
 	k.mv_size = ilen;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size != ilen + 2 || memcmp(k.mv_data, id, ilen) != 0)
 			break;
 		if ((n++ > 0 && hk_buf_addc(b, ',') != 0) ||
@@ -1375,8 +1398,7 @@ dlv_attempts(MDB_txn *txn, const char *id, struct hk_buf *b)
 
 /* Appends REC in its public form (internal fields dropped) to B. */
 static int
-dlv_public(MDB_txn *txn, struct hk_buf *b, const MDB_val *v,
-    int with_attempts)
+dlv_public(MDB_txn *txn, struct hk_buf *b, const MDB_val *v, int with_attempts)
 {
 	cJSON *rec = cJSON_ParseWithLength(v->mv_data, v->mv_size);
 	const char *id;
@@ -1420,13 +1442,14 @@ hk_delivery_of_event(MDB_txn *txn, const char *evt, struct hk_buf *b)
 
 	if (hk_buf_addc(b, '[') != 0)
 		return HK_ENOMEM;
-	if (mdb_cursor_open(txn, hk_store_dbi(hd->hd_store, HK_DB_EVDLV),
-	    &cur) != 0)
+	if (mdb_cursor_open(
+	        txn, hk_store_dbi(hd->hd_store, HK_DB_EVDLV), &cur) != 0)
 		return HK_EIO;
 	k.mv_data = (void *)(uintptr_t)evt;
 	k.mv_size = elen;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 &&
-	    n < HOOKD_LIST_MAX; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	     rc == 0 && n < HOOKD_LIST_MAX;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size <= elen || k.mv_size - elen >= HK_ID_MAX ||
 		    memcmp(k.mv_data, evt, elen) != 0)
 			break;
@@ -1435,7 +1458,7 @@ hk_delivery_of_event(MDB_txn *txn, const char *evt, struct hk_buf *b)
 		d.mv_data = id;
 		d.mv_size = strlen(id);
 		if (mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_DELIVERIES),
-		    &d, &v) != 0)
+		        &d, &v) != 0)
 			continue;
 		if ((n++ > 0 && hk_buf_addc(b, ',') != 0) ||
 		    dlv_public(txn, b, &v, 1) != 0) {
@@ -1472,13 +1495,14 @@ dlv_list(struct evhttp_request *req)
 	    strcmp(status, "in_flight") != 0 &&
 	    strcmp(status, "succeeded") != 0 && strcmp(status, "failed") != 0 &&
 	    strcmp(status, "cancelled") != 0) {
-		hk_http_error(req, 400, "bad_request", "status must be pending, "
+		hk_http_error(req, 400, "bad_request",
+		    "status must be pending, "
 		    "in_flight, succeeded, failed or cancelled");
 		return;
 	}
 	if (hk_store_rbegin(hd->hd_store, &txn) != 0 ||
-	    mdb_cursor_open(txn, hk_store_dbi(hd->hd_store, HK_DB_DELIVERIES),
-	    &cur) != 0) {
+	    mdb_cursor_open(
+	        txn, hk_store_dbi(hd->hd_store, HK_DB_DELIVERIES), &cur) != 0) {
 		hk_store_rend(hd->hd_store);
 		hk_http_error(req, 503, "unavailable", "cannot read the store");
 		return;
@@ -1487,8 +1511,8 @@ dlv_list(struct evhttp_request *req)
 		k.mv_data = after;
 		k.mv_size = strlen(after);
 		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) :
-		    mdb_cursor_get(cur, &k, &v, MDB_LAST);
+		rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV)
+		             : mdb_cursor_get(cur, &k, &v, MDB_LAST);
 	} else
 		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
 	hk_buf_adds(&b, "{\"data\":[");
@@ -1508,22 +1532,22 @@ dlv_list(struct evhttp_request *req)
 		id = last;
 		in_flight = hk_map_get(&eng.inflight, id, strlen(id)) != NULL;
 		/* Cheap filters on the raw record before parsing it. */
-		if (sub[0] != '\0' && (snprintf(pat, sizeof(pat),
-		    "\"subscription\":\"%s\"", sub), memmem(v.mv_data,
-		    v.mv_size, pat, strlen(pat)) == NULL))
+		if (sub[0] != '\0' &&
+		    (snprintf(pat, sizeof(pat), "\"subscription\":\"%s\"", sub),
+		        memmem(v.mv_data, v.mv_size, pat, strlen(pat)) == NULL))
 			continue;
-		if (evt[0] != '\0' && (snprintf(pat, sizeof(pat),
-		    "\"event\":\"%s\"", evt), memmem(v.mv_data, v.mv_size, pat,
-		    strlen(pat)) == NULL))
+		if (evt[0] != '\0' &&
+		    (snprintf(pat, sizeof(pat), "\"event\":\"%s\"", evt),
+		        memmem(v.mv_data, v.mv_size, pat, strlen(pat)) == NULL))
 			continue;
 		if (status[0] != '\0') {
 			snprintf(pat, sizeof(pat), "\"status\":\"%s\"",
-			    strcmp(status, "in_flight") == 0 ? "pending" :
-			    status);
+			    strcmp(status, "in_flight") == 0 ? "pending"
+			                                     : status);
 			if (memmem(v.mv_data, v.mv_size, pat, strlen(pat)) ==
-			    NULL || (strcmp(status, "in_flight") == 0) !=
-			    in_flight || (strcmp(status, "pending") == 0 &&
-			    in_flight))
+			        NULL ||
+			    (strcmp(status, "in_flight") == 0) != in_flight ||
+			    (strcmp(status, "pending") == 0 && in_flight))
 				continue;
 		}
 		if ((n++ > 0 && hk_buf_addc(&b, ',') != 0) ||
@@ -1553,8 +1577,7 @@ dlv_show(struct evhttp_request *req, const char *id)
 		hk_http_error(req, 503, "unavailable", "cannot read the store");
 		return;
 	}
-	rc = mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_DELIVERIES), &k,
-	    &v);
+	rc = mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_DELIVERIES), &k, &v);
 	if (rc == 0)
 		rc = dlv_public(txn, &b, &v, 1) || hk_buf_addc(&b, '\n');
 	hk_store_rend(hd->hd_store);
@@ -1627,22 +1650,23 @@ dlv_op_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
 		cJSON_Delete(rec);
 		return rc;
 	case DLV_RECOVER:
-		if ((rc = mdb_cursor_open(txn, hk_store_dbi(st,
-		    HK_DB_SUBDLV), &cur)) != 0)
+		if ((rc = mdb_cursor_open(
+		         txn, hk_store_dbi(st, HK_DB_SUBDLV), &cur)) != 0)
 			return hk_store_err(rc);
 		k.mv_data = o->id;
 		k.mv_size = ilen;
 		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			if (k.mv_size <= ilen || k.mv_size - ilen >=
-			    HK_ID_MAX || memcmp(k.mv_data, o->id, ilen) != 0 ||
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			if (k.mv_size <= ilen ||
+			    k.mv_size - ilen >= HK_ID_MAX ||
+			    memcmp(k.mv_data, o->id, ilen) != 0 ||
 			    o->count >= DLV_RECOVER_MAX)
 				break;
 			memcpy(id, (char *)k.mv_data + ilen, k.mv_size - ilen);
 			id[k.mv_size - ilen] = '\0';
 			created = hk_id_ms("dlv_", id);
-			if (created < o->since || (o->until > 0 &&
-			    created >= o->until))
+			if (created < o->since ||
+			    (o->until > 0 && created >= o->until))
 				continue;
 			if ((rec = dlv_read(st, txn, id)) == NULL)
 				continue;
@@ -1661,9 +1685,10 @@ dlv_op_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
 		hk_time_iso(hk_now_ms(), iso);
 		for (i = 0; i < o->nsubs; i++) {
 			if ((rc = hk_delivery_create(st, txn, o->id, o->subs[i],
-			    o->max[i], hk_now_ms(), id)) != 0)
+			         o->max[i], hk_now_ms(), id)) != 0)
 				return rc;
-			if ((o->count++ > 0 && hk_buf_addc(&o->out, ',') != 0) ||
+			if ((o->count++ > 0 &&
+			        hk_buf_addc(&o->out, ',') != 0) ||
 			    hk_buf_add_jsonstr(&o->out, id) != 0)
 				return HK_ENOMEM;
 		}
@@ -1679,22 +1704,26 @@ dlv_op_done(struct hk_store_op *sop, int rc)
 	struct hk_buf b = HK_BUF_INIT;
 
 	if (rc == HK_ENOTFOUND)
-		hk_http_error(o->req, 404, "not_found", "no delivery %s", o->id);
+		hk_http_error(
+		    o->req, 404, "not_found", "no delivery %s", o->id);
 	else if (rc == HK_EEXIST)
-		hk_http_error(o->req, 409, "conflict", "the delivery is in "
+		hk_http_error(o->req, 409, "conflict",
+		    "the delivery is in "
 		    "flight or already succeeded");
 	else if (rc != 0)
 		hk_http_unavailable(o->req, rc);
 	else {
 		if (o->kind == DLV_RETRY)
-			hk_buf_printf(&b, "{\"status\":\"pending\",\"id\":\"%s\"}"
-			    "\n", o->id);
+			hk_buf_printf(&b,
+			    "{\"status\":\"pending\",\"id\":\"%s\"}"
+			    "\n",
+			    o->id);
 		else if (o->kind == DLV_RECOVER)
 			hk_buf_printf(&b, "{\"recovered\":%llu}\n",
 			    (unsigned long long)o->count);
 		else
-			hk_buf_printf(&b, "{\"deliveries\":[%s]}\n", o->out.b !=
-			    NULL ? o->out.b : "");
+			hk_buf_printf(&b, "{\"deliveries\":[%s]}\n",
+			    o->out.b != NULL ? o->out.b : "");
 		hk_http_reply(o->req, o->kind == DLV_REPLAY ? 202 : 200, &b);
 		hk_buf_free(&b);
 		hk_engine_kick();
@@ -1753,10 +1782,13 @@ hk_delivery_recover(struct evhttp_request *req, const struct hk_sub *s)
 	}
 	since = cJSON_GetObjectItemCaseSensitive(j, "since");
 	until = cJSON_GetObjectItemCaseSensitive(j, "until");
-	if (!cJSON_IsString(since) || hk_time_parse(since->valuestring,
-	    &o->since) != 0 || (until != NULL && (!cJSON_IsString(until) ||
-	    hk_time_parse(until->valuestring, &o->until) != 0))) {
-		hk_http_error(req, 400, "bad_request", "since (and until) must "
+	if (!cJSON_IsString(since) ||
+	    hk_time_parse(since->valuestring, &o->since) != 0 ||
+	    (until != NULL &&
+	        (!cJSON_IsString(until) ||
+	            hk_time_parse(until->valuestring, &o->until) != 0))) {
+		hk_http_error(req, 400, "bad_request",
+		    "since (and until) must "
 		    "be ISO 8601 times");
 		cJSON_Delete(j);
 		free(o);
@@ -1787,8 +1819,8 @@ hk_delivery_replay(struct evhttp_request *req, const char *evt)
 		return;
 	}
 	only = cJSON_GetObjectItemCaseSensitive(j, "subscription");
-	if (only != NULL && (!cJSON_IsString(only) ||
-	    hk_sub_find(only->valuestring) == NULL)) {
+	if (only != NULL &&
+	    (!cJSON_IsString(only) || hk_sub_find(only->valuestring) == NULL)) {
 		hk_http_error(req, 404, "not_found", "no such subscription");
 		cJSON_Delete(j);
 		return;
@@ -1809,17 +1841,20 @@ hk_delivery_replay(struct evhttp_request *req, const char *evt)
 		return;
 	}
 	t = cJSON_GetObjectItemCaseSensitive(head, "event");
-	src = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
-	    head, "source"), "webhook");
+	src = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(head, "source"), "webhook");
 	if ((o = dlv_op_new(req, DLV_REPLAY, evt)) == NULL) {
 		cJSON_Delete(j);
 		cJSON_Delete(head);
 		return;
 	}
-	TAILQ_FOREACH(s, hk_sub_all(), sb_entry) {
-		if (only != NULL ? strcmp(s->sb_id, only->valuestring) != 0 :
-		    !hk_sub_matches(s, cJSON_IsString(t) ? t->valuestring : "",
-		    cJSON_IsString(src) ? src->valuestring : NULL))
+	TAILQ_FOREACH(s, hk_sub_all(), sb_entry)
+	{
+		if (only != NULL
+		        ? strcmp(s->sb_id, only->valuestring) != 0
+		        : !hk_sub_matches(s,
+		              cJSON_IsString(t) ? t->valuestring : "",
+		              cJSON_IsString(src) ? src->valuestring : NULL))
 			continue;
 		o->subs = reallocarray(o->subs, n + 1, sizeof(*o->subs));
 		o->max = reallocarray(o->max, n + 1, sizeof(*o->max));
@@ -1855,11 +1890,12 @@ hk_delivery_route(struct evhttp_request *req, char **seg, int nseg)
 			hk_admin_405(req, "POST");
 		else if (hk_map_get(&eng.inflight, seg[2], strlen(seg[2])) !=
 		    NULL)
-			hk_http_error(req, 409, "conflict", "the delivery is in "
+			hk_http_error(req, 409, "conflict",
+			    "the delivery is in "
 			    "flight");
 		else if (!hk_id_valid("dlv_", seg[2]))
-			hk_http_error(req, 404, "not_found", "no delivery %.80s",
-			    seg[2]);
+			hk_http_error(
+			    req, 404, "not_found", "no delivery %.80s", seg[2]);
 		else if ((o = dlv_op_new(req, DLV_RETRY, seg[2])) != NULL)
 			dlv_op_submit(o);
 	} else

@@ -37,8 +37,8 @@ event_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
 			memcpy(eo->eo_dup_id, v.mv_data, v.mv_size);
 			eo->eo_dup_id[v.mv_size] = '\0';
 			first = hk_id_ms("evt_", eo->eo_dup_id);
-			if (first >= 0 && eo->eo_ms - first <=
-			    hd->hd_conf.cf_retention_ms)
+			if (first >= 0 &&
+			    eo->eo_ms - first <= hd->hd_conf.cf_retention_ms)
 				return HK_EDUP;
 		} else if (rc != 0 && rc != MDB_NOTFOUND)
 			return hk_store_err(rc);
@@ -48,12 +48,12 @@ event_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
 			return hk_store_err(rc);
 	}
 	if ((rc = hk_store_put(txn, hk_store_dbi(st, HK_DB_EVENTS), eo->eo_id,
-	    strlen(eo->eo_id), eo->eo_env.b, eo->eo_env.len, 0)) != 0)
+	         strlen(eo->eo_id), eo->eo_env.b, eo->eo_env.len, 0)) != 0)
 		return rc;
 	/* One delivery per matching subscription, in the same commit. */
 	for (i = 0; i < eo->eo_nsubs; i++)
-		if ((rc = hk_delivery_create(st, txn, eo->eo_id,
-		    eo->eo_subs[i], eo->eo_sub_max[i], eo->eo_ms, dlv)) != 0)
+		if ((rc = hk_delivery_create(st, txn, eo->eo_id, eo->eo_subs[i],
+		         eo->eo_sub_max[i], eo->eo_ms, dlv)) != 0)
 			return rc;
 	return 0;
 }
@@ -83,8 +83,8 @@ event_fanout(struct hk_event_op *eo, const char *type, const char *source)
 	size_t n = 0;
 
 	TAILQ_FOREACH(s, hk_sub_all(), sb_entry)
-		if (hk_sub_matches(s, type, source))
-			n++;
+	if (hk_sub_matches(s, type, source))
+		n++;
 	if (n == 0)
 		return 0;
 	eo->eo_subs = calloc(n, sizeof(*eo->eo_subs));
@@ -92,10 +92,10 @@ event_fanout(struct hk_event_op *eo, const char *type, const char *source)
 	if (eo->eo_subs == NULL || eo->eo_sub_max == NULL)
 		return HK_ENOMEM;
 	TAILQ_FOREACH(s, hk_sub_all(), sb_entry)
-		if (eo->eo_nsubs < n && hk_sub_matches(s, type, source)) {
-			memcpy(eo->eo_subs[eo->eo_nsubs], s->sb_id, HK_ID_MAX);
-			eo->eo_sub_max[eo->eo_nsubs++] = s->sb_max_attempts;
-		}
+	if (eo->eo_nsubs < n && hk_sub_matches(s, type, source)) {
+		memcpy(eo->eo_subs[eo->eo_nsubs], s->sb_id, HK_ID_MAX);
+		eo->eo_sub_max[eo->eo_nsubs++] = s->sb_max_attempts;
+	}
 	return 0;
 }
 
@@ -169,9 +169,10 @@ hk_event_reply(struct evhttp_request *req, struct hk_event_op *eo, int rc)
 		hk_http_unavailable(req, rc);
 		return;
 	}
-	if (hk_buf_printf(&b, "{\"status\":\"%s\",\"eventId\":\"%s\","
-	    "\"links\":{\"event\":\"/api/events/%s\"}}\n", rc == HK_EDUP ?
-	    "duplicate" : "accepted", id, id) != 0) {
+	if (hk_buf_printf(&b,
+	        "{\"status\":\"%s\",\"eventId\":\"%s\","
+	        "\"links\":{\"event\":\"/api/events/%s\"}}\n",
+	        rc == HK_EDUP ? "duplicate" : "accepted", id, id) != 0) {
 		hk_http_error(req, 500, "internal", "out of memory");
 		return;
 	}
@@ -202,13 +203,14 @@ event_api_submit(struct evhttp_request *req, const char *type,
 	int err;
 
 	if (hd->hd_stopping || hk_store_full(hd->hd_store)) {
-		hk_http_unavailable(req, hd->hd_stopping ? HK_ESHUTDOWN :
-		    HK_EFULL);
+		hk_http_unavailable(
+		    req, hd->hd_stopping ? HK_ESHUTDOWN : HK_EFULL);
 		return;
 	}
-	if (hk_event_submit(type, wh != NULL ? wh->wh_id : NULL, wh != NULL ?
-	    wh->wh_name : "api", payload, plen, wh != NULL ? wh->wh_id : "api",
-	    idem, event_api_done, req, &err) == NULL)
+	if (hk_event_submit(type, wh != NULL ? wh->wh_id : NULL,
+	        wh != NULL ? wh->wh_name : "api", payload, plen,
+	        wh != NULL ? wh->wh_id : "api", idem, event_api_done, req,
+	        &err) == NULL)
 		hk_http_unavailable(req, err);
 }
 
@@ -224,8 +226,8 @@ event_type_valid(const char *t)
 static void
 event_publish(struct evhttp_request *req)
 {
-	static const char *const fields[] = {"event", "payload",
-		"idempotencyKey", NULL};
+	static const char *const fields[] = {
+	    "event", "payload", "idempotencyKey", NULL};
 	const cJSON *type, *payload, *idem;
 	char *ptext;
 	cJSON *j;
@@ -238,15 +240,19 @@ event_publish(struct evhttp_request *req)
 	payload = cJSON_GetObjectItemCaseSensitive(j, "payload");
 	idem = cJSON_GetObjectItemCaseSensitive(j, "idempotencyKey");
 	if (!cJSON_IsString(type) || !event_type_valid(type->valuestring)) {
-		hk_http_error(req, 400, "bad_request", "event must be a string "
-		    "of 1-%d characters", HOOKD_TYPE_MAX);
+		hk_http_error(req, 400, "bad_request",
+		    "event must be a string "
+		    "of 1-%d characters",
+		    HOOKD_TYPE_MAX);
 		goto out;
 	}
-	if (idem != NULL && (!cJSON_IsString(idem) ||
-	    *idem->valuestring == '\0' ||
-	    strlen(idem->valuestring) > HOOKD_IDEM_MAX)) {
-		hk_http_error(req, 400, "bad_request", "idempotencyKey must be "
-		    "a string of 1-%d characters", HOOKD_IDEM_MAX);
+	if (idem != NULL &&
+	    (!cJSON_IsString(idem) || *idem->valuestring == '\0' ||
+	        strlen(idem->valuestring) > HOOKD_IDEM_MAX)) {
+		hk_http_error(req, 400, "bad_request",
+		    "idempotencyKey must be "
+		    "a string of 1-%d characters",
+		    HOOKD_IDEM_MAX);
 		goto out;
 	}
 	ptext = payload != NULL ? cJSON_PrintUnformatted(payload) : NULL;
@@ -254,9 +260,9 @@ event_publish(struct evhttp_request *req)
 		hk_http_error(req, 500, "internal", "out of memory");
 		goto out;
 	}
-	event_api_submit(req, type->valuestring, NULL, ptext != NULL ? ptext :
-	    "{}", ptext != NULL ? strlen(ptext) : 2, idem != NULL ?
-	    idem->valuestring : NULL);
+	event_api_submit(req, type->valuestring, NULL,
+	    ptext != NULL ? ptext : "{}", ptext != NULL ? strlen(ptext) : 2,
+	    idem != NULL ? idem->valuestring : NULL);
 	free(ptext);
 out:
 	cJSON_Delete(j);
@@ -277,19 +283,21 @@ hk_event_test(struct evhttp_request *req, const struct hk_webhook *wh)
 		goto out;
 	type = cJSON_GetObjectItemCaseSensitive(j, "event");
 	payload = cJSON_GetObjectItemCaseSensitive(j, "payload");
-	if (type != NULL && (!cJSON_IsString(type) ||
-	    !event_type_valid(type->valuestring))) {
-		hk_http_error(req, 400, "bad_request", "event must be a string "
-		    "of 1-%d characters", HOOKD_TYPE_MAX);
+	if (type != NULL &&
+	    (!cJSON_IsString(type) || !event_type_valid(type->valuestring))) {
+		hk_http_error(req, 400, "bad_request",
+		    "event must be a string "
+		    "of 1-%d characters",
+		    HOOKD_TYPE_MAX);
 		goto out;
 	}
-	if (payload != NULL && (ptext = cJSON_PrintUnformatted(payload)) ==
-	    NULL) {
+	if (payload != NULL &&
+	    (ptext = cJSON_PrintUnformatted(payload)) == NULL) {
 		hk_http_error(req, 500, "internal", "out of memory");
 		goto out;
 	}
-	event_api_submit(req, type != NULL ? type->valuestring :
-	    "webhook.test", wh, ptext != NULL ? ptext : "{\"test\":true}",
+	event_api_submit(req, type != NULL ? type->valuestring : "webhook.test",
+	    wh, ptext != NULL ? ptext : "{\"test\":true}",
 	    ptext != NULL ? strlen(ptext) : 13, NULL);
 	free(ptext);
 out:
@@ -350,12 +358,12 @@ event_filter(const MDB_val *v, const char *type, const char *source)
 	src = cJSON_GetObjectItemCaseSensitive(h, "source");
 	w = cJSON_GetObjectItemCaseSensitive(src, "webhook");
 	n = cJSON_GetObjectItemCaseSensitive(src, "name");
-	if (type[0] != '\0' && (!cJSON_IsString(t) ||
-	    !hk_event_match(type, t->valuestring)))
+	if (type[0] != '\0' &&
+	    (!cJSON_IsString(t) || !hk_event_match(type, t->valuestring)))
 		ok = 0;
-	if (source[0] != '\0' && !(cJSON_IsString(w) &&
-	    strcmp(w->valuestring, source) == 0) && !(cJSON_IsString(n) &&
-	    strcmp(n->valuestring, source) == 0))
+	if (source[0] != '\0' &&
+	    !(cJSON_IsString(w) && strcmp(w->valuestring, source) == 0) &&
+	    !(cJSON_IsString(n) && strcmp(n->valuestring, source) == 0))
 		ok = 0;
 	cJSON_Delete(h);
 	return ok;
@@ -385,13 +393,14 @@ event_list(struct evhttp_request *req)
 		return;
 	}
 	if (since[0] != '\0' && hk_time_parse(since, &since_ms) != 0) {
-		hk_http_error(req, 400, "bad_request", "since must be an ISO "
+		hk_http_error(req, 400, "bad_request",
+		    "since must be an ISO "
 		    "8601 time or seconds since the epoch");
 		return;
 	}
 	if (hk_store_rbegin(hd->hd_store, &txn) != 0 ||
-	    mdb_cursor_open(txn, hk_store_dbi(hd->hd_store, HK_DB_EVENTS),
-	    &cur) != 0) {
+	    mdb_cursor_open(
+	        txn, hk_store_dbi(hd->hd_store, HK_DB_EVENTS), &cur) != 0) {
 		hk_store_rend(hd->hd_store);
 		hk_http_error(req, 503, "unavailable", "cannot read the store");
 		return;
@@ -400,8 +409,8 @@ event_list(struct evhttp_request *req)
 		k.mv_data = after;
 		k.mv_size = strlen(after);
 		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) :
-		    mdb_cursor_get(cur, &k, &v, MDB_LAST);
+		rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV)
+		             : mdb_cursor_get(cur, &k, &v, MDB_LAST);
 	} else
 		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
 	hk_buf_adds(&b, "{\"data\":[");
@@ -456,10 +465,10 @@ event_show(struct evhttp_request *req, const char *id)
 	rc = mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_EVENTS), &k, &v);
 	/* The envelope, with its deliveries added before the last brace. */
 	if (rc == 0)
-		rc = v.mv_size < 2 || hk_buf_add(&b, v.mv_data, v.mv_size - 1) ||
+		rc = v.mv_size < 2 ||
+		    hk_buf_add(&b, v.mv_data, v.mv_size - 1) ||
 		    hk_buf_adds(&b, ",\"deliveries\":") ||
-		    hk_delivery_of_event(txn, id, &b) ||
-		    hk_buf_adds(&b, "}\n");
+		    hk_delivery_of_event(txn, id, &b) || hk_buf_adds(&b, "}\n");
 	hk_store_rend(hd->hd_store);
 	if (rc == MDB_NOTFOUND)
 		hk_http_error(req, 404, "not_found", "no event %s", id);

@@ -44,9 +44,9 @@
 #define HOOKD_SHUTDOWN_GRACE "10s"
 #define HOOKD_HIGHWATER "90"
 
-#define HOOKD_NAME_MAX 64     /* webhook names */
-#define HOOKD_TYPE_MAX 200    /* event types */
-#define HOOKD_IDEM_MAX 256    /* idempotency keys */
+#define HOOKD_NAME_MAX 64 /* webhook names */
+#define HOOKD_TYPE_MAX 200 /* event types */
+#define HOOKD_IDEM_MAX 256 /* idempotency keys */
 #define HOOKD_LIST_DEFAULT 50 /* ?limit= */
 #define HOOKD_LIST_MAX 1000
 #define HOOKD_SCAN_MAX 100000 /* records one filtered list reads at most */
@@ -107,8 +107,8 @@ const char *hk_logq(const char *val);
 
 /* conn.c: connection bookkeeping of one listener. */
 struct hk_conns;
-struct hk_conns *hk_conns_new(struct event_base *, struct evhttp *,
-    int64_t max, int64_t deadline_ms);
+struct hk_conns *hk_conns_new(
+    struct event_base *, struct evhttp *, int64_t max, int64_t deadline_ms);
 /* The listener accept is paused at the maximum (set once it exists). */
 void hk_conns_set_listener(struct hk_conns *, struct evconnlistener *);
 size_t hk_conns_count(struct hk_conns *);
@@ -120,7 +120,7 @@ struct hk_listener {
 	struct evconnlistener *ls_lev;
 	struct hk_conns *ls_conns;
 	char *ls_unix_path; /* unlinked at close */
-	char ls_addr[128];  /* as bound, e.g. 127.0.0.1:8080 */
+	char ls_addr[128]; /* as bound, e.g. 127.0.0.1:8080 */
 };
 
 struct hk_listen_conf {
@@ -154,8 +154,12 @@ const char *hk_http_peer(struct evhttp_request *, char *buf, size_t len);
 
 /* webhook.c: incoming webhooks, cached in memory. */
 enum hk_auth { HK_AUTH_TOKEN, HK_AUTH_SIGNATURE, HK_AUTH_BOTH, HK_AUTH_NONE };
-enum hk_etype { HK_ETYPE_DEFAULT, HK_ETYPE_HEADER, HK_ETYPE_JSON,
-	HK_ETYPE_FIXED };
+enum hk_etype {
+	HK_ETYPE_DEFAULT,
+	HK_ETYPE_HEADER,
+	HK_ETYPE_JSON,
+	HK_ETYPE_FIXED
+};
 
 struct hk_webhook {
 	char wh_id[HK_ID_MAX];
@@ -169,8 +173,8 @@ struct hk_webhook {
 	enum hk_etype wh_etype;
 	char *wh_etype_value;
 	char *wh_prefix;
-	double wh_rate;	      /* < 0: the --rate default */
-	int64_t wh_max_body;  /* 0: the --max-body default */
+	double wh_rate; /* < 0: the --rate default */
+	int64_t wh_max_body; /* 0: the --max-body default */
 	int wh_enabled;
 	char wh_token_hash[HK_TOKEN_HASH_LEN];
 	int64_t wh_created;
@@ -199,11 +203,11 @@ typedef void (*hk_event_done_fn)(struct hk_event_op *, int rc);
 struct hk_event_op {
 	struct hk_store_op eo_op;
 	char (*eo_subs)[HK_ID_MAX]; /* fan-out: matching subscriptions */
-	int *eo_sub_max;	    /* their maxAttempts */
+	int *eo_sub_max; /* their maxAttempts */
 	size_t eo_nsubs;
 	char eo_id[HK_ID_MAX];
 	char eo_dup_id[HK_ID_MAX]; /* on HK_EDUP: the first event's id */
-	char *eo_idem;		   /* scope '\0' key, or NULL */
+	char *eo_idem; /* scope '\0' key, or NULL */
 	size_t eo_idem_len;
 	int64_t eo_ms;
 	struct hk_buf eo_env; /* the envelope */
@@ -266,19 +270,19 @@ void hk_admin_request(struct evhttp_request *, void *);
  */
 int hk_admin_body(struct evhttp_request *, cJSON **out);
 /* Checks that OBJ has only the members listed; answers 400 if not. */
-int hk_admin_known(struct evhttp_request *, const cJSON *obj,
-    const char *const *names);
+int hk_admin_known(
+    struct evhttp_request *, const cJSON *obj, const char *const *names);
 /* Parses ?limit= and ?after=; answers 400 on bad values. */
-int hk_admin_page(struct evhttp_request *, int *limit, char *after,
-    size_t afterlen);
+int hk_admin_page(
+    struct evhttp_request *, int *limit, char *after, size_t afterlen);
 /* Answers 405 with an Allow header. */
 void hk_admin_405(struct evhttp_request *, const char *allow);
 /*
  * A query parameter of REQ into OUT (decoded): 1 if present, 0 if not,
  * -1 if the query is malformed or the value does not fit.
  */
-int hk_admin_query(struct evhttp_request *, const char *name, char *out,
-    size_t len);
+int hk_admin_query(
+    struct evhttp_request *, const char *name, char *out, size_t len);
 
 /* sub.c: subscriptions, cached in memory. */
 struct hk_sub {
@@ -325,8 +329,7 @@ int hk_sub_load(char **cause);
 void hk_sub_free_all(void);
 struct hk_sub_list *hk_sub_all(void);
 struct hk_sub *hk_sub_find(const char *id);
-int hk_sub_matches(const struct hk_sub *, const char *type,
-    const char *source);
+int hk_sub_matches(const struct hk_sub *, const char *type, const char *source);
 cJSON *hk_sub_public(const struct hk_sub *);
 cJSON *hk_sub_record(const struct hk_sub *);
 struct hk_sub *hk_sub_from_json(const cJSON *, char **cause);
@@ -347,8 +350,8 @@ void hk_sub_route(struct evhttp_request *, char **seg, int nseg);
  * The queue key of a delivery: its subscription, class (0 first attempt,
  * 1 retry), due time (big-endian ms) and id.
  */
-size_t hk_queue_key(const char *sub, int cls, int64_t due, const char *dlv,
-    char *out);
+size_t hk_queue_key(
+    const char *sub, int cls, int64_t due, const char *dlv, char *out);
 /*
  * Writes one new delivery of event EVT to subscription SUB (writer
  * thread, inside TXN). Returns 0 or a store failure.
@@ -356,8 +359,8 @@ size_t hk_queue_key(const char *sub, int cls, int64_t due, const char *dlv,
 int hk_delivery_create(struct hk_store *, MDB_txn *, const char *evt,
     const char *sub, int max_attempts, int64_t now, char *id_out);
 /* Cancels every pending delivery of SUB (writer thread). */
-int hk_delivery_cancel_all(struct hk_store *, MDB_txn *, const char *sub,
-    uint64_t *count);
+int hk_delivery_cancel_all(
+    struct hk_store *, MDB_txn *, const char *sub, uint64_t *count);
 void hk_delivery_route(struct evhttp_request *, char **seg, int nseg);
 void hk_delivery_recover(struct evhttp_request *, const struct hk_sub *);
 /* The deliveries of event ID as a JSON array (for GET /api/events/id). */

@@ -87,8 +87,8 @@ hk_http_reply(struct evhttp_request *req, int status, const struct hk_buf *b)
 
 	if (b != NULL) {
 		evhttp_add_header(h, "Content-Type", "application/json");
-		evbuffer_add(evhttp_request_get_output_buffer(req), b->b,
-		    b->len);
+		evbuffer_add(
+		    evhttp_request_get_output_buffer(req), b->b, b->len);
 	}
 	evhttp_send_reply(req, status, hk_http_reason(status), NULL);
 }
@@ -144,8 +144,8 @@ hk_http_peer(struct evhttp_request *req, char *buf, size_t len)
 
 	if (evcon != NULL)
 		evhttp_connection_get_peer(evcon, &addr, &port);
-	snprintf(buf, len, "%s", addr != NULL && *addr != '\0' ? addr :
-	    "local");
+	snprintf(
+	    buf, len, "%s", addr != NULL && *addr != '\0' ? addr : "local");
 	return buf;
 }
 
@@ -195,8 +195,8 @@ evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
 		req->minor = 1;
 	}
 	evhttp_clear_headers(evhttp_request_get_output_headers(req));
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Connection",
-	    "close");
+	evhttp_add_header(
+	    evhttp_request_get_output_headers(req), "Connection", "close");
 	hk_http_error(req, error, code, "%s", msg);
 }
 
@@ -218,8 +218,8 @@ http_unix_socket(const char *path, char **cause)
 	strcpy(sun.sun_path, path);
 	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 		unlink(path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1)
+	if ((fd = socket(
+	         AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
 		goto fail;
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
 	    chmod(path, 0600) == -1) {
@@ -245,7 +245,8 @@ http_tcp_socket(const char *spec, char *out, size_t outlen, char **cause)
 	int fd = -1, one = 1, rc;
 
 	colon = strrchr(spec, ':');
-	if (colon == NULL || colon == spec || strlen(colon + 1) >= sizeof(serv) ||
+	if (colon == NULL || colon == spec ||
+	    strlen(colon + 1) >= sizeof(serv) ||
 	    (size_t)(colon - spec) >= sizeof(host)) {
 		if (asprintf(cause, "%s: want host:port or unix:/path", spec) ==
 		    -1)
@@ -267,8 +268,8 @@ http_tcp_socket(const char *spec, char *out, size_t outlen, char **cause)
 			*cause = NULL;
 		return -1;
 	}
-	fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, res->ai_protocol);
+	fd = socket(res->ai_family,
+	    res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, res->ai_protocol);
 	if (fd == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
 	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
@@ -313,8 +314,8 @@ hk_listen(struct hk_listener *ls, struct event_base *base, const char *spec,
 			return -1;
 		}
 		snprintf(ls->ls_addr, sizeof(ls->ls_addr), "%s", spec);
-	} else if ((fd = http_tcp_socket(spec, ls->ls_addr,
-	    sizeof(ls->ls_addr), cause)) == -1)
+	} else if ((fd = http_tcp_socket(
+	                spec, ls->ls_addr, sizeof(ls->ls_addr), cause)) == -1)
 		return -1;
 	if ((ls->ls_http = evhttp_new(base)) == NULL)
 		goto fail;
@@ -323,8 +324,8 @@ hk_listen(struct hk_listener *ls, struct event_base *base, const char *spec,
 	if (ls->ls_lev == NULL)
 		goto fail;
 	fd = -1; /* the listener owns it */
-	ls->ls_conns = hk_conns_new(base, ls->ls_http, lc->lc_max_conns,
-	    lc->lc_deadline_ms);
+	ls->ls_conns = hk_conns_new(
+	    base, ls->ls_http, lc->lc_max_conns, lc->lc_deadline_ms);
 	if (ls->ls_conns == NULL)
 		goto fail;
 	evhttp_set_max_headers_size(ls->ls_http, lc->lc_max_headers);
@@ -333,9 +334,10 @@ hk_listen(struct hk_listener *ls, struct event_base *base, const char *spec,
 	idle.tv_usec = (lc->lc_idle_ms % 1000) * 1000;
 	evhttp_set_timeout_tv(ls->ls_http, &idle);
 	/* Every method reaches the handlers, which answer 405 themselves. */
-	evhttp_set_allowed_methods(ls->ls_http, EVHTTP_REQ_GET |
-	    EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
-	    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_allowed_methods(ls->ls_http,
+	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+	        EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(ls->ls_http, cb, arg);
 	if (evhttp_bind_listener(ls->ls_http, ls->ls_lev) == NULL)
 		goto fail;
@@ -379,10 +381,12 @@ hk_listen_close(struct hk_listener *ls)
 void
 hk_http_unavailable(struct evhttp_request *req, int rc)
 {
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Retry-After", rc == HK_ESHUTDOWN ? "10" : "5");
-	hk_http_error(req, 503, "unavailable", "%s", rc == HK_EFULL ?
-	    "the store is full; nothing accepted is lost, retry later" :
-	    rc == HK_ESHUTDOWN ? "hookd is shutting down" :
-	    rc == HK_EIO ? "the store cannot write" : hk_strerror(rc));
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+	    rc == HK_ESHUTDOWN ? "10" : "5");
+	hk_http_error(req, 503, "unavailable", "%s",
+	    rc == HK_EFULL
+	        ? "the store is full; nothing accepted is lost, retry later"
+	        : rc == HK_ESHUTDOWN ? "hookd is shutting down"
+	        : rc == HK_EIO       ? "the store cannot write"
+	                             : hk_strerror(rc));
 }

@@ -40,9 +40,9 @@ enum {
 };
 
 static const char *const ingest_names[H_COUNT] = {"X-Webhook-Token",
-	"X-API-Key", "Authorization", "Content-Type", "X-Webhook-Event",
-	"X-GitHub-Event", "X-Event-Type", "webhook-id", "X-GitHub-Delivery",
-	"Idempotency-Key"};
+    "X-API-Key", "Authorization", "Content-Type", "X-Webhook-Event",
+    "X-GitHub-Event", "X-Event-Type", "webhook-id", "X-GitHub-Delivery",
+    "Idempotency-Key"};
 
 /* What the answer of one request needs once its event is committed. */
 struct ingest {
@@ -67,7 +67,8 @@ ingest_headers(struct evhttp_request *req, struct ingest *in)
 		for (i = 0; i < H_COUNT; i++)
 			lens[i] = strlen(ingest_names[i]);
 	memset(in->h, 0, sizeof(in->h));
-	TAILQ_FOREACH(kv, q, next) {
+	TAILQ_FOREACH(kv, q, next)
+	{
 		n = strlen(kv->key);
 		for (i = 0; i < H_COUNT; i++)
 			if (n == lens[i] && in->h[i] == NULL &&
@@ -158,8 +159,8 @@ ingest_token(const struct ingest *in)
  * the URL's. Returns 0 or answers and returns -1.
  */
 static int
-ingest_auth(struct evhttp_request *req, const struct hk_webhook *wh,
-    int by_url, const unsigned char *body, size_t len, struct ingest *in)
+ingest_auth(struct evhttp_request *req, const struct hk_webhook *wh, int by_url,
+    const unsigned char *body, size_t len, struct ingest *in)
 {
 	char hash[HK_TOKEN_HASH_LEN];
 	struct hk_sig_req sr;
@@ -180,8 +181,8 @@ ingest_auth(struct evhttp_request *req, const struct hk_webhook *wh,
 			return -1;
 		}
 	}
-	need_sig = wh->wh_auth == HK_AUTH_SIGNATURE ||
-	    wh->wh_auth == HK_AUTH_BOTH;
+	need_sig =
+	    wh->wh_auth == HK_AUTH_SIGNATURE || wh->wh_auth == HK_AUTH_BOTH;
 	if (!need_sig && !hk_sig_present(wh->wh_scheme, ingest_header, req))
 		return 0;
 	sr.get = ingest_header;
@@ -232,15 +233,15 @@ ingest_is_json(const char *mt)
 
 	return strcmp(mt, "application/json") == 0 ||
 	    (n > 5 && strcmp(mt + n - 5, "+json") == 0 &&
-	    strncmp(mt, "application/", 12) == 0);
+	        strncmp(mt, "application/", 12) == 0);
 }
 
 /* A string node that can be an event type, or NULL. */
 static const char *
 ingest_str(const cJSON *j)
 {
-	return cJSON_IsString(j) && *j->valuestring != '\0' ? j->valuestring :
-	    NULL;
+	return cJSON_IsString(j) && *j->valuestring != '\0' ? j->valuestring
+	                                                    : NULL;
 }
 
 /*
@@ -271,24 +272,24 @@ ingest_type(struct evhttp_request *req, const struct ingest *in,
 			if ((t = in->h[hdrs[i]]) != NULL && *t == '\0')
 				t = NULL;
 		if (t == NULL)
-			t = ingest_str(cJSON_GetObjectItemCaseSensitive(root,
-			    "event"));
+			t = ingest_str(
+			    cJSON_GetObjectItemCaseSensitive(root, "event"));
 		if (t == NULL)
-			t = ingest_str(cJSON_GetObjectItemCaseSensitive(root,
-			    "type"));
+			t = ingest_str(
+			    cJSON_GetObjectItemCaseSensitive(root, "type"));
 		break;
 	}
 	if (t == NULL || *t == '\0')
 		t = "webhook.received";
-	n = snprintf(out, len, "%s%s", wh->wh_prefix != NULL ?
-	    wh->wh_prefix : "", t);
+	n = snprintf(
+	    out, len, "%s%s", wh->wh_prefix != NULL ? wh->wh_prefix : "", t);
 	return n < 0 || (size_t)n >= len || n > HOOKD_TYPE_MAX ? -1 : 0;
 }
 
 /* The request's idempotency key, or NULL. */
 static const char *
-ingest_idem(const struct ingest *in, const struct hk_webhook *wh,
-    const cJSON *root)
+ingest_idem(
+    const struct ingest *in, const struct hk_webhook *wh, const cJSON *root)
 {
 	static const int hdrs[] = {H_WHID, H_GHDELIVERY, H_IDEM};
 	const char *k;
@@ -322,8 +323,8 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 	in->bytes = len;
 	hd->hd_stats.s_bytes += len;
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Allow", "POST");
+		evhttp_add_header(
+		    evhttp_request_get_output_headers(req), "Allow", "POST");
 		ingest_refuse(req, wh, in, 405, "method_not_allowed",
 		    "webhooks accept POST only");
 		return;
@@ -349,8 +350,9 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 		return;
 	if (hk_bucket_take(&wh->wh_bucket, hk_mono_us(), &retry_ms) != 0) {
 		snprintf(retry, sizeof(retry), "%lld",
-		    (long long)((retry_ms + 999) / 1000 > 0 ?
-		    (retry_ms + 999) / 1000 : 1));
+		    (long long)((retry_ms + 999) / 1000 > 0
+		            ? (retry_ms + 999) / 1000
+		            : 1));
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Retry-After", retry);
 		hd->hd_stats.s_rate_limited++;
@@ -363,7 +365,7 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 	plen = len;
 	if (strcmp(mt, "application/x-www-form-urlencoded") == 0) {
 		if (hk_form_get((const char *)body, len, "payload", &form,
-		    &plen) != 0) {
+		        &plen) != 0) {
 			ingest_refuse(req, wh, in, 400, "bad_request",
 			    "a form body needs a payload field (GitHub's "
 			    "form mode)");
@@ -377,8 +379,9 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 	}
 	root = cJSON_ParseWithLengthOpts(payload, plen, &end, 0);
 	if (root != NULL)
-		while (end < payload + plen && (*end == ' ' || *end == '\t' ||
-		    *end == '\r' || *end == '\n'))
+		while (end < payload + plen &&
+		    (*end == ' ' || *end == '\t' || *end == '\r' ||
+		        *end == '\n'))
 			end++;
 	if (root == NULL || end != payload + plen) {
 		ingest_refuse(req, wh, in, 400, "invalid_json",
@@ -386,20 +389,23 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 		goto out;
 	}
 	if (ingest_type(req, in, wh, root, type, sizeof(type)) != 0) {
-		ingest_refuse(req, wh, in, 400, "bad_request", "the event type "
+		ingest_refuse(req, wh, in, 400, "bad_request",
+		    "the event type "
 		    "is longer than 200 characters");
 		goto out;
 	}
 	idem = ingest_idem(in, wh, root);
 	if (idem != NULL && strlen(idem) > HOOKD_IDEM_MAX) {
-		ingest_refuse(req, wh, in, 400, "bad_request", "the "
+		ingest_refuse(req, wh, in, 400, "bad_request",
+		    "the "
 		    "idempotency key is longer than 256 characters");
 		goto out;
 	}
 	if (hk_store_full(hd->hd_store)) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Retry-After", "5");
-		ingest_refuse(req, wh, in, 503, "unavailable", "the store is "
+		evhttp_add_header(
+		    evhttp_request_get_output_headers(req), "Retry-After", "5");
+		ingest_refuse(req, wh, in, 503, "unavailable",
+		    "the store is "
 		    "full; nothing accepted is lost, retry later");
 		goto out;
 	}
@@ -410,10 +416,11 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 	*copy = *in;
 	snprintf(copy->wh_id, sizeof(copy->wh_id), "%s", wh->wh_id);
 	if (hk_event_submit(type, wh->wh_id, wh->wh_name, payload, plen,
-	    wh->wh_id, idem, ingest_done, copy, &err) == NULL) {
+	        wh->wh_id, idem, ingest_done, copy, &err) == NULL) {
 		free(copy);
-		ingest_refuse(req, wh, in, 503, "unavailable", err ==
-		    HK_ESHUTDOWN ? "hookd is shutting down" : hk_strerror(err));
+		ingest_refuse(req, wh, in, 503, "unavailable",
+		    err == HK_ESHUTDOWN ? "hookd is shutting down"
+		                        : hk_strerror(err));
 	}
 out:
 	cJSON_Delete(root);
@@ -442,13 +449,13 @@ hk_health(struct evhttp_request *req, const char *path)
 			return 1;
 		}
 		if (u.su_failed || hk_store_full(hd->hd_store)) {
-			hk_http_unavailable(req, u.su_failed ? HK_EIO :
-			    HK_EFULL);
+			hk_http_unavailable(
+			    req, u.su_failed ? HK_EIO : HK_EFULL);
 			return 1;
 		}
 	}
-	hk_buf_printf(&b, "{\"status\":\"%s\"}\n", path[1] == 'h' ? "ok" :
-	    "ready");
+	hk_buf_printf(
+	    &b, "{\"status\":\"%s\"}\n", path[1] == 'h' ? "ok" : "ready");
 	hk_http_reply(req, 200, &b);
 	hk_buf_free(&b);
 	return 1;
@@ -493,8 +500,8 @@ hk_ingest_request(struct evhttp_request *req, void *arg)
 	if (hd->hd_stopping) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Retry-After", "10");
-		ingest_refuse(req, wh, &in, 503, "unavailable",
-		    "hookd is shutting down");
+		ingest_refuse(
+		    req, wh, &in, 503, "unavailable", "hookd is shutting down");
 		return;
 	}
 	ingest_post(req, wh, by_url, &in);

@@ -69,15 +69,16 @@ main_signal(evutil_socket_t sig, short what, void *arg)
 		event_base_loopexit(hd->hd_base, NULL);
 		return;
 	}
-	log_info("stopping", "signal=%s grace_ms=%lld", sig == SIGTERM ?
-	    "TERM" : "INT", (long long)hd->hd_conf.cf_shutdown_grace_ms);
+	log_info("stopping", "signal=%s grace_ms=%lld",
+	    sig == SIGTERM ? "TERM" : "INT",
+	    (long long)hd->hd_conf.cf_shutdown_grace_ms);
 	hd->hd_stopping = 1;
 	hk_listen_pause(&hd->hd_public);
 	hk_listen_pause(&hd->hd_admin);
-	main_stop_deadline = hk_mono_us() / 1000 +
-	    hd->hd_conf.cf_shutdown_grace_ms;
-	main_stop_ev = event_new(hd->hd_base, -1, EV_PERSIST, main_stop_check,
-	    NULL);
+	main_stop_deadline =
+	    hk_mono_us() / 1000 + hd->hd_conf.cf_shutdown_grace_ms;
+	main_stop_ev =
+	    event_new(hd->hd_base, -1, EV_PERSIST, main_stop_check, NULL);
 	if (main_stop_ev == NULL || event_add(main_stop_ev, &tick) != 0)
 		event_base_loopexit(hd->hd_base, NULL);
 }
@@ -102,13 +103,15 @@ main_read_token(const char *path, char **cause)
 	buf[n] = '\0';
 	for (s = buf; *s == ' ' || *s == '\t' || *s == '\n' || *s == '\r';)
 		s++;
-	for (e = s; *e != '\0' && *e != '\n' && *e != '\r' && *e != ' ' &&
-	    *e != '\t';)
+	for (e = s;
+	     *e != '\0' && *e != '\n' && *e != '\r' && *e != ' ' && *e != '\t';)
 		e++;
 	*e = '\0';
 	if (strlen(s) < 16) {
-		if (asprintf(cause, "%s: the admin token must be at least 16 "
-		    "characters", path) == -1)
+		if (asprintf(cause,
+		        "%s: the admin token must be at least 16 "
+		        "characters",
+		        path) == -1)
 			*cause = NULL;
 		sodium_memzero(buf, sizeof(buf));
 		return NULL;
@@ -201,49 +204,50 @@ main(int argc, char **argv)
 		hk_fatal("data_dir", "path=%s error=%s", hk_logq(cf->cf_data),
 		    hk_logq(strerror(errno)));
 	if (cf->cf_master_key_file != NULL)
-		rc = hk_mkey_load(cf->cf_master_key_file, 0, hd->hd_mkey,
-		    &cause);
+		rc = hk_mkey_load(
+		    cf->cf_master_key_file, 0, hd->hd_mkey, &cause);
 	else {
 		snprintf(path, sizeof(path), "%s/master.key", cf->cf_data);
 		rc = hk_mkey_load(path, 1, hd->hd_mkey, &cause);
 	}
 	if (rc != 0)
-		hk_fatal("master_key", "error=%s", hk_logq(cause != NULL ?
-		    cause : hk_strerror(rc)));
+		hk_fatal("master_key", "error=%s",
+		    hk_logq(cause != NULL ? cause : hk_strerror(rc)));
 	hd->hd_admin_token = main_admin_token(cf);
 
 	sc.sc_dir = cf->cf_data;
 	sc.sc_mapsize = (size_t)cf->cf_map_size;
 	sc.sc_highwater = (int)cf->cf_highwater;
 	if ((rc = hk_store_open(&hd->hd_store, &sc, &cause)) != 0)
-		hk_fatal("store", "error=%s", hk_logq(cause != NULL ? cause :
-		    hk_strerror(rc)));
+		hk_fatal("store", "error=%s",
+		    hk_logq(cause != NULL ? cause : hk_strerror(rc)));
 
 	if ((hd->hd_base = event_base_new()) == NULL)
 		hk_fatal("start", "error=%s", hk_logq("event_base_new failed"));
 	hd->hd_store_ev = event_new(hd->hd_base, hk_store_fd(hd->hd_store),
 	    EV_READ | EV_PERSIST, main_store_ready, NULL);
 	if (hd->hd_store_ev == NULL || event_add(hd->hd_store_ev, NULL) != 0)
-		hk_fatal("start", "error=%s", hk_logq("cannot watch the store"));
+		hk_fatal(
+		    "start", "error=%s", hk_logq("cannot watch the store"));
 	/* The URLs printed before the listener exists are fixed below. */
 	hd->hd_public_url = strdup("");
 	if (hk_webhook_load(&cause) != 0)
-		hk_fatal("webhooks", "error=%s", hk_logq(cause != NULL ? cause :
-		    "cannot load"));
+		hk_fatal("webhooks", "error=%s",
+		    hk_logq(cause != NULL ? cause : "cannot load"));
 	if (hk_sub_load(&cause) != 0)
-		hk_fatal("subscriptions", "error=%s", hk_logq(cause != NULL ?
-		    cause : "cannot load"));
+		hk_fatal("subscriptions", "error=%s",
+		    hk_logq(cause != NULL ? cause : "cannot load"));
 	/* Names in subscription URLs are judged without blocking the loop. */
-	if ((hd->hd_dns = evdns_base_new(hd->hd_base,
-	    EVDNS_BASE_INITIALIZE_NAMESERVERS)) == NULL)
+	if ((hd->hd_dns = evdns_base_new(
+	         hd->hd_base, EVDNS_BASE_INITIALIZE_NAMESERVERS)) == NULL)
 		hd->hd_dns = evdns_base_new(hd->hd_base, 0);
 	if (hd->hd_dns != NULL) {
 		evdns_base_set_option(hd->hd_dns, "timeout:", "2");
 		evdns_base_set_option(hd->hd_dns, "attempts:", "1");
 	}
 	if (hk_engine_init(&cause) != 0)
-		hk_fatal("engine", "error=%s", hk_logq(cause != NULL ? cause :
-		    "cannot start"));
+		hk_fatal("engine", "error=%s",
+		    hk_logq(cause != NULL ? cause : "cannot start"));
 
 	main_listen(&hd->hd_public, cf->cf_listen, hk_webhook_body_ceiling(),
 	    hk_ingest_request);
@@ -260,7 +264,7 @@ main(int argc, char **argv)
 				hd->hd_public_url[--n] = '\0';
 		}
 	} else if (asprintf(&hd->hd_public_url, "http://%s",
-	    hd->hd_public.ls_addr) == -1)
+	               hd->hd_public.ls_addr) == -1)
 		hd->hd_public_url = NULL;
 	if (hd->hd_public_url == NULL)
 		hk_fatal("start", "error=%s", hk_logq("out of memory"));

@@ -51,8 +51,8 @@ reqlog_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
 	while (p + sizeof(h) <= end) {
 		memcpy(&h, p, sizeof(h));
 		p += sizeof(h);
-		if ((rc = hk_store_put(txn, dbi, p, h.klen, p + h.klen, h.vlen,
-		    0)) != 0)
+		if ((rc = hk_store_put(
+		         txn, dbi, p, h.klen, p + h.klen, h.vlen, 0)) != 0)
 			return rc;
 		p += h.klen + h.vlen;
 	}
@@ -101,8 +101,9 @@ hk_reqlog_add(const struct hk_reqlog *rl)
 		reqlog_dropped++;
 		return;
 	}
-	if (reqlog_flush_ev == NULL && (reqlog_flush_ev = evtimer_new(
-	    hd->hd_base, reqlog_flush, NULL)) == NULL) {
+	if (reqlog_flush_ev == NULL &&
+	    (reqlog_flush_ev = evtimer_new(hd->hd_base, reqlog_flush, NULL)) ==
+	        NULL) {
 		reqlog_dropped++;
 		return;
 	}
@@ -121,16 +122,18 @@ hk_reqlog_add(const struct hk_reqlog *rl)
 	if (hk_buf_add(&rb->data, &h, sizeof(h)) ||
 	    hk_buf_add(&rb->data, rl->rl_webhook, wlen) ||
 	    hk_buf_adds(&rb->data, id) ||
-	    hk_buf_printf(&rb->data, "{\"id\":\"%s\",\"at\":\"%s\","
-	    "\"status\":%d,\"error\":", id, hk_time_iso(ms, iso),
-	    rl->rl_status) ||
+	    hk_buf_printf(&rb->data,
+	        "{\"id\":\"%s\",\"at\":\"%s\","
+	        "\"status\":%d,\"error\":",
+	        id, hk_time_iso(ms, iso), rl->rl_status) ||
 	    hk_buf_add_jsonstr(&rb->data, rl->rl_code) ||
 	    hk_buf_adds(&rb->data, ",\"remoteAddr\":") ||
 	    hk_buf_add_jsonstr(&rb->data, rl->rl_peer) ||
-	    hk_buf_printf(&rb->data, ",\"bytes\":%zu,\"latencyMs\":%lld.%03d,"
-	    "\"eventId\":", rl->rl_bytes,
-	    (long long)(rl->rl_latency_us / 1000),
-	    (int)(rl->rl_latency_us % 1000)) ||
+	    hk_buf_printf(&rb->data,
+	        ",\"bytes\":%zu,\"latencyMs\":%lld.%03d,"
+	        "\"eventId\":",
+	        rl->rl_bytes, (long long)(rl->rl_latency_us / 1000),
+	        (int)(rl->rl_latency_us % 1000)) ||
 	    hk_buf_add_jsonstr(&rb->data, rl->rl_event) ||
 	    hk_buf_addc(&rb->data, '}')) {
 		/* Drop this entry only: cut it off again. */
@@ -178,13 +181,14 @@ hk_reqlog_list(struct evhttp_request *req, const struct hk_webhook *wh)
 	if (hk_admin_page(req, &limit, after, sizeof(after)) != 0)
 		return;
 	if (after[0] != '\0' && !hk_id_valid("rlg_", after)) {
-		hk_http_error(req, 400, "bad_request", "after must be a log "
+		hk_http_error(req, 400, "bad_request",
+		    "after must be a log "
 		    "entry id");
 		return;
 	}
 	if (hk_store_rbegin(hd->hd_store, &txn) != 0 ||
-	    mdb_cursor_open(txn, hk_store_dbi(hd->hd_store, HK_DB_REQLOG),
-	    &cur) != 0) {
+	    mdb_cursor_open(
+	        txn, hk_store_dbi(hd->hd_store, HK_DB_REQLOG), &cur) != 0) {
 		hk_store_rend(hd->hd_store);
 		hk_http_error(req, 503, "unavailable", "cannot read the store");
 		return;
@@ -197,8 +201,8 @@ hk_reqlog_list(struct evhttp_request *req, const struct hk_webhook *wh)
 	    after[0] != '\0' ? after : "rlh");
 	k.mv_data = key;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) :
-	    mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV)
+	             : mdb_cursor_get(cur, &k, &v, MDB_LAST);
 	hk_buf_adds(&b, "{\"data\":[");
 	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
 		if (k.mv_size <= idlen || k.mv_size - idlen >= HK_ID_MAX ||

@@ -41,10 +41,10 @@ static struct hk_map sub_by_id = HK_MAP_INIT;
 
 /* Headers hookd sets itself; a subscription cannot override them. */
 static const char *const sub_reserved[] = {"content-type", "content-length",
-	"host", "user-agent", "x-webhook-event", "x-webhook-timestamp",
-	"x-webhook-signature", "x-webhook-delivery", "x-webhook-attempt",
-	"webhook-id", "webhook-timestamp", "webhook-signature",
-	"transfer-encoding", "connection", "expect"};
+    "host", "user-agent", "x-webhook-event", "x-webhook-timestamp",
+    "x-webhook-signature", "x-webhook-delivery", "x-webhook-attempt",
+    "webhook-id", "webhook-timestamp", "webhook-signature", "transfer-encoding",
+    "connection", "expect"};
 
 struct hk_sub_list *
 hk_sub_all(void)
@@ -125,16 +125,16 @@ hk_sub_record(const struct hk_sub *s)
 	cJSON_DeleteItemFromObjectCaseSensitive(j, "updatedAt");
 	cJSON_AddNumberToObject(j, "createdAt", (double)s->sb_created);
 	cJSON_AddNumberToObject(j, "updatedAt", (double)s->sb_updated);
-	cJSON_AddStringToObject(j, "sealed", s->sb_sealed != NULL ?
-	    s->sb_sealed : "");
+	cJSON_AddStringToObject(
+	    j, "sealed", s->sb_sealed != NULL ? s->sb_sealed : "");
 	if (s->sb_prev_sealed != NULL && s->sb_prev_until > 0) {
 		cJSON_AddStringToObject(j, "prevSealed", s->sb_prev_sealed);
-		cJSON_AddNumberToObject(j, "prevUntil",
-		    (double)s->sb_prev_until);
+		cJSON_AddNumberToObject(
+		    j, "prevUntil", (double)s->sb_prev_until);
 	}
 	if (s->sb_failing_since > 0)
-		cJSON_AddNumberToObject(j, "failingSince",
-		    (double)s->sb_failing_since);
+		cJSON_AddNumberToObject(
+		    j, "failingSince", (double)s->sb_failing_since);
 	if (s->sb_ordered_head[0] != '\0')
 		cJSON_AddStringToObject(j, "orderedHead", s->sb_ordered_head);
 	return j;
@@ -153,14 +153,15 @@ hk_sub_public(const struct hk_sub *s)
 	cJSON_AddStringToObject(j, "url", s->sb_url);
 	if ((a = cJSON_AddArrayToObject(j, "events")) != NULL)
 		for (i = 0; i < s->sb_nevents; i++)
-			cJSON_AddItemToArray(a,
-			    cJSON_CreateString(s->sb_events[i]));
+			cJSON_AddItemToArray(
+			    a, cJSON_CreateString(s->sb_events[i]));
 	if ((a = cJSON_AddArrayToObject(j, "sources")) != NULL)
 		for (i = 0; i < s->sb_nsources; i++)
-			cJSON_AddItemToArray(a,
-			    cJSON_CreateString(s->sb_sources[i]));
-	cJSON_AddItemToObject(j, "headers", s->sb_headers != NULL ?
-	    cJSON_Duplicate(s->sb_headers, 1) : cJSON_CreateObject());
+			cJSON_AddItemToArray(
+			    a, cJSON_CreateString(s->sb_sources[i]));
+	cJSON_AddItemToObject(j, "headers",
+	    s->sb_headers != NULL ? cJSON_Duplicate(s->sb_headers, 1)
+	                          : cJSON_CreateObject());
 	if (s->sb_template != NULL)
 		cJSON_AddStringToObject(j, "template", s->sb_template);
 	else
@@ -171,22 +172,22 @@ hk_sub_public(const struct hk_sub *s)
 		cJSON_AddNullToObject(j, "description");
 	cJSON_AddBoolToObject(j, "active", s->sb_active);
 	if (s->sb_disabled_reason != NULL)
-		cJSON_AddStringToObject(j, "disabledReason",
-		    s->sb_disabled_reason);
+		cJSON_AddStringToObject(
+		    j, "disabledReason", s->sb_disabled_reason);
 	cJSON_AddNumberToObject(j, "timeoutMs", (double)s->sb_timeout_ms);
 	cJSON_AddNumberToObject(j, "maxInFlight", s->sb_max_in_flight);
 	cJSON_AddNumberToObject(j, "rateLimit", s->sb_rate);
 	if ((r = cJSON_AddObjectToObject(j, "retry")) != NULL) {
 		cJSON_AddNumberToObject(r, "maxAttempts", s->sb_max_attempts);
-		cJSON_AddNumberToObject(r, "initialMs",
-		    (double)s->sb_initial_ms);
+		cJSON_AddNumberToObject(
+		    r, "initialMs", (double)s->sb_initial_ms);
 		cJSON_AddNumberToObject(r, "maxMs", (double)s->sb_max_ms);
 	}
 	cJSON_AddBoolToObject(j, "ordered", s->sb_ordered);
-	cJSON_AddStringToObject(j, "createdAt", hk_time_iso(s->sb_created,
-	    iso));
-	cJSON_AddStringToObject(j, "updatedAt", hk_time_iso(s->sb_updated,
-	    iso));
+	cJSON_AddStringToObject(
+	    j, "createdAt", hk_time_iso(s->sb_created, iso));
+	cJSON_AddStringToObject(
+	    j, "updatedAt", hk_time_iso(s->sb_updated, iso));
 	return j;
 }
 
@@ -242,8 +243,8 @@ sub_header_ok(const cJSON *h)
  * is "". Returns 0, or -1 with ERR and *CODE set.
  */
 int
-hk_sub_check_url(const char *url, char *name, size_t namelen,
-    const char **code, char *err, size_t errlen)
+hk_sub_check_url(const char *url, char *name, size_t namelen, const char **code,
+    char *err, size_t errlen)
 {
 	CURLU *u;
 	char *scheme = NULL, *host = NULL;
@@ -262,16 +263,18 @@ hk_sub_check_url(const char *url, char *name, size_t namelen,
 		snprintf(err, errlen, "url is not a valid absolute URL");
 		goto out;
 	}
-	if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") !=
-	    0) {
+	if (strcasecmp(scheme, "http") != 0 &&
+	    strcasecmp(scheme, "https") != 0) {
 		snprintf(err, errlen, "url must be http or https");
 		goto out;
 	}
 	if (hk_addr_literal(host, &a) == 0) {
 		if (!hk_addr_allowed(&a, &hd->hd_allow)) {
 			*code = "target_not_allowed";
-			snprintf(err, errlen, "%s is not a public address "
-			    "(see --allow-targets)", host);
+			snprintf(err, errlen,
+			    "%s is not a public address "
+			    "(see --allow-targets)",
+			    host);
 			goto out;
 		}
 	} else if (strlen(host) >= namelen) {
@@ -288,8 +291,7 @@ out:
 }
 
 static int
-sub_strings(const cJSON *v, size_t max, size_t maxlen, char ***out,
-    size_t *n)
+sub_strings(const cJSON *v, size_t max, size_t maxlen, char ***out, size_t *n)
 {
 	const cJSON *e;
 	char **a;
@@ -298,19 +300,18 @@ sub_strings(const cJSON *v, size_t max, size_t maxlen, char ***out,
 	if (!cJSON_IsArray(v) || (cnt = (size_t)cJSON_GetArraySize(v)) > max ||
 	    cnt == 0)
 		return -1;
-	cJSON_ArrayForEach(e, v)
-		if (!cJSON_IsString(e) || *e->valuestring == '\0' ||
-		    strlen(e->valuestring) > maxlen)
-			return -1;
+	cJSON_ArrayForEach(e, v) if (!cJSON_IsString(e) ||
+	    *e->valuestring == '\0' ||
+	    strlen(e->valuestring) > maxlen) return -1;
 	if ((a = calloc(cnt + 1, sizeof(*a))) == NULL)
 		return -1;
-	cJSON_ArrayForEach(e, v)
-		if ((a[i++] = strdup(e->valuestring)) == NULL) {
-			while (i > 0)
-				free(a[--i]);
-			free(a);
-			return -1;
-		}
+	cJSON_ArrayForEach(e, v) if ((a[i++] = strdup(e->valuestring)) == NULL)
+	{
+		while (i > 0)
+			free(a[--i]);
+		free(a);
+		return -1;
+	}
 	*out = a;
 	*n = cnt;
 	return 0;
@@ -328,8 +329,8 @@ sub_set_str(char **dst, char *val)
  * too). Returns 0, or -1 with ERR.
  */
 static int
-sub_apply_json(struct hk_sub *s, const cJSON *j, int need_url, char *err,
-    size_t errlen)
+sub_apply_json(
+    struct hk_sub *s, const cJSON *j, int need_url, char *err, size_t errlen)
 {
 	const cJSON *v, *e;
 	char host[256], **strs;
@@ -348,10 +349,12 @@ sub_apply_json(struct hk_sub *s, const cJSON *j, int need_url, char *err,
 		return -1;
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "events")) != NULL) {
-		if (sub_strings(v, SUB_EVENTS_MAX, HOOKD_TYPE_MAX, &strs,
-		    &cnt) != 0) {
-			snprintf(err, errlen, "events must be 1-%d patterns: a "
-			    "type, a prefix ending in *, or *", SUB_EVENTS_MAX);
+		if (sub_strings(
+		        v, SUB_EVENTS_MAX, HOOKD_TYPE_MAX, &strs, &cnt) != 0) {
+			snprintf(err, errlen,
+			    "events must be 1-%d patterns: a "
+			    "type, a prefix ending in *, or *",
+			    SUB_EVENTS_MAX);
 			return -1;
 		}
 		for (i = 0; i < s->sb_nevents; i++)
@@ -364,32 +367,38 @@ sub_apply_json(struct hk_sub *s, const cJSON *j, int need_url, char *err,
 		return -1;
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "sources")) != NULL) {
-		char (*src)[HK_ID_MAX];
+		char(*src)[HK_ID_MAX];
 		struct hk_webhook *wh;
 
-		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) >
-		    SUB_SOURCES_MAX) {
-			snprintf(err, errlen, "sources must be an array of at "
-			    "most %d webhook ids or names", SUB_SOURCES_MAX);
+		if (!cJSON_IsArray(v) ||
+		    cJSON_GetArraySize(v) > SUB_SOURCES_MAX) {
+			snprintf(err, errlen,
+			    "sources must be an array of at "
+			    "most %d webhook ids or names",
+			    SUB_SOURCES_MAX);
 			return -1;
 		}
 		cnt = (size_t)cJSON_GetArraySize(v);
 		if ((src = calloc(cnt + 1, sizeof(*src))) == NULL)
 			return -1;
 		i = 0;
-		cJSON_ArrayForEach(e, v) {
+		cJSON_ArrayForEach(e, v)
+		{
 			/* Names become ids; a stored id may outlive its hook. */
-			wh = cJSON_IsString(e) ? hk_webhook_find(e->valuestring) :
-			    NULL;
-			if (wh == NULL && !(cJSON_IsString(e) &&
-			    hk_id_valid("wh_", e->valuestring) && !need_url)) {
-				snprintf(err, errlen, "sources: no webhook %.80s",
+			wh = cJSON_IsString(e) ? hk_webhook_find(e->valuestring)
+			                       : NULL;
+			if (wh == NULL &&
+			    !(cJSON_IsString(e) &&
+			        hk_id_valid("wh_", e->valuestring) &&
+			        !need_url)) {
+				snprintf(err, errlen,
+				    "sources: no webhook %.80s",
 				    cJSON_IsString(e) ? e->valuestring : "?");
 				free(src);
 				return -1;
 			}
-			snprintf(src[i++], HK_ID_MAX, "%s", wh != NULL ?
-			    wh->wh_id : e->valuestring);
+			snprintf(src[i++], HK_ID_MAX, "%s",
+			    wh != NULL ? wh->wh_id : e->valuestring);
 		}
 		free(s->sb_sources);
 		s->sb_sources = src;
@@ -401,34 +410,38 @@ sub_apply_json(struct hk_sub *s, const cJSON *j, int need_url, char *err,
 			return -1;
 		}
 		if (cJSON_GetArraySize(v) > SUB_HEADERS_MAX) {
-			snprintf(err, errlen, "at most %d headers",
-			    SUB_HEADERS_MAX);
+			snprintf(
+			    err, errlen, "at most %d headers", SUB_HEADERS_MAX);
 			return -1;
 		}
-		cJSON_ArrayForEach(e, v)
-			if (!sub_header_ok(e)) {
-				snprintf(err, errlen, "headers: %.64s is not "
-				    "allowed (a string value without control "
-				    "characters; hookd's own headers are "
-				    "reserved)", e->string);
-				return -1;
-			}
+		cJSON_ArrayForEach(e, v) if (!sub_header_ok(e))
+		{
+			snprintf(err, errlen,
+			    "headers: %.64s is not "
+			    "allowed (a string value without control "
+			    "characters; hookd's own headers are "
+			    "reserved)",
+			    e->string);
+			return -1;
+		}
 		cJSON_Delete(s->sb_headers);
-		s->sb_headers = cJSON_IsObject(v) ? cJSON_Duplicate(v, 1) :
-		    NULL;
+		s->sb_headers =
+		    cJSON_IsObject(v) ? cJSON_Duplicate(v, 1) : NULL;
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "template")) != NULL) {
 		if (cJSON_IsNull(v))
 			sub_set_str(&s->sb_template, NULL);
 		else if (!cJSON_IsString(v) ||
 		    strlen(v->valuestring) > SUB_TEMPLATE_MAX) {
-			snprintf(err, errlen, "template must be a string of at "
-			    "most %d bytes", SUB_TEMPLATE_MAX);
+			snprintf(err, errlen,
+			    "template must be a string of at "
+			    "most %d bytes",
+			    SUB_TEMPLATE_MAX);
 			return -1;
 		} else {
 			struct hk_tmpl_vars tv = {"sample.event", "evt_sample",
-				"2025-01-01T00:00:00.000Z", "sample", "{}", 2,
-				NULL, 1};
+			    "2025-01-01T00:00:00.000Z", "sample", "{}", 2, NULL,
+			    1};
 			struct hk_buf b = HK_BUF_INIT;
 			cJSON *parsed = NULL;
 
@@ -438,7 +451,8 @@ sub_apply_json(struct hk_sub *s, const cJSON *j, int need_url, char *err,
 				parsed = cJSON_ParseWithLength(b.b, b.len);
 			hk_buf_free(&b);
 			if (parsed == NULL) {
-				snprintf(err, errlen, "template does not "
+				snprintf(err, errlen,
+				    "template does not "
 				    "render to valid JSON");
 				return -1;
 			}
@@ -449,12 +463,13 @@ sub_apply_json(struct hk_sub *s, const cJSON *j, int need_url, char *err,
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "description")) != NULL) {
 		if ((!cJSON_IsString(v) && !cJSON_IsNull(v)) ||
 		    (cJSON_IsString(v) && strlen(v->valuestring) > 1024)) {
-			snprintf(err, errlen, "description must be a string "
+			snprintf(err, errlen,
+			    "description must be a string "
 			    "of at most 1024 characters");
 			return -1;
 		}
-		sub_set_str(&s->sb_description, cJSON_IsString(v) ?
-		    strdup(v->valuestring) : NULL);
+		sub_set_str(&s->sb_description,
+		    cJSON_IsString(v) ? strdup(v->valuestring) : NULL);
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "active")) != NULL) {
 		if (!cJSON_IsBool(v)) {
@@ -465,7 +480,8 @@ sub_apply_json(struct hk_sub *s, const cJSON *j, int need_url, char *err,
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "timeoutMs")) != NULL) {
 		if (sub_int(v, 100, 120000, &n) != 0) {
-			snprintf(err, errlen, "timeoutMs must be an integer "
+			snprintf(err, errlen,
+			    "timeoutMs must be an integer "
 			    "from 100 to 120000");
 			return -1;
 		}
@@ -473,7 +489,8 @@ sub_apply_json(struct hk_sub *s, const cJSON *j, int need_url, char *err,
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "maxInFlight")) != NULL) {
 		if (sub_int(v, 1, 1000, &n) != 0) {
-			snprintf(err, errlen, "maxInFlight must be an integer "
+			snprintf(err, errlen,
+			    "maxInFlight must be an integer "
 			    "from 1 to 1000");
 			return -1;
 		}
@@ -482,34 +499,37 @@ sub_apply_json(struct hk_sub *s, const cJSON *j, int need_url, char *err,
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "rateLimit")) != NULL) {
 		if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
 		    v->valuedouble > 100000) {
-			snprintf(err, errlen, "rateLimit must be requests per "
+			snprintf(err, errlen,
+			    "rateLimit must be requests per "
 			    "second from 0 (unlimited) to 100000");
 			return -1;
 		}
 		s->sb_rate = v->valuedouble;
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "retry")) != NULL) {
-		static const char *const known[] = {"maxAttempts", "initialMs",
-			"maxMs"};
+		static const char *const known[] = {
+		    "maxAttempts", "initialMs", "maxMs"};
 
 		if (!cJSON_IsObject(v)) {
 			snprintf(err, errlen, "retry must be an object");
 			return -1;
 		}
-		cJSON_ArrayForEach(e, v) {
+		cJSON_ArrayForEach(e, v)
+		{
 			for (i = 0; i < HK_NELEM(known); i++)
 				if (strcmp(e->string, known[i]) == 0)
 					break;
 			if (i == HK_NELEM(known)) {
-				snprintf(err, errlen, "unknown field retry.%.64s",
-				    e->string);
+				snprintf(err, errlen,
+				    "unknown field retry.%.64s", e->string);
 				return -1;
 			}
 		}
 		if ((e = cJSON_GetObjectItemCaseSensitive(v, "maxAttempts")) !=
 		    NULL) {
 			if (sub_int(e, 1, 100, &n) != 0) {
-				snprintf(err, errlen, "retry.maxAttempts must "
+				snprintf(err, errlen,
+				    "retry.maxAttempts must "
 				    "be an integer from 1 to 100");
 				return -1;
 			}
@@ -518,22 +538,26 @@ sub_apply_json(struct hk_sub *s, const cJSON *j, int need_url, char *err,
 		if ((e = cJSON_GetObjectItemCaseSensitive(v, "initialMs")) !=
 		    NULL) {
 			if (sub_int(e, 100, 86400000, &n) != 0) {
-				snprintf(err, errlen, "retry.initialMs must be "
+				snprintf(err, errlen,
+				    "retry.initialMs must be "
 				    "an integer from 100 to 86400000");
 				return -1;
 			}
 			s->sb_initial_ms = n;
 		}
-		if ((e = cJSON_GetObjectItemCaseSensitive(v, "maxMs")) != NULL) {
+		if ((e = cJSON_GetObjectItemCaseSensitive(v, "maxMs")) !=
+		    NULL) {
 			if (sub_int(e, 100, 604800000, &n) != 0) {
-				snprintf(err, errlen, "retry.maxMs must be an "
+				snprintf(err, errlen,
+				    "retry.maxMs must be an "
 				    "integer from 100 to 604800000 (7 days)");
 				return -1;
 			}
 			s->sb_max_ms = n;
 		}
 		if (s->sb_max_ms < s->sb_initial_ms) {
-			snprintf(err, errlen, "retry.maxMs must not be below "
+			snprintf(err, errlen,
+			    "retry.maxMs must not be below "
 			    "retry.initialMs");
 			return -1;
 		}
@@ -549,11 +573,13 @@ sub_apply_json(struct hk_sub *s, const cJSON *j, int need_url, char *err,
 		unsigned char key[HK_SIG_KEYMAX];
 		int klen;
 
-		klen = cJSON_IsString(v) && strlen(v->valuestring) <= 200 ?
-		    hk_sig_standard_key(v->valuestring, key) : HK_EINVAL;
+		klen = cJSON_IsString(v) && strlen(v->valuestring) <= 200
+		    ? hk_sig_standard_key(v->valuestring, key)
+		    : HK_EINVAL;
 		sodium_memzero(key, sizeof(key));
 		if (klen < 0) {
-			snprintf(err, errlen, "secret must be 1-200 characters; "
+			snprintf(err, errlen,
+			    "secret must be 1-200 characters; "
 			    "a whsec_ secret must be valid base64 after the "
 			    "prefix");
 			return -1;
@@ -561,8 +587,9 @@ sub_apply_json(struct hk_sub *s, const cJSON *j, int need_url, char *err,
 		sub_wipe(s->sb_secret);
 		s->sb_secret = strdup(v->valuestring);
 	}
-	if (s->sb_url != NULL && hk_sub_check_url(s->sb_url, host,
-	    sizeof(host), &code, err, errlen) != 0)
+	if (s->sb_url != NULL &&
+	    hk_sub_check_url(
+	        s->sb_url, host, sizeof(host), &code, err, errlen) != 0)
 		return strcmp(code, "target_not_allowed") == 0 ? -2 : -1;
 	return 0;
 }
@@ -585,8 +612,7 @@ hk_sub_from_json(const cJSON *j, char **cause)
 	snprintf(s->sb_id, sizeof(s->sb_id), "%s", v->valuestring);
 	/* A stored URL is not judged again: --allow-targets may change. */
 	v = cJSON_GetObjectItemCaseSensitive(j, "url");
-	if (!cJSON_IsString(v) || (s->sb_url = strdup(v->valuestring)) ==
-	    NULL)
+	if (!cJSON_IsString(v) || (s->sb_url = strdup(v->valuestring)) == NULL)
 		goto bad;
 	{
 		cJSON *copy = cJSON_Duplicate(j, 1);
@@ -601,7 +627,8 @@ hk_sub_from_json(const cJSON *j, char **cause)
 			goto bad;
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "disabledReason")) !=
-	    NULL && cJSON_IsString(v))
+	        NULL &&
+	    cJSON_IsString(v))
 		s->sb_disabled_reason = strdup(v->valuestring);
 	v = cJSON_GetObjectItemCaseSensitive(j, "createdAt");
 	s->sb_created = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
@@ -614,11 +641,14 @@ hk_sub_from_json(const cJSON *j, char **cause)
 		snprintf(s->sb_ordered_head, sizeof(s->sb_ordered_head), "%s",
 		    v->valuestring);
 	v = cJSON_GetObjectItemCaseSensitive(j, "sealed");
-	if (!cJSON_IsString(v) || (s->sb_sealed = strdup(v->valuestring)) ==
-	    NULL || (s->sb_secret = hk_unseal(hd->hd_mkey, v->valuestring,
-	    &rc)) == NULL) {
-		if (asprintf(cause, "subscription %s: secret does not open "
-		    "with this master key", s->sb_id) == -1)
+	if (!cJSON_IsString(v) ||
+	    (s->sb_sealed = strdup(v->valuestring)) == NULL ||
+	    (s->sb_secret = hk_unseal(hd->hd_mkey, v->valuestring, &rc)) ==
+	        NULL) {
+		if (asprintf(cause,
+		        "subscription %s: secret does not open "
+		        "with this master key",
+		        s->sb_id) == -1)
 			*cause = NULL;
 		sub_free(s);
 		return NULL;
@@ -626,16 +656,15 @@ hk_sub_from_json(const cJSON *j, char **cause)
 	v = cJSON_GetObjectItemCaseSensitive(j, "prevSealed");
 	if (cJSON_IsString(v)) {
 		s->sb_prev_sealed = strdup(v->valuestring);
-		s->sb_prev_secret = hk_unseal(hd->hd_mkey, v->valuestring,
-		    &rc);
+		s->sb_prev_secret = hk_unseal(hd->hd_mkey, v->valuestring, &rc);
 		v = cJSON_GetObjectItemCaseSensitive(j, "prevUntil");
-		s->sb_prev_until = cJSON_IsNumber(v) ?
-		    (int64_t)v->valuedouble : 0;
+		s->sb_prev_until =
+		    cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
 	}
 	return s;
 bad:
-	if (asprintf(cause, "subscription %s: malformed record (%s)",
-	    s->sb_id, err) == -1)
+	if (asprintf(cause, "subscription %s: malformed record (%s)", s->sb_id,
+	        err) == -1)
 		*cause = NULL;
 	sub_free(s);
 	return NULL;
@@ -653,19 +682,20 @@ hk_sub_load(char **cause)
 
 	*cause = NULL;
 	if (hk_store_rbegin(hd->hd_store, &txn) != 0 ||
-	    mdb_cursor_open(txn, hk_store_dbi(hd->hd_store, HK_DB_SUBS),
-	    &cur) != 0) {
+	    mdb_cursor_open(
+	        txn, hk_store_dbi(hd->hd_store, HK_DB_SUBS), &cur) != 0) {
 		hk_store_rend(hd->hd_store);
 		*cause = strdup("cannot read the subscriptions");
 		return HK_EIO;
 	}
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		j = cJSON_ParseWithLength(v.mv_data, v.mv_size);
 		s = j != NULL ? hk_sub_from_json(j, cause) : NULL;
 		cJSON_Delete(j);
-		if (s == NULL || hk_map_put(&sub_by_id, s->sb_id,
-		    strlen(s->sb_id), s) != 0) {
+		if (s == NULL ||
+		    hk_map_put(&sub_by_id, s->sb_id, strlen(s->sb_id), s) !=
+		        0) {
 			if (*cause == NULL)
 				*cause = strdup("malformed subscription");
 			sub_free(s);
@@ -673,8 +703,8 @@ hk_sub_load(char **cause)
 			hk_store_rend(hd->hd_store);
 			return HK_EINVAL;
 		}
-		hk_bucket_init(&s->sb_bucket, s->sb_rate, s->sb_rate,
-		    hk_mono_us());
+		hk_bucket_init(
+		    &s->sb_bucket, s->sb_rate, s->sb_rate, hk_mono_us());
 		TAILQ_INSERT_TAIL(&sub_list, s, sb_entry);
 	}
 	mdb_cursor_close(cur);
@@ -704,8 +734,8 @@ hk_sub_matches(const struct hk_sub *s, const char *type, const char *source)
 		return 0;
 	if (s->sb_nsources > 0) {
 		for (i = 0; i < s->sb_nsources; i++)
-			if (source != NULL && strcmp(s->sb_sources[i], source) ==
-			    0)
+			if (source != NULL &&
+			    strcmp(s->sb_sources[i], source) == 0)
 				break;
 		if (i == s->sb_nsources)
 			return 0;
@@ -716,9 +746,9 @@ hk_sub_matches(const struct hk_sub *s, const char *type, const char *source)
 	 */
 	for (i = 0; i < s->sb_nevents; i++)
 		if ((strcmp(s->sb_events[i], "*") == 0 &&
-		    strncmp(type, "hookd.", 6) != 0) ||
+		        strncmp(type, "hookd.", 6) != 0) ||
 		    (strcmp(s->sb_events[i], "*") != 0 &&
-		    hk_event_match(s->sb_events[i], type)))
+		        hk_event_match(s->sb_events[i], type)))
 			return 1;
 	return 0;
 }
@@ -756,15 +786,15 @@ sub_op_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
 			return hk_store_err(rc);
 	}
 	if (o->kind == SUB_DELETE) {
-		if ((rc = hk_delivery_cancel_all(st, txn, o->id,
-		    &o->cancelled)) != 0)
+		if ((rc = hk_delivery_cancel_all(
+		         st, txn, o->id, &o->cancelled)) != 0)
 			return rc;
 		if ((rc = mdb_del(txn, subs, &k, NULL)) != 0)
 			return hk_store_err(rc);
 		return 0;
 	}
-	return hk_store_put(txn, subs, o->id, strlen(o->id), o->record,
-	    strlen(o->record), 0);
+	return hk_store_put(
+	    txn, subs, o->id, strlen(o->id), o->record, strlen(o->record), 0);
 }
 
 static void
@@ -784,11 +814,15 @@ sub_op_done(struct hk_store_op *sop, int rc)
 
 	if (rc != 0) {
 		if (o->req == NULL)
-			log_error("subscription_commit", "subscription=%s "
-			    "error=%s", o->id, hk_logq(hk_strerror(rc)));
+			log_error("subscription_commit",
+			    "subscription=%s "
+			    "error=%s",
+			    o->id, hk_logq(hk_strerror(rc)));
 		else if (rc == HK_ENOTFOUND)
-			hk_http_error(o->req, 404, "not_found", "no "
-			    "subscription %s", o->id);
+			hk_http_error(o->req, 404, "not_found",
+			    "no "
+			    "subscription %s",
+			    o->id);
 		else
 			hk_http_unavailable(o->req, rc);
 		sub_op_free(o);
@@ -821,8 +855,9 @@ sub_op_done(struct hk_store_op *sop, int rc)
 			hk_bucket_set(&o->new->sb_bucket, o->new->sb_rate,
 			    o->new->sb_rate);
 	}
-	log_info(o->kind == SUB_CREATE ? "subscription_created" : o->kind ==
-	    SUB_DELETE ? "subscription_deleted" : "subscription_updated",
+	log_info(o->kind == SUB_CREATE  ? "subscription_created"
+	        : o->kind == SUB_DELETE ? "subscription_deleted"
+	                                : "subscription_updated",
 	    "subscription=%s cancelled=%llu", o->id,
 	    (unsigned long long)o->cancelled);
 	if (o->req != NULL) {
@@ -832,10 +867,10 @@ sub_op_done(struct hk_store_op *sop, int rc)
 			hk_http_error(o->req, 500, "internal", "out of memory");
 		else {
 			if (o->show_secret)
-				cJSON_AddStringToObject(j, "secret",
-				    o->new->sb_secret);
-			hk_http_json(o->req, o->kind == SUB_CREATE ? 201 : 200,
-			    j);
+				cJSON_AddStringToObject(
+				    j, "secret", o->new->sb_secret);
+			hk_http_json(
+			    o->req, o->kind == SUB_CREATE ? 201 : 200, j);
 		}
 	}
 	o->new = NULL;
@@ -857,15 +892,16 @@ sub_submit(struct sub_op *o)
 		o->new->sb_sealed = hk_seal(hd->hd_mkey, o->new->sb_secret);
 		if (o->new->sb_prev_secret != NULL) {
 			free(o->new->sb_prev_sealed);
-			o->new->sb_prev_sealed = hk_seal(hd->hd_mkey,
-			    o->new->sb_prev_secret);
+			o->new->sb_prev_sealed =
+			    hk_seal(hd->hd_mkey, o->new->sb_prev_secret);
 		}
 		rec = o->new->sb_sealed != NULL ? hk_sub_record(o->new) : NULL;
 		o->record = rec != NULL ? cJSON_PrintUnformatted(rec) : NULL;
 		cJSON_Delete(rec);
 		if (o->record == NULL) {
 			if (o->req != NULL)
-				hk_http_error(o->req, 500, "internal", "out of "
+				hk_http_error(o->req, 500, "internal",
+				    "out of "
 				    "memory");
 			sub_op_free(o);
 			return;
@@ -891,9 +927,11 @@ sub_dns_done(int result, struct evutil_addrinfo *res, void *arg)
 		if (hk_addr_from_sa(ai->ai_addr, &a) != 0 ||
 		    hk_addr_allowed(&a, &hd->hd_allow))
 			continue;
-		hk_http_error(o->req, 400, "target_not_allowed", "the url's "
+		hk_http_error(o->req, 400, "target_not_allowed",
+		    "the url's "
 		    "host resolves to %s, which is not a public address (see "
-		    "--allow-targets)", hk_addr_str(&a, txt));
+		    "--allow-targets)",
+		    hk_addr_str(&a, txt));
 		evutil_freeaddrinfo(res);
 		sub_op_free(o);
 		return;
@@ -912,7 +950,7 @@ sub_check_and_submit(struct sub_op *o)
 	const char *code;
 
 	if (hk_sub_check_url(o->new->sb_url, host, sizeof(host), &code, err,
-	    sizeof(err)) != 0) {
+	        sizeof(err)) != 0) {
 		hk_http_error(o->req, 400, code, "%s", err);
 		sub_op_free(o);
 		return;
@@ -928,9 +966,9 @@ sub_check_and_submit(struct sub_op *o)
 	evdns_getaddrinfo(hd->hd_dns, host, NULL, &hints, sub_dns_done, o);
 }
 
-static const char *const sub_fields[] = {"url", "events", "secret",
-	"sources", "headers", "template", "description", "active", "timeoutMs",
-	"maxInFlight", "rateLimit", "retry", "ordered", NULL};
+static const char *const sub_fields[] = {"url", "events", "secret", "sources",
+    "headers", "template", "description", "active", "timeoutMs", "maxInFlight",
+    "rateLimit", "retry", "ordered", NULL};
 
 /* Parses and applies the request body to S; answers 400 on failure. */
 static int
@@ -949,8 +987,8 @@ sub_body(struct evhttp_request *req, struct hk_sub *s, int need_url)
 	rc = sub_apply_json(s, j, need_url, err, sizeof(err));
 	cJSON_Delete(j);
 	if (rc != 0) {
-		hk_http_error(req, 400, rc == -2 ? "target_not_allowed" :
-		    "bad_request", "%s", err);
+		hk_http_error(req, 400,
+		    rc == -2 ? "target_not_allowed" : "bad_request", "%s", err);
 		return -1;
 	}
 	return 0;
@@ -1067,10 +1105,12 @@ sub_rotate(struct evhttp_request *req, const struct hk_sub *old)
 		return;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "secret");
-	if (v != NULL && (!cJSON_IsString(v) || *v->valuestring == '\0' ||
-	    strlen(v->valuestring) > 200)) {
+	if (v != NULL &&
+	    (!cJSON_IsString(v) || *v->valuestring == '\0' ||
+	        strlen(v->valuestring) > 200)) {
 		cJSON_Delete(j);
-		hk_http_error(req, 400, "bad_request", "secret must be 1-200 "
+		hk_http_error(req, 400, "bad_request",
+		    "secret must be 1-200 "
 		    "characters");
 		return;
 	}
@@ -1115,8 +1155,8 @@ sub_secret(struct evhttp_request *req, const struct hk_sub *s)
 	cJSON_AddStringToObject(j, "secret", s->sb_secret);
 	if (s->sb_prev_secret != NULL && s->sb_prev_until > hk_now_ms()) {
 		cJSON_AddStringToObject(j, "previousSecret", s->sb_prev_secret);
-		cJSON_AddStringToObject(j, "previousExpiresAt",
-		    hk_time_iso(s->sb_prev_until, iso));
+		cJSON_AddStringToObject(
+		    j, "previousExpiresAt", hk_time_iso(s->sb_prev_until, iso));
 	}
 	hk_http_json(req, 200, j);
 }
@@ -1143,8 +1183,8 @@ hk_sub_save_state(const struct hk_sub *s)
 	o->new->sb_failing_since = s->sb_failing_since;
 	memcpy(o->new->sb_ordered_head, s->sb_ordered_head,
 	    sizeof(s->sb_ordered_head));
-	sub_set_str(&o->new->sb_disabled_reason,
-	    sub_strdup(s->sb_disabled_reason));
+	sub_set_str(
+	    &o->new->sb_disabled_reason, sub_strdup(s->sb_disabled_reason));
 	o->new->sb_updated = hk_now_ms();
 	sub_submit(o);
 }
@@ -1165,7 +1205,8 @@ sub_list_all(struct evhttp_request *req)
 		hk_http_error(req, 500, "internal", "out of memory");
 		return;
 	}
-	TAILQ_FOREACH_REVERSE(s, &sub_list, hk_sub_list, sb_entry) {
+	TAILQ_FOREACH_REVERSE(s, &sub_list, hk_sub_list, sb_entry)
+	{
 		if (after[0] != '\0' && strcmp(s->sb_id, after) >= 0)
 			continue;
 		if (n == limit)
@@ -1198,8 +1239,8 @@ hk_sub_route(struct evhttp_request *req, char **seg, int nseg)
 		return;
 	}
 	if ((s = hk_sub_find(seg[2])) == NULL) {
-		hk_http_error(req, 404, "not_found", "no subscription %.80s",
-		    seg[2]);
+		hk_http_error(
+		    req, 404, "not_found", "no subscription %.80s", seg[2]);
 		return;
 	}
 	if (nseg == 3) {

@@ -31,8 +31,8 @@ static struct hk_map wh_by_id = HK_MAP_INIT;
 static struct hk_map wh_by_name = HK_MAP_INIT;
 static struct hk_map wh_by_token = HK_MAP_INIT;
 
-static const char *const wh_auths[] = {"token", "signature",
-	"token+signature", "none"};
+static const char *const wh_auths[] = {
+    "token", "signature", "token+signature", "none"};
 
 static void
 wh_free(struct hk_webhook *wh)
@@ -86,8 +86,8 @@ wh_index(struct hk_webhook *wh)
 {
 	if (hk_map_put(&wh_by_id, wh->wh_id, strlen(wh->wh_id), wh) ||
 	    hk_map_put(&wh_by_name, wh->wh_name, strlen(wh->wh_name), wh) ||
-	    hk_map_put(&wh_by_token, wh->wh_token_hash,
-	    strlen(wh->wh_token_hash), wh))
+	    hk_map_put(
+	        &wh_by_token, wh->wh_token_hash, strlen(wh->wh_token_hash), wh))
 		return HK_ENOMEM;
 	return 0;
 }
@@ -99,9 +99,9 @@ wh_unindex(struct hk_webhook *wh)
 	if (hk_map_get(&wh_by_name, wh->wh_name, strlen(wh->wh_name)) == wh)
 		hk_map_del(&wh_by_name, wh->wh_name, strlen(wh->wh_name));
 	if (hk_map_get(&wh_by_token, wh->wh_token_hash,
-	    strlen(wh->wh_token_hash)) == wh)
-		hk_map_del(&wh_by_token, wh->wh_token_hash,
-		    strlen(wh->wh_token_hash));
+	        strlen(wh->wh_token_hash)) == wh)
+		hk_map_del(
+		    &wh_by_token, wh->wh_token_hash, strlen(wh->wh_token_hash));
 }
 
 /* Inserts WH into the list in id order (new ids go last). */
@@ -111,8 +111,8 @@ wh_insert(struct hk_webhook *wh)
 	struct hk_webhook *w;
 
 	TAILQ_FOREACH_REVERSE(w, &wh_list, hk_webhook_list, wh_entry)
-		if (strcmp(w->wh_id, wh->wh_id) < 0)
-			break;
+	if (strcmp(w->wh_id, wh->wh_id) < 0)
+		break;
 	if (w == NULL)
 		TAILQ_INSERT_HEAD(&wh_list, wh, wh_entry);
 	else
@@ -153,8 +153,8 @@ hk_webhook_body_ceiling(void)
 	int64_t max = hd->hd_conf.cf_max_body;
 
 	TAILQ_FOREACH(wh, &wh_list, wh_entry)
-		if (wh->wh_max_body > max)
-			max = wh->wh_max_body;
+	if (wh->wh_max_body > max)
+		max = wh->wh_max_body;
 	return max;
 }
 
@@ -163,8 +163,8 @@ static void
 wh_ceiling_update(void)
 {
 	if (hd->hd_public.ls_http != NULL)
-		evhttp_set_max_body_size(hd->hd_public.ls_http,
-		    hk_webhook_body_ceiling());
+		evhttp_set_max_body_size(
+		    hd->hd_public.ls_http, hk_webhook_body_ceiling());
 }
 
 static void
@@ -212,17 +212,19 @@ wh_record(const struct hk_webhook *wh)
 	cJSON_AddStringToObject(j, "auth", wh_auths[wh->wh_auth]);
 	sig = cJSON_AddObjectToObject(j, "signature");
 	if (sig != NULL) {
-		cJSON_AddStringToObject(sig, "scheme",
-		    hk_sig_scheme_name(wh->wh_scheme));
+		cJSON_AddStringToObject(
+		    sig, "scheme", hk_sig_scheme_name(wh->wh_scheme));
 		cJSON_AddStringToObject(sig, "sealed", wh->wh_secret_sealed);
-		cJSON_AddNumberToObject(sig, "toleranceSeconds",
-		    wh->wh_tolerance);
+		cJSON_AddNumberToObject(
+		    sig, "toleranceSeconds", wh->wh_tolerance);
 	}
 	if (wh->wh_etype != HK_ETYPE_DEFAULT &&
 	    (et = cJSON_AddObjectToObject(j, "eventType")) != NULL)
-		cJSON_AddStringToObject(et, wh->wh_etype == HK_ETYPE_HEADER ?
-		    "header" : wh->wh_etype == HK_ETYPE_JSON ? "json" :
-		    "fixed", wh->wh_etype_value);
+		cJSON_AddStringToObject(et,
+		    wh->wh_etype == HK_ETYPE_HEADER     ? "header"
+		        : wh->wh_etype == HK_ETYPE_JSON ? "json"
+		                                        : "fixed",
+		    wh->wh_etype_value);
 	if (wh->wh_prefix != NULL)
 		cJSON_AddStringToObject(j, "eventPrefix", wh->wh_prefix);
 	if (wh->wh_rate >= 0)
@@ -257,29 +259,30 @@ wh_public(const struct hk_webhook *wh)
 		cJSON_AddNullToObject(j, "description");
 	cJSON_AddStringToObject(j, "auth", wh_auths[wh->wh_auth]);
 	if ((sig = cJSON_AddObjectToObject(j, "signature")) != NULL) {
-		cJSON_AddStringToObject(sig, "scheme",
-		    hk_sig_scheme_name(wh->wh_scheme));
-		cJSON_AddNumberToObject(sig, "toleranceSeconds",
-		    wh->wh_tolerance);
+		cJSON_AddStringToObject(
+		    sig, "scheme", hk_sig_scheme_name(wh->wh_scheme));
+		cJSON_AddNumberToObject(
+		    sig, "toleranceSeconds", wh->wh_tolerance);
 	}
 	if (wh->wh_etype == HK_ETYPE_DEFAULT)
 		cJSON_AddNullToObject(j, "eventType");
 	else if ((et = cJSON_AddObjectToObject(j, "eventType")) != NULL)
-		cJSON_AddStringToObject(et, wh->wh_etype == HK_ETYPE_HEADER ?
-		    "header" : wh->wh_etype == HK_ETYPE_JSON ? "json" :
-		    "fixed", wh->wh_etype_value);
+		cJSON_AddStringToObject(et,
+		    wh->wh_etype == HK_ETYPE_HEADER     ? "header"
+		        : wh->wh_etype == HK_ETYPE_JSON ? "json"
+		                                        : "fixed",
+		    wh->wh_etype_value);
 	if (wh->wh_prefix != NULL)
 		cJSON_AddStringToObject(j, "eventPrefix", wh->wh_prefix);
 	else
 		cJSON_AddNullToObject(j, "eventPrefix");
 	cJSON_AddNumberToObject(j, "rateLimit", hk_webhook_rate(wh));
-	cJSON_AddNumberToObject(j, "maxBody",
-	    (double)hk_webhook_max_body(wh));
+	cJSON_AddNumberToObject(j, "maxBody", (double)hk_webhook_max_body(wh));
 	cJSON_AddBoolToObject(j, "enabled", wh->wh_enabled);
-	cJSON_AddStringToObject(j, "createdAt",
-	    hk_time_iso(wh->wh_created, iso));
-	cJSON_AddStringToObject(j, "updatedAt",
-	    hk_time_iso(wh->wh_updated, iso));
+	cJSON_AddStringToObject(
+	    j, "createdAt", hk_time_iso(wh->wh_created, iso));
+	cJSON_AddStringToObject(
+	    j, "updatedAt", hk_time_iso(wh->wh_updated, iso));
 	return j;
 }
 
@@ -307,8 +310,8 @@ wh_header_name_valid(const char *s)
 	if (*s == '\0' || strlen(s) > 128)
 		return 0;
 	for (; *s != '\0'; s++)
-		if (!isalnum((unsigned char)*s) && strchr("!#$%&'*+-.^_`|~",
-		    *s) == NULL)
+		if (!isalnum((unsigned char)*s) &&
+		    strchr("!#$%&'*+-.^_`|~", *s) == NULL)
 			return 0;
 	return 1;
 }
@@ -318,24 +321,26 @@ wh_header_name_valid(const char *s)
  * name. On failure fills ERR with the message and returns -1.
  */
 static int
-wh_apply_json(struct hk_webhook *wh, const cJSON *j, int create, char *err,
-    size_t errlen)
+wh_apply_json(
+    struct hk_webhook *wh, const cJSON *j, int create, char *err, size_t errlen)
 {
-	static const char *const sig_fields[] = {"scheme", "secret",
-		"toleranceSeconds", NULL};
+	static const char *const sig_fields[] = {
+	    "scheme", "secret", "toleranceSeconds", NULL};
 	const cJSON *v, *s, *f;
 	char *dup;
 	size_t i;
 
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "name")) != NULL) {
 		if (!cJSON_IsString(v) || !wh_name_valid(v->valuestring)) {
-			snprintf(err, errlen, "name must be a slug of 1-%d "
+			snprintf(err, errlen,
+			    "name must be a slug of 1-%d "
 			    "characters [a-z0-9._-], starting with a letter or "
-			    "digit, not with wh_", HOOKD_NAME_MAX);
+			    "digit, not with wh_",
+			    HOOKD_NAME_MAX);
 			return -1;
 		}
-		snprintf(wh->wh_name, sizeof(wh->wh_name), "%s",
-		    v->valuestring);
+		snprintf(
+		    wh->wh_name, sizeof(wh->wh_name), "%s", v->valuestring);
 	} else if (create) {
 		snprintf(err, errlen, "name is required");
 		return -1;
@@ -359,7 +364,8 @@ wh_apply_json(struct hk_webhook *wh, const cJSON *j, int create, char *err,
 			    strcmp(v->valuestring, wh_auths[i]) == 0)
 				break;
 		if (i == HK_NELEM(wh_auths)) {
-			snprintf(err, errlen, "auth must be token, signature, "
+			snprintf(err, errlen,
+			    "auth must be token, signature, "
 			    "token+signature or none");
 			return -1;
 		}
@@ -370,20 +376,26 @@ wh_apply_json(struct hk_webhook *wh, const cJSON *j, int create, char *err,
 			snprintf(err, errlen, "signature must be an object");
 			return -1;
 		}
-		cJSON_ArrayForEach(f, v) {
+		cJSON_ArrayForEach(f, v)
+		{
 			for (i = 0; sig_fields[i] != NULL; i++)
 				if (strcmp(f->string, sig_fields[i]) == 0)
 					break;
 			if (sig_fields[i] == NULL) {
-				snprintf(err, errlen, "unknown field "
-				    "signature.%.64s", f->string);
+				snprintf(err, errlen,
+				    "unknown field "
+				    "signature.%.64s",
+				    f->string);
 				return -1;
 			}
 		}
 		if ((s = cJSON_GetObjectItemCaseSensitive(v, "scheme")) !=
-		    NULL && (!cJSON_IsString(s) ||
-		    hk_sig_scheme_parse(s->valuestring, &wh->wh_scheme) != 0)) {
-			snprintf(err, errlen, "signature.scheme must be hex, "
+		        NULL &&
+		    (!cJSON_IsString(s) ||
+		        hk_sig_scheme_parse(s->valuestring, &wh->wh_scheme) !=
+		            0)) {
+			snprintf(err, errlen,
+			    "signature.scheme must be hex, "
 			    "github, standard, stripe or slack");
 			return -1;
 		}
@@ -391,25 +403,27 @@ wh_apply_json(struct hk_webhook *wh, const cJSON *j, int create, char *err,
 		    NULL) {
 			if (!cJSON_IsString(s) || *s->valuestring == '\0' ||
 			    strlen(s->valuestring) > 200) {
-				snprintf(err, errlen, "signature.secret must be "
+				snprintf(err, errlen,
+				    "signature.secret must be "
 				    "a string of 1-200 characters");
 				return -1;
 			}
 			if ((dup = strdup(s->valuestring)) == NULL)
 				return -1;
 			if (wh->wh_secret != NULL) {
-				sodium_memzero(wh->wh_secret,
-				    strlen(wh->wh_secret));
+				sodium_memzero(
+				    wh->wh_secret, strlen(wh->wh_secret));
 				free(wh->wh_secret);
 			}
 			wh->wh_secret = dup;
 		}
-		if ((s = cJSON_GetObjectItemCaseSensitive(v,
-		    "toleranceSeconds")) != NULL) {
+		if ((s = cJSON_GetObjectItemCaseSensitive(
+		         v, "toleranceSeconds")) != NULL) {
 			if (!cJSON_IsNumber(s) || s->valuedouble < 1 ||
 			    s->valuedouble > 86400 * 30 ||
 			    s->valuedouble != floor(s->valuedouble)) {
-				snprintf(err, errlen, "signature."
+				snprintf(err, errlen,
+				    "signature."
 				    "toleranceSeconds must be an integer "
 				    "from 1 to 2592000");
 				return -1;
@@ -429,7 +443,8 @@ wh_apply_json(struct hk_webhook *wh, const cJSON *j, int create, char *err,
 			if (f == NULL || f->next != NULL ||
 			    !cJSON_IsString(f) || *f->valuestring == '\0' ||
 			    strlen(f->valuestring) > HOOKD_TYPE_MAX) {
-				snprintf(err, errlen, "eventType must be "
+				snprintf(err, errlen,
+				    "eventType must be "
 				    "{\"header\":…}, {\"json\":…} or "
 				    "{\"fixed\":…} with a non-empty string");
 				return -1;
@@ -441,17 +456,21 @@ wh_apply_json(struct hk_webhook *wh, const cJSON *j, int create, char *err,
 			else if (strcmp(f->string, "fixed") == 0)
 				t = HK_ETYPE_FIXED;
 			else {
-				snprintf(err, errlen, "eventType must be "
+				snprintf(err, errlen,
+				    "eventType must be "
 				    "header, json or fixed");
 				return -1;
 			}
 			if ((t == HK_ETYPE_JSON &&
-			    !hk_jptr_valid(f->valuestring)) ||
+			        !hk_jptr_valid(f->valuestring)) ||
 			    (t == HK_ETYPE_HEADER &&
-			    !wh_header_name_valid(f->valuestring))) {
-				snprintf(err, errlen, "eventType.%s is not a "
-				    "valid %s", f->string, t == HK_ETYPE_JSON ?
-				    "JSON pointer" : "header name");
+			        !wh_header_name_valid(f->valuestring))) {
+				snprintf(err, errlen,
+				    "eventType.%s is not a "
+				    "valid %s",
+				    f->string,
+				    t == HK_ETYPE_JSON ? "JSON pointer"
+				                       : "header name");
 				return -1;
 			}
 			if ((dup = strdup(f->valuestring)) == NULL)
@@ -464,12 +483,14 @@ wh_apply_json(struct hk_webhook *wh, const cJSON *j, int create, char *err,
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "eventPrefix")) != NULL) {
 		if ((!cJSON_IsString(v) && !cJSON_IsNull(v)) ||
 		    (cJSON_IsString(v) && strlen(v->valuestring) > 64)) {
-			snprintf(err, errlen, "eventPrefix must be a string "
+			snprintf(err, errlen,
+			    "eventPrefix must be a string "
 			    "of at most 64 characters");
 			return -1;
 		}
-		dup = cJSON_IsString(v) && *v->valuestring != '\0' ?
-		    strdup(v->valuestring) : NULL;
+		dup = cJSON_IsString(v) && *v->valuestring != '\0'
+		    ? strdup(v->valuestring)
+		    : NULL;
 		free(wh->wh_prefix);
 		wh->wh_prefix = dup;
 	}
@@ -478,7 +499,8 @@ wh_apply_json(struct hk_webhook *wh, const cJSON *j, int create, char *err,
 			wh->wh_rate = -1;
 		else if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
 		    v->valuedouble > 1000000) {
-			snprintf(err, errlen, "rateLimit must be a number of "
+			snprintf(err, errlen,
+			    "rateLimit must be a number of "
 			    "events per second from 0 (unlimited) to "
 			    "1000000, or null for the default");
 			return -1;
@@ -491,7 +513,8 @@ wh_apply_json(struct hk_webhook *wh, const cJSON *j, int create, char *err,
 		else if (!cJSON_IsNumber(v) || v->valuedouble < 1 ||
 		    v->valuedouble > 1073741824.0 ||
 		    v->valuedouble != floor(v->valuedouble)) {
-			snprintf(err, errlen, "maxBody must be a number of "
+			snprintf(err, errlen,
+			    "maxBody must be a number of "
 			    "bytes from 1 to 1073741824, or null for the "
 			    "default");
 			return -1;
@@ -512,7 +535,8 @@ wh_apply_json(struct hk_webhook *wh, const cJSON *j, int create, char *err,
 
 		sodium_memzero(key, sizeof(key));
 		if (klen < 0) {
-			snprintf(err, errlen, "under the standard scheme a "
+			snprintf(err, errlen,
+			    "under the standard scheme a "
 			    "whsec_ secret must be valid base64 after the "
 			    "prefix");
 			return -1;
@@ -553,8 +577,10 @@ wh_from_record(const char *data, size_t len, char **cause)
 		goto bad;
 	wh->wh_secret = hk_unseal(hd->hd_mkey, v->valuestring, &rc);
 	if (wh->wh_secret == NULL) {
-		if (asprintf(cause, "webhook %s: secret does not open with "
-		    "this master key", wh->wh_id) == -1)
+		if (asprintf(cause,
+		        "webhook %s: secret does not open with "
+		        "this master key",
+		        wh->wh_id) == -1)
 			*cause = NULL;
 		cJSON_Delete(j);
 		wh_free(wh);
@@ -592,24 +618,27 @@ hk_webhook_load(char **cause)
 
 	*cause = NULL;
 	if (hk_store_rbegin(hd->hd_store, &txn) != 0 ||
-	    mdb_cursor_open(txn, hk_store_dbi(hd->hd_store, HK_DB_WEBHOOKS),
-	    &cur) != 0) {
+	    mdb_cursor_open(
+	        txn, hk_store_dbi(hd->hd_store, HK_DB_WEBHOOKS), &cur) != 0) {
 		hk_store_rend(hd->hd_store);
 		*cause = strdup("cannot read the webhooks");
 		return HK_EIO;
 	}
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if ((wh = wh_from_record(v.mv_data, v.mv_size, cause)) ==
-		    NULL || wh_replace(NULL, wh) != 0) {
+		        NULL ||
+		    wh_replace(NULL, wh) != 0) {
 			mdb_cursor_close(cur);
 			hk_store_rend(hd->hd_store);
 			return HK_EINVAL;
 		}
 		wh_bucket_reset(wh, 0);
 		if (wh->wh_auth == HK_AUTH_NONE && wh->wh_enabled)
-			log_warn("webhook_unauthenticated", "webhook=%s name=%s "
-			    "msg=%s", wh->wh_id, wh->wh_name,
+			log_warn("webhook_unauthenticated",
+			    "webhook=%s name=%s "
+			    "msg=%s",
+			    wh->wh_id, wh->wh_name,
 			    hk_logq("accepts events from anyone (auth: none)"));
 	}
 	mdb_cursor_close(cur);
@@ -694,10 +723,9 @@ wh_op_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
 			return hk_store_err(rc);
 		k.mv_data = o->id;
 		k.mv_size = idlen;
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		    rc == 0 && k.mv_size > idlen &&
-		    memcmp(k.mv_data, o->id, idlen) == 0;
-		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 &&
+		     k.mv_size > idlen && memcmp(k.mv_data, o->id, idlen) == 0;
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
 			if ((rc = mdb_cursor_del(cur, 0)) != 0)
 				break;
 		mdb_cursor_close(cur);
@@ -713,8 +741,8 @@ wh_op_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
 		if ((rc = mdb_put(txn, names, &k, &v, 0)) != 0)
 			return hk_store_err(rc);
 	}
-	return hk_store_put(txn, hooks, o->id, idlen, o->record,
-	    strlen(o->record), 0);
+	return hk_store_put(
+	    txn, hooks, o->id, idlen, o->record, strlen(o->record), 0);
 }
 
 static void
@@ -738,8 +766,10 @@ wh_op_done(struct hk_store_op *sop, int rc)
 	case 0:
 		break;
 	case HK_EEXIST:
-		hk_http_error(o->req, 409, "conflict", "a webhook named %s "
-		    "exists", o->new->wh_name);
+		hk_http_error(o->req, 409, "conflict",
+		    "a webhook named %s "
+		    "exists",
+		    o->new->wh_name);
 		goto out;
 	case HK_ENOTFOUND:
 		hk_http_error(o->req, 404, "not_found", "no webhook %s", o->id);
@@ -752,8 +782,10 @@ wh_op_done(struct hk_store_op *sop, int rc)
 	default:
 		log_error("webhook_commit", "webhook=%s error=%s", o->id,
 		    hk_logq(hk_strerror(rc)));
-		hk_http_error(o->req, 503, "unavailable", "the store refused "
-		    "the change: %s", hk_strerror(rc));
+		hk_http_error(o->req, 503, "unavailable",
+		    "the store refused "
+		    "the change: %s",
+		    hk_strerror(rc));
 		goto out;
 	}
 	if (o->new != NULL && old != NULL)
@@ -766,9 +798,11 @@ wh_op_done(struct hk_store_op *sop, int rc)
 	if (o->new != NULL)
 		wh_bucket_reset(o->new, o->kind != WH_CREATE);
 	wh_ceiling_update();
-	log_info(o->kind == WH_CREATE ? "webhook_created" : o->kind ==
-	    WH_DELETE ? "webhook_deleted" : o->kind == WH_REGENERATE ?
-	    "webhook_regenerated" : "webhook_updated", "webhook=%s", o->id);
+	log_info(o->kind == WH_CREATE      ? "webhook_created"
+	        : o->kind == WH_DELETE     ? "webhook_deleted"
+	        : o->kind == WH_REGENERATE ? "webhook_regenerated"
+	                                   : "webhook_updated",
+	    "webhook=%s", o->id);
 	if (o->kind == WH_DELETE) {
 		hk_http_reply(o->req, 204, NULL);
 		o->new = NULL;
@@ -803,10 +837,10 @@ wh_submit(struct evhttp_request *req, struct wh_op *o)
 	o->req = req;
 	if (o->new != NULL) {
 		free(o->new->wh_secret_sealed);
-		o->new->wh_secret_sealed = hk_seal(hd->hd_mkey,
-		    o->new->wh_secret);
-		rec = o->new->wh_secret_sealed != NULL ? wh_record(o->new) :
-		    NULL;
+		o->new->wh_secret_sealed =
+		    hk_seal(hd->hd_mkey, o->new->wh_secret);
+		rec =
+		    o->new->wh_secret_sealed != NULL ? wh_record(o->new) : NULL;
 		o->record = rec != NULL ? cJSON_PrintUnformatted(rec) : NULL;
 		cJSON_Delete(rec);
 		if (o->record == NULL) {
@@ -822,8 +856,8 @@ wh_submit(struct evhttp_request *req, struct wh_op *o)
 }
 
 static const char *const wh_fields[] = {"name", "description", "auth",
-	"signature", "eventType", "eventPrefix", "rateLimit", "maxBody",
-	"enabled", NULL};
+    "signature", "eventType", "eventPrefix", "rateLimit", "maxBody", "enabled",
+    NULL};
 
 static void
 wh_create(struct evhttp_request *req)
@@ -969,7 +1003,8 @@ wh_list_all(struct evhttp_request *req)
 		hk_http_error(req, 500, "internal", "out of memory");
 		return;
 	}
-	TAILQ_FOREACH_REVERSE(wh, &wh_list, hk_webhook_list, wh_entry) {
+	TAILQ_FOREACH_REVERSE(wh, &wh_list, hk_webhook_list, wh_entry)
+	{
 		if (after[0] != '\0' && strcmp(wh->wh_id, after) >= 0)
 			continue;
 		if (n == limit)
@@ -1002,8 +1037,8 @@ hk_webhook_route(struct evhttp_request *req, char **seg, int nseg)
 		return;
 	}
 	if ((wh = hk_webhook_find(seg[2])) == NULL) {
-		hk_http_error(req, 404, "not_found", "no webhook %.80s",
-		    seg[2]);
+		hk_http_error(
+		    req, 404, "not_found", "no webhook %.80s", seg[2]);
 		return;
 	}
 	if (nseg == 3) {

@@ -29,17 +29,16 @@ test_refused(void)
 {
 	/* Every spelling of loopback curl accepts, and the rest. */
 	static const char *bad[] = {"127.0.0.1", "2130706433", "0x7f000001",
-		"0177.0.0.1", "127.1", "0", "0.0.0.0", "[::ffff:127.0.0.1]",
-		"[::ffff:7f00:1]", "::1", "[::1]", "::", "10.1.2.3",
-		"172.16.0.1", "172.31.255.255", "192.168.1.1", "100.64.0.1",
-		"169.254.169.254", "224.0.0.1", "255.255.255.255",
-		"240.0.0.1", "198.18.0.1", "192.0.2.1", "fe80::1",
-		"fe80::1%eth0", "fc00::1", "fd12:3456::1", "ff02::1",
-		"::127.0.0.1", "64:ff9b::7f00:1", "64:ff9b::a00:1",
-		"64:ff9b:1::8.8.8.8", "2002:7f00:1::", "2002:a00:1::1",
-		"2001:0:4136:e378:8000:63bf:80ff:fffe", "2001:db8::1",
-		"3fff::1", "100::1", "::ffff:169.254.169.254",
-		"0x0a.0.0.1", "012.0.0.1", "167772161"};
+	    "0177.0.0.1", "127.1", "0", "0.0.0.0", "[::ffff:127.0.0.1]",
+	    "[::ffff:7f00:1]", "::1", "[::1]", "::", "10.1.2.3", "172.16.0.1",
+	    "172.31.255.255", "192.168.1.1", "100.64.0.1", "169.254.169.254",
+	    "224.0.0.1", "255.255.255.255", "240.0.0.1", "198.18.0.1",
+	    "192.0.2.1", "fe80::1", "fe80::1%eth0", "fc00::1", "fd12:3456::1",
+	    "ff02::1", "::127.0.0.1", "64:ff9b::7f00:1", "64:ff9b::a00:1",
+	    "64:ff9b:1::8.8.8.8", "2002:7f00:1::", "2002:a00:1::1",
+	    "2001:0:4136:e378:8000:63bf:80ff:fffe", "2001:db8::1", "3fff::1",
+	    "100::1", "::ffff:169.254.169.254", "0x0a.0.0.1", "012.0.0.1",
+	    "167772161"};
 	size_t i;
 
 	for (i = 0; i < HK_NELEM(bad); i++) {
@@ -54,11 +53,11 @@ static void
 test_allowed(void)
 {
 	static const char *good[] = {"8.8.8.8", "1.1.1.1", "93.184.216.34",
-		"2606:4700::1111", "[2a00:1450:4001:80b::200e]",
-		"::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1",
-		"172.32.0.1", "100.128.0.1", "11.0.0.1",
-		/* Teredo with a global server and client 8.8.4.4. */
-		"2001:0:808:808::f7f7:fbfb"};
+	    "2606:4700::1111", "[2a00:1450:4001:80b::200e]", "::ffff:8.8.8.8",
+	    "64:ff9b::808:808", "2002:808:808::1", "172.32.0.1", "100.128.0.1",
+	    "11.0.0.1",
+	    /* Teredo with a global server and client 8.8.4.4. */
+	    "2001:0:808:808::f7f7:fbfb"};
 	size_t i;
 
 	for (i = 0; i < HK_NELEM(good); i++) {
@@ -109,8 +108,7 @@ test_parse(void)
 	T_CHECK(hk_cidrs_parse("::/129", &cs, err) == HK_EINVAL);
 	T_CHECK(hk_cidrs_parse("10.0.0.0/", &cs, err) == HK_EINVAL);
 	T_CHECK(hk_cidrs_parse("", &cs, err) == 0 && cs.n == 0);
-	T_CHECK(hk_cidrs_parse("1.2.3.0/24,,::/0", &cs, err) == 0 &&
-	    cs.n == 2);
+	T_CHECK(hk_cidrs_parse("1.2.3.0/24,,::/0", &cs, err) == 0 && cs.n == 2);
 	hk_cidrs_free(&cs);
 }
 
@@ -137,11 +135,11 @@ int
 main(void)
 {
 	static const struct t_case cases[] = {
-		{"refused", test_refused},
-		{"allowed", test_allowed},
-		{"allow_list", test_allow_list},
-		{"parse", test_parse},
-		{"sockaddr", test_sockaddr},
+	    {"refused", test_refused},
+	    {"allowed", test_allowed},
+	    {"allow_list", test_allow_list},
+	    {"parse", test_parse},
+	    {"sockaddr", test_sockaddr},
 	};
 
 	return t_run("addr", cases, HK_NELEM(cases));

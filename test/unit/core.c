@@ -64,16 +64,14 @@ test_clock(void)
 	int64_t ms;
 
 	T_STREQ(hk_time_iso(0, iso), "1970-01-01T00:00:00.000Z");
-	T_STREQ(hk_time_iso(1747862818211LL, iso),
-	    "2025-05-21T21:26:58.211Z");
+	T_STREQ(hk_time_iso(1747862818211LL, iso), "2025-05-21T21:26:58.211Z");
 	T_CHECK(hk_time_parse("2025-05-21T21:26:58.211Z", &ms) == 0 &&
 	    ms == 1747862818211LL);
 	T_CHECK(hk_time_parse("2025-05-21T21:26:58Z", &ms) == 0 &&
 	    ms == 1747862818000LL);
 	T_CHECK(hk_time_parse("2025-05-21T23:26:58.211+02:00", &ms) == 0 &&
 	    ms == 1747862818211LL);
-	T_CHECK(hk_time_parse("1747862818", &ms) == 0 &&
-	    ms == 1747862818000LL);
+	T_CHECK(hk_time_parse("1747862818", &ms) == 0 && ms == 1747862818000LL);
 	T_CHECK(hk_time_parse("yesterday", &ms) == HK_EINVAL);
 	T_CHECK(hk_time_parse("2025-13-01T00:00:00Z", &ms) == HK_EINVAL);
 	T_CHECK(hk_time_parse("", &ms) == HK_EINVAL);
@@ -209,8 +207,8 @@ test_form(void)
 	free(out);
 	T_CHECK(hk_form_get(f, strlen(f), "nope", &out, &n) == HK_ENOTFOUND);
 	T_CHECK(hk_form_get(f, strlen(f), "e", &out, &n) == HK_EINVAL);
-	T_CHECK(hk_form_get("payload=%zz", 11, "payload", &out, &n) ==
-	    HK_EINVAL);
+	T_CHECK(
+	    hk_form_get("payload=%zz", 11, "payload", &out, &n) == HK_EINVAL);
 	/* Not NUL-terminated: only LEN bytes count. */
 	T_CHECK(hk_form_get("payload=abcdef", 10, "payload", &out, &n) == 0);
 	T_STREQ(out, "ab");
@@ -222,8 +220,8 @@ test_jptr(void)
 {
 	/* RFC 6901 §5. */
 	cJSON *j = cJSON_Parse("{\"foo\":[\"bar\",\"baz\"],\"\":0,\"a/b\":1,"
-			       "\"c%d\":2,\"e^f\":3,\"g|h\":4,\"i\\\\j\":5,"
-			       "\"k\\\"l\":6,\" \":7,\"m~n\":8}");
+	                       "\"c%d\":2,\"e^f\":3,\"g|h\":4,\"i\\\\j\":5,"
+	                       "\"k\\\"l\":6,\" \":7,\"m~n\":8}");
 	const cJSON *n;
 
 	T_CHECK(hk_jptr_get(j, "") == j);
@@ -250,7 +248,7 @@ static void
 test_env(void)
 {
 	struct hk_env ev = {"evt_01ARZ3NDEKTSV4RRFFQ69G5FAV", "a\"type",
-		1747862818211LL, NULL, "api\n", "{\"k\":[1,2]}", 11};
+	    1747862818211LL, NULL, "api\n", "{\"k\":[1,2]}", 11};
 	struct hk_buf b = HK_BUF_INIT;
 	cJSON *j, *src;
 
@@ -263,8 +261,8 @@ test_env(void)
 	src = cJSON_GetObjectItem(j, "source");
 	T_CHECK(cJSON_IsNull(cJSON_GetObjectItem(src, "webhook")));
 	T_STREQ(cJSON_GetObjectItem(src, "name")->valuestring, "api\n");
-	T_CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(j,
-	    "payload"), "k")) == 2);
+	T_CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(
+	            cJSON_GetObjectItem(j, "payload"), "k")) == 2);
 	cJSON_Delete(j);
 	hk_buf_free(&b);
 }
@@ -283,7 +281,8 @@ test_tokens(void)
 	T_CHECK(strcmp(t, u) != 0);
 	for (i = 6; i < strlen(t); i++)
 		T_CHECK(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
-			       "vwxyz0123456789-_", t[i]) != NULL);
+		               "vwxyz0123456789-_",
+		            t[i]) != NULL);
 	hk_token_hash(t, strlen(t), h1);
 	hk_token_hash(t, strlen(t), h2);
 	T_CHECK(strlen(h1) == 64 && strcmp(h1, h2) == 0);
@@ -295,8 +294,9 @@ test_tokens(void)
 	T_CHECK(!hk_str_ct_eq("", "a"));
 	hk_secret_new(s);
 	T_CHECK(strncmp(s, "whsec_", 6) == 0 && strlen(s) == 6 + 44);
-	T_CHECK(sodium_base642bin(raw, sizeof(raw), s + 6, strlen(s + 6),
-	    NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) == 0 && n == 32);
+	T_CHECK(sodium_base642bin(raw, sizeof(raw), s + 6, strlen(s + 6), NULL,
+	            &n, NULL, sodium_base64_VARIANT_ORIGINAL) == 0 &&
+	    n == 32);
 }
 
 static void
@@ -349,16 +349,16 @@ int
 main(void)
 {
 	static const struct t_case cases[] = {
-		{"ids", test_ids},
-		{"clock", test_clock},
-		{"buf", test_buf},
-		{"map", test_map},
-		{"bucket", test_bucket},
-		{"form", test_form},
-		{"jptr", test_jptr},
-		{"env", test_env},
-		{"tokens", test_tokens},
-		{"mkey", test_mkey},
+	    {"ids", test_ids},
+	    {"clock", test_clock},
+	    {"buf", test_buf},
+	    {"map", test_map},
+	    {"bucket", test_bucket},
+	    {"form", test_form},
+	    {"jptr", test_jptr},
+	    {"env", test_env},
+	    {"tokens", test_tokens},
+	    {"mkey", test_mkey},
 	};
 
 	if (hk_sig_init() != 0)

@@ -183,8 +183,8 @@ test_errors(void)
 	free(cause);
 	T_CHECK(hk_store_err(MDB_MAP_FULL) == HK_EFULL);
 	T_CHECK(hk_store_err(MDB_TXN_FULL) == HK_EFULL);
-	T_CHECK(hk_store_err(ENOSPC) == HK_EFULL || hk_store_err(ENOSPC) ==
-	    HK_EIO);
+	T_CHECK(
+	    hk_store_err(ENOSPC) == HK_EFULL || hk_store_err(ENOSPC) == HK_EIO);
 	T_CHECK(hk_store_err(EIO) == HK_EIO);
 }
 
@@ -192,9 +192,9 @@ int
 main(void)
 {
 	static const struct t_case cases[] = {
-		{"group_commit", test_group_commit},
-		{"full", test_full},
-		{"errors", test_errors},
+	    {"group_commit", test_group_commit},
+	    {"full", test_full},
+	    {"errors", test_errors},
 	};
 
 	return t_run("store", cases, HK_NELEM(cases));

@@ -17,13 +17,13 @@ struct t_case {
 
 extern int t_failed_checks;
 
-#define T_CHECK(c)                                                          \
-	do {                                                                \
-		if (!(c)) {                                                 \
-			fprintf(stderr, "%s:%d: check failed: %s\n",        \
-			    __FILE__, __LINE__, #c);                        \
-			t_failed_checks++;                                  \
-		}                                                           \
+#define T_CHECK(c)                                                             \
+	do {                                                                   \
+		if (!(c)) {                                                    \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
+			    __LINE__, #c);                                     \
+			t_failed_checks++;                                     \
+		}                                                              \
 	} while (0)
 
 #define T_STREQ(a, b) T_CHECK((a) != NULL && strcmp((a), (b)) == 0)

@@ -9,14 +9,16 @@
 #include "tmpl.h"
 #include "t.h"
 
-static const char payload[] = "{\"ref\":\"main \\\"x\\\"\",\"n\":3,\"ok\":true,"
-			      "\"list\":[{\"a\":1},\"two\"],\"obj\":{\"k\":null}}";
+static const char payload[] =
+    "{\"ref\":\"main \\\"x\\\"\",\"n\":3,\"ok\":true,"
+    "\"list\":[{\"a\":1},\"two\"],\"obj\":{\"k\":null}}";
 
 static char *
 render(const char *t)
 {
-	struct hk_tmpl_vars v = {"deploy.done", "evt_1", "2025-05-21T21:26:58.211Z",
-		"ci\n", payload, sizeof(payload) - 1, NULL, 0};
+	struct hk_tmpl_vars v = {"deploy.done", "evt_1",
+	    "2025-05-21T21:26:58.211Z", "ci\n", payload, sizeof(payload) - 1,
+	    NULL, 0};
 	struct hk_buf b = HK_BUF_INIT;
 
 	if (hk_tmpl_render(t, &v, &b) != 0) {
@@ -26,14 +28,14 @@ render(const char *t)
 	return hk_buf_take(&b);
 }
 
-#define T_RENDERS(t, want)                                                  \
-	do {                                                                \
-		char *got_ = render(t);                                     \
-		if (got_ == NULL || strcmp(got_, want) != 0)                \
-			fprintf(stderr, "render %s: got %s\n", t,           \
-			    got_ != NULL ? got_ : "(error)");               \
-		T_STREQ(got_, want);                                        \
-		free(got_);                                                 \
+#define T_RENDERS(t, want)                                                     \
+	do {                                                                   \
+		char *got_ = render(t);                                        \
+		if (got_ == NULL || strcmp(got_, want) != 0)                   \
+			fprintf(stderr, "render %s: got %s\n", t,              \
+			    got_ != NULL ? got_ : "(error)");                  \
+		T_STREQ(got_, want);                                           \
+		free(got_);                                                    \
 	} while (0)
 
 static void
@@ -50,7 +52,7 @@ test_render(void)
 	T_RENDERS("\"${payload.missing.deep}\"", "\"\"");
 	T_RENDERS("\"${payload.list.9}${payload.n.x}\"", "\"\"");
 	T_RENDERS("{\"t\":\"${event_type}\",\"id\":\"${event_id}\",\"at\":"
-		  "\"${timestamp}\",\"s\":\"${source_name}\"}",
+	          "\"${timestamp}\",\"s\":\"${source_name}\"}",
 	    "{\"t\":\"deploy.done\",\"id\":\"evt_1\",\"at\":"
 	    "\"2025-05-21T21:26:58.211Z\",\"s\":\"ci\\n\"}");
 	T_RENDERS("no variables $ {x} $", "no variables $ {x} $");
@@ -62,16 +64,14 @@ test_check(void)
 {
 	char err[128];
 
-	T_CHECK(hk_tmpl_check("{\"a\":\"${payload.a-b.c_d.0}\"}", err,
-	    sizeof(err)) == 0);
+	T_CHECK(hk_tmpl_check(
+	            "{\"a\":\"${payload.a-b.c_d.0}\"}", err, sizeof(err)) == 0);
 	T_CHECK(hk_tmpl_check("plain", err, sizeof(err)) == 0);
 	T_CHECK(hk_tmpl_check("${unknown}", err, sizeof(err)) == HK_EINVAL);
 	T_CHECK(strstr(err, "${unknown}") != NULL);
 	T_CHECK(hk_tmpl_check("${payload.}", err, sizeof(err)) == HK_EINVAL);
-	T_CHECK(hk_tmpl_check("${payload..a}", err, sizeof(err)) ==
-	    HK_EINVAL);
-	T_CHECK(hk_tmpl_check("${payload.a b}", err, sizeof(err)) ==
-	    HK_EINVAL);
+	T_CHECK(hk_tmpl_check("${payload..a}", err, sizeof(err)) == HK_EINVAL);
+	T_CHECK(hk_tmpl_check("${payload.a b}", err, sizeof(err)) == HK_EINVAL);
 	T_CHECK(hk_tmpl_check("${event_type", err, sizeof(err)) == HK_EINVAL);
 	T_CHECK(hk_tmpl_check("${}", err, sizeof(err)) == HK_EINVAL);
 }
@@ -102,14 +102,15 @@ test_retry_after(void)
 {
 	int64_t ms;
 
-	T_CHECK(hk_retry_after_ms("120", 0, 3600000, &ms) == 0 &&
-	    ms == 120000);
+	T_CHECK(hk_retry_after_ms("120", 0, 3600000, &ms) == 0 && ms == 120000);
 	T_CHECK(hk_retry_after_ms("999999999999", 0, 3600000, &ms) == 0 &&
 	    ms == 3600000);
 	T_CHECK(hk_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT",
-	    1445412420000LL, 3600000, &ms) == 0 && ms == 60000);
+	            1445412420000LL, 3600000, &ms) == 0 &&
+	    ms == 60000);
 	T_CHECK(hk_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT",
-	    1545412420000LL, 3600000, &ms) == 0 && ms == 0);
+	            1545412420000LL, 3600000, &ms) == 0 &&
+	    ms == 0);
 	T_CHECK(hk_retry_after_ms("-1", 0, 1000, &ms) == HK_EINVAL);
 	T_CHECK(hk_retry_after_ms("soon", 0, 1000, &ms) == HK_EINVAL);
 	T_CHECK(hk_retry_after_ms("12x", 0, 1000, &ms) == HK_EINVAL);
@@ -119,10 +120,10 @@ int
 main(void)
 {
 	static const struct t_case cases[] = {
-		{"render", test_render},
-		{"check", test_check},
-		{"backoff", test_backoff},
-		{"retry_after", test_retry_after},
+	    {"render", test_render},
+	    {"check", test_check},
+	    {"backoff", test_backoff},
+	    {"retry_after", test_retry_after},
 	};
 
 	return t_run("tmpl", cases, HK_NELEM(cases));
