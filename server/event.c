@@ -379,7 +379,6 @@ event_list(struct evhttp_request *req)
 	char last[HK_ID_MAX] = "";
 	int64_t since_ms = -1;
 	MDB_cursor *cur = NULL;
-	MDB_txn *txn;
 	MDB_val k, v;
 	int limit, n = 0, rc, more = 0;
 	long scanned = 0;
@@ -398,21 +397,9 @@ event_list(struct evhttp_request *req)
 		    "8601 time or seconds since the epoch");
 		return;
 	}
-	if (hk_store_rbegin(hd->hd_store, &txn) != 0 ||
-	    mdb_cursor_open(
-	        txn, hk_store_dbi(hd->hd_store, HK_DB_EVENTS), &cur) != 0) {
-		hk_store_rend(hd->hd_store);
-		hk_http_error(req, 503, "unavailable", "cannot read the store");
+	if ((rc = hk_admin_newest(
+	         req, HK_DB_EVENTS, after, strlen(after), &cur, &k, &v)) == -1)
 		return;
-	}
-	if (after[0] != '\0') {
-		k.mv_data = after;
-		k.mv_size = strlen(after);
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV)
-		             : mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	} else
-		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
 	hk_buf_adds(&b, "{\"data\":[");
 	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
 		if (k.mv_size >= HK_ID_MAX)
@@ -433,15 +420,7 @@ event_list(struct evhttp_request *req)
 		hk_buf_add(&b, v.mv_data, v.mv_size);
 		n++;
 	}
-	mdb_cursor_close(cur);
-	hk_store_rend(hd->hd_store);
-	hk_buf_adds(&b, "],\"next\":");
-	hk_buf_add_jsonstr(&b, more && last[0] != '\0' ? last : NULL);
-	if (hk_buf_adds(&b, "}\n") != 0)
-		hk_http_error(req, 500, "internal", "out of memory");
-	else
-		hk_http_reply(req, 200, &b);
-	hk_buf_free(&b);
+	hk_admin_page_end(req, cur, &b, more && last[0] != '\0' ? last : NULL);
 }
 
 static void

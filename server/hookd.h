@@ -275,6 +275,17 @@ int hk_admin_known(
 /* Parses ?limit= and ?after=; answers 400 on bad values. */
 int hk_admin_page(
     struct evhttp_request *, int *limit, char *after, size_t afterlen);
+/*
+ * A newest-first page: opens a cursor on DB in the loop's read
+ * transaction, on the last key below BELOW (LEN bytes; 0: the last key
+ * of all). Returns that get's code (0, MDB_NOTFOUND), or -1 after
+ * answering 503. hk_admin_page_end closes it and answers B (which holds
+ * '{"data":[' and the items) with its "next" cursor.
+ */
+int hk_admin_newest(struct evhttp_request *, enum hk_db db, const char *below,
+    size_t len, MDB_cursor **cur, MDB_val *k, MDB_val *v);
+void hk_admin_page_end(struct evhttp_request *, MDB_cursor *cur,
+    struct hk_buf *b, const char *next);
 /* Answers 405 with an Allow header. */
 void hk_admin_405(struct evhttp_request *, const char *allow);
 /*

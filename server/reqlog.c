@@ -174,7 +174,6 @@ hk_reqlog_list(struct evhttp_request *req, const struct hk_webhook *wh)
 	struct hk_buf b = HK_BUF_INIT;
 	size_t idlen = strlen(wh->wh_id);
 	MDB_cursor *cur;
-	MDB_txn *txn;
 	MDB_val k, v;
 	int limit, n = 0, rc, more = 0;
 
@@ -186,23 +185,16 @@ hk_reqlog_list(struct evhttp_request *req, const struct hk_webhook *wh)
 		    "entry id");
 		return;
 	}
-	if (hk_store_rbegin(hd->hd_store, &txn) != 0 ||
-	    mdb_cursor_open(
-	        txn, hk_store_dbi(hd->hd_store, HK_DB_REQLOG), &cur) != 0) {
-		hk_store_rend(hd->hd_store);
-		hk_http_error(req, 503, "unavailable", "cannot read the store");
-		return;
-	}
 	/*
 	 * Start just below the cursor, or just below the end of this
 	 * webhook's range ("rlh" sorts after every "rlg_" key).
 	 */
-	k.mv_size = (size_t)snprintf(key, sizeof(key), "%s%s", wh->wh_id,
+	n = snprintf(key, sizeof(key), "%s%s", wh->wh_id,
 	    after[0] != '\0' ? after : "rlh");
-	k.mv_data = key;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV)
-	             : mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	if ((rc = hk_admin_newest(
+	         req, HK_DB_REQLOG, key, (size_t)n, &cur, &k, &v)) == -1)
+		return;
+	n = 0;
 	hk_buf_adds(&b, "{\"data\":[");
 	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
 		if (k.mv_size <= idlen || k.mv_size - idlen >= HK_ID_MAX ||
@@ -218,13 +210,5 @@ hk_reqlog_list(struct evhttp_request *req, const struct hk_webhook *wh)
 			hk_buf_addc(&b, ',');
 		hk_buf_add(&b, v.mv_data, v.mv_size);
 	}
-	mdb_cursor_close(cur);
-	hk_store_rend(hd->hd_store);
-	hk_buf_adds(&b, "],\"next\":");
-	hk_buf_add_jsonstr(&b, more ? last : NULL);
-	if (hk_buf_adds(&b, "}\n") != 0)
-		hk_http_error(req, 500, "internal", "out of memory");
-	else
-		hk_http_reply(req, 200, &b);
-	hk_buf_free(&b);
+	hk_admin_page_end(req, cur, &b, more ? last : NULL);
 }
