@@ -68,8 +68,12 @@ test:
 	$(MAKE) asan
 	scripts/runtests build/asan
 
-bench: deps all
+bench:
+	scripts/deps bench
+	$(MAKE) all
 	scripts/bench-ingest
+	scripts/bench-deliver
+	scripts/bench-backlog
 
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin
