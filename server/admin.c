@@ -248,6 +248,21 @@ hk_admin_request(struct evhttp_request *req, void *arg)
 		}
 		seg[nseg++] = s;
 	}
+	if (nseg == 1 && strcmp(seg[0], "metrics") == 0) {
+		if (evhttp_request_get_command(req) == EVHTTP_REQ_GET)
+			hk_stats_metrics(req);
+		else
+			hk_admin_405(req, "GET");
+		return;
+	}
+	if (nseg == 2 && strcmp(seg[0], "api") == 0 &&
+	    strcmp(seg[1], "stats") == 0) {
+		if (evhttp_request_get_command(req) == EVHTTP_REQ_GET)
+			hk_stats_all(req);
+		else
+			hk_admin_405(req, "GET");
+		return;
+	}
 	if (nseg >= 2 && strcmp(seg[0], "api") == 0) {
 		if (strcmp(seg[1], "webhooks") == 0) {
 			hk_webhook_route(req, seg, nseg);

@@ -847,6 +847,16 @@ outcome_done(struct hk_store_op *sop, int rc)
 		if (o->final == 2)
 			eng_notify("hookd.delivery.exhausted", j, s);
 	}
+	hd->hd_stats.s_attempts++;
+	if (j->attempt > 1)
+		hd->hd_stats.s_retries++;
+	hk_stats_attempt(j->sub, ok, j->latency_ms * 1000);
+	if (rc == 0 && !o->gone && o->final == 1) {
+		hd->hd_stats.s_succeeded++;
+		hk_stats_first_success(
+		    (hk_now_ms() - hk_id_ms("evt_", j->evt)) * 1000);
+	} else if (rc == 0 && !o->gone && o->final == 2)
+		hd->hd_stats.s_failed++;
 	log_debug("attempt",
 	    "delivery=%s attempt=%d status=%ld reason=%s "
 	    "ms=%lld",

@@ -184,6 +184,8 @@ struct hk_webhook {
 };
 TAILQ_HEAD(hk_webhook_list, hk_webhook);
 
+/* Every webhook, in id order. */
+struct hk_webhook_list *hk_webhook_all(void);
 /* Loads every webhook from the store into the cache. */
 int hk_webhook_load(char **cause);
 void hk_webhook_free_all(void);
@@ -396,7 +398,30 @@ struct hk_stats {
 	uint64_t s_rate_limited;
 	uint64_t s_rejected;
 	uint64_t s_bytes;
+	uint64_t s_attempts;
+	uint64_t s_retries;
+	uint64_t s_succeeded;
+	uint64_t s_failed;
+	uint64_t s_purged_events;
+	uint64_t s_purged_logs;
+	uint64_t s_purged_deliveries;
 };
+
+/* stats.c: windows, percentiles, /api/stats and /metrics. */
+#define HK_CIRCUIT_FAILS 5 /* consecutive failures that open a circuit */
+/* One request to WEBHOOK answered STATUS (CODE: its error, or NULL). */
+void hk_stats_ingest(
+    const char *webhook, int status, const char *code, int64_t latency_us);
+/* One delivery attempt to SUB. */
+void hk_stats_attempt(const char *sub, int ok, int64_t latency_us);
+/* A delivery succeeded, this long after its event was accepted. */
+void hk_stats_first_success(int64_t since_event_us);
+/* Drops the series of a deleted webhook or subscription. */
+void hk_stats_forget(const char *id);
+void hk_stats_free(void);
+void hk_stats_all(struct evhttp_request *);
+void hk_stats_entity(struct evhttp_request *, const char *id);
+void hk_stats_metrics(struct evhttp_request *);
 
 struct hookd {
 	struct hk_conf hd_conf;

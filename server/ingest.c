@@ -492,6 +492,7 @@ hk_ingest_request(struct evhttp_request *req, void *arg)
 	}
 	if (wh == NULL) {
 		hd->hd_stats.s_rejected++;
+		hk_stats_ingest(NULL, 404, "not_found", hk_mono_us() - in.t0);
 		hk_http_error(req, 404, "not_found", "no such webhook");
 		return;
 	}

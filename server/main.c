@@ -310,6 +310,7 @@ main(int argc, char **argv)
 		evdns_base_free(hd->hd_dns, 1);
 	hk_webhook_free_all();
 	hk_sub_free_all();
+	hk_stats_free();
 	hk_cidrs_free(&hd->hd_allow);
 	free(hd->hd_public_url);
 	sodium_memzero(hd->hd_admin_token, strlen(hd->hd_admin_token));

@@ -97,6 +97,8 @@ hk_reqlog_add(const struct hk_reqlog *rl)
 	int64_t ms = hk_now_ms();
 	size_t start, wlen = strlen(rl->rl_webhook);
 
+	hk_stats_ingest(
+	    rl->rl_webhook, rl->rl_status, rl->rl_code, rl->rl_latency_us);
 	if (hd->hd_stopping || hk_store_full(hd->hd_store)) {
 		reqlog_dropped++;
 		return;

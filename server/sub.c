@@ -860,6 +860,8 @@ sub_op_done(struct hk_store_op *sop, int rc)
 	                                : "subscription_updated",
 	    "subscription=%s cancelled=%llu", o->id,
 	    (unsigned long long)o->cancelled);
+	if (o->kind == SUB_DELETE)
+		hk_stats_forget(o->id);
 	if (o->req != NULL) {
 		if (o->kind == SUB_DELETE)
 			hk_http_reply(o->req, 204, NULL);
@@ -1276,6 +1278,11 @@ hk_sub_route(struct evhttp_request *req, char **seg, int nseg)
 			hk_engine_test_sub(req, s);
 		else
 			hk_admin_405(req, "POST");
+	} else if (strcmp(seg[3], "stats") == 0) {
+		if (m == EVHTTP_REQ_GET)
+			hk_stats_entity(req, s->sb_id);
+		else
+			hk_admin_405(req, "GET");
 	} else if (strcmp(seg[3], "recover") == 0) {
 		if (m == EVHTTP_REQ_POST)
 			hk_delivery_recover(req, s);

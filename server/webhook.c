@@ -134,6 +134,12 @@ wh_replace(struct hk_webhook *old, struct hk_webhook *new)
 	return new != NULL ? wh_index(new) : 0;
 }
 
+struct hk_webhook_list *
+hk_webhook_all(void)
+{
+	return &wh_list;
+}
+
 double
 hk_webhook_rate(const struct hk_webhook *wh)
 {
@@ -804,6 +810,7 @@ wh_op_done(struct hk_store_op *sop, int rc)
 	                                   : "webhook_updated",
 	    "webhook=%s", o->id);
 	if (o->kind == WH_DELETE) {
+		hk_stats_forget(o->id);
 		hk_http_reply(o->req, 204, NULL);
 		o->new = NULL;
 		goto out;
@@ -1068,6 +1075,11 @@ hk_webhook_route(struct evhttp_request *req, char **seg, int nseg)
 			hk_event_test(req, wh);
 		else
 			hk_admin_405(req, "POST");
+	} else if (nseg == 4 && strcmp(seg[3], "stats") == 0) {
+		if (m == EVHTTP_REQ_GET)
+			hk_stats_entity(req, wh->wh_id);
+		else
+			hk_admin_405(req, "GET");
 	} else
 		hk_http_error(req, 404, "not_found", "no such endpoint");
 }

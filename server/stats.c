@@ -1,0 +1,591 @@
+/*
+ * stats.c: the figures of SPEC §6, /api/stats, per-webhook and
+ * per-subscription stats, and /metrics.
+ *
+ * Everything lives in fixed memory on the loop. A series (one per webhook
+ * and per subscription, and a few global ones) keeps lifetime counters
+ * and a latency histogram for Prometheus, and three rings of slots for
+ * the 1 min, 1 h and 24 h windows: 12 slots of 5 s, 12 of 5 min, 24 of
+ * 1 h, each slot a count, an error count and a histogram. A slot is
+ * reused when its time comes round again, so a series costs the same
+ * whatever the traffic. Percentiles are read off the histogram (the upper
+ * bound of the bucket the rank falls in).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "clock.h"
+#include "hk.h"
+#include "hookd.h"
+
+/* Histogram bucket upper bounds, in milliseconds; the last is +Inf. */
+static const double stats_le_ms[] = {
+    1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000};
+#define NB (HK_NELEM(stats_le_ms) + 1)
+
+struct slot {
+	int64_t epoch; /* which slot-length period this slot holds */
+	uint32_t n, err;
+	uint32_t h[NB];
+};
+
+struct ring {
+	int64_t len_s; /* slot length */
+	size_t nslots;
+	struct slot *s;
+};
+
+struct hk_series {
+	uint64_t n, err; /* lifetime */
+	uint64_t h[NB]; /* lifetime histogram */
+	double sum_s; /* lifetime latency sum, seconds */
+	struct slot m[12], hr[12], d[24];
+};
+
+static struct hk_map stats_series = HK_MAP_INIT;
+static struct hk_series stats_ingest, stats_attempt, stats_first;
+static uint64_t stats_rejected[16];
+static const char *const stats_codes[] = {"invalid_json", "bad_request",
+    "missing_token", "invalid_token", "missing_signature", "invalid_signature",
+    "timestamp_out_of_tolerance", "webhook_disabled", "not_found",
+    "method_not_allowed", "payload_too_large", "unsupported_media_type",
+    "rate_limited", "unavailable"};
+
+static struct hk_series *
+stats_get(const char *id, int create)
+{
+	struct hk_series *s = hk_map_get(&stats_series, id, strlen(id));
+
+	if (s == NULL && create && (s = calloc(1, sizeof(*s))) != NULL &&
+	    hk_map_put(&stats_series, id, strlen(id), s) != 0) {
+		free(s);
+		s = NULL;
+	}
+	return s;
+}
+
+static size_t
+stats_bucket(int64_t us)
+{
+	size_t i;
+
+	for (i = 0; i < NB - 1; i++)
+		if ((double)us <= stats_le_ms[i] * 1000)
+			break;
+	return i;
+}
+
+static void
+stats_slot_add(struct slot *ring, size_t nslots, int64_t len_s, int64_t now_s,
+    int err, size_t b)
+{
+	int64_t epoch = now_s / len_s;
+	struct slot *sl = &ring[epoch % (int64_t)nslots];
+
+	if (sl->epoch != epoch) {
+		memset(sl, 0, sizeof(*sl));
+		sl->epoch = epoch;
+	}
+	sl->n++;
+	sl->err += err;
+	sl->h[b]++;
+}
+
+static void
+stats_add(struct hk_series *s, int err, int64_t latency_us)
+{
+	int64_t now_s = hk_now_ms() / 1000;
+	size_t b = stats_bucket(latency_us);
+
+	if (s == NULL)
+		return;
+	s->n++;
+	s->err += err;
+	s->h[b]++;
+	s->sum_s += (double)latency_us / 1e6;
+	stats_slot_add(s->m, HK_NELEM(s->m), 5, now_s, err, b);
+	stats_slot_add(s->hr, HK_NELEM(s->hr), 300, now_s, err, b);
+	stats_slot_add(s->d, HK_NELEM(s->d), 3600, now_s, err, b);
+}
+
+void
+hk_stats_ingest(
+    const char *webhook, int status, const char *code, int64_t latency_us)
+{
+	size_t i;
+	int err = status >= 300;
+
+	if (code != NULL && strcmp(code, "duplicate") != 0)
+		for (i = 0; i < HK_NELEM(stats_codes); i++)
+			if (strcmp(code, stats_codes[i]) == 0)
+				stats_rejected[i]++;
+	if (status == 202)
+		stats_add(&stats_ingest, 0, latency_us);
+	if (webhook != NULL)
+		stats_add(stats_get(webhook, 1), err, latency_us);
+}
+
+void
+hk_stats_attempt(const char *sub, int ok, int64_t latency_us)
+{
+	stats_add(&stats_attempt, !ok, latency_us);
+	if (sub != NULL)
+		stats_add(stats_get(sub, 1), !ok, latency_us);
+}
+
+void
+hk_stats_first_success(int64_t since_event_us)
+{
+	stats_add(&stats_first, 0, since_event_us);
+}
+
+void
+hk_stats_forget(const char *id)
+{
+	free(hk_map_del(&stats_series, id, strlen(id)));
+}
+
+static void
+stats_free_one(void *v)
+{
+	free(v);
+}
+
+void
+hk_stats_free(void)
+{
+	hk_map_foreach(&stats_series, stats_free_one);
+	hk_map_free(&stats_series);
+}
+
+/* Sums the slots of RING that fall in the window ending now. */
+static void
+stats_window(
+    const struct slot *ring, size_t nslots, int64_t len_s, struct slot *out)
+{
+	int64_t now = hk_now_ms() / 1000 / len_s;
+	size_t i, b;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < nslots; i++) {
+		if (ring[i].epoch <= now - (int64_t)nslots ||
+		    ring[i].epoch > now || ring[i].n == 0)
+			continue;
+		out->n += ring[i].n;
+		out->err += ring[i].err;
+		for (b = 0; b < NB; b++)
+			out->h[b] += ring[i].h[b];
+	}
+}
+
+/* The upper bound (ms) of the bucket where quantile Q falls; -1: none. */
+static double
+stats_quantile(const uint32_t *h, uint32_t n, double q)
+{
+	uint64_t rank = (uint64_t)(q * n + 0.999999), seen = 0;
+	size_t b;
+
+	if (n == 0)
+		return -1;
+	for (b = 0; b < NB; b++) {
+		seen += h[b];
+		if (seen >= rank)
+			return b < NB - 1 ? stats_le_ms[b]
+			                  : stats_le_ms[NB - 2];
+	}
+	return stats_le_ms[NB - 2];
+}
+
+static void
+stats_json_window(
+    struct hk_buf *b, const char *name, const struct slot *w, double seconds)
+{
+	double p50 = stats_quantile(w->h, w->n, 0.5);
+	double p90 = stats_quantile(w->h, w->n, 0.9);
+	double p99 = stats_quantile(w->h, w->n, 0.99);
+
+	hk_buf_printf(b, "\"%s\":{\"count\":%u,\"perSecond\":%.3f,", name, w->n,
+	    (double)w->n / seconds);
+	if (w->n > 0)
+		hk_buf_printf(b,
+		    "\"successRate\":%.4f,\"errorRate\":%.4f,"
+		    "\"latencyMs\":{\"p50\":%g,\"p90\":%g,\"p99\":%g}}",
+		    (double)(w->n - w->err) / w->n, (double)w->err / w->n, p50,
+		    p90, p99);
+	else
+		hk_buf_adds(b,
+		    "\"successRate\":null,\"errorRate\":null,"
+		    "\"latencyMs\":{\"p50\":null,\"p90\":null,\"p99\":null}}");
+}
+
+/* {"1m":…,"1h":…,"24h":…} of series S into B. */
+static void
+stats_json_series(struct hk_buf *b, const struct hk_series *s)
+{
+	static const struct hk_series zero;
+	struct slot w;
+
+	if (s == NULL)
+		s = &zero;
+	hk_buf_addc(b, '{');
+	stats_window(s->m, HK_NELEM(s->m), 5, &w);
+	stats_json_window(b, "1m", &w, 60);
+	hk_buf_addc(b, ',');
+	stats_window(s->hr, HK_NELEM(s->hr), 300, &w);
+	stats_json_window(b, "1h", &w, 3600);
+	hk_buf_addc(b, ',');
+	stats_window(s->d, HK_NELEM(s->d), 3600, &w);
+	stats_json_window(b, "24h", &w, 86400);
+	hk_buf_printf(b, ",\"total\":{\"count\":%llu,\"errors\":%llu}}",
+	    (unsigned long long)s->n, (unsigned long long)s->err);
+}
+
+/* GET /api/webhooks/{id}/stats and /api/subscriptions/{id}/stats. */
+void
+hk_stats_entity(struct evhttp_request *req, const char *id)
+{
+	struct hk_buf b = HK_BUF_INIT;
+
+	hk_buf_printf(&b, "{\"id\":\"%s\",\"windows\":", id);
+	stats_json_series(&b, stats_get(id, 0));
+	if (hk_buf_adds(&b, "}\n") != 0) {
+		hk_http_error(req, 500, "internal", "out of memory");
+		hk_buf_free(&b);
+		return;
+	}
+	hk_http_reply(req, 200, &b);
+	hk_buf_free(&b);
+}
+
+/* Entries of DB, from LMDB's own count. */
+static size_t
+stats_entries(MDB_txn *txn, enum hk_db db)
+{
+	MDB_stat st;
+
+	if (mdb_stat(txn, hk_store_dbi(hd->hd_store, db), &st) != 0)
+		return 0;
+	return st.ms_entries;
+}
+
+struct stats_counts {
+	size_t wh_on, wh_off, sub_on, sub_off, circuits;
+	size_t events, deliveries, pending;
+	struct hk_store_usage u;
+};
+
+static void
+stats_count(struct stats_counts *c)
+{
+	struct hk_webhook *wh;
+	struct hk_sub *s;
+	MDB_txn *txn;
+
+	memset(c, 0, sizeof(*c));
+	TAILQ_FOREACH(wh, hk_webhook_all(), wh_entry)
+	{
+		if (wh->wh_enabled)
+			c->wh_on++;
+		else
+			c->wh_off++;
+	}
+	TAILQ_FOREACH(s, hk_sub_all(), sb_entry)
+	{
+		if (s->sb_active)
+			c->sub_on++;
+		else
+			c->sub_off++;
+		if (s->sb_fails >= HK_CIRCUIT_FAILS)
+			c->circuits++;
+	}
+	if (hk_store_rbegin(hd->hd_store, &txn) == 0) {
+		c->events = stats_entries(txn, HK_DB_EVENTS);
+		c->deliveries = stats_entries(txn, HK_DB_DELIVERIES);
+		c->pending = stats_entries(txn, HK_DB_QUEUE);
+		hk_store_rend(hd->hd_store);
+	}
+	hk_store_usage(hd->hd_store, &c->u);
+}
+
+/* GET /api/stats. */
+void
+hk_stats_all(struct evhttp_request *req)
+{
+	const struct hk_stats *st = &hd->hd_stats;
+	struct hk_buf b = HK_BUF_INIT;
+	struct stats_counts c;
+	size_t i;
+
+	stats_count(&c);
+	hk_buf_printf(&b,
+	    "{\"version\":\"%s\",\"uptimeSeconds\":%lld,"
+	    "\"ingest\":{\"received\":%llu,\"accepted\":%llu,"
+	    "\"duplicates\":%llu,\"rateLimited\":%llu,\"bytes\":%llu,"
+	    "\"rejected\":%llu,\"rejectedByCode\":{",
+	    VERSION, (long long)((hk_now_ms() - hd->hd_started_ms) / 1000),
+	    (unsigned long long)st->s_received,
+	    (unsigned long long)st->s_accepted,
+	    (unsigned long long)st->s_duplicates,
+	    (unsigned long long)st->s_rate_limited,
+	    (unsigned long long)st->s_bytes,
+	    (unsigned long long)st->s_rejected);
+	for (i = 0; i < HK_NELEM(stats_codes); i++)
+		hk_buf_printf(&b, "%s\"%s\":%llu", i > 0 ? "," : "",
+		    stats_codes[i], (unsigned long long)stats_rejected[i]);
+	hk_buf_printf(&b,
+	    "},\"requestLogDropped\":%llu},"
+	    "\"delivery\":{\"pending\":%zu,\"inFlight\":%zu,"
+	    "\"succeeded\":%llu,\"failed\":%llu,\"attempts\":%llu,"
+	    "\"retries\":%llu,\"circuitsOpen\":%zu},\"latency\":{"
+	    "\"ingest\":",
+	    (unsigned long long)hk_reqlog_dropped(), c.pending,
+	    hk_engine_inflight(), (unsigned long long)st->s_succeeded,
+	    (unsigned long long)st->s_failed,
+	    (unsigned long long)st->s_attempts,
+	    (unsigned long long)st->s_retries, c.circuits);
+	stats_json_series(&b, &stats_ingest);
+	hk_buf_adds(&b, ",\"deliveryAttempt\":");
+	stats_json_series(&b, &stats_attempt);
+	hk_buf_adds(&b, ",\"eventToFirstSuccess\":");
+	stats_json_series(&b, &stats_first);
+	hk_buf_printf(&b,
+	    "},\"webhooks\":{\"enabled\":%zu,\"disabled\":%zu},"
+	    "\"subscriptions\":{\"active\":%zu,\"disabled\":%zu},"
+	    "\"store\":{\"mapSize\":%zu,\"bytesUsed\":%zu,\"events\":%zu,"
+	    "\"deliveries\":%zu,\"commits\":%llu},\"retention\":{"
+	    "\"purgedEvents\":%llu,\"purgedLogs\":%llu,\"purgedDeliveries\":"
+	    "%llu}}\n",
+	    c.wh_on, c.wh_off, c.sub_on, c.sub_off, c.u.su_mapsize, c.u.su_used,
+	    c.events, c.deliveries, (unsigned long long)c.u.su_commits,
+	    (unsigned long long)st->s_purged_events,
+	    (unsigned long long)st->s_purged_logs,
+	    (unsigned long long)st->s_purged_deliveries);
+	if (b.b == NULL) {
+		hk_http_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	hk_http_reply(req, 200, &b);
+	hk_buf_free(&b);
+}
+
+/* Prometheus label values escape \, " and newlines. */
+static void
+prom_label(struct hk_buf *b, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			hk_buf_addc(b, '\\');
+		if (*v == '\n') {
+			hk_buf_adds(b, "\\n");
+			continue;
+		}
+		hk_buf_addc(b, *v);
+	}
+}
+
+static void
+prom_head(
+    struct hk_buf *b, const char *name, const char *type, const char *help)
+{
+	hk_buf_printf(
+	    b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* One histogram's _bucket, _sum and _count lines, LABEL may be "". */
+static void
+prom_hist(struct hk_buf *b, const char *name, const char *lname,
+    const char *lval, const struct hk_series *s)
+{
+	uint64_t cum = 0;
+	size_t i;
+
+	for (i = 0; i < NB; i++) {
+		cum += s->h[i];
+		hk_buf_printf(b, "%s_bucket{", name);
+		if (lname != NULL) {
+			hk_buf_printf(b, "%s=\"", lname);
+			prom_label(b, lval);
+			hk_buf_adds(b, "\",");
+		}
+		if (i < NB - 1)
+			hk_buf_printf(b, "le=\"%g\"} %llu\n",
+			    stats_le_ms[i] / 1000, (unsigned long long)cum);
+		else
+			hk_buf_printf(
+			    b, "le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+	}
+	hk_buf_printf(b, "%s_sum", name);
+	if (lname != NULL) {
+		hk_buf_printf(b, "{%s=\"", lname);
+		prom_label(b, lval);
+		hk_buf_adds(b, "\"}");
+	}
+	hk_buf_printf(b, " %.6f\n%s_count", s->sum_s, name);
+	if (lname != NULL) {
+		hk_buf_printf(b, "{%s=\"", lname);
+		prom_label(b, lval);
+		hk_buf_adds(b, "\"}");
+	}
+	hk_buf_printf(b, " %llu\n", (unsigned long long)s->n);
+}
+
+static void
+prom_counter(struct hk_buf *b, const char *name, const char *help, uint64_t v)
+{
+	prom_head(b, name, "counter", help);
+	hk_buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
+static void
+prom_gauge(struct hk_buf *b, const char *name, const char *help, double v)
+{
+	prom_head(b, name, "gauge", help);
+	hk_buf_printf(b, "%s %.15g\n", name, v);
+}
+
+/* GET /metrics: the Prometheus text exposition format 0.0.4. */
+void
+hk_stats_metrics(struct evhttp_request *req)
+{
+	const struct hk_stats *st = &hd->hd_stats;
+	struct hk_buf b = HK_BUF_INIT;
+	struct stats_counts c;
+	struct hk_webhook *wh;
+	struct hk_sub *s;
+	struct hk_series *ss;
+	size_t i;
+
+	stats_count(&c);
+	prom_head(&b, "hookd_build_info", "gauge", "hookd's version.");
+	hk_buf_printf(&b, "hookd_build_info{version=\"%s\"} 1\n", VERSION);
+	prom_gauge(&b, "hookd_uptime_seconds", "Seconds since hookd started.",
+	    (double)(hk_now_ms() - hd->hd_started_ms) / 1000);
+	prom_counter(&b, "hookd_ingest_received_total",
+	    "Requests to a webhook URL.", st->s_received);
+	prom_counter(&b, "hookd_ingest_accepted_total",
+	    "Events accepted (202).", st->s_accepted);
+	prom_counter(&b, "hookd_ingest_duplicates_total",
+	    "Requests answered as duplicates.", st->s_duplicates);
+	prom_counter(&b, "hookd_ingest_rate_limited_total",
+	    "Requests refused by a rate limit.", st->s_rate_limited);
+	prom_counter(&b, "hookd_ingest_bytes_total",
+	    "Body bytes received on webhook URLs.", st->s_bytes);
+	prom_head(&b, "hookd_ingest_rejected_total", "counter",
+	    "Requests refused, by error code.");
+	for (i = 0; i < HK_NELEM(stats_codes); i++)
+		hk_buf_printf(&b,
+		    "hookd_ingest_rejected_total{code=\"%s\"} "
+		    "%llu\n",
+		    stats_codes[i], (unsigned long long)stats_rejected[i]);
+	prom_head(&b, "hookd_ingest_latency_seconds", "histogram",
+	    "Time from a request read to its 202.");
+	prom_hist(
+	    &b, "hookd_ingest_latency_seconds", NULL, NULL, &stats_ingest);
+	prom_head(&b, "hookd_webhook_requests_total", "counter",
+	    "Requests to each webhook, by result.");
+	TAILQ_FOREACH(wh, hk_webhook_all(), wh_entry)
+	{
+		ss = stats_get(wh->wh_id, 0);
+		hk_buf_printf(&b,
+		    "hookd_webhook_requests_total{webhook=\"%s\","
+		    "name=\"",
+		    wh->wh_id);
+		prom_label(&b, wh->wh_name);
+		hk_buf_printf(&b, "\",result=\"ok\"} %llu\n",
+		    ss != NULL ? (unsigned long long)(ss->n - ss->err) : 0ULL);
+		hk_buf_printf(&b,
+		    "hookd_webhook_requests_total{webhook=\"%s\","
+		    "name=\"",
+		    wh->wh_id);
+		prom_label(&b, wh->wh_name);
+		hk_buf_printf(&b, "\",result=\"error\"} %llu\n",
+		    ss != NULL ? (unsigned long long)ss->err : 0ULL);
+	}
+	prom_head(&b, "hookd_webhook_latency_seconds", "histogram",
+	    "Time from a webhook request read to its answer.");
+	TAILQ_FOREACH(wh, hk_webhook_all(), wh_entry)
+	if ((ss = stats_get(wh->wh_id, 0)) != NULL)
+		prom_hist(&b, "hookd_webhook_latency_seconds", "webhook",
+		    wh->wh_id, ss);
+	prom_counter(&b, "hookd_delivery_attempts_total",
+	    "Delivery attempts made.", st->s_attempts);
+	prom_counter(&b, "hookd_delivery_retries_total",
+	    "Delivery attempts after the first.", st->s_retries);
+	prom_counter(&b, "hookd_delivery_succeeded_total",
+	    "Deliveries that succeeded.", st->s_succeeded);
+	prom_counter(&b, "hookd_delivery_failed_total",
+	    "Deliveries that failed for good.", st->s_failed);
+	prom_gauge(&b, "hookd_delivery_pending", "Deliveries waiting.",
+	    (double)c.pending);
+	prom_gauge(&b, "hookd_delivery_in_flight", "Requests out now.",
+	    (double)hk_engine_inflight());
+	prom_gauge(&b, "hookd_circuits_open",
+	    "Subscriptions whose circuit is open.", (double)c.circuits);
+	prom_head(&b, "hookd_delivery_attempt_latency_seconds", "histogram",
+	    "Latency of delivery attempts.");
+	prom_hist(&b, "hookd_delivery_attempt_latency_seconds", NULL, NULL,
+	    &stats_attempt);
+	prom_head(&b, "hookd_event_first_success_seconds", "histogram",
+	    "Time from an event's acceptance to its first delivery.");
+	prom_hist(
+	    &b, "hookd_event_first_success_seconds", NULL, NULL, &stats_first);
+	prom_head(&b, "hookd_subscription_attempts_total", "counter",
+	    "Attempts to each subscription, by result.");
+	TAILQ_FOREACH(s, hk_sub_all(), sb_entry)
+	{
+		ss = stats_get(s->sb_id, 0);
+		hk_buf_printf(&b,
+		    "hookd_subscription_attempts_total{"
+		    "subscription=\"%s\",result=\"success\"} %llu\n",
+		    s->sb_id,
+		    ss != NULL ? (unsigned long long)(ss->n - ss->err) : 0ULL);
+		hk_buf_printf(&b,
+		    "hookd_subscription_attempts_total{"
+		    "subscription=\"%s\",result=\"failure\"} %llu\n",
+		    s->sb_id, ss != NULL ? (unsigned long long)ss->err : 0ULL);
+	}
+	prom_head(&b, "hookd_subscription_latency_seconds", "histogram",
+	    "Attempt latency of each subscription.");
+	TAILQ_FOREACH(s, hk_sub_all(), sb_entry)
+	if ((ss = stats_get(s->sb_id, 0)) != NULL)
+		prom_hist(&b, "hookd_subscription_latency_seconds",
+		    "subscription", s->sb_id, ss);
+	prom_head(&b, "hookd_webhooks", "gauge", "Webhooks by state.");
+	hk_buf_printf(&b,
+	    "hookd_webhooks{state=\"enabled\"} %zu\n"
+	    "hookd_webhooks{state=\"disabled\"} %zu\n",
+	    c.wh_on, c.wh_off);
+	prom_head(
+	    &b, "hookd_subscriptions", "gauge", "Subscriptions by state.");
+	hk_buf_printf(&b,
+	    "hookd_subscriptions{state=\"active\"} %zu\n"
+	    "hookd_subscriptions{state=\"disabled\"} %zu\n",
+	    c.sub_on, c.sub_off);
+	prom_gauge(&b, "hookd_store_map_size_bytes", "LMDB map size.",
+	    (double)c.u.su_mapsize);
+	prom_gauge(&b, "hookd_store_used_bytes", "LMDB pages in use, bytes.",
+	    (double)c.u.su_used);
+	prom_gauge(
+	    &b, "hookd_store_events", "Events stored.", (double)c.events);
+	prom_gauge(&b, "hookd_store_deliveries", "Deliveries stored.",
+	    (double)c.deliveries);
+	prom_counter(&b, "hookd_store_commits_total",
+	    "Write transactions committed.", c.u.su_commits);
+	prom_counter(&b, "hookd_retention_purged_events_total",
+	    "Events purged by retention.", st->s_purged_events);
+	prom_counter(&b, "hookd_request_log_dropped_total",
+	    "Request log entries that could not be written.",
+	    hk_reqlog_dropped());
+	if (b.b == NULL) {
+		hk_http_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	evbuffer_add(evhttp_request_get_output_buffer(req), b.b, b.len);
+	evhttp_send_reply(req, 200, "OK", NULL);
+	hk_buf_free(&b);
+}
