@@ -22,11 +22,20 @@ UNITBIN = $(UNIT:%=$(B)/test/unit_%)
 ALL_CFLAGS = $(CFLAGS) $(CPPFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS))
 ALL_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) $(LDLIBS)
 
-all: $(SRV_OUT)/hookd
+all: $(SRV_OUT)/hookd $(SRV_OUT)/hookctl
 
 $(SRV_OUT)/hookd: $(SRVOBJ) $(B)/lib/libhk.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(SRVOBJ) $(B)/lib/libhk.a $(ALL_LIBS)
+
+$(SRV_OUT)/hookctl: $(B)/ctl/hookctl.o $(B)/lib/libhk.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(B)/ctl/hookctl.o $(B)/lib/libhk.a \
+	    $(ALL_LIBS)
+
+$(B)/ctl/hookctl.o: server/hookctl.c config.mk
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ server/hookctl.c
 
 $(B)/lib/libhk.a: $(LIBOBJ)
 	rm -f $@
@@ -54,7 +63,7 @@ units: $(UNITBIN)
 # The sanitizer variant: same sources, its own objects and binaries.
 asan:
 	$(MAKE) B=build/asan SRV_OUT=build/asan OPTFLAGS="$(SANFLAGS)" \
-	    build/asan/hookd units
+	    build/asan/hookd build/asan/hookctl units
 
 deps:
 	scripts/deps
@@ -76,12 +85,19 @@ bench:
 	scripts/bench-backlog
 
 install: all
-	mkdir -p $(DESTDIR)$(PREFIX)/bin
-	cp -f server/hookd $(DESTDIR)$(PREFIX)/bin/
-	chmod 755 $(DESTDIR)$(PREFIX)/bin/hookd
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 \
+	    $(DESTDIR)$(MANPREFIX)/man8
+	cp -f server/hookd server/hookctl $(DESTDIR)$(PREFIX)/bin/
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/hookd $(DESTDIR)$(PREFIX)/bin/hookctl
+	cp -f server/hookctl.1 $(DESTDIR)$(MANPREFIX)/man1/
+	cp -f server/hookd.8 $(DESTDIR)$(MANPREFIX)/man8/
+	chmod 644 $(DESTDIR)$(MANPREFIX)/man1/hookctl.1 \
+	    $(DESTDIR)$(MANPREFIX)/man8/hookd.8
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/hookd
+	rm -f $(DESTDIR)$(PREFIX)/bin/hookd $(DESTDIR)$(PREFIX)/bin/hookctl \
+	    $(DESTDIR)$(MANPREFIX)/man1/hookctl.1 \
+	    $(DESTDIR)$(MANPREFIX)/man8/hookd.8
 
 format:
 	clang-format -i lib/*.[ch] server/*.[ch] test/unit/*.[ch]
@@ -91,4 +107,4 @@ clean:
 
 .PHONY: all asan deps run test bench install uninstall format clean units
 
--include $(LIBOBJ:.o=.d) $(SRVOBJ:.o=.d)
+-include $(LIBOBJ:.o=.d) $(SRVOBJ:.o=.d) $(B)/ctl/hookctl.d
