@@ -390,6 +390,10 @@ size_t hk_engine_inflight(void);
 void hk_engine_test_sub(struct evhttp_request *, const struct hk_sub *);
 void hk_engine_test_delivery(struct evhttp_request *);
 
+/* purge.c: retention, on a timer. */
+int hk_purge_init(void);
+void hk_purge_free(void);
+
 /* main.c: the daemon's state. */
 struct hk_stats {
 	uint64_t s_received;

@@ -245,6 +245,9 @@ main(int argc, char **argv)
 		evdns_base_set_option(hd->hd_dns, "timeout:", "2");
 		evdns_base_set_option(hd->hd_dns, "attempts:", "1");
 	}
+	if (hk_purge_init() != 0)
+		hk_fatal(
+		    "start", "error=%s", hk_logq("cannot start retention"));
 	if (hk_engine_init(&cause) != 0)
 		hk_fatal("engine", "error=%s",
 		    hk_logq(cause != NULL ? cause : "cannot start"));
@@ -295,6 +298,7 @@ main(int argc, char **argv)
 	hk_store_close(hd->hd_store);
 	hk_engine_free();
 	hk_reqlog_free();
+	hk_purge_free();
 	hk_listen_close(&hd->hd_public);
 	hk_listen_close(&hd->hd_admin);
 	log_info("stopped", "uptime_ms=%lld",
