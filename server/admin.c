@@ -193,6 +193,39 @@ hk_admin_page_end(struct evhttp_request *req, MDB_cursor *cur, struct hk_buf *b,
 	hk_buf_free(b);
 }
 
+void
+hk_admin_list(struct evhttp_request *req, void *(*older)(void *),
+    const char *(*id)(const void *), cJSON *(*pub)(const void *))
+{
+	char after[HK_ID_MAX] = "";
+	void *it, *last = NULL;
+	cJSON *j, *data;
+	int limit, n = 0;
+
+	if (hk_admin_page(req, &limit, after, sizeof(after)) != 0)
+		return;
+	if ((j = cJSON_CreateObject()) == NULL ||
+	    (data = cJSON_AddArrayToObject(j, "data")) == NULL) {
+		cJSON_Delete(j);
+		hk_http_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	for (it = older(NULL); it != NULL; it = older(it)) {
+		if (after[0] != '\0' && strcmp(id(it), after) >= 0)
+			continue;
+		if (n == limit)
+			break;
+		cJSON_AddItemToArray(data, pub(it));
+		last = it;
+		n++;
+	}
+	if (it != NULL && last != NULL)
+		cJSON_AddStringToObject(j, "next", id(last));
+	else
+		cJSON_AddNullToObject(j, "next");
+	hk_http_json(req, 200, j);
+}
+
 /* Whether the request carries the admin token. */
 static int
 admin_authorized(struct evhttp_request *req)

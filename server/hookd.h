@@ -288,6 +288,12 @@ int hk_admin_newest(struct evhttp_request *, enum hk_db db, const char *below,
     size_t len, MDB_cursor **cur, MDB_val *k, MDB_val *v);
 void hk_admin_page_end(struct evhttp_request *, MDB_cursor *cur,
     struct hk_buf *b, const char *next);
+/*
+ * GET of a cached list, newest first: OLDER(NULL) is the newest item,
+ * OLDER(x) the one before x; ID and PUB give an item's id and JSON.
+ */
+void hk_admin_list(struct evhttp_request *, void *(*older)(void *),
+    const char *(*id)(const void *), cJSON *(*pub)(const void *));
 /* Answers 405 with an Allow header. */
 void hk_admin_405(struct evhttp_request *, const char *allow);
 /*

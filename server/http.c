@@ -71,8 +71,6 @@ hk_http_reason(int status)
 		return "Request Header Fields Too Large";
 	case 500:
 		return "Internal Server Error";
-	case 501:
-		return "Not Implemented";
 	case 503:
 		return "Service Unavailable";
 	default:
@@ -179,8 +177,10 @@ evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
 			msg = "request body exceeds the limit";
 		}
 		break;
+	case 501: /* a method evhttp does not know: as SPEC's 405 */
+		error = 405;
+		/* FALLTHROUGH */
 	case 405:
-	case 501:
 		code = "method_not_allowed";
 		msg = "method not supported";
 		break;

@@ -1191,37 +1191,23 @@ hk_sub_save_state(const struct hk_sub *s)
 	sub_submit(o);
 }
 
-static void
-sub_list_all(struct evhttp_request *req)
+static void *
+sub_older(void *p)
 {
-	char after[HK_ID_MAX] = "";
-	struct hk_sub *s, *last = NULL;
-	cJSON *j, *data;
-	int limit, n = 0;
+	return p != NULL ? TAILQ_PREV((struct hk_sub *)p, hk_sub_list, sb_entry)
+	                 : TAILQ_LAST(&sub_list, hk_sub_list);
+}
 
-	if (hk_admin_page(req, &limit, after, sizeof(after)) != 0)
-		return;
-	if ((j = cJSON_CreateObject()) == NULL ||
-	    (data = cJSON_AddArrayToObject(j, "data")) == NULL) {
-		cJSON_Delete(j);
-		hk_http_error(req, 500, "internal", "out of memory");
-		return;
-	}
-	TAILQ_FOREACH_REVERSE(s, &sub_list, hk_sub_list, sb_entry)
-	{
-		if (after[0] != '\0' && strcmp(s->sb_id, after) >= 0)
-			continue;
-		if (n == limit)
-			break;
-		cJSON_AddItemToArray(data, hk_sub_public(s));
-		last = s;
-		n++;
-	}
-	if (s != NULL && last != NULL)
-		cJSON_AddStringToObject(j, "next", last->sb_id);
-	else
-		cJSON_AddNullToObject(j, "next");
-	hk_http_json(req, 200, j);
+static const char *
+sub_id(const void *p)
+{
+	return ((const struct hk_sub *)p)->sb_id;
+}
+
+static cJSON *
+sub_pub(const void *p)
+{
+	return hk_sub_public(p);
 }
 
 void
@@ -1233,7 +1219,7 @@ hk_sub_route(struct evhttp_request *req, char **seg, int nseg)
 
 	if (nseg == 2) {
 		if (m == EVHTTP_REQ_GET)
-			sub_list_all(req);
+			hk_admin_list(req, sub_older, sub_id, sub_pub);
 		else if (m == EVHTTP_REQ_POST)
 			sub_create(req);
 		else

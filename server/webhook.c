@@ -992,39 +992,24 @@ wh_regenerate(struct evhttp_request *req, struct hk_webhook *wh)
 	wh_submit(req, o);
 }
 
-/* GET /api/webhooks: newest first, the cursor is the last id returned. */
-static void
-wh_list_all(struct evhttp_request *req)
+static void *
+wh_older(void *p)
 {
-	struct hk_webhook *wh;
-	char after[HK_ID_MAX] = "";
-	struct hk_webhook *last = NULL;
-	cJSON *j, *data;
-	int limit, n = 0;
+	return p != NULL
+	    ? TAILQ_PREV((struct hk_webhook *)p, hk_webhook_list, wh_entry)
+	    : TAILQ_LAST(&wh_list, hk_webhook_list);
+}
 
-	if (hk_admin_page(req, &limit, after, sizeof(after)) != 0)
-		return;
-	if ((j = cJSON_CreateObject()) == NULL ||
-	    (data = cJSON_AddArrayToObject(j, "data")) == NULL) {
-		cJSON_Delete(j);
-		hk_http_error(req, 500, "internal", "out of memory");
-		return;
-	}
-	TAILQ_FOREACH_REVERSE(wh, &wh_list, hk_webhook_list, wh_entry)
-	{
-		if (after[0] != '\0' && strcmp(wh->wh_id, after) >= 0)
-			continue;
-		if (n == limit)
-			break;
-		cJSON_AddItemToArray(data, wh_public(wh));
-		last = wh;
-		n++;
-	}
-	if (wh != NULL && last != NULL)
-		cJSON_AddStringToObject(j, "next", last->wh_id);
-	else
-		cJSON_AddNullToObject(j, "next");
-	hk_http_json(req, 200, j);
+static const char *
+wh_id_of(const void *p)
+{
+	return ((const struct hk_webhook *)p)->wh_id;
+}
+
+static cJSON *
+wh_pub(const void *p)
+{
+	return wh_public(p);
 }
 
 void
@@ -1036,7 +1021,7 @@ hk_webhook_route(struct evhttp_request *req, char **seg, int nseg)
 
 	if (nseg == 2) {
 		if (m == EVHTTP_REQ_GET)
-			wh_list_all(req);
+			hk_admin_list(req, wh_older, wh_id_of, wh_pub);
 		else if (m == EVHTTP_REQ_POST)
 			wh_create(req);
 		else

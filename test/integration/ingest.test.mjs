@@ -306,6 +306,9 @@ describe('ingest', () => {
     // libevent 2.1 reports a corrupt chunk size as "too long": 413.
     assert.match(te, /^HTTP\/1\.[01] (400|413) /);
     assert.match(te, /"(bad_request|payload_too_large)"/);
+    const foo = await raw(h.pub, 'FOO /webhooks/open HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.match(foo, /^HTTP\/1\.1 405 /);
+    assert.match(foo, /"method_not_allowed"/);
     // Still serving.
     assert.equal((await h.post('/webhooks/open', {})).status, 202);
   });
