@@ -203,47 +203,6 @@ hk_webhook_by_token(const char *token, size_t len)
 	return hk_map_get(&wh_by_token, hash, strlen(hash));
 }
 
-/* The JSON record kept in the store. */
-static cJSON *
-wh_record(const struct hk_webhook *wh)
-{
-	cJSON *j, *sig, *et;
-
-	if ((j = cJSON_CreateObject()) == NULL)
-		return NULL;
-	cJSON_AddStringToObject(j, "id", wh->wh_id);
-	cJSON_AddStringToObject(j, "name", wh->wh_name);
-	if (wh->wh_description != NULL)
-		cJSON_AddStringToObject(j, "description", wh->wh_description);
-	cJSON_AddStringToObject(j, "auth", wh_auths[wh->wh_auth]);
-	sig = cJSON_AddObjectToObject(j, "signature");
-	if (sig != NULL) {
-		cJSON_AddStringToObject(
-		    sig, "scheme", hk_sig_scheme_name(wh->wh_scheme));
-		cJSON_AddStringToObject(sig, "sealed", wh->wh_secret_sealed);
-		cJSON_AddNumberToObject(
-		    sig, "toleranceSeconds", wh->wh_tolerance);
-	}
-	if (wh->wh_etype != HK_ETYPE_DEFAULT &&
-	    (et = cJSON_AddObjectToObject(j, "eventType")) != NULL)
-		cJSON_AddStringToObject(et,
-		    wh->wh_etype == HK_ETYPE_HEADER     ? "header"
-		        : wh->wh_etype == HK_ETYPE_JSON ? "json"
-		                                        : "fixed",
-		    wh->wh_etype_value);
-	if (wh->wh_prefix != NULL)
-		cJSON_AddStringToObject(j, "eventPrefix", wh->wh_prefix);
-	if (wh->wh_rate >= 0)
-		cJSON_AddNumberToObject(j, "rateLimit", wh->wh_rate);
-	if (wh->wh_max_body > 0)
-		cJSON_AddNumberToObject(j, "maxBody", (double)wh->wh_max_body);
-	cJSON_AddBoolToObject(j, "enabled", wh->wh_enabled);
-	cJSON_AddStringToObject(j, "tokenHash", wh->wh_token_hash);
-	cJSON_AddNumberToObject(j, "createdAt", (double)wh->wh_created);
-	cJSON_AddNumberToObject(j, "updatedAt", (double)wh->wh_updated);
-	return j;
-}
-
 /* The public form: never the token or the secret. */
 static cJSON *
 wh_public(const struct hk_webhook *wh)
@@ -289,6 +248,35 @@ wh_public(const struct hk_webhook *wh)
 	    j, "createdAt", hk_time_iso(wh->wh_created, iso));
 	cJSON_AddStringToObject(
 	    j, "updatedAt", hk_time_iso(wh->wh_updated, iso));
+	return j;
+}
+
+/*
+ * The JSON record kept in the store: the public form, with the sealed
+ * secret and the token's hash, and defaults kept as defaults (null), so
+ * that a changed flag applies to them.
+ */
+static cJSON *
+wh_record(const struct hk_webhook *wh)
+{
+	cJSON *j = wh_public(wh), *sig;
+
+	if (j == NULL)
+		return NULL;
+	cJSON_DeleteItemFromObjectCaseSensitive(j, "url");
+	cJSON_ReplaceItemInObjectCaseSensitive(j, "rateLimit",
+	    wh->wh_rate >= 0 ? cJSON_CreateNumber(wh->wh_rate)
+	                     : cJSON_CreateNull());
+	cJSON_ReplaceItemInObjectCaseSensitive(j, "maxBody",
+	    wh->wh_max_body > 0 ? cJSON_CreateNumber((double)wh->wh_max_body)
+	                        : cJSON_CreateNull());
+	cJSON_ReplaceItemInObjectCaseSensitive(
+	    j, "createdAt", cJSON_CreateNumber((double)wh->wh_created));
+	cJSON_ReplaceItemInObjectCaseSensitive(
+	    j, "updatedAt", cJSON_CreateNumber((double)wh->wh_updated));
+	if ((sig = cJSON_GetObjectItemCaseSensitive(j, "signature")) != NULL)
+		cJSON_AddStringToObject(sig, "sealed", wh->wh_secret_sealed);
+	cJSON_AddStringToObject(j, "tokenHash", wh->wh_token_hash);
 	return j;
 }
 
