@@ -65,6 +65,19 @@ asan:
 	$(MAKE) B=build/asan SRV_OUT=build/asan OPTFLAGS="$(SANFLAGS)" \
 	    build/asan/hookd build/asan/hookctl units
 
+# libFuzzer harnesses (clang): every parser that sees outside bytes.
+FUZZ = $(basename $(notdir $(wildcard test/fuzz/*.c)))
+FUZZ_CC = clang
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
+	$(CPPFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS))
+LIBSRC = $(LIB:%=lib/%.c)
+
+fuzz: $(FUZZ:%=build/fuzz/%)
+
+build/fuzz/%: test/fuzz/%.c $(LIBSRC) config.mk
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIBSRC) $(ALL_LIBS)
+
 deps:
 	scripts/deps
 
@@ -74,7 +87,7 @@ run: deps all
 
 test:
 	scripts/deps test
-	$(MAKE) asan
+	$(MAKE) asan fuzz
 	scripts/runtests build/asan
 
 bench:
@@ -100,11 +113,11 @@ uninstall:
 	    $(DESTDIR)$(MANPREFIX)/man8/hookd.8
 
 format:
-	clang-format -i lib/*.[ch] server/*.[ch] test/unit/*.[ch]
+	clang-format -i lib/*.[ch] server/*.[ch] test/unit/*.[ch] test/fuzz/*.c test/bench/*.c
 
 clean:
 	rm -rf build server/hookd server/hookctl
 
-.PHONY: all asan deps run test bench install uninstall format clean units
+.PHONY: all asan deps run test bench install uninstall format clean units fuzz
 
 -include $(LIBOBJ:.o=.d) $(SRVOBJ:.o=.d) $(B)/ctl/hookctl.d
