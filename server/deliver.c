@@ -1122,6 +1122,17 @@ eng_serve(
 		start[slen] = (char)cls;
 		k.mv_data = start;
 		k.mv_size = slen + 1;
+		/*
+		 * First attempts resume where the last pass stopped: what is
+		 * before it is in flight, and new ones are queued after it.
+		 * A pass that finds nothing due from there starts over next
+		 * time, so nothing is left behind for long.
+		 */
+		if (cls == 0 && s->sb_resume_len > 0) {
+			k.mv_data = s->sb_resume;
+			k.mv_size = s->sb_resume_len;
+			s->sb_resume_len = 0;
+		}
 		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
 		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 			kp = k.mv_data;
@@ -1139,10 +1150,19 @@ eng_serve(
 			if (hk_map_get(&eng.inflight, dlv, strlen(dlv)) != NULL)
 				continue;
 			if ((int64_t)eng.ninflight >=
-			    hd->hd_conf.cf_max_in_flight)
-				return -1;
-			if (!eng_may_send(s, dlv))
-				return 0;
+			        hd->hd_conf.cf_max_in_flight ||
+			    !eng_may_send(s, dlv)) {
+				if (cls == 0 &&
+				    k.mv_size <= sizeof(s->sb_resume)) {
+					memcpy(
+					    s->sb_resume, k.mv_data, k.mv_size);
+					s->sb_resume_len = k.mv_size;
+				}
+				return (int64_t)eng.ninflight >=
+				        hd->hd_conf.cf_max_in_flight
+				    ? -1
+				    : 0;
+			}
 			if (eng_dispatch(txn, s, dlv, &k) != 0)
 				log_warn("dispatch", "delivery=%s error=%s",
 				    dlv, hk_logq("cannot start the attempt"));

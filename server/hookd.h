@@ -337,6 +337,9 @@ struct hk_sub {
 	int sb_probing; /* the circuit is open and its probe is out */
 	int64_t sb_probe_after; /* open circuit: no probe before (wall ms) */
 	int sb_ordered_busy;
+	/* Where the last pass stopped among first attempts (a queue key). */
+	char sb_resume[HK_ID_MAX + 1 + 8 + HK_ID_MAX];
+	size_t sb_resume_len;
 	/* ordered: the delivery everything else waits for (stored). */
 	char sb_ordered_head[HK_ID_MAX];
 	struct hk_bucket sb_bucket;

@@ -836,6 +836,9 @@ sub_op_done(struct hk_store_op *sop, int rc)
 			o->new->sb_fails = old->sb_fails;
 			o->new->sb_probing = old->sb_probing;
 			o->new->sb_probe_after = old->sb_probe_after;
+			memcpy(o->new->sb_resume, old->sb_resume,
+			    old->sb_resume_len);
+			o->new->sb_resume_len = old->sb_resume_len;
 			o->new->sb_bucket = old->sb_bucket;
 			o->new->sb_ordered_busy = old->sb_ordered_busy;
 			memcpy(o->new->sb_ordered_head, old->sb_ordered_head,
