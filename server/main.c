@@ -224,6 +224,15 @@ main(int argc, char **argv)
 
 	if ((hd->hd_base = event_base_new()) == NULL)
 		hk_fatal("start", "error=%s", hk_logq("event_base_new failed"));
+	/* Signals first: a stop asked for during the start is kept. */
+	main_sig_term = evsignal_new(hd->hd_base, SIGTERM, main_signal, NULL);
+	main_sig_int = evsignal_new(hd->hd_base, SIGINT, main_signal, NULL);
+	main_sig_hup = evsignal_new(hd->hd_base, SIGHUP, main_signal, NULL);
+	if (main_sig_term == NULL || main_sig_int == NULL ||
+	    main_sig_hup == NULL || event_add(main_sig_term, NULL) != 0 ||
+	    event_add(main_sig_int, NULL) != 0 ||
+	    event_add(main_sig_hup, NULL) != 0)
+		hk_fatal("start", "error=%s", hk_logq("cannot watch signals"));
 	hd->hd_store_ev = event_new(hd->hd_base, hk_store_fd(hd->hd_store),
 	    EV_READ | EV_PERSIST, main_store_ready, NULL);
 	if (hd->hd_store_ev == NULL || event_add(hd->hd_store_ev, NULL) != 0)
@@ -272,14 +281,6 @@ main(int argc, char **argv)
 	if (hd->hd_public_url == NULL)
 		hk_fatal("start", "error=%s", hk_logq("out of memory"));
 
-	main_sig_term = evsignal_new(hd->hd_base, SIGTERM, main_signal, NULL);
-	main_sig_int = evsignal_new(hd->hd_base, SIGINT, main_signal, NULL);
-	main_sig_hup = evsignal_new(hd->hd_base, SIGHUP, main_signal, NULL);
-	if (main_sig_term == NULL || main_sig_int == NULL ||
-	    main_sig_hup == NULL || event_add(main_sig_term, NULL) != 0 ||
-	    event_add(main_sig_int, NULL) != 0 ||
-	    event_add(main_sig_hup, NULL) != 0)
-		hk_fatal("start", "error=%s", hk_logq("cannot watch signals"));
 
 	log_info("listening", "version=%s public=%s admin=%s data=%s", VERSION,
 	    hd->hd_public.ls_addr, hk_logq(hd->hd_admin.ls_addr),
