@@ -76,3 +76,42 @@ it(`every 202 survives SIGKILL (${ROUNDS} rounds)`, async () => {
     h.cleanup();
   }
 });
+
+it(`every 202 is delivered at least once across SIGKILLs during ingest and delivery (${ROUNDS} rounds)`, async () => {
+  const { Receiver, poll } = await import('../lib/receiver.mjs');
+  const rx = await new Receiver().start();
+  const h = await new Hookd({ args: ['--allow-targets', '127.0.0.0/8'] }).start();
+  try {
+    await h.api('POST', '/api/webhooks', { name: 'mixed', auth: 'none', rateLimit: 0 });
+    await h.api('POST', '/api/subscriptions', { url: `${rx.url}/sink`, events: ['*'], maxInFlight: 16, retry: { maxAttempts: 50, initialMs: 100, maxMs: 500 } });
+    const accepted = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      // Some attempts fail, so retries are pending when the kill comes.
+      rx.fallback = round % 2 ? { status: 503 } : { status: 200 };
+      const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
+      let stop = false;
+      const client = async (c) => {
+        for (let i = 0; !stop && i < 100000; i++) {
+          const res = await post(agent, h.pub, '/webhooks/mixed', JSON.stringify({ round, c, i }));
+          if (res && res.status === 202) accepted.push(res.body.eventId);
+          if (!res) break;
+        }
+      };
+      const clients = Array.from({ length: CLIENTS }, (_, c) => client(c));
+      await new Promise((res) => setTimeout(res, 150 + Math.floor(Math.random() * 400)));
+      await h.kill();
+      stop = true;
+      await Promise.all(clients);
+      agent.destroy();
+      await h.restart();
+    }
+    rx.fallback = { status: 200 };
+    const got = () => new Set(rx.to('/sink').map((r) => r.headers['webhook-id']));
+    await poll(() => accepted.every((id) => got().has(id)), 60000, 'every accepted event delivered');
+    assert.ok(accepted.length > ROUNDS * 10, `only ${accepted.length} events accepted`);
+  } finally {
+    await h.stop();
+    h.cleanup();
+    await rx.stop();
+  }
+});
