@@ -11,7 +11,10 @@ import { join } from 'node:path';
 
 export const BIN = process.env.HOOKD_BIN || 'build/asan/hookd';
 
-const SANITIZER = /ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer/;
+// Sanitizer reports, and memcheck's (scripts/valgrind runs hookd under it).
+const SANITIZER = /ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer|==\d+== (Invalid (read|write|free)|Conditional jump|Use of uninitialised|Syscall param|Mismatched free|\d[\d,]* bytes in [\d,]+ blocks are definitely lost)/;
+// Under valgrind everything is slower: wait longer for the start.
+const START_MS = process.env.HOOKD_VALGRIND ? 60000 : 15000;
 
 export class Hookd {
   constructor(opts = {}) {
@@ -34,7 +37,7 @@ export class Hookd {
     });
     this.proc.stderr.setEncoding('utf8');
     const ready = new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`hookd did not start:\n${this.log}`)), 15000);
+      const timer = setTimeout(() => reject(new Error(`hookd did not start:\n${this.log}`)), START_MS);
       this.proc.stderr.on('data', (chunk) => {
         this.log += chunk;
         const m = /event=listening .*public=(\S+) admin="?([^"\s]+)"?/.exec(this.log);
