@@ -310,9 +310,10 @@ main(int argc, char **argv)
 	event_free(main_sig_int);
 	event_free(main_sig_hup);
 	event_free(hd->hd_store_ev);
-	event_base_free(hd->hd_base);
+	/* evdns_base_free() deletes events of the base: free it first. */
 	if (hd->hd_dns != NULL)
 		evdns_base_free(hd->hd_dns, 1);
+	event_base_free(hd->hd_base);
 	hk_webhook_free_all();
 	hk_sub_free_all();
 	hk_stats_free();
