@@ -11,6 +11,10 @@ import { join } from 'node:path';
 
 export const BIN = process.env.HOOKD_BIN || 'build/asan/hookd';
 
+// Tokens and secrets as hookd shows them (SPEC §3): none may ever reach
+// a log line (checked at every stop) or an answer they were not sent in.
+const SECRET = /\b(whtok|whsec|hkadm)_[A-Za-z0-9+/=_-]{16,}/g;
+
 // Sanitizer reports, and memcheck's (scripts/valgrind runs hookd under it).
 const SANITIZER = /ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer|==\d+== (Invalid (read|write|free)|Conditional jump|Use of uninitialised|Syscall param|Mismatched free|\d[\d,]* bytes in [\d,]+ blocks are definitely lost)/;
 // Under valgrind everything is slower: wait longer for the start.
@@ -23,6 +27,13 @@ export class Hookd {
     this.args = opts.args || [];
     this.env = opts.env || {};
     this.log = '';
+    this.logs = []; // earlier runs' logs, kept for the secret check
+    this.secrets = new Set();
+  }
+
+  // Remembers the secrets in an answer of hookd's.
+  note(text) {
+    for (const m of String(text).matchAll(SECRET)) this.secrets.add(m[0]);
   }
 
   async start() {
@@ -56,6 +67,7 @@ export class Hookd {
     });
     await ready;
     this.token = readFileSync(join(this.dir, 'admin.token'), 'utf8').trim();
+    this.secrets.add(this.token);
     return this;
   }
 
@@ -73,6 +85,7 @@ export class Hookd {
   async restart(args = this.args) {
     this.args = args;
     this.pub = undefined;
+    this.logs.push(this.log);
     this.log = '';
     return this.start();
   }
@@ -84,6 +97,9 @@ export class Hookd {
 
   check(st) {
     if (SANITIZER.test(this.log)) throw new Error(`sanitizer report:\n${this.log}`);
+    const all = this.logs.join('') + this.log;
+    for (const s of this.secrets)
+      if (all.includes(s)) throw new Error(`a secret in the log: ${s.slice(0, 10)}...`);
     return st;
   }
 
@@ -100,14 +116,24 @@ export class Hookd {
       h['content-type'] = 'application/json';
       data = typeof body === 'string' ? body : JSON.stringify(body);
     }
-    return request(this.admin + path, { method, headers: h, body: data });
+    const r = await request(this.admin + path, { method, headers: h, body: data });
+    this.note(r.text);
+    if (data !== undefined) this.note(data);
+    return r;
   }
 
   // A POST to the public listener.
   async post(path, body, headers = {}) {
     const h = { 'content-type': 'application/json', ...headers };
     const data = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
-    return request(this.pub + path, { method: 'POST', headers: h, body: data });
+    for (const v of Object.values(h)) this.note(v);
+    this.note(path);
+    const r = await request(this.pub + path, { method: 'POST', headers: h, body: data });
+    // A refusal never echoes the credential it was sent.
+    for (const v of [...Object.values(h), path])
+      for (const m of String(v).matchAll(SECRET))
+        if (r.text.includes(m[0])) throw new Error(`an answer echoed a secret: ${m[0].slice(0, 10)}...`);
+    return r;
   }
 }
 
