@@ -23,6 +23,7 @@
 #include "hk.h"
 #include "hookd.h"
 #include "jptr.h"
+#include "json.h"
 
 /* The request headers ingest reads, found in one pass over them. */
 enum {
@@ -236,6 +237,24 @@ ingest_is_json(const char *mt)
 	        strncmp(mt, "application/", 12) == 0);
 }
 
+/* The top-level members of a JSON body ingest reads (json.h). */
+enum { M_EVENT, M_TYPE, M_ID, M_COUNT };
+static const char *const ingest_members[M_COUNT] = {"event", "type", "id"};
+
+/*
+ * Decodes member S into OUT. Returns 1 for a non-empty string, 0 when
+ * absent or empty, -1 when it does not fit.
+ */
+static int
+ingest_member(const struct hk_json_str *s, char *out, size_t len)
+{
+	if (s->p == NULL)
+		return 0;
+	if (hk_json_unescape(s, out, len) < 0)
+		return -1;
+	return *out != '\0';
+}
+
 /* A string node that can be an event type, or NULL. */
 static const char *
 ingest_str(const cJSON *j)
@@ -246,13 +265,17 @@ ingest_str(const cJSON *j)
 
 /*
  * The event type of the request (SPEC §3) into OUT, with the webhook's
- * prefix. Returns 0, or -1 when it does not fit.
+ * prefix. MEM holds the body's top-level members; ROOT is the parsed
+ * body, for a JSON pointer rule only. Returns 0, or -1 when it does not
+ * fit.
  */
 static int
 ingest_type(struct evhttp_request *req, const struct ingest *in,
-    const struct hk_webhook *wh, const cJSON *root, char *out, size_t len)
+    const struct hk_webhook *wh, const struct hk_json_str *mem,
+    const cJSON *root, char *out, size_t len)
 {
 	static const int hdrs[] = {H_EVENT, H_GHEVENT, H_ETYPE};
+	char body[HOOKD_TYPE_MAX + 2];
 	const char *t = NULL;
 	size_t i;
 	int n;
@@ -271,12 +294,15 @@ ingest_type(struct evhttp_request *req, const struct ingest *in,
 		for (i = 0; i < HK_NELEM(hdrs) && t == NULL; i++)
 			if ((t = in->h[hdrs[i]]) != NULL && *t == '\0')
 				t = NULL;
-		if (t == NULL)
-			t = ingest_str(
-			    cJSON_GetObjectItemCaseSensitive(root, "event"));
-		if (t == NULL)
-			t = ingest_str(
-			    cJSON_GetObjectItemCaseSensitive(root, "type"));
+		if (t != NULL)
+			break;
+		if ((n = ingest_member(&mem[M_EVENT], body, sizeof(body))) ==
+		        0 &&
+		    (n = ingest_member(&mem[M_TYPE], body, sizeof(body))) == 0)
+			break;
+		if (n < 0)
+			return -1;
+		t = body;
 		break;
 	}
 	if (t == NULL || *t == '\0')
@@ -286,21 +312,33 @@ ingest_type(struct evhttp_request *req, const struct ingest *in,
 	return n < 0 || (size_t)n >= len || n > HOOKD_TYPE_MAX ? -1 : 0;
 }
 
-/* The request's idempotency key, or NULL. */
-static const char *
-ingest_idem(
-    const struct ingest *in, const struct hk_webhook *wh, const cJSON *root)
+/*
+ * The request's idempotency key into *KEY (BUF holds one from the body),
+ * or NULL. Returns 0, or -1 when the key is too long.
+ */
+static int
+ingest_idem(const struct ingest *in, const struct hk_webhook *wh,
+    const struct hk_json_str *mem, char *buf, size_t len, const char **key)
 {
 	static const int hdrs[] = {H_WHID, H_GHDELIVERY, H_IDEM};
 	const char *k;
 	size_t i;
+	int n;
 
+	*key = NULL;
 	for (i = 0; i < HK_NELEM(hdrs); i++)
-		if ((k = in->h[hdrs[i]]) != NULL && *k != '\0')
-			return k;
-	if (wh->wh_scheme == HK_SCHEME_STRIPE)
-		return ingest_str(cJSON_GetObjectItemCaseSensitive(root, "id"));
-	return NULL;
+		if ((k = in->h[hdrs[i]]) != NULL && *k != '\0') {
+			*key = k;
+			return strlen(k) > HOOKD_IDEM_MAX ? -1 : 0;
+		}
+	if (wh->wh_scheme != HK_SCHEME_STRIPE)
+		return 0;
+	if ((n = ingest_member(&mem[M_ID], buf, len)) < 0 ||
+	    strlen(buf) > HOOKD_IDEM_MAX)
+		return -1;
+	if (n > 0)
+		*key = buf;
+	return 0;
 }
 
 /* POST to a webhook: everything after routing. */
@@ -310,7 +348,9 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 {
 	struct evbuffer *eb = evhttp_request_get_input_buffer(req);
 	char mt[128], type[HOOKD_TYPE_MAX + 2], retry[32];
-	const char *payload, *idem, *end;
+	char idbuf[HOOKD_IDEM_MAX + 2];
+	struct hk_json_str mem[M_COUNT];
+	const char *payload, *idem;
 	struct ingest *copy;
 	unsigned char *body;
 	char *form = NULL;
@@ -377,25 +417,21 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 		    "send application/json, or a form with a payload field");
 		return;
 	}
-	root = cJSON_ParseWithLengthOpts(payload, plen, &end, 0);
-	if (root != NULL)
-		while (end < payload + plen &&
-		    (*end == ' ' || *end == '\t' || *end == '\r' ||
-		        *end == '\n'))
-			end++;
-	if (root == NULL || end != payload + plen) {
+	/* A tree only where a JSON pointer must be followed. */
+	if (hk_json_scan(payload, plen, ingest_members, M_COUNT, mem) != 0 ||
+	    (wh->wh_etype == HK_ETYPE_JSON &&
+	        (root = cJSON_ParseWithLength(payload, plen)) == NULL)) {
 		ingest_refuse(req, wh, in, 400, "invalid_json",
 		    "the body is not valid JSON");
 		goto out;
 	}
-	if (ingest_type(req, in, wh, root, type, sizeof(type)) != 0) {
+	if (ingest_type(req, in, wh, mem, root, type, sizeof(type)) != 0) {
 		ingest_refuse(req, wh, in, 400, "bad_request",
 		    "the event type "
 		    "is longer than 200 characters");
 		goto out;
 	}
-	idem = ingest_idem(in, wh, root);
-	if (idem != NULL && strlen(idem) > HOOKD_IDEM_MAX) {
+	if (ingest_idem(in, wh, mem, idbuf, sizeof(idbuf), &idem) != 0) {
 		ingest_refuse(req, wh, in, 400, "bad_request",
 		    "the "
 		    "idempotency key is longer than 256 characters");

@@ -1,0 +1,47 @@
+/*
+ * json.h: checks JSON text without building a tree.
+ *
+ * Ingest needs three things of a body: that it is JSON, and a few string
+ * members at its top level (the event type, an id). hk_json_scan() does
+ * that in one pass, allocating nothing; a tree (cJSON) is built only
+ * when a JSON pointer must be followed.
+ *
+ * The grammar is RFC 8259's, strictly: UTF-8 only (no overlong forms,
+ * no surrogate code points), no control characters in strings, no lone
+ * surrogate escapes, no leading zeros or '+', whitespace only as the RFC
+ * defines it, nesting at most HK_JSON_DEPTH. Whatever it accepts cJSON
+ * accepts too (test/fuzz/json.c checks this, and that the members agree).
+ *
+ * Thread-safe; no allocation.
+ */
+#ifndef HK_JSON_H
+#define HK_JSON_H
+
+#include <stddef.h>
+
+#define HK_JSON_DEPTH 512
+#define HK_JSON_NAMES 8 /* the most members one scan picks out */
+
+/* A string member's value as it appears in the text, without quotes. */
+struct hk_json_str {
+	const char *p; /* NULL: no such member, or not a string */
+	size_t len;
+};
+
+/*
+ * Checks that TEXT[0, LEN) is one JSON value with only whitespace around
+ * it. When it is an object, OUT[i] is set to the value of the first
+ * member named NAMES[i] (names compared after unescaping), if that
+ * value is a string. N is at most HK_JSON_NAMES. Returns 0 or HK_EINVAL.
+ */
+int hk_json_scan(const char *text, size_t len, const char *const *names,
+    size_t n, struct hk_json_str *out);
+
+/*
+ * Decodes a string found by hk_json_scan() into OUT as UTF-8 with a NUL.
+ * Returns the decoded length, or -1 when it needs more than OUTLEN - 1
+ * bytes (OUT then holds a truncated prefix).
+ */
+long hk_json_unescape(const struct hk_json_str *, char *out, size_t outlen);
+
+#endif

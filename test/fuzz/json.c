@@ -1,0 +1,55 @@
+/*
+ * Fuzzes the JSON checker (lib/json.c) against cJSON: what it accepts
+ * cJSON must accept too, and the top-level string members it picks out
+ * (the event type and id of ingest) must be the ones cJSON finds.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "json.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char *const names[] = {"event", "type", "id"};
+	struct hk_json_str out[3];
+	const char *end;
+	char buf[256];
+	const cJSON *item;
+	cJSON *j;
+	size_t i;
+	long n;
+
+	if (hk_json_scan((const char *)data, size, names, 3, out) != 0)
+		return 0;
+	j = cJSON_ParseWithLengthOpts((const char *)data, size, &end, 0);
+	if (j == NULL)
+		abort(); /* accepted what cJSON refuses */
+	/* cJSON compares names as C strings: "\u0000" in one differs. */
+	if (memmem(data, size, "u0000", 5) == NULL)
+		for (i = 0; i < 3; i++) {
+			item = cJSON_IsObject(j)
+			    ? cJSON_GetObjectItemCaseSensitive(j, names[i])
+			    : NULL;
+			if (!cJSON_IsString(item)) {
+				if (out[i].p != NULL)
+					abort();
+				continue;
+			}
+			if (out[i].p == NULL)
+				abort();
+			n = hk_json_unescape(&out[i], buf, sizeof(buf));
+			if (n >= 0 && strcmp(buf, item->valuestring) != 0)
+				abort();
+			if (n < 0 &&
+			    strncmp(buf, item->valuestring, strlen(buf)) != 0)
+				abort();
+		}
+	cJSON_Delete(j);
+	return 0;
+}

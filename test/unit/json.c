@@ -1,0 +1,90 @@
+/* Unit tests of lib/json.c. */
+#include <string.h>
+
+#include "hk.h"
+#include "json.h"
+#include "t.h"
+
+static int
+valid(const char *s)
+{
+	return hk_json_scan(s, strlen(s), NULL, 0, NULL) == 0;
+}
+
+static void
+t_grammar(void)
+{
+	static const char *const good[] = {"{}", "[]", " \t\r\n{} \n", "0",
+	    "-0", "1.5e-3", "-12.0E+7", "\"\"", "true", "false", "null",
+	    "[1,\"a\",{\"k\":[null]}]", "{\"a\":{\"b\":{}}}", "\"\\u00e9\"",
+	    "\"\\ud83d\\ude00\"", "\"\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80\"",
+	    "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\""};
+	static const char *const bad[] = {"", " ", "{", "}", "[1,]",
+	    "{\"a\":1,}", "{\"a\" 1}", "{a:1}", "01", "+1", "1.", ".5", "1e",
+	    "-", "tru", "nul", "\"abc", "\"\\x\"", "\"\\u12G4\"", "\"\\ud800\"",
+	    "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"a\tb\"", "\"\xc0\xaf\"",
+	    "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"", "\"\xe4\xb8\"", "{} {}",
+	    "[1]x", "\f{}", "'a'", "[1 2]",
+	    "1234567890123456789012345678901234567890123456789012345678901234"};
+	size_t i;
+	char deep[2 * HK_JSON_DEPTH + 3];
+
+	for (i = 0; i < HK_NELEM(good); i++) {
+		if (!valid(good[i]))
+			fprintf(stderr, "refused: %s\n", good[i]);
+		T_CHECK(valid(good[i]));
+	}
+	for (i = 0; i < HK_NELEM(bad); i++) {
+		if (valid(bad[i]))
+			fprintf(stderr, "accepted: %s\n", bad[i]);
+		T_CHECK(!valid(bad[i]));
+	}
+	T_CHECK(hk_json_scan("{}x", 2, NULL, 0, NULL) == 0);
+	T_CHECK(hk_json_scan("\"a\0b\"", 5, NULL, 0, NULL) != 0);
+	memset(deep, '[', HK_JSON_DEPTH);
+	memset(deep + HK_JSON_DEPTH, ']', HK_JSON_DEPTH);
+	deep[2 * HK_JSON_DEPTH] = '\0';
+	T_CHECK(valid(deep));
+	memset(deep, '[', HK_JSON_DEPTH + 1);
+	memset(deep + HK_JSON_DEPTH + 1, ']', HK_JSON_DEPTH + 1);
+	deep[2 * HK_JSON_DEPTH + 2] = '\0';
+	T_CHECK(!valid(deep));
+}
+
+static void
+t_members(void)
+{
+	static const char *const names[] = {"event", "type", "id"};
+	static const char doc[] =
+	    "{\"x\":{\"event\":\"inner\"},\"ev\\u0065nt\":\"a\\/b \\u00e9"
+	    "\\ud83d\\ude00\",\"event\":\"second\",\"type\":7,"
+	    "\"id\":\"evt_1\",\"type\":\"later\"}";
+	struct hk_json_str out[3];
+	char buf[64];
+
+	T_CHECK(hk_json_scan(doc, sizeof(doc) - 1, names, 3, out) == 0);
+	T_CHECK(out[0].p != NULL);
+	T_CHECK(hk_json_unescape(&out[0], buf, sizeof(buf)) == 10);
+	T_STREQ(buf, "a/b \xc3\xa9\xf0\x9f\x98\x80");
+	/* The first "type" is a number: no type, as cJSON would say. */
+	T_CHECK(out[1].p == NULL);
+	T_CHECK(out[2].p != NULL && out[2].len == 5 &&
+	    memcmp(out[2].p, "evt_1", 5) == 0);
+	T_CHECK(hk_json_unescape(&out[0], buf, 5) == -1);
+	T_CHECK(strlen(buf) < 5);
+	/* Not an object: nothing picked out. */
+	T_CHECK(hk_json_scan("[{\"event\":\"a\"}]", 15, names, 3, out) == 0);
+	T_CHECK(out[0].p == NULL);
+	T_CHECK(hk_json_scan("{\"event\":\"a\"", 12, names, 3, out) != 0);
+}
+
+int
+main(void)
+{
+	static const struct t_case cases[] = {
+	    {"grammar", t_grammar},
+	    {"members", t_members},
+	};
+
+	return t_run("json", cases, HK_NELEM(cases));
+}
