@@ -30,6 +30,12 @@ buf_grow(struct hk_buf *b, size_t n)
 }
 
 int
+hk_buf_reserve(struct hk_buf *b, size_t n)
+{
+	return buf_grow(b, n);
+}
+
+int
 hk_buf_add(struct hk_buf *b, const void *p, size_t n)
 {
 	if (buf_grow(b, n) != 0)
@@ -51,6 +57,31 @@ int
 hk_buf_addc(struct hk_buf *b, char c)
 {
 	return hk_buf_add(b, &c, 1);
+}
+
+int
+hk_buf_add_u64(struct hk_buf *b, unsigned long long v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	return hk_buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+int
+hk_buf_add_i64(struct hk_buf *b, long long v)
+{
+	if (v >= 0)
+		return hk_buf_add_u64(b, (unsigned long long)v);
+	if (hk_buf_addc(b, '-') != 0)
+		return HK_ENOMEM;
+	if (hk_buf_add_u64(b, -(unsigned long long)v) != 0) {
+		b->b[--b->len] = '\0';
+		return HK_ENOMEM;
+	}
+	return 0;
 }
 
 int

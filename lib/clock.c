@@ -26,26 +26,58 @@ hk_mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Writes V as N digits at P. */
+static void
+clock_put(char *p, int n, int v)
+{
+	while (n-- > 0) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/*
+ * The civil date of DAYS since 1970-01-01 in the proleptic Gregorian
+ * calendar, by the era arithmetic of Howard Hinnant's "chrono-compatible
+ * low-level date algorithms" (no gmtime, no locale, no lock: this runs
+ * for every event and every log entry).
+ */
+static void
+clock_civil(int64_t days, int *y, int *m, int *d)
+{
+	int64_t z = days + 719468, era, doe, yoe, doy, mp;
+
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
 char *
 hk_time_iso(int64_t ms, char out[HK_ISO_LEN])
 {
-	struct tm tm;
-	time_t t;
-	int64_t frac;
-	char tmp[96];
+	int64_t secs;
+	int y, mo, d, sod;
 
 	if (ms < 0)
 		ms = 0;
 	if (ms > 253402300799999LL) /* 9999-12-31T23:59:59.999Z */
 		ms = 253402300799999LL;
-	t = (time_t)(ms / 1000);
-	frac = ms % 1000;
-	gmtime_r(&t, &tm);
-	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec, (int)frac);
-	memcpy(out, tmp, HK_ISO_LEN - 1);
-	out[HK_ISO_LEN - 1] = '\0';
+	secs = ms / 1000;
+	sod = (int)(secs % 86400);
+	clock_civil(secs / 86400, &y, &mo, &d);
+	memcpy(out, "0000-00-00T00:00:00.000Z", HK_ISO_LEN);
+	clock_put(out, 4, y);
+	clock_put(out + 5, 2, mo);
+	clock_put(out + 8, 2, d);
+	clock_put(out + 11, 2, sod / 3600);
+	clock_put(out + 14, 2, sod / 60 % 60);
+	clock_put(out + 17, 2, sod % 60);
+	clock_put(out + 20, 3, (int)(ms % 1000));
 	return out;
 }
 

@@ -26,26 +26,54 @@ id_increment(unsigned char r[10])
 	return 1;
 }
 
+/* Encodes 40 bits (five bytes of P) as 8 base32 characters. */
+static void
+id_encode40(const unsigned char *p, char *out)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 5; i++)
+		v = v << 8 | p[i];
+	for (i = 7; i >= 0; i--) {
+		out[i] = id_alphabet[v & 31];
+		v >>= 5;
+	}
+}
+
 /* Encodes 48 bits of time and 80 bits of R as 26 base32 characters. */
 static void
 id_encode(int64_t ms, const unsigned char r[10], char *out)
 {
 	uint64_t t = (uint64_t)ms;
-	int i, bit, v, j;
+	int i;
 
 	for (i = 9; i >= 0; i--) {
 		out[i] = id_alphabet[t & 31];
 		t >>= 5;
 	}
-	/* 80 random bits are exactly 16 groups of 5. */
-	for (i = 0; i < 16; i++) {
-		v = 0;
-		for (j = 0; j < 5; j++) {
-			bit = i * 5 + j;
-			v = v << 1 | ((r[bit / 8] >> (7 - bit % 8)) & 1);
-		}
-		out[10 + i] = id_alphabet[v];
+	id_encode40(r, out + 10);
+	id_encode40(r + 5, out + 18);
+}
+
+/*
+ * Random bytes for new ids, drawn from libsodium a pool at a time: its
+ * generator is a system call per draw, and a busy second needs
+ * thousands of ids. Called with id_lock held.
+ */
+static void
+id_random(unsigned char *out, size_t n)
+{
+	static unsigned char pool[320];
+	static size_t left;
+
+	if (left < n) {
+		randombytes_buf(pool, sizeof(pool));
+		left = sizeof(pool);
 	}
+	memcpy(out, pool + sizeof(pool) - left, n);
+	sodium_memzero(pool + sizeof(pool) - left, n);
+	left -= n;
 }
 
 char *
@@ -69,7 +97,7 @@ hk_id_at(const char *prefix, int64_t ms, char out[HK_ID_MAX])
 		if (id_increment(id_last_rand))
 			ms = ++id_last_ms;
 	} else {
-		randombytes_buf(id_last_rand, sizeof(id_last_rand));
+		id_random(id_last_rand, sizeof(id_last_rand));
 		id_last_rand[0] &= 0x7f; /* room to count up */
 		id_last_ms = ms;
 	}

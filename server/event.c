@@ -169,10 +169,13 @@ hk_event_reply(struct evhttp_request *req, struct hk_event_op *eo, int rc)
 		hk_http_unavailable(req, rc);
 		return;
 	}
-	if (hk_buf_printf(&b,
-	        "{\"status\":\"%s\",\"eventId\":\"%s\","
-	        "\"links\":{\"event\":\"/api/events/%s\"}}\n",
-	        rc == HK_EDUP ? "duplicate" : "accepted", id, id) != 0) {
+	if (hk_buf_adds(&b,
+	        rc == HK_EDUP ? "{\"status\":\"duplicate\""
+	                      : "{\"status\":\"accepted\"") ||
+	    hk_buf_adds(&b, ",\"eventId\":\"") || hk_buf_adds(&b, id) ||
+	    hk_buf_adds(&b, "\",\"links\":{\"event\":\"/api/events/") ||
+	    hk_buf_adds(&b, id) || hk_buf_adds(&b, "\"}}\n")) {
+		hk_buf_free(&b);
 		hk_http_error(req, 500, "internal", "out of memory");
 		return;
 	}

@@ -93,8 +93,8 @@ hk_reqlog_add(const struct hk_reqlog *rl)
 	static const struct timeval now = {0, 0};
 	struct reqlog_batch *rb;
 	struct reqlog_hdr h;
-	char iso[HK_ISO_LEN], id[HK_ID_MAX];
-	int64_t ms = hk_now_ms();
+	char iso[HK_ISO_LEN], id[HK_ID_MAX], frac[4];
+	int64_t ms = hk_now_ms(), us;
 	size_t start, wlen = strlen(rl->rl_webhook);
 
 	hk_stats_ingest(
@@ -119,23 +119,32 @@ hk_reqlog_add(const struct hk_reqlog *rl)
 		evtimer_add(reqlog_flush_ev, &now);
 	}
 	hk_id_at("rlg_", ms, id);
+	us = rl->rl_latency_us < 0 ? 0 : rl->rl_latency_us;
+	frac[0] = '.';
+	frac[1] = (char)('0' + us / 100 % 10);
+	frac[2] = (char)('0' + us / 10 % 10);
+	frac[3] = (char)('0' + us % 10);
 	start = rb->data.len;
 	memset(&h, 0, sizeof(h));
 	if (hk_buf_add(&rb->data, &h, sizeof(h)) ||
 	    hk_buf_add(&rb->data, rl->rl_webhook, wlen) ||
 	    hk_buf_adds(&rb->data, id) ||
-	    hk_buf_printf(&rb->data,
-	        "{\"id\":\"%s\",\"at\":\"%s\","
-	        "\"status\":%d,\"error\":",
-	        id, hk_time_iso(ms, iso), rl->rl_status) ||
+	    hk_buf_adds(&rb->data, "{\"id\":\"") ||
+	    hk_buf_adds(&rb->data, id) ||
+	    hk_buf_adds(&rb->data, "\",\"at\":\"") ||
+	    hk_buf_adds(&rb->data, hk_time_iso(ms, iso)) ||
+	    hk_buf_adds(&rb->data, "\",\"status\":") ||
+	    hk_buf_add_i64(&rb->data, rl->rl_status) ||
+	    hk_buf_adds(&rb->data, ",\"error\":") ||
 	    hk_buf_add_jsonstr(&rb->data, rl->rl_code) ||
 	    hk_buf_adds(&rb->data, ",\"remoteAddr\":") ||
 	    hk_buf_add_jsonstr(&rb->data, rl->rl_peer) ||
-	    hk_buf_printf(&rb->data,
-	        ",\"bytes\":%zu,\"latencyMs\":%lld.%03d,"
-	        "\"eventId\":",
-	        rl->rl_bytes, (long long)(rl->rl_latency_us / 1000),
-	        (int)(rl->rl_latency_us % 1000)) ||
+	    hk_buf_adds(&rb->data, ",\"bytes\":") ||
+	    hk_buf_add_u64(&rb->data, rl->rl_bytes) ||
+	    hk_buf_adds(&rb->data, ",\"latencyMs\":") ||
+	    hk_buf_add_i64(&rb->data, us / 1000) ||
+	    hk_buf_add(&rb->data, frac, 4) ||
+	    hk_buf_adds(&rb->data, ",\"eventId\":") ||
 	    hk_buf_add_jsonstr(&rb->data, rl->rl_event) ||
 	    hk_buf_addc(&rb->data, '}')) {
 		/* Drop this entry only: cut it off again. */

@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cJSON.h>
@@ -65,6 +67,26 @@ test_clock(void)
 
 	T_STREQ(hk_time_iso(0, iso), "1970-01-01T00:00:00.000Z");
 	T_STREQ(hk_time_iso(1747862818211LL, iso), "2025-05-21T21:26:58.211Z");
+	T_STREQ(hk_time_iso(951782400000LL, iso), "2000-02-29T00:00:00.000Z");
+	T_STREQ(hk_time_iso(-5, iso), "1970-01-01T00:00:00.000Z");
+	T_STREQ(hk_time_iso(INT64_MAX, iso), "9999-12-31T23:59:59.999Z");
+	/* The arithmetic agrees with gmtime over the whole range. */
+	for (ms = 0; ms < 253402300799999LL; ms += 7919LL * 86400013 + 77) {
+		char want[64];
+		time_t t = (time_t)(ms / 1000);
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(
+		    want + 19, sizeof(want) - 19, ".%03dZ", (int)(ms % 1000));
+		if (strcmp(hk_time_iso(ms, iso), want) != 0) {
+			fprintf(stderr, "iso %lld: %s, gmtime: %s\n",
+			    (long long)ms, iso, want);
+			T_CHECK(0);
+			break;
+		}
+	}
 	T_CHECK(hk_time_parse("2025-05-21T21:26:58.211Z", &ms) == 0 &&
 	    ms == 1747862818211LL);
 	T_CHECK(hk_time_parse("2025-05-21T21:26:58Z", &ms) == 0 &&
@@ -101,6 +123,14 @@ test_buf(void)
 	T_STREQ(s, "null\"x\"");
 	T_CHECK(b.b == NULL && b.len == 0);
 	free(s);
+	hk_buf_add_u64(&b, 0);
+	hk_buf_addc(&b, ',');
+	hk_buf_add_u64(&b, 18446744073709551615ULL);
+	hk_buf_addc(&b, ',');
+	hk_buf_add_i64(&b, -42);
+	hk_buf_addc(&b, ',');
+	hk_buf_add_i64(&b, INT64_MIN);
+	T_STREQ(b.b, "0,18446744073709551615,-42,-9223372036854775808");
 	hk_buf_free(&b);
 }
 
