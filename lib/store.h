@@ -8,7 +8,9 @@
  * fsync (group commit); then the loop is woken through hk_store_fd() and
  * hk_store_reap() runs each operation's done callback on the loop thread,
  * in submission order. While the writer syncs one batch, the loop
- * gathers the next.
+ * gathers the next. With a kick (hk_store_conf), submissions are handed
+ * to the writer once per pass of the loop, not one by one: a writer
+ * woken for every request would, on a busy core, commit them one by one.
  *
  * An operation's apply callback runs on the writer thread inside the
  * batch's transaction. It returns 0, or a refusal (HK_EINVAL, HK_EEXIST,
@@ -68,6 +70,13 @@ struct hk_store_conf {
 	const char *sc_dir;
 	size_t sc_mapsize;
 	int sc_highwater; /* percent of the map above which hk_store_full */
+	/*
+	 * Optional: called (loop thread) by the first submit after a flush;
+	 * it arranges for hk_store_flush() once the loop has read what is
+	 * ready. Without it every submit is handed on at once.
+	 */
+	void (*sc_kick)(void *);
+	void *sc_kick_arg;
 };
 
 struct hk_store_usage {
@@ -93,6 +102,8 @@ void hk_store_close(struct hk_store *);
 
 /* Queues OP. Returns 0, or HK_ESHUTDOWN once closing began. */
 int hk_store_submit(struct hk_store *, struct hk_store_op *);
+/* Hands what was submitted since the last flush to the writer. */
+void hk_store_flush(struct hk_store *);
 /* The descriptor that turns readable when operations are done. */
 int hk_store_fd(struct hk_store *);
 /* Runs the done callbacks of finished operations. Returns how many. */

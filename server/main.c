@@ -175,6 +175,32 @@ main_listen(struct hk_listener *ls, const char *spec, int64_t max_body,
 		    hk_logq(cause != NULL ? cause : "cannot listen"));
 }
 
+/*
+ * The writer gets the requests of a whole pass of the loop at once:
+ * the first submit of a pass makes this event active, and it runs after
+ * the callbacks already queued for this pass.
+ */
+static struct event *main_flush_ev;
+
+static void
+main_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	hk_store_flush(hd->hd_store);
+}
+
+static void
+main_kick(void *arg)
+{
+	(void)arg;
+	if (main_flush_ev != NULL)
+		event_active(main_flush_ev, EV_TIMEOUT, 0);
+	else
+		hk_store_flush(hd->hd_store);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -218,6 +244,8 @@ main(int argc, char **argv)
 	sc.sc_dir = cf->cf_data;
 	sc.sc_mapsize = (size_t)cf->cf_map_size;
 	sc.sc_highwater = (int)cf->cf_highwater;
+	sc.sc_kick = main_kick;
+	sc.sc_kick_arg = NULL;
 	if ((rc = hk_store_open(&hd->hd_store, &sc, &cause)) != 0)
 		hk_fatal("store", "error=%s",
 		    hk_logq(cause != NULL ? cause : hk_strerror(rc)));
@@ -235,7 +263,9 @@ main(int argc, char **argv)
 		hk_fatal("start", "error=%s", hk_logq("cannot watch signals"));
 	hd->hd_store_ev = event_new(hd->hd_base, hk_store_fd(hd->hd_store),
 	    EV_READ | EV_PERSIST, main_store_ready, NULL);
-	if (hd->hd_store_ev == NULL || event_add(hd->hd_store_ev, NULL) != 0)
+	if (hd->hd_store_ev == NULL || event_add(hd->hd_store_ev, NULL) != 0 ||
+	    (main_flush_ev = event_new(hd->hd_base, -1, 0, main_flush, NULL)) ==
+	        NULL)
 		hk_fatal(
 		    "start", "error=%s", hk_logq("cannot watch the store"));
 	/* The URLs printed before the listener exists are fixed below. */
@@ -281,7 +311,6 @@ main(int argc, char **argv)
 	if (hd->hd_public_url == NULL)
 		hk_fatal("start", "error=%s", hk_logq("out of memory"));
 
-
 	log_info("listening", "version=%s public=%s admin=%s data=%s", VERSION,
 	    hd->hd_public.ls_addr, hk_logq(hd->hd_admin.ls_addr),
 	    hk_logq(cf->cf_data));
@@ -297,6 +326,8 @@ main(int argc, char **argv)
 		    (unsigned long long)u.su_ops);
 	}
 	hk_store_close(hd->hd_store);
+	event_free(main_flush_ev);
+	main_flush_ev = NULL;
 	hk_engine_free();
 	hk_reqlog_free();
 	hk_purge_free();

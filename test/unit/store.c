@@ -80,7 +80,8 @@ static void
 test_group_commit(void)
 {
 	char dir[] = "/tmp/hookd-store.XXXXXX", *cause = NULL, cmd[300];
-	struct hk_store_conf c = {dir, 8 << 20, 90};
+	struct hk_store_conf c = {
+	    .sc_dir = dir, .sc_mapsize = 8 << 20, .sc_highwater = 90};
 	struct hk_store *st;
 	struct put_op ops[200];
 	struct hk_store_usage u;
@@ -131,7 +132,8 @@ static void
 test_full(void)
 {
 	char dir[] = "/tmp/hookd-store.XXXXXX", *cause = NULL, cmd[300];
-	struct hk_store_conf c = {dir, 1 << 20, 50};
+	struct hk_store_conf c = {
+	    .sc_dir = dir, .sc_mapsize = 1 << 20, .sc_highwater = 50};
 	struct hk_store *st;
 	static struct put_op ops[400];
 	int i, full = -1, ok = 0;
@@ -175,7 +177,9 @@ static void
 test_errors(void)
 {
 	char *cause = NULL;
-	struct hk_store_conf c = {"/proc/nope/hookd", 1 << 20, 90};
+	struct hk_store_conf c = {.sc_dir = "/proc/nope/hookd",
+	    .sc_mapsize = 1 << 20,
+	    .sc_highwater = 90};
 	struct hk_store *st;
 
 	T_CHECK(hk_store_open(&st, &c, &cause) != 0);
