@@ -10,9 +10,14 @@
  * bufferevent outlives evhttp's use of it and a sweep can tell, through
  * its cleared callbacks, that evhttp let it go.
  *
- * - Count: at the maximum the listener stops accepting (the kernel's
- *   backlog holds the rest, as nginx does) until the sweep sees a
- *   connection gone.
+ * - Count: a connection past the maximum evicts one that holds no work:
+ *   the oldest idle keep-alive connection, else the request that has
+ *   been arriving the longest (Apache's event MPM closes idle keep-alive
+ *   connections the same way when it runs short). A flood of idle or
+ *   dribbling connections so cannot lock out a client that sends a whole
+ *   request. A request being handled is never evicted; when every
+ *   connection holds one, the listener stops accepting (the kernel's
+ *   backlog holds the rest, as nginx does) until one is gone.
  * - Deadline: the first byte of a request starts its clock (an input
  *   buffer callback), the response stops it (an output buffer callback).
  *   A request still arriving when its deadline passes has its socket shut
@@ -54,6 +59,7 @@ struct hk_conns {
 	int64_t cs_max;
 	int64_t cs_deadline_us;
 	size_t cs_count;
+	size_t cs_cut; /* counted, but shut down and on their way out */
 	int cs_paused;
 	TAILQ_HEAD(, hk_conn) cs_list;
 };
@@ -82,17 +88,78 @@ conns_output(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
 		c->cn_start_us = 0;
 }
 
-/* Pauses or resumes accepting to keep the count under the maximum. */
+/* Whether evhttp is reading C: between requests, or one arriving. */
+static int
+conns_reading(struct hk_conn *c)
+{
+	return (bufferevent_get_enabled(c->cn_bev) & EV_READ) != 0;
+}
+
+/* Shuts C's socket down; evhttp tears it down on the EOF it then reads. */
+static void
+conns_cut(struct hk_conns *cs, struct hk_conn *c, const char *why)
+{
+	evutil_socket_t s;
+	int64_t now = hk_mono_us();
+
+	if ((s = bufferevent_getfd(c->cn_bev)) == -1)
+		return;
+	log_info(why, "fd=%d ms=%lld", (int)s,
+	    c->cn_start_us != 0 ? (long long)((now - c->cn_start_us) / 1000)
+	                        : 0LL);
+	shutdown(s, SHUT_RDWR);
+	c->cn_cut = 1;
+	cs->cs_cut++;
+}
+
+/*
+ * The connection to evict for a new one: the oldest idle one, else the
+ * one whose request has been arriving the longest; NULL when every
+ * connection has a request being handled.
+ */
+static struct hk_conn *
+conns_victim(struct hk_conns *cs)
+{
+	struct hk_conn *c, *slow = NULL;
+	bufferevent_data_cb rcb;
+
+	TAILQ_FOREACH(c, &cs->cs_list, cn_entry)
+	{
+		bufferevent_getcb(c->cn_bev, &rcb, NULL, NULL, NULL);
+		if (c->cn_cut || rcb == NULL || !conns_reading(c))
+			continue;
+		if (c->cn_start_us == 0)
+			return c;
+		if (slow == NULL || c->cn_start_us < slow->cn_start_us)
+			slow = c;
+	}
+	return slow;
+}
+
+/* Connections that count against the maximum. */
+static size_t
+conns_live(struct hk_conns *cs)
+{
+	return cs->cs_count - cs->cs_cut;
+}
+
+/*
+ * Pauses accepting when the maximum is reached and no connection can
+ * make room; resumes when one can.
+ */
 static void
 conns_gate(struct hk_conns *cs)
 {
+	int full;
+
 	if (cs->cs_lev == NULL)
 		return;
-	if (!cs->cs_paused && cs->cs_count >= (size_t)cs->cs_max) {
+	full = conns_live(cs) >= (size_t)cs->cs_max && conns_victim(cs) == NULL;
+	if (!cs->cs_paused && full) {
 		evconnlistener_disable(cs->cs_lev);
 		cs->cs_paused = 1;
-		log_warn("max_connections", "count=%zu", cs->cs_count);
-	} else if (cs->cs_paused && cs->cs_count < (size_t)cs->cs_max) {
+		log_warn("max_connections", "count=%zu", conns_live(cs));
+	} else if (cs->cs_paused && !full) {
 		evconnlistener_enable(cs->cs_lev);
 		cs->cs_paused = 0;
 	}
@@ -103,7 +170,7 @@ static struct bufferevent *
 conns_bev(struct event_base *base, void *arg)
 {
 	struct hk_conns *cs = arg;
-	struct hk_conn *c;
+	struct hk_conn *c, *victim;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL; /* evhttp makes its own; it goes uncounted */
@@ -113,6 +180,9 @@ conns_bev(struct event_base *base, void *arg)
 	}
 	bufferevent_incref(c->cn_bev);
 	c->cn_owner = cs;
+	if (conns_live(cs) >= (size_t)cs->cs_max &&
+	    (victim = conns_victim(cs)) != NULL)
+		conns_cut(cs, victim, "connection_evicted");
 	c->cn_incb =
 	    evbuffer_add_cb(bufferevent_get_input(c->cn_bev), conns_input, c);
 	c->cn_outcb =
@@ -135,6 +205,8 @@ conns_release(struct hk_conns *cs, struct hk_conn *c)
 		evbuffer_remove_cb_entry(
 		    bufferevent_get_output(c->cn_bev), c->cn_outcb);
 	bufferevent_decref(c->cn_bev);
+	if (c->cn_cut)
+		cs->cs_cut--;
 	free(c);
 	cs->cs_count--;
 }
@@ -147,7 +219,6 @@ conns_sweep(evutil_socket_t fd, short what, void *arg)
 	struct hk_conn *c, *next;
 	bufferevent_data_cb rcb;
 	int64_t now = hk_mono_us();
-	evutil_socket_t s;
 
 	(void)fd;
 	(void)what;
@@ -161,14 +232,9 @@ conns_sweep(evutil_socket_t fd, short what, void *arg)
 		}
 		if (c->cn_cut || c->cn_start_us == 0 ||
 		    now - c->cn_start_us < cs->cs_deadline_us ||
-		    !(bufferevent_get_enabled(c->cn_bev) & EV_READ))
+		    !conns_reading(c))
 			continue;
-		if ((s = bufferevent_getfd(c->cn_bev)) != -1) {
-			log_info("request_deadline", "fd=%d ms=%lld", (int)s,
-			    (long long)((now - c->cn_start_us) / 1000));
-			shutdown(s, SHUT_RDWR);
-			c->cn_cut = 1;
-		}
+		conns_cut(cs, c, "request_deadline");
 	}
 	conns_gate(cs);
 }
