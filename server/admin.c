@@ -263,7 +263,7 @@ hk_admin_request(struct evhttp_request *req, void *arg)
 		hk_http_error(req, 400, "bad_request", "malformed request URI");
 		return;
 	}
-	if (hk_health(req, path))
+	if (hk_http_framing(req) != 0 || hk_health(req, path))
 		return;
 	if (!admin_authorized(req))
 		return;

@@ -147,6 +147,34 @@ hk_http_peer(struct evhttp_request *req, char *buf, size_t len)
 	return buf;
 }
 
+int
+hk_http_framing(struct evhttp_request *req)
+{
+	struct evkeyvalq *q = evhttp_request_get_input_headers(req);
+	struct evkeyval *kv;
+	const char *msg = NULL;
+	int ncl = 0;
+	size_t n;
+
+	TAILQ_FOREACH(kv, q, next)
+	{
+		n = strlen(kv->key);
+		if (n == 14 && strcasecmp(kv->key, "Content-Length") == 0 &&
+		    ++ncl > 1)
+			msg = "more than one Content-Length";
+		else if (n == 17 &&
+		    strcasecmp(kv->key, "Transfer-Encoding") == 0 &&
+		    strcasecmp(kv->value, "chunked") != 0)
+			msg = "the only transfer coding accepted is chunked";
+	}
+	if (msg == NULL)
+		return 0;
+	evhttp_add_header(
+	    evhttp_request_get_output_headers(req), "Connection", "close");
+	hk_http_error(req, 400, "bad_request", "%s", msg);
+	return -1;
+}
+
 /*
  * evhttp answers some errors itself (an unparsable request, a body over
  * the limit, an unknown method, a bad Expect) through evhttp_send_error(),

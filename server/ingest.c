@@ -511,7 +511,7 @@ hk_ingest_request(struct evhttp_request *req, void *arg)
 		hk_http_error(req, 400, "bad_request", "malformed request URI");
 		return;
 	}
-	if (hk_health(req, path))
+	if (hk_http_framing(req) != 0 || hk_health(req, path))
 		return;
 	in.req = req;
 	in.t0 = hk_mono_us();

@@ -3,8 +3,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import net from 'node:net';
-import { Hookd, request } from '../lib/hookd.mjs';
+import { Hookd, raw, request } from '../lib/hookd.mjs';
 
 const hex = (secret, body) => createHmac('sha256', secret).update(body).digest('hex');
 
@@ -13,22 +12,6 @@ function assertError(res, status, code) {
   assert.equal(res.headers.get('content-type'), 'application/json');
   assert.equal(res.body.error.code, code, res.text);
   assert.equal(typeof res.body.error.message, 'string');
-}
-
-// Sends raw bytes and returns what came back before the server closed.
-function raw(url, bytes, { waitMs = 3000 } = {}) {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const s = net.connect(Number(u.port), u.hostname);
-    let got = '';
-    s.setEncoding('latin1');
-    s.on('data', (d) => { got += d; });
-    s.on('error', () => resolve(got));
-    s.on('close', () => resolve(got));
-    s.setTimeout(waitMs, () => { s.destroy(); resolve(got); });
-    s.on('connect', () => s.write(bytes));
-    s.on('error', reject);
-  });
 }
 
 describe('ingest', () => {

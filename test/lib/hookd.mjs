@@ -5,6 +5,7 @@
 // log line. It is stopped by PID, and a stop fails the test when the
 // process left a sanitizer report or did not exit 0.
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,6 +144,22 @@ export async function request(url, init) {
   let body = text;
   try { body = JSON.parse(text); } catch { /* not JSON */ }
   return { status: res.status, headers: res.headers, body, text };
+}
+
+// Sends raw bytes and returns what came back before the server closed.
+export function raw(url, bytes, { waitMs = 3000 } = {}) {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const s = net.connect(Number(u.port), u.hostname);
+    let got = '';
+    s.setEncoding('latin1');
+    s.on('data', (d) => { got += d; });
+    s.on('error', () => resolve(got));
+    s.on('close', () => resolve(got));
+    s.setTimeout(waitMs, () => { s.destroy(); resolve(got); });
+    s.on('connect', () => s.write(bytes));
+    s.on('error', reject);
+  });
 }
 
 // Starts a hookd; registers its stop with the test context T.
