@@ -78,6 +78,11 @@ build/fuzz/%: test/fuzz/%.c $(LIBSRC) config.mk
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIBSRC) $(ALL_LIBS)
 
+# An LD_PRELOAD library that makes the disk refuse writes (fault tests).
+build/fault/diskfail.so: test/fault/diskfail.c
+	@mkdir -p $(@D)
+	$(CC) -shared -fPIC -O1 -std=c11 -Wall -Wextra -Wpedantic -o $@ $< -ldl
+
 deps:
 	scripts/deps
 
@@ -87,7 +92,7 @@ run: deps all
 
 test:
 	scripts/deps test
-	$(MAKE) asan fuzz
+	$(MAKE) asan fuzz build/fault/diskfail.so
 	scripts/runtests build/asan
 
 bench:
@@ -113,7 +118,7 @@ uninstall:
 	    $(DESTDIR)$(MANPREFIX)/man8/hookd.8
 
 format:
-	clang-format -i lib/*.[ch] server/*.[ch] test/unit/*.[ch] test/fuzz/*.c test/bench/*.c
+	clang-format -i lib/*.[ch] server/*.[ch] test/unit/*.[ch] test/fuzz/*.c test/bench/*.c test/fault/*.c
 
 clean:
 	rm -rf build server/hookd server/hookctl

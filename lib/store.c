@@ -34,6 +34,14 @@ struct hk_store {
 	int st_closing;
 	struct hk_store_usage st_usage;
 
+	/*
+	 * Writer thread only: a write or an fsync failed. After a failed
+	 * fsync the kernel may have dropped the pages it could not write
+	 * while they still look written ("fsyncgate"); a later commit could
+	 * then make a meta page durable that points at them. So the store
+	 * writes nothing more until hookd is restarted; reads go on.
+	 */
+	int st_broken;
 	/* Loop thread only: */
 	size_t st_inflight;
 	struct hk_store_op *st_phead, **st_ptail; /* submitted, not handed on */
@@ -150,8 +158,18 @@ store_measure(struct hk_store *st, int failed, size_t nops)
 		st->st_usage.su_commits++;
 		st->st_usage.su_ops += nops;
 	}
-	st->st_usage.su_failed = failed;
+	st->st_usage.su_failed = failed || st->st_broken;
+	st->st_usage.su_broken = st->st_broken;
 	pthread_mutex_unlock(&st->st_lock);
+}
+
+/* Marks the store broken after failure RC (an hk_store_err() code). */
+static int
+store_failed(struct hk_store *st, int rc)
+{
+	if (rc == HK_EIO)
+		st->st_broken = 1;
+	return rc;
 }
 
 /* Applies one list of operations in one transaction; returns 0 or failure. */
@@ -163,8 +181,10 @@ store_txn(
 	MDB_txn *txn;
 	int rc;
 
+	if (st->st_broken)
+		return HK_EIO;
 	if ((rc = mdb_txn_begin(st->st_env, NULL, 0, &txn)) != 0)
-		return hk_store_err(rc);
+		return store_failed(st, hk_store_err(rc));
 	for (op = head; op != stop; op = op->so_next) {
 		op->so_rc = op->so_apply(op, st, txn);
 		if (store_fatal(op->so_rc)) {
@@ -173,8 +193,9 @@ store_txn(
 			return rc;
 		}
 	}
+	/* ENOSPC fails the write before any fsync: nothing is lost. */
 	if ((rc = mdb_txn_commit(txn)) != 0)
-		return hk_store_err(rc);
+		return store_failed(st, hk_store_err(rc));
 	return 0;
 }
 
@@ -273,9 +294,11 @@ store_writer(void *arg)
 		}
 		if (held != NULL) {
 			if (!synced &&
-			    (rc = mdb_env_sync(st->st_env, 1)) != 0) {
+			    (rc = st->st_broken
+			            ? EIO
+			            : mdb_env_sync(st->st_env, 1)) != 0) {
 				/* Committed but maybe not on disk: refuse. */
-				rc = hk_store_err(rc);
+				rc = store_failed(st, HK_EIO);
 				for (op = held; op != NULL; op = op->so_next)
 					if (op->so_rc == 0)
 						op->so_rc = rc;

@@ -85,6 +85,7 @@ struct hk_store_usage {
 	uint64_t su_commits;
 	uint64_t su_ops;
 	int su_failed; /* the last transaction failed (disk or map) */
+	int su_broken; /* a write failed: nothing is written until restart */
 };
 
 /*

@@ -415,6 +415,7 @@ hk_http_unavailable(struct evhttp_request *req, int rc)
 	    rc == HK_EFULL
 	        ? "the store is full; nothing accepted is lost, retry later"
 	        : rc == HK_ESHUTDOWN ? "hookd is shutting down"
-	        : rc == HK_EIO       ? "the store cannot write"
-	                             : hk_strerror(rc));
+	        : rc == HK_EIO ? "the disk refused a write; nothing accepted "
+	                         "is lost, retry later"
+	                       : hk_strerror(rc));
 }

@@ -34,10 +34,20 @@ static int64_t main_stop_deadline;
 static void
 main_store_ready(evutil_socket_t fd, short what, void *arg)
 {
+	static int broken;
+	struct hk_store_usage u;
+
 	(void)fd;
 	(void)what;
 	(void)arg;
 	hk_store_reap(hd->hd_store);
+	hk_store_usage(hd->hd_store, &u);
+	if (u.su_broken && !broken) {
+		broken = 1;
+		log_error("store_broken", "error=%s",
+		    hk_logq("a write to the disk failed; hookd "
+		            "accepts nothing more until restarted"));
+	}
 }
 
 /* Stopping: wait until no request waits for a commit, or the grace ends. */
