@@ -7,7 +7,8 @@ MANPREFIX = $(PREFIX)/share/man
 
 CC = cc
 PKG_CONFIG = pkg-config
-PKGS = libevent libsodium libcjson lmdb libcurl
+# libcrypto: SHA-256 for signatures (see README, Dependencies).
+PKGS = libevent libsodium libcjson lmdb libcurl libcrypto
 
 CPPFLAGS = -D_GNU_SOURCE \
 	-DVERSION=\"$(VERSION)\" -Ilib -Iserver
