@@ -24,6 +24,7 @@
  *   down, and evhttp tears the connection down on the EOF it then reads.
  *   A request being handled (evhttp stops reading then) is never cut.
  */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -113,9 +114,23 @@ conns_cut(struct hk_conns *cs, struct hk_conn *c, const char *why)
 }
 
 /*
+ * Whether bytes wait in C's socket that evhttp has not read yet: a
+ * connection accepted in the same pass as others, its request already
+ * sent, is not idle.
+ */
+static int
+conns_unread(struct hk_conn *c)
+{
+	evutil_socket_t s = bufferevent_getfd(c->cn_bev);
+	int n = 0;
+
+	return s != -1 && ioctl(s, FIONREAD, &n) == 0 && n > 0;
+}
+
+/*
  * The connection to evict for a new one: the oldest idle one, else the
  * one whose request has been arriving the longest; NULL when every
- * connection has a request being handled.
+ * connection has a request being handled or on its way.
  */
 static struct hk_conn *
 conns_victim(struct hk_conns *cs)
@@ -128,8 +143,11 @@ conns_victim(struct hk_conns *cs)
 		bufferevent_getcb(c->cn_bev, &rcb, NULL, NULL, NULL);
 		if (c->cn_cut || rcb == NULL || !conns_reading(c))
 			continue;
-		if (c->cn_start_us == 0)
-			return c;
+		if (c->cn_start_us == 0) {
+			if (!conns_unread(c))
+				return c;
+			continue;
+		}
 		if (slow == NULL || c->cn_start_us < slow->cn_start_us)
 			slow = c;
 	}
