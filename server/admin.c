@@ -253,17 +253,12 @@ admin_authorized(struct evhttp_request *req)
 void
 hk_admin_request(struct evhttp_request *req, void *arg)
 {
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	const char *path;
 	char buf[512], *seg[ADMIN_MAXSEG], *p, *s;
 	int nseg = 0;
 
 	(void)arg;
-	if (path == NULL) {
-		hk_http_error(req, 400, "bad_request", "malformed request URI");
-		return;
-	}
-	if (hk_http_framing(req) != 0 || hk_health(req, path))
+	if ((path = hk_http_begin(req)) == NULL)
 		return;
 	if (!admin_authorized(req))
 		return;

@@ -152,12 +152,13 @@ const char *hk_http_reason(int status);
 /* The request's remote address as text. */
 const char *hk_http_peer(struct evhttp_request *, char *buf, size_t len);
 /*
- * Refuses (400, Connection: close) a request whose framing is doubtful:
- * more than one Content-Length, or a transfer coding other than chunked
- * (libevent reads "gzip, chunked" as chunked and passes the coded body
- * on). Returns 0, or -1 once it has answered.
+ * What both listeners do first: the request's path, once its URI parses,
+ * its framing is clear (one Content-Length, no transfer coding but
+ * chunked: libevent reads "gzip, chunked" as chunked and passes the
+ * coded body on) and it is not for /healthz or /readyz. NULL once it has
+ * answered.
  */
-int hk_http_framing(struct evhttp_request *);
+const char *hk_http_begin(struct evhttp_request *);
 
 /* webhook.c: incoming webhooks, cached in memory. */
 enum hk_auth { HK_AUTH_TOKEN, HK_AUTH_SIGNATURE, HK_AUTH_BOTH, HK_AUTH_NONE };

@@ -147,8 +147,9 @@ hk_http_peer(struct evhttp_request *req, char *buf, size_t len)
 	return buf;
 }
 
-int
-hk_http_framing(struct evhttp_request *req)
+/* Refuses (400, Connection: close) doubtful framing; 0 or -1. */
+static int
+http_framing(struct evhttp_request *req)
 {
 	struct evkeyvalq *q = evhttp_request_get_input_headers(req);
 	struct evkeyval *kv;
@@ -173,6 +174,21 @@ hk_http_framing(struct evhttp_request *req)
 	    evhttp_request_get_output_headers(req), "Connection", "close");
 	hk_http_error(req, 400, "bad_request", "%s", msg);
 	return -1;
+}
+
+const char *
+hk_http_begin(struct evhttp_request *req)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+
+	if (path == NULL) {
+		hk_http_error(req, 400, "bad_request", "malformed request URI");
+		return NULL;
+	}
+	if (http_framing(req) != 0 || hk_health(req, path))
+		return NULL;
+	return path;
 }
 
 /*

@@ -500,18 +500,13 @@ hk_health(struct evhttp_request *req, const char *path)
 void
 hk_ingest_request(struct evhttp_request *req, void *arg)
 {
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	const char *path;
 	struct hk_webhook *wh = NULL;
 	struct ingest in;
 	int by_url = 0;
 
 	(void)arg;
-	if (path == NULL) {
-		hk_http_error(req, 400, "bad_request", "malformed request URI");
-		return;
-	}
-	if (hk_http_framing(req) != 0 || hk_health(req, path))
+	if ((path = hk_http_begin(req)) == NULL)
 		return;
 	in.req = req;
 	in.t0 = hk_mono_us();
