@@ -9,6 +9,9 @@
  * drains and closes, and hookd exits 0.
  */
 #include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include <linux/magic.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -211,6 +214,25 @@ main_kick(void *arg)
 		hk_store_flush(hd->hd_store);
 }
 
+/*
+ * Refuses a data directory in memory (tmpfs, ramfs): its fsync is a
+ * no-op and a reboot loses it, so every 202 would be a promise hookd
+ * cannot keep. There is no setting that trades durability for speed.
+ */
+static void
+main_durable(const char *dir)
+{
+	struct statfs sf;
+
+	if (statfs(dir, &sf) == -1)
+		hk_fatal("data_dir", "path=%s error=%s", hk_logq(dir),
+		    hk_logq(strerror(errno)));
+	if (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC)
+		hk_fatal("data_dir", "path=%s error=%s", hk_logq(dir),
+		    hk_logq("the data directory is in memory (tmpfs): "
+		            "accepted events would not survive a reboot"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -239,6 +261,7 @@ main(int argc, char **argv)
 	if (mkdir(cf->cf_data, 0700) == -1 && errno != EEXIST)
 		hk_fatal("data_dir", "path=%s error=%s", hk_logq(cf->cf_data),
 		    hk_logq(strerror(errno)));
+	main_durable(cf->cf_data);
 	if (cf->cf_master_key_file != NULL)
 		rc = hk_mkey_load(
 		    cf->cf_master_key_file, 0, hd->hd_mkey, &cause);

@@ -2,12 +2,11 @@
 // stop (§7).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, statSync, statfsSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import http from 'node:http';
 import { spawnSync } from 'node:child_process';
-import { BIN, Hookd, request } from '../lib/hookd.mjs';
+import { BIN, Hookd, dataRoot, request } from '../lib/hookd.mjs';
 
 function assertError(res, status, code) {
   assert.equal(res.status, status, `expected ${status} ${code}, got ${res.status} ${res.text}`);
@@ -269,7 +268,7 @@ describe('operation', () => {
   });
 
   it('takes flags from HOOKD_* variables, an admin token file, a Unix socket', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hookd-op-'));
+    const dir = mkdtempSync(join(dataRoot(), 'hookd-op-'));
     const tokfile = join(dir, 'tok');
     writeFileSync(tokfile, 'my-admin-token-0123456789\n', { mode: 0o600 });
     const sock = join(dir, 'admin.sock');
@@ -318,5 +317,21 @@ describe('operation', () => {
     h.cleanup();
     assert.equal(other.status, 1, other.stderr);
     assert.match(other.stderr, /master key/);
+  });
+
+  it('refuses a data directory in memory (tmpfs): its fsync keeps nothing', async (t) => {
+    if (!existsSync('/dev/shm') || statfsSync('/dev/shm').type !== 0x01021994) {
+      t.skip('no tmpfs at /dev/shm on this machine');
+      return;
+    }
+    const dir = mkdtempSync('/dev/shm/hookd-test-');
+    try {
+      const r = spawnSync(BIN, ['--data', dir, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'], { encoding: 'utf8', timeout: 10000 });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /level=error event=data_dir .*in memory \(tmpfs\)/);
+      assert.equal(existsSync(join(dir, 'data.mdb')), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,9 +6,9 @@
 // process left a sanitizer report or did not exit 0.
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export const BIN = process.env.HOOKD_BIN || 'build/asan/hookd';
 
@@ -21,9 +21,19 @@ const SANITIZER = /ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: Undefi
 // Under valgrind everything is slower: wait longer for the start.
 const START_MS = process.env.HOOKD_VALGRIND ? 60000 : 15000;
 
+// hookd refuses a data directory in memory: where the system's temp dir
+// is a tmpfs, data dirs go under build/tmp instead.
+const MEMORY_FS = [0x01021994, 0x858458f6]; // tmpfs, ramfs
+export function dataRoot() {
+  if (!MEMORY_FS.includes(statfsSync(tmpdir()).type)) return tmpdir();
+  const root = resolve('build/tmp');
+  mkdirSync(root, { recursive: true });
+  return root;
+}
+
 export class Hookd {
   constructor(opts = {}) {
-    this.dir = opts.dir || mkdtempSync(join(tmpdir(), 'hookd-test-'));
+    this.dir = opts.dir || mkdtempSync(join(dataRoot(), 'hookd-test-'));
     this.ownDir = !opts.dir;
     this.args = opts.args || [];
     this.env = opts.env || {};
