@@ -74,6 +74,12 @@ LIBSRC = $(LIB:%=lib/%.c)
 
 fuzz: $(FUZZ:%=build/fuzz/%)
 
+# The admin bodies are judged by server code: it links the server but main.
+FUZZ_SERVER = $(patsubst %,server/%.c,$(filter-out main,$(SERVER)))
+build/fuzz/admin: test/fuzz/admin.c $(LIBSRC) $(FUZZ_SERVER) server/hookd.h config.mk
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIBSRC) $(FUZZ_SERVER) $(ALL_LIBS)
+
 build/fuzz/%: test/fuzz/%.c $(LIBSRC) config.mk
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIBSRC) $(ALL_LIBS)

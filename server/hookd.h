@@ -205,6 +205,11 @@ int64_t hk_webhook_max_body(const struct hk_webhook *);
 int64_t hk_webhook_body_ceiling(void);
 /* Admin routes under /api/webhooks; SEG are the path segments. */
 void hk_webhook_route(struct evhttp_request *, char **seg, int nseg);
+/*
+ * Judges a create (CREATE) or PATCH body as the API does, changing
+ * nothing: 0, or -1 with the 400 message in ERR (test/fuzz/admin.c).
+ */
+int hk_webhook_check_json(const cJSON *, int create, char *err, size_t errlen);
 
 /* event.c: events, their commit and the events API. */
 struct hk_event_op;
@@ -363,6 +368,11 @@ int hk_sub_matches(const struct hk_sub *, const char *type, const char *source);
 cJSON *hk_sub_public(const struct hk_sub *);
 cJSON *hk_sub_record(const struct hk_sub *);
 struct hk_sub *hk_sub_from_json(const cJSON *, char **cause);
+/*
+ * Judges a subscription body as the API does, changing nothing: 0, or -1
+ * (-2: a target not allowed) with the 400 message in ERR.
+ */
+int hk_sub_check_json(const cJSON *, int need_url, char *err, size_t errlen);
 /* Commits the engine's change of S's state (active, failing since). */
 void hk_sub_save_state(const struct hk_sub *);
 /*

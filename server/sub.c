@@ -1280,3 +1280,19 @@ hk_sub_route(struct evhttp_request *req, char **seg, int nseg)
 	} else
 		hk_http_error(req, 404, "not_found", "no such endpoint");
 }
+
+int
+hk_sub_check_json(const cJSON *j, int need_url, char *err, size_t errlen)
+{
+	struct hk_sub *s;
+	int rc;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	sub_defaults(s);
+	rc = sub_apply_json(s, j, need_url, err, errlen);
+	sub_free(s);
+	return rc;
+}

@@ -1056,3 +1056,19 @@ hk_webhook_route(struct evhttp_request *req, char **seg, int nseg)
 	} else
 		hk_http_error(req, 404, "not_found", "no such endpoint");
 }
+
+int
+hk_webhook_check_json(const cJSON *j, int create, char *err, size_t errlen)
+{
+	struct hk_webhook *wh;
+	int rc;
+
+	if ((wh = calloc(1, sizeof(*wh))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	wh->wh_rate = -1;
+	rc = wh_apply_json(wh, j, create, err, errlen);
+	wh_free(wh);
+	return rc;
+}
