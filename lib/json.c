@@ -1,5 +1,8 @@
 /* json.c: a one-pass JSON checker (json.h). */
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hk.h"
@@ -408,4 +411,80 @@ hk_json_unescape(const struct hk_json_str *s, char *out, size_t outlen)
 	}
 	out[n] = '\0';
 	return rc == 0 ? (long)n : -1;
+}
+
+/* A number as cJSON writes it: the shortest of 15 or 17 digits. */
+static int
+json_print_number(struct hk_buf *b, double d)
+{
+	char tmp[32];
+
+	if (isnan(d) || isinf(d))
+		return hk_buf_adds(b, "null");
+	if (d == 0 && signbit(d))
+		return hk_buf_adds(b, "-0");
+	if (d == floor(d) && fabs(d) <= 9007199254740992.0)
+		return hk_buf_add_i64(b, (long long)d);
+	snprintf(tmp, sizeof(tmp), "%1.15g", d);
+	if (strtod(tmp, NULL) != d)
+		snprintf(tmp, sizeof(tmp), "%1.17g", d);
+	return hk_buf_adds(b, tmp);
+}
+
+int
+hk_json_print(struct hk_buf *b, const cJSON *j)
+{
+	const cJSON *c;
+	int open, close;
+
+	if (j == NULL)
+		return hk_buf_adds(b, "null");
+	switch (j->type & 0xff) {
+	case cJSON_False:
+		return hk_buf_adds(b, "false");
+	case cJSON_True:
+		return hk_buf_adds(b, "true");
+	case cJSON_NULL:
+		return hk_buf_adds(b, "null");
+	case cJSON_Number:
+		return json_print_number(b, j->valuedouble);
+	case cJSON_String:
+		return hk_buf_add_jsonstr(b, j->valuestring);
+	case cJSON_Raw:
+		return j->valuestring != NULL ? hk_buf_adds(b, j->valuestring)
+		                              : hk_buf_adds(b, "null");
+	case cJSON_Array:
+	case cJSON_Object:
+		break;
+	default:
+		return hk_buf_adds(b, "null");
+	}
+	open = cJSON_IsObject(j) ? '{' : '[';
+	close = cJSON_IsObject(j) ? '}' : ']';
+	if (hk_buf_addc(b, (char)open) != 0)
+		return HK_ENOMEM;
+	for (c = j->child; c != NULL; c = c->next) {
+		if (c != j->child && hk_buf_addc(b, ',') != 0)
+			return HK_ENOMEM;
+		if (cJSON_IsObject(j) &&
+		    (hk_buf_add_jsonstr(
+		         b, c->string != NULL ? c->string : "") ||
+		        hk_buf_addc(b, ':')))
+			return HK_ENOMEM;
+		if (hk_json_print(b, c) != 0)
+			return HK_ENOMEM;
+	}
+	return hk_buf_addc(b, (char)close);
+}
+
+char *
+hk_json_text(const cJSON *j)
+{
+	struct hk_buf b = HK_BUF_INIT;
+
+	if (hk_json_print(&b, j) != 0) {
+		hk_buf_free(&b);
+		return NULL;
+	}
+	return hk_buf_take(&b);
 }

@@ -19,6 +19,10 @@
 
 #include <stddef.h>
 
+#include <cJSON.h>
+
+#include "buf.h"
+
 #define HK_JSON_DEPTH 512
 #define HK_JSON_NAMES 8 /* the most members one scan picks out */
 
@@ -43,5 +47,15 @@ int hk_json_scan(const char *text, size_t len, const char *const *names,
  * bytes (OUT then holds a truncated prefix).
  */
 long hk_json_unescape(const struct hk_json_str *, char *out, size_t outlen);
+
+/*
+ * Appends J as compact JSON text, as cJSON_PrintUnformatted() would
+ * (semantically equal; integers up to 2^53 always in plain digits), but
+ * without cJSON's sprintf and sscanf round trip for every integer.
+ * Returns 0 or HK_ENOMEM (B then holds a partial text).
+ */
+int hk_json_print(struct hk_buf *b, const cJSON *j);
+/* The same as a malloc'd string (free()), or NULL when out of memory. */
+char *hk_json_text(const cJSON *j);
 
 #endif

@@ -40,6 +40,7 @@
 #include "env.h"
 #include "hk.h"
 #include "hookd.h"
+#include "json.h"
 #include "id.h"
 #include "tmpl.h"
 
@@ -167,7 +168,7 @@ dlv_del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen)
 static int
 dlv_write(struct hk_store *st, MDB_txn *txn, const cJSON *rec, const char *id)
 {
-	char *text = cJSON_PrintUnformatted(rec);
+	char *text = hk_json_text(rec);
 	int rc;
 
 	if (text == NULL)
@@ -1444,7 +1445,7 @@ dlv_public(MDB_txn *txn, struct hk_buf *b, const MDB_val *v, int with_attempts)
 	cJSON_DeleteItemFromObjectCaseSensitive(rec, "cls");
 	cJSON_DeleteItemFromObjectCaseSensitive(rec, "due");
 	cJSON_DeleteItemFromObjectCaseSensitive(rec, "limit");
-	text = cJSON_PrintUnformatted(rec);
+	text = hk_json_text(rec);
 	if (text == NULL) {
 		cJSON_Delete(rec);
 		return HK_ENOMEM;

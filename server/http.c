@@ -30,6 +30,7 @@
 
 #include "hk.h"
 #include "hookd.h"
+#include "json.h"
 
 #define HTTP_BACKLOG 1024
 
@@ -119,7 +120,7 @@ hk_http_json(struct evhttp_request *req, int status, cJSON *j)
 	struct hk_buf b = HK_BUF_INIT;
 	char *s;
 
-	s = cJSON_PrintUnformatted(j);
+	s = hk_json_text(j);
 	cJSON_Delete(j);
 	if (s == NULL) {
 		hk_http_error(req, 500, "internal", "out of memory");

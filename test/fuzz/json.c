@@ -1,7 +1,8 @@
 /*
  * Fuzzes the JSON checker (lib/json.c) against cJSON: what it accepts
  * cJSON must accept too, and the top-level string members it picks out
- * (the event type and id of ingest) must be the ones cJSON finds.
+ * (the event type and id of ingest) must be the ones cJSON finds. And
+ * hk_json_print() of cJSON's tree must read back as the same tree.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,7 +22,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *end;
 	char buf[256];
 	const cJSON *item;
-	cJSON *j;
+	cJSON *j, *back;
+	char *text, *want, *got;
 	size_t i;
 	long n;
 
@@ -50,6 +52,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    strncmp(buf, item->valuestring, strlen(buf)) != 0)
 				abort();
 		}
+	/* Compared as cJSON prints them: cJSON_Compare() is lost on
+	 * duplicate names. */
+	if ((text = hk_json_text(j)) != NULL) {
+		if ((back = cJSON_Parse(text)) == NULL)
+			abort();
+		want = cJSON_PrintUnformatted(j);
+		got = cJSON_PrintUnformatted(back);
+		if (want != NULL && got != NULL && strcmp(want, got) != 0)
+			abort(); /* printed something else */
+		free(want);
+		free(got);
+		cJSON_Delete(back);
+		free(text);
+	}
 	cJSON_Delete(j);
 	return 0;
 }

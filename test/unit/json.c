@@ -1,5 +1,8 @@
 /* Unit tests of lib/json.c. */
+#include <stdlib.h>
 #include <string.h>
+
+#include <cJSON.h>
 
 #include "hk.h"
 #include "json.h"
@@ -78,12 +81,40 @@ t_members(void)
 	T_CHECK(hk_json_scan("{\"event\":\"a\"", 12, names, 3, out) != 0);
 }
 
+static void
+t_print(void)
+{
+	static const char src[] =
+	    "{\"a\":[0.1,1e15,-0,1.5,-42,123456789012,1e300,2.5e-8],"
+	    "\"s\":\"q\\\"\\\\\\n\\u0001\u00e9\",\"o\":{},\"e\":[],"
+	    "\"t\":true,\"f\":false,\"n\":null}";
+	cJSON *j = cJSON_Parse(src), *back;
+	char *text, *want, *got;
+
+	T_CHECK(j != NULL);
+	text = hk_json_text(j);
+	T_STREQ(text,
+	    "{\"a\":[0.1,1000000000000000,-0,1.5,-42,123456789012,"
+	    "1e+300,2.5e-08],\"s\":\"q\\\"\\\\\\n\\u0001\u00e9\","
+	    "\"o\":{},\"e\":[],\"t\":true,\"f\":false,\"n\":null}");
+	back = text != NULL ? cJSON_Parse(text) : NULL;
+	want = cJSON_PrintUnformatted(j);
+	got = back != NULL ? cJSON_PrintUnformatted(back) : NULL;
+	T_STREQ(got, want);
+	free(text);
+	free(want);
+	free(got);
+	cJSON_Delete(back);
+	cJSON_Delete(j);
+}
+
 int
 main(void)
 {
 	static const struct t_case cases[] = {
 	    {"grammar", t_grammar},
 	    {"members", t_members},
+	    {"print", t_print},
 	};
 
 	return t_run("json", cases, HK_NELEM(cases));
