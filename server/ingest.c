@@ -248,6 +248,7 @@ static const char *const ingest_members[M_COUNT] = {"event", "type", "id"};
 static int
 ingest_member(const struct hk_json_str *s, char *out, size_t len)
 {
+	*out = '\0';
 	if (s->p == NULL)
 		return 0;
 	if (hk_json_unescape(s, out, len) < 0)

@@ -246,6 +246,20 @@ describe('ingest', () => {
     assert.equal(b.status, 200);
     assert.equal(b.body.eventId, a.body.eventId);
     assert.equal((await h.api('GET', `/api/events/${a.body.eventId}`)).body.event, 'charge.succeeded');
+    // Without an id (or with an empty one) nothing is deduplicated; an
+    // escaped id is compared decoded, and one over 256 characters is 400.
+    const post = async (b) => {
+      const t = Math.floor(Date.now() / 1000);
+      return h.post('/webhooks/stripe', b, { 'stripe-signature': `t=${t},v1=${hex('whsec_stripe_like_secret', `${t}.${b}`)}` });
+    };
+    for (const b of ['{"type":"x.y"}', '{"type":"x.y"}', '{"id":"","type":"x.y"}', '{"id":"","type":"x.y"}'])
+      assert.equal((await post(b)).status, 202);
+    const esc = await post(`{"id":"evt_\\u0041${ts}","type":"x.y"}`);
+    assert.equal(esc.status, 202, esc.text);
+    const plain = await post(`{"id":"evt_A${ts}","type":"x.y"}`);
+    assert.equal(plain.status, 200, plain.text);
+    assert.equal(plain.body.eventId, esc.body.eventId);
+    assert.equal((await post(JSON.stringify({ id: 'i'.repeat(257), type: 'x.y' }))).status, 400);
   });
 
   it('429 rate_limited with Retry-After past the burst', async () => {
