@@ -1252,6 +1252,13 @@ hk_engine_init(char **cause)
 	}
 	curl_multi_setopt(eng.multi, CURLMOPT_SOCKETFUNCTION, eng_sockcb);
 	curl_multi_setopt(eng.multi, CURLMOPT_TIMERFUNCTION, eng_timercb);
+	/*
+	 * By default the pool keeps four idle connections per transfer
+	 * running: between a burst's attempts (waiting for their outcomes to
+	 * commit) it shrinks and closes what the next ones would reuse.
+	 */
+	curl_multi_setopt(
+	    eng.multi, CURLMOPT_MAXCONNECTS, (long)hd->hd_conf.cf_max_in_flight);
 	eng.curl_timer = evtimer_new(hd->hd_base, eng_curl_timeout, NULL);
 	eng.tick = evtimer_new(hd->hd_base, eng_tick, NULL);
 	if (eng.curl_timer == NULL || eng.tick == NULL) {
