@@ -91,6 +91,9 @@ static struct {
 	size_t ninflight;
 	int scheduled;
 	int64_t pause_until; /* after a failed commit: no new attempts */
+	/* Outcomes gathered for up to --outcome-delay (eng_outcome_flush). */
+	struct outcome_op *outq, **outq_tail;
+	struct event *outq_ev;
 } eng;
 
 size_t
@@ -699,6 +702,7 @@ struct outcome_op {
 	int final; /* 0 retry, 1 succeeded, 2 failed */
 	int64_t due; /* the retry's due time */
 	int gone; /* the delivery was cancelled or vanished meanwhile */
+	struct outcome_op *next; /* waiting in eng.outq */
 };
 
 static int
@@ -868,6 +872,57 @@ outcome_done(struct hk_store_op *sop, int rc)
 	eng_schedule(0);
 }
 
+/*
+ * Hands the gathered outcomes to the store. Nobody waits on an outcome
+ * as a client waits on a 202: its slot is free already, and until it
+ * commits the delivery only stays marked in flight. So outcomes wait up
+ * to --outcome-delay to share one commit (one fsync for dozens instead
+ * of for a handful), except where the next attempt waits for this one:
+ * an ordered subscription's, and an open circuit's probe.
+ */
+static void
+eng_outcome_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct outcome_op *o, *next;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	o = eng.outq;
+	eng.outq = NULL;
+	eng.outq_tail = &eng.outq;
+	for (; o != NULL; o = next) {
+		next = o->next;
+		if (hk_store_submit(hd->hd_store, &o->op) != 0)
+			outcome_done(&o->op, HK_ESHUTDOWN);
+	}
+}
+
+static void
+eng_outcome_submit(struct outcome_op *o, int now)
+{
+	int64_t ms = hd->hd_conf.cf_outcome_delay_ms;
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	o->next = NULL;
+	if (eng.outq_tail == NULL)
+		eng.outq_tail = &eng.outq;
+	*eng.outq_tail = o;
+	eng.outq_tail = &o->next;
+	if (now || ms == 0 || eng.outq_ev == NULL) {
+		eng_outcome_flush(-1, 0, NULL);
+		return;
+	}
+	if (!evtimer_pending(eng.outq_ev, NULL))
+		evtimer_add(eng.outq_ev, &tv);
+}
+
+void
+hk_engine_flush(void)
+{
+	eng_outcome_flush(-1, 0, NULL);
+}
+
 /* An attempt is over: commit what happened and when the next one is. */
 static void
 job_finish(struct job *j)
@@ -926,8 +981,7 @@ job_finish(struct job *j)
 	}
 	o->op.so_apply = outcome_apply;
 	o->op.so_done = outcome_done;
-	if (hk_store_submit(hd->hd_store, &o->op) != 0)
-		goto fail;
+	eng_outcome_submit(o, j->probe || (s != NULL && s->sb_ordered));
 	return;
 fail:
 	/* Not recorded: the queue entry stays, the attempt repeats later. */
@@ -1261,7 +1315,9 @@ hk_engine_init(char **cause)
 	    eng.multi, CURLMOPT_MAXCONNECTS, (long)hd->hd_conf.cf_max_in_flight);
 	eng.curl_timer = evtimer_new(hd->hd_base, eng_curl_timeout, NULL);
 	eng.tick = evtimer_new(hd->hd_base, eng_tick, NULL);
-	if (eng.curl_timer == NULL || eng.tick == NULL) {
+	eng.outq_tail = &eng.outq;
+	eng.outq_ev = evtimer_new(hd->hd_base, eng_outcome_flush, NULL);
+	if (eng.curl_timer == NULL || eng.tick == NULL || eng.outq_ev == NULL) {
 		*cause = strdup("cannot create timers");
 		return HK_ERR;
 	}
@@ -1289,6 +1345,8 @@ hk_engine_free(void)
 		event_free(eng.curl_timer);
 	if (eng.tick != NULL)
 		event_free(eng.tick);
+	if (eng.outq_ev != NULL)
+		event_free(eng.outq_ev);
 	memset(&eng, 0, sizeof(eng));
 	curl_global_cleanup();
 }

@@ -42,6 +42,7 @@
 #define HOOKD_IDLE_TIMEOUT "60s"
 #define HOOKD_MAX_HEADERS "16KiB"
 #define HOOKD_SHUTDOWN_GRACE "10s"
+#define HOOKD_OUTCOME_DELAY "5ms"
 #define HOOKD_HIGHWATER "90"
 
 #define HOOKD_NAME_MAX 64 /* webhook names */
@@ -76,6 +77,7 @@ struct hk_conf {
 	int64_t cf_request_timeout_ms;
 	int64_t cf_idle_timeout_ms;
 	int64_t cf_shutdown_grace_ms;
+	int64_t cf_outcome_delay_ms;
 	int64_t cf_highwater;
 	int64_t cf_log_level;
 };
@@ -412,6 +414,8 @@ int hk_engine_init(char **cause);
 void hk_engine_free(void);
 /* New work may be due: scan the queue soon. */
 void hk_engine_kick(void);
+/* Submits the outcomes still gathering (before the store closes). */
+void hk_engine_flush(void);
 /* Deliveries in flight now. */
 size_t hk_engine_inflight(void);
 void hk_engine_test_sub(struct evhttp_request *, const struct hk_sub *);

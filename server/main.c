@@ -358,6 +358,7 @@ main(int argc, char **argv)
 		    (unsigned long long)u.su_commits,
 		    (unsigned long long)u.su_ops);
 	}
+	hk_engine_flush(); /* outcomes still gathering */
 	hk_store_close(hd->hd_store);
 	event_free(main_flush_ev);
 	main_flush_ev = NULL;
