@@ -51,6 +51,8 @@
 #define ENG_FAILING_AT 4 /* failed attempts before .failing */
 #define DLV_RECOVER_MAX 10000 /* deliveries one recover call touches */
 #define ENG_STORE_PAUSE_US 5000000 /* after a failed outcome commit */
+#define ENG_HDRS_MAX 48 /* our 11 and a subscription's 32 */
+#define ENG_IDLE_HANDLES 256 /* easy handles kept for reuse */
 
 /* One attempt in flight (or a one-off test request). */
 struct job {
@@ -63,7 +65,10 @@ struct job {
 	char qkey[HK_QKEY_MAX];
 	size_t qklen;
 	CURL *easy;
-	struct curl_slist *hdrs;
+	struct curl_slist hdr[ENG_HDRS_MAX]; /* CURLOPT_HTTPHEADER */
+	size_t hdr_off[ENG_HDRS_MAX]; /* each line's place in htext */
+	size_t nhdr;
+	struct hk_buf htext;
 	struct hk_buf body;
 	struct hk_buf resp;
 	size_t resp_total;
@@ -94,6 +99,9 @@ static struct {
 	/* Outcomes gathered for up to --outcome-delay (eng_outcome_flush). */
 	struct outcome_op *outq, **outq_tail;
 	struct event *outq_ev;
+	/* Finished handles, reset, for the next attempts (eng_easy_put). */
+	CURL *idle[ENG_IDLE_HANDLES];
+	size_t nidle;
 } eng;
 
 size_t
@@ -469,25 +477,63 @@ eng_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-static int eng_header_add(struct job *j, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/*
+ * Adds the header line "NAME: VALUE" (VLEN bytes) to J. The lines live
+ * in one buffer and the list curl reads in the job itself (curl keeps
+ * no copy of it): two allocations in all, where curl_slist_append makes
+ * two per line. eng_hdr_link() ties the list once the text is complete.
+ */
+/* Starts a line with TEXT. */
+static int
+eng_hdr_begin(struct job *j, const char *text)
+{
+	if (j->nhdr == ENG_HDRS_MAX)
+		return -1;
+	j->hdr_off[j->nhdr++] = j->htext.len;
+	return hk_buf_adds(&j->htext, text) ? -1 : 0;
+}
 
 static int
-eng_header_add(struct job *j, const char *name, const char *fmt, ...)
+eng_hdr_name(struct job *j, const char *name)
 {
-	struct curl_slist *l;
-	char line[1024];
-	va_list ap;
-	int n;
+	return eng_hdr_begin(j, name) || hk_buf_add(&j->htext, ": ", 2) ? -1
+	                                                                : 0;
+}
 
-	n = snprintf(line, sizeof(line), "%s: ", name);
-	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-	va_end(ap);
-	if ((l = curl_slist_append(j->hdrs, line)) == NULL)
-		return -1;
-	j->hdrs = l;
-	return 0;
+static int
+eng_hdr(struct job *j, const char *name, const char *val, size_t vlen)
+{
+	return eng_hdr_name(j, name) || hk_buf_add(&j->htext, val, vlen) ||
+	        hk_buf_addc(&j->htext, '\0')
+	    ? -1
+	    : 0;
+}
+
+static int
+eng_hdrs(struct job *j, const char *name, const char *val)
+{
+	return eng_hdr(j, name, val, strlen(val));
+}
+
+static int
+eng_hdr_int(struct job *j, const char *name, long long v)
+{
+	return eng_hdr_name(j, name) || hk_buf_add_i64(&j->htext, v) ||
+	        hk_buf_addc(&j->htext, '\0')
+	    ? -1
+	    : 0;
+}
+
+static struct curl_slist *
+eng_hdr_link(struct job *j)
+{
+	size_t i;
+
+	for (i = 0; i < j->nhdr; i++) {
+		j->hdr[i].data = j->htext.b + j->hdr_off[i];
+		j->hdr[i].next = i + 1 < j->nhdr ? &j->hdr[i + 1] : NULL;
+	}
+	return j->nhdr > 0 ? &j->hdr[0] : NULL;
 }
 
 /*
@@ -501,6 +547,7 @@ eng_sign(struct job *j, const char *secret, const char *prev)
 	char hex[65], v1[2][128];
 	int64_t now = hk_now_ms();
 	const char *keys[2] = {secret, prev};
+	size_t l;
 	int i, klen, n = 0;
 
 	hk_sig_hex(secret, (const unsigned char *)j->body.b, j->body.len, hex);
@@ -516,21 +563,48 @@ eng_sign(struct job *j, const char *secret, const char *prev)
 	sodium_memzero(key, sizeof(key));
 	if (n == 0)
 		return -1;
-	if (eng_header_add(j, "Content-Type", "application/json") ||
-	    eng_header_add(j, "User-Agent", "hookd/%s", VERSION) ||
-	    eng_header_add(j, "X-Webhook-Event", "%s", j->type) ||
-	    eng_header_add(j, "X-Webhook-Timestamp", "%lld", (long long)now) ||
-	    eng_header_add(j, "X-Webhook-Signature", "%s", hex) ||
-	    eng_header_add(j, "X-Webhook-Delivery", "%s", j->dlv) ||
-	    eng_header_add(j, "X-Webhook-Attempt", "%d", j->attempt) ||
-	    eng_header_add(j, "webhook-id", "%s", j->evt) ||
-	    eng_header_add(
-	        j, "webhook-timestamp", "%lld", (long long)(now / 1000)) ||
-	    eng_header_add(j, "webhook-signature", "%s%s%s", v1[0],
-	        n > 1 ? " " : "", n > 1 ? v1[1] : "") ||
-	    eng_header_add(j, "Expect", "%s", ""))
+	/* Two signatures are space-separated (Standard Webhooks). */
+	if (n > 1 && (l = strlen(v1[0])) + 1 + strlen(v1[1]) < sizeof(v1[0])) {
+		v1[0][l] = ' ';
+		memcpy(v1[0] + l + 1, v1[1], strlen(v1[1]) + 1);
+	}
+	/* "Expect:" with nothing after it: no 100-continue round trip. */
+	if (eng_hdrs(j, "Content-Type", "application/json") ||
+	    eng_hdrs(j, "User-Agent", "hookd/" VERSION) ||
+	    eng_hdrs(j, "X-Webhook-Event", j->type) ||
+	    eng_hdr_int(j, "X-Webhook-Timestamp", now) ||
+	    eng_hdrs(j, "X-Webhook-Signature", hex) ||
+	    eng_hdrs(j, "X-Webhook-Delivery", j->dlv) ||
+	    eng_hdr_int(j, "X-Webhook-Attempt", j->attempt) ||
+	    eng_hdrs(j, "webhook-id", j->evt) ||
+	    eng_hdr_int(j, "webhook-timestamp", now / 1000) ||
+	    eng_hdrs(j, "webhook-signature", v1[0]) ||
+	    eng_hdr_begin(j, "Expect:") || hk_buf_addc(&j->htext, '\0'))
 		return -1;
 	return 0;
+}
+
+/*
+ * Easy handles are kept and reset rather than made anew: a reset clears
+ * every option (nothing of one attempt reaches the next), and skips the
+ * allocation and set-up of a new handle each attempt.
+ */
+static CURL *
+eng_easy_get(void)
+{
+	return eng.nidle > 0 ? eng.idle[--eng.nidle] : curl_easy_init();
+}
+
+/* Takes E out of the multi handle and keeps or frees it. */
+static void
+eng_easy_put(CURL *e)
+{
+	curl_multi_remove_handle(eng.multi, e);
+	if (eng.nidle < ENG_IDLE_HANDLES) {
+		curl_easy_reset(e);
+		eng.idle[eng.nidle++] = e;
+	} else
+		curl_easy_cleanup(e);
 }
 
 static void
@@ -538,11 +612,9 @@ job_free(struct job *j)
 {
 	if (j == NULL)
 		return;
-	if (j->easy != NULL) {
-		curl_multi_remove_handle(eng.multi, j->easy);
-		curl_easy_cleanup(j->easy);
-	}
-	curl_slist_free_all(j->hdrs);
+	if (j->easy != NULL)
+		eng_easy_put(j->easy);
+	hk_buf_free(&j->htext);
 	hk_buf_free(&j->body);
 	hk_buf_free(&j->resp);
 	free(j);
@@ -558,9 +630,9 @@ job_start(
 
 	for (h = custom != NULL ? custom->child : NULL; h != NULL; h = h->next)
 		if (cJSON_IsString(h) &&
-		    eng_header_add(j, h->string, "%s", h->valuestring) != 0)
+		    eng_hdrs(j, h->string, h->valuestring) != 0)
 			return -1;
-	if ((j->easy = e = curl_easy_init()) == NULL)
+	if ((j->easy = e = eng_easy_get()) == NULL)
 		return -1;
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, j);
@@ -568,7 +640,7 @@ job_start(
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body.b);
 	curl_easy_setopt(
 	    e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->body.len);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->hdrs);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, eng_hdr_link(j));
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)(timeout_ms < 10000 ? timeout_ms : 10000));
@@ -683,8 +755,7 @@ eng_check(void)
 		curl_easy_getinfo(
 		    m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
 		job_outcome(j, m->data.result);
-		curl_multi_remove_handle(eng.multi, j->easy);
-		curl_easy_cleanup(j->easy);
+		eng_easy_put(j->easy);
 		j->easy = NULL;
 		if (j->test)
 			job_test_done(j);
@@ -1311,8 +1382,8 @@ hk_engine_init(char **cause)
 	 * running: between a burst's attempts (waiting for their outcomes to
 	 * commit) it shrinks and closes what the next ones would reuse.
 	 */
-	curl_multi_setopt(
-	    eng.multi, CURLMOPT_MAXCONNECTS, (long)hd->hd_conf.cf_max_in_flight);
+	curl_multi_setopt(eng.multi, CURLMOPT_MAXCONNECTS,
+	    (long)hd->hd_conf.cf_max_in_flight);
 	eng.curl_timer = evtimer_new(hd->hd_base, eng_curl_timeout, NULL);
 	eng.tick = evtimer_new(hd->hd_base, eng_tick, NULL);
 	eng.outq_tail = &eng.outq;
@@ -1339,6 +1410,8 @@ hk_engine_free(void)
 	/* Attempts still in flight stay queued: they run after a restart. */
 	hk_map_foreach(&eng.inflight, eng_free_job);
 	hk_map_free(&eng.inflight);
+	while (eng.nidle > 0)
+		curl_easy_cleanup(eng.idle[--eng.nidle]);
 	if (eng.multi != NULL)
 		curl_multi_cleanup(eng.multi);
 	if (eng.curl_timer != NULL)
