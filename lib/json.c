@@ -206,9 +206,10 @@ json_number(ptr *pp, ptr e)
 	return 0;
 }
 
-/* Which of NAMES the member name S is, or -1. */
+/* Which of NAMES (of lengths LENS) the member name S is, or -1. */
 static int
-json_name(const struct hk_json_str *s, const char *const *names, size_t n)
+json_name(const struct hk_json_str *s, const char *const *names,
+    const size_t *lens, size_t n)
 {
 	char buf[64];
 	const char *k = s->p;
@@ -222,17 +223,19 @@ json_name(const struct hk_json_str *s, const char *const *names, size_t n)
 		klen = (size_t)dl;
 	}
 	for (i = 0; i < n; i++)
-		if (strlen(names[i]) == klen && memcmp(names[i], k, klen) == 0)
+		if (lens[i] == klen && memcmp(names[i], k, klen) == 0)
 			return (int)i;
 	return -1;
 }
 
-int
-hk_json_scan(const char *text, size_t len, const char *const *names, size_t n,
-    struct hk_json_str *out)
+/* One pass over TEXT; ALL: numbers and nulls are members too. */
+static int
+json_scan(const char *text, size_t len, const char *const *names, size_t n,
+    struct hk_json_str *out, int all)
 {
-	ptr p = (ptr)text, e = p + len;
+	ptr p = (ptr)text, e = p + len, start;
 	unsigned char stack[HK_JSON_DEPTH]; /* '{' or '[' per level */
+	size_t lens[HK_JSON_NAMES];
 	struct hk_json_str s;
 	unsigned seen = 0;
 	int depth = 0, member = -1, m;
@@ -240,8 +243,10 @@ hk_json_scan(const char *text, size_t len, const char *const *names, size_t n,
 
 	if (n > HK_JSON_NAMES)
 		return HK_EINVAL;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		out[i].p = NULL;
+		lens[i] = strlen(names[i]);
+	}
 	p = json_ws(p, e);
 value:
 	/* MEMBER: the top-level name this value belongs to, if wanted. */
@@ -267,8 +272,10 @@ value:
 	case '"':
 		if (json_string(&p, e, &s) != 0)
 			return HK_EINVAL;
-		if (m >= 0)
+		if (m >= 0) {
 			out[m] = s;
+			out[m].kind = HK_JSON_STRING;
+		}
 		goto next;
 	case 't':
 		if (e - p < 4 || memcmp(p, "true", 4) != 0)
@@ -283,18 +290,29 @@ value:
 	case 'n':
 		if (e - p < 4 || memcmp(p, "null", 4) != 0)
 			return HK_EINVAL;
+		if (m >= 0 && all) {
+			out[m].p = (const char *)p;
+			out[m].len = 4;
+			out[m].kind = HK_JSON_NULL;
+		}
 		p += 4;
 		goto next;
 	default:
+		start = p;
 		if (json_number(&p, e) != 0)
 			return HK_EINVAL;
+		if (m >= 0 && all) {
+			out[m].p = (const char *)start;
+			out[m].len = (size_t)(p - start);
+			out[m].kind = HK_JSON_NUMBER;
+		}
 		goto next;
 	}
 key:
 	if (p == e || *p != '"' || json_string(&p, e, &s) != 0)
 		return HK_EINVAL;
 	/* Only the first member of a name counts, as in cJSON. */
-	if (depth == 1 && n > 0 && (m = json_name(&s, names, n)) >= 0 &&
+	if (depth == 1 && n > 0 && (m = json_name(&s, names, lens, n)) >= 0 &&
 	    !(seen & (1u << m))) {
 		seen |= 1u << m;
 		member = m;
@@ -321,6 +339,20 @@ next:
 	p++;
 	depth--;
 	goto next;
+}
+
+int
+hk_json_scan(const char *text, size_t len, const char *const *names, size_t n,
+    struct hk_json_str *out)
+{
+	return json_scan(text, len, names, n, out, 0);
+}
+
+int
+hk_json_members(const char *text, size_t len, const char *const *names,
+    size_t n, struct hk_json_str *out)
+{
+	return json_scan(text, len, names, n, out, 1);
 }
 
 /* Appends code point U as UTF-8 at OUT[*N] if it fits in CAP. */

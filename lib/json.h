@@ -24,12 +24,18 @@
 #include "buf.h"
 
 #define HK_JSON_DEPTH 512
-#define HK_JSON_NAMES 8 /* the most members one scan picks out */
+#define HK_JSON_NAMES 16 /* the most members one scan picks out */
 
-/* A string member's value as it appears in the text, without quotes. */
+enum hk_json_kind { HK_JSON_STRING = 1, HK_JSON_NUMBER, HK_JSON_NULL };
+
+/*
+ * A member's value as it appears in the text: a string without its
+ * quotes, a number's text, or (hk_json_members) "null".
+ */
 struct hk_json_str {
-	const char *p; /* NULL: no such member, or not a string */
+	const char *p; /* NULL: no such member, or not of a wanted kind */
 	size_t len;
+	int kind; /* an hk_json_kind when P is set */
 };
 
 /*
@@ -39,6 +45,13 @@ struct hk_json_str {
  * value is a string. N is at most HK_JSON_NAMES. Returns 0 or HK_EINVAL.
  */
 int hk_json_scan(const char *text, size_t len, const char *const *names,
+    size_t n, struct hk_json_str *out);
+
+/*
+ * As hk_json_scan(), and numbers and nulls are picked out too (KIND
+ * tells them apart): for reading records of known shape without a tree.
+ */
+int hk_json_members(const char *text, size_t len, const char *const *names,
     size_t n, struct hk_json_str *out);
 
 /*

@@ -238,6 +238,145 @@ dlv_set_str(cJSON *rec, const char *name, const char *s)
 		cJSON_AddNullToObject(rec, name);
 }
 
+/*
+ * A delivery record as a struct: the paths every attempt takes (its
+ * start, its outcome) read and write records without building a tree.
+ * The JSON has exactly these members, in this order; the rarer API paths
+ * edit records with cJSON (dlv_read, dlv_write).
+ */
+struct dlv_rec {
+	char id[HK_ID_MAX];
+	char event[HK_ID_MAX];
+	char sub[HK_ID_MAX];
+	char status[16];
+	long long attempts;
+	char next[HK_ISO_LEN]; /* nextAttemptAt; "" for null */
+	char created[HK_ISO_LEN];
+	char updated[HK_ISO_LEN];
+	long long limit;
+	long long cls;
+	long long due;
+};
+
+enum {
+	DR_ID,
+	DR_EVENT,
+	DR_SUB,
+	DR_STATUS,
+	DR_ATTEMPTS,
+	DR_NEXT,
+	DR_CREATED,
+	DR_UPDATED,
+	DR_LIMIT,
+	DR_CLS,
+	DR_DUE,
+	DR_COUNT
+};
+
+static const char *const dlv_names[DR_COUNT] = {"id", "event", "subscription",
+    "status", "attemptCount", "nextAttemptAt", "createdAt", "updatedAt",
+    "limit", "cls", "due"};
+
+/* A string member into OUT ("" when absent or null); 0 or -1. */
+static int
+dlv_rec_str(const struct hk_json_str *v, char *out, size_t len)
+{
+	out[0] = '\0';
+	if (v->p == NULL || v->kind == HK_JSON_NULL)
+		return 0;
+	if (v->kind != HK_JSON_STRING)
+		return -1;
+	return hk_json_unescape(v, out, len) < 0 ? -1 : 0;
+}
+
+/* A number member, as dlv_num() reads it (0 when absent). */
+static long long
+dlv_rec_num(const struct hk_json_str *v)
+{
+	char buf[64], *end;
+	long long n;
+
+	if (v->p == NULL || v->kind != HK_JSON_NUMBER || v->len >= sizeof(buf))
+		return 0;
+	memcpy(buf, v->p, v->len);
+	buf[v->len] = '\0';
+	n = strtoll(buf, &end, 10);
+	return *end == '\0' ? n : (long long)strtod(buf, NULL);
+}
+
+/* Parses record TEXT into R; 0, or -1 when it is not one. */
+static int
+dlv_parse(const void *text, size_t len, struct dlv_rec *r)
+{
+	struct hk_json_str m[DR_COUNT];
+
+	if (hk_json_members(text, len, dlv_names, DR_COUNT, m) != 0 ||
+	    dlv_rec_str(&m[DR_ID], r->id, sizeof(r->id)) != 0 ||
+	    dlv_rec_str(&m[DR_EVENT], r->event, sizeof(r->event)) != 0 ||
+	    dlv_rec_str(&m[DR_SUB], r->sub, sizeof(r->sub)) != 0 ||
+	    dlv_rec_str(&m[DR_STATUS], r->status, sizeof(r->status)) != 0 ||
+	    dlv_rec_str(&m[DR_NEXT], r->next, sizeof(r->next)) != 0 ||
+	    dlv_rec_str(&m[DR_CREATED], r->created, sizeof(r->created)) != 0 ||
+	    dlv_rec_str(&m[DR_UPDATED], r->updated, sizeof(r->updated)) != 0)
+		return -1;
+	r->attempts = dlv_rec_num(&m[DR_ATTEMPTS]);
+	r->limit = dlv_rec_num(&m[DR_LIMIT]);
+	r->cls = dlv_rec_num(&m[DR_CLS]);
+	r->due = dlv_rec_num(&m[DR_DUE]);
+	return 0;
+}
+
+/* Appends the text KEY (",\"name\":") and the string V, or null. */
+static int
+dlv_print_str(struct hk_buf *b, const char *key, const char *v)
+{
+	return hk_buf_adds(b, key) || hk_buf_add_jsonstr(b, v) ? -1 : 0;
+}
+
+static int
+dlv_print_num(struct hk_buf *b, const char *key, long long v)
+{
+	return hk_buf_adds(b, key) || hk_buf_add_i64(b, v) ? -1 : 0;
+}
+
+/* Writes R under its id. */
+static int
+dlv_put_rec(struct hk_store *st, MDB_txn *txn, const struct dlv_rec *r)
+{
+	struct hk_buf b = HK_BUF_INIT;
+	int rc = HK_ENOMEM;
+
+	if (dlv_print_str(&b, "{\"id\":", r->id) == 0 &&
+	    dlv_print_str(&b, ",\"event\":", r->event) == 0 &&
+	    dlv_print_str(&b, ",\"subscription\":", r->sub) == 0 &&
+	    dlv_print_str(&b, ",\"status\":", r->status) == 0 &&
+	    dlv_print_num(&b, ",\"attemptCount\":", r->attempts) == 0 &&
+	    dlv_print_str(&b, ",\"nextAttemptAt\":",
+	        r->next[0] != '\0' ? r->next : NULL) == 0 &&
+	    dlv_print_str(&b, ",\"createdAt\":", r->created) == 0 &&
+	    dlv_print_str(&b, ",\"updatedAt\":", r->updated) == 0 &&
+	    dlv_print_num(&b, ",\"limit\":", r->limit) == 0 &&
+	    dlv_print_num(&b, ",\"cls\":", r->cls) == 0 &&
+	    dlv_print_num(&b, ",\"due\":", r->due) == 0 &&
+	    hk_buf_addc(&b, '}') == 0)
+		rc = hk_store_put(txn, hk_store_dbi(st, HK_DB_DELIVERIES),
+		    r->id, strlen(r->id), b.b, b.len, 0);
+	hk_buf_free(&b);
+	return rc;
+}
+
+/* Puts R's queue entry for its (cls, due), or removes it. */
+static int
+dlv_queue_rec(
+    struct hk_store *st, MDB_txn *txn, const struct dlv_rec *r, int add)
+{
+	char k[HK_QKEY_MAX];
+	size_t n = hk_queue_key(r->sub, (int)r->cls, r->due, r->id, k);
+	MDB_dbi q = hk_store_dbi(st, HK_DB_QUEUE);
+
+	return add ? dlv_put(txn, q, k, n, "", 0) : dlv_del(txn, q, k, n);
+}
+
 /* Puts REC's queue entry for its (cls, due), or removes it. */
 static int
 dlv_queue(struct hk_store *st, MDB_txn *txn, const cJSON *rec, int add)
@@ -270,25 +409,23 @@ int
 hk_delivery_create(struct hk_store *st, MDB_txn *txn, const char *evt,
     const char *sub, int max_attempts, int64_t now, char *id)
 {
-	char iso[HK_ISO_LEN], k[HK_QKEY_MAX];
-	struct hk_buf b = HK_BUF_INIT;
+	char k[HK_QKEY_MAX];
+	struct dlv_rec r;
 	size_t n;
 	int rc;
 
 	hk_id_at("dlv_", now, id);
-	hk_time_iso(now, iso);
-	if (hk_buf_printf(&b,
-	        "{\"id\":\"%s\",\"event\":\"%s\","
-	        "\"subscription\":\"%s\",\"status\":\"pending\","
-	        "\"attemptCount\":0,"
-	        "\"nextAttemptAt\":\"%s\",\"createdAt\":\"%s\",\"updatedAt\":"
-	        "\"%s\",\"limit\":%d,\"cls\":0,\"due\":%lld}",
-	        id, evt, sub, iso, iso, iso, max_attempts, (long long)now) != 0)
-		return HK_ENOMEM;
-	rc = hk_store_put(txn, hk_store_dbi(st, HK_DB_DELIVERIES), id,
-	    strlen(id), b.b, b.len, 0);
-	hk_buf_free(&b);
-	if (rc != 0)
+	memset(&r, 0, sizeof(r));
+	memcpy(r.id, id, sizeof(r.id));
+	snprintf(r.event, sizeof(r.event), "%s", evt);
+	snprintf(r.sub, sizeof(r.sub), "%s", sub);
+	memcpy(r.status, "pending", sizeof("pending"));
+	hk_time_iso(now, r.next);
+	memcpy(r.created, r.next, sizeof(r.created));
+	memcpy(r.updated, r.next, sizeof(r.updated));
+	r.limit = max_attempts;
+	r.due = now;
+	if ((rc = dlv_put_rec(st, txn, &r)) != 0)
 		return rc;
 	n = hk_queue_key(sub, 0, now, id, k);
 	if ((rc = dlv_put(txn, hk_store_dbi(st, HK_DB_QUEUE), k, n, "", 0)) !=
@@ -781,14 +918,15 @@ outcome_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
 {
 	struct outcome_op *o = (struct outcome_op *)sop;
 	struct job *j = o->job;
-	char iso[HK_ISO_LEN], key[HK_ID_MAX + 2];
-	cJSON *rec;
+	char key[HK_ID_MAX + 2];
+	struct dlv_rec r;
+	MDB_val k = {strlen(j->dlv), j->dlv}, v;
 	size_t n;
 	int rc;
 
-	if ((rec = dlv_read(st, txn, j->dlv)) == NULL ||
-	    strcmp(dlv_str(rec, "status"), "pending") != 0) {
-		cJSON_Delete(rec);
+	if (mdb_get(txn, hk_store_dbi(st, HK_DB_DELIVERIES), &k, &v) != 0 ||
+	    dlv_parse(v.mv_data, v.mv_size, &r) != 0 ||
+	    strcmp(r.status, "pending") != 0) {
 		o->gone = 1;
 		return 0;
 	}
@@ -796,27 +934,24 @@ outcome_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
 	n = dlv_attempt_key(j->dlv, j->attempt, key);
 	if ((rc = dlv_put(txn, hk_store_dbi(st, HK_DB_ATTEMPTS), key, n,
 	         o->attempt, strlen(o->attempt))) != 0)
-		goto out;
+		return rc;
 	/* The old queue entry goes in the same commit as the outcome. */
-	if ((rc = dlv_queue(st, txn, rec, 0)) != 0)
-		goto out;
-	dlv_set_num(rec, "attemptCount", j->attempt);
-	dlv_set_str(rec, "updatedAt", hk_time_iso(hk_now_ms(), iso));
+	if ((rc = dlv_queue_rec(st, txn, &r, 0)) != 0)
+		return rc;
+	r.attempts = j->attempt;
+	hk_time_iso(hk_now_ms(), r.updated);
 	if (o->final) {
-		dlv_set_str(
-		    rec, "status", o->final == 1 ? "succeeded" : "failed");
-		dlv_set_str(rec, "nextAttemptAt", NULL);
+		snprintf(r.status, sizeof(r.status), "%s",
+		    o->final == 1 ? "succeeded" : "failed");
+		r.next[0] = '\0';
 	} else {
-		dlv_set_num(rec, "cls", 1);
-		dlv_set_num(rec, "due", (double)o->due);
-		dlv_set_str(rec, "nextAttemptAt", hk_time_iso(o->due, iso));
-		if ((rc = dlv_queue(st, txn, rec, 1)) != 0)
-			goto out;
+		r.cls = 1;
+		r.due = o->due;
+		hk_time_iso(o->due, r.next);
+		if ((rc = dlv_queue_rec(st, txn, &r, 1)) != 0)
+			return rc;
 	}
-	rc = dlv_write(st, txn, rec, j->dlv);
-out:
-	cJSON_Delete(rec);
-	return rc;
+	return dlv_put_rec(st, txn, &r);
 }
 
 /* Publishes an operational event about J (never about one of those). */
@@ -1022,15 +1157,17 @@ job_finish(struct job *j)
 	for (p = j->resp.b, i = 0; p != NULL && i < j->resp.len; i++)
 		if ((unsigned char)p[i] < 0x20 && p[i] != '\n' && p[i] != '\t')
 			p[i] = '?';
-	if (hk_buf_printf(&a, "{\"attempt\":%d,\"at\":\"%s\",\"statusCode\":",
-	        j->attempt, hk_time_iso(j->at_ms, iso)) ||
-	    (j->status > 0 ? hk_buf_printf(&a, "%ld", j->status)
+	if (hk_buf_adds(&a, "{\"attempt\":") ||
+	    hk_buf_add_i64(&a, j->attempt) ||
+	    dlv_print_str(&a, ",\"at\":", hk_time_iso(j->at_ms, iso)) ||
+	    hk_buf_adds(&a, ",\"statusCode\":") ||
+	    (j->status > 0 ? hk_buf_add_i64(&a, j->status)
 	                   : hk_buf_adds(&a, "null")) ||
-	    hk_buf_printf(&a,
-	        ",\"latencyMs\":%lld,\"error\":", (long long)j->latency_ms) ||
-	    hk_buf_add_jsonstr(&a, j->error[0] != '\0' ? j->error : NULL) ||
-	    hk_buf_printf(&a, ",\"reason\":\"%s\",\"response\":", j->reason) ||
-	    hk_buf_addc(&a, '"') ||
+	    dlv_print_num(&a, ",\"latencyMs\":", j->latency_ms) ||
+	    dlv_print_str(
+	        &a, ",\"error\":", j->error[0] != '\0' ? j->error : NULL) ||
+	    dlv_print_str(&a, ",\"reason\":", j->reason) ||
+	    hk_buf_adds(&a, ",\"response\":\"") ||
 	    hk_buf_add_jsonesc(
 	        &a, j->resp.b != NULL ? j->resp.b : "", j->resp.len) ||
 	    hk_buf_adds(&a, "\"}"))
@@ -1098,11 +1235,13 @@ eng_may_send(struct hk_sub *s, const char *dlv)
 static int
 eng_dispatch(MDB_txn *txn, struct hk_sub *s, const char *dlv, const MDB_val *qk)
 {
+	static const char *const env_names[] = {"event"};
 	struct hk_tmpl_vars tv;
+	struct hk_json_str etype;
+	struct dlv_rec r;
 	struct job *j;
 	MDB_val k, v;
-	cJSON *rec = NULL, *head = NULL;
-	const cJSON *f;
+	cJSON *head = NULL;
 	char *cut;
 	int rc = -1;
 
@@ -1116,30 +1255,31 @@ eng_dispatch(MDB_txn *txn, struct hk_sub *s, const char *dlv, const MDB_val *qk)
 	k.mv_size = strlen(j->dlv);
 	if (mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_DELIVERIES), &k,
 	        &v) != 0 ||
-	    (rec = cJSON_ParseWithLength(v.mv_data, v.mv_size)) == NULL ||
-	    strcmp(dlv_str(rec, "status"), "pending") != 0)
+	    dlv_parse(v.mv_data, v.mv_size, &r) != 0 ||
+	    strcmp(r.status, "pending") != 0)
 		goto out;
-	snprintf(j->evt, sizeof(j->evt), "%s", dlv_str(rec, "event"));
-	j->attempt = (int)dlv_num(rec, "attemptCount") + 1;
-	j->limit = (int)dlv_num(rec, "limit");
+	memcpy(j->evt, r.event, sizeof(j->evt));
+	j->attempt = (int)r.attempts + 1;
+	j->limit = (int)r.limit;
 	k.mv_data = j->evt;
 	k.mv_size = strlen(j->evt);
-	if (mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_EVENTS), &k, &v) != 0)
+	if (mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_EVENTS), &k, &v) !=
+	        0 ||
+	    (cut = memmem(v.mv_data, v.mv_size, ",\"payload\":", 11)) == NULL ||
+	    hk_json_scan(v.mv_data, v.mv_size, env_names, 1, &etype) != 0)
 		goto out;
-	if ((cut = memmem(v.mv_data, v.mv_size, ",\"payload\":", 11)) == NULL ||
-	    (head = hk_event_head(v.mv_data, v.mv_size)) == NULL)
-		goto out;
-	f = cJSON_GetObjectItemCaseSensitive(head, "event");
-	snprintf(j->type, sizeof(j->type), "%s",
-	    cJSON_IsString(f) ? f->valuestring : "");
+	if (etype.p == NULL ||
+	    hk_json_unescape(&etype, j->type, sizeof(j->type)) < 0)
+		j->type[0] = '\0';
 	if (s->sb_template != NULL) {
-		const cJSON *src =
-		    cJSON_GetObjectItemCaseSensitive(head, "source");
-		const cJSON *ts =
-		    cJSON_GetObjectItemCaseSensitive(head, "timestamp");
-		const cJSON *nm = cJSON_GetObjectItemCaseSensitive(src, "name");
+		const cJSON *src, *ts, *nm;
 		const char *payload = cut + 11;
 
+		if ((head = hk_event_head(v.mv_data, v.mv_size)) == NULL)
+			goto out;
+		src = cJSON_GetObjectItemCaseSensitive(head, "source");
+		ts = cJSON_GetObjectItemCaseSensitive(head, "timestamp");
+		nm = cJSON_GetObjectItemCaseSensitive(src, "name");
 		memset(&tv, 0, sizeof(tv));
 		tv.event_type = j->type;
 		tv.event_id = j->evt;
@@ -1168,7 +1308,6 @@ eng_dispatch(MDB_txn *txn, struct hk_sub *s, const char *dlv, const MDB_val *qk)
 		s->sb_ordered_busy = 1;
 	rc = 0;
 out:
-	cJSON_Delete(rec);
 	cJSON_Delete(head);
 	if (rc != 0)
 		job_free(j);

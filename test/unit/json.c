@@ -79,6 +79,20 @@ t_members(void)
 	T_CHECK(hk_json_scan("[{\"event\":\"a\"}]", 15, names, 3, out) == 0);
 	T_CHECK(out[0].p == NULL);
 	T_CHECK(hk_json_scan("{\"event\":\"a\"", 12, names, 3, out) != 0);
+	/* hk_json_members: numbers and nulls too, told apart by kind. */
+	T_CHECK(hk_json_members(doc, sizeof(doc) - 1, names, 3, out) == 0);
+	T_CHECK(out[0].kind == HK_JSON_STRING);
+	T_CHECK(out[1].p != NULL && out[1].kind == HK_JSON_NUMBER &&
+	    out[1].len == 1 && out[1].p[0] == '7');
+	T_CHECK(hk_json_members("{\"event\":null,\"type\":-1.5e3,\"id\":[1]}",
+	            37, names, 3, out) == 0);
+	T_CHECK(out[0].kind == HK_JSON_NULL && out[0].len == 4);
+	T_CHECK(out[1].kind == HK_JSON_NUMBER && out[1].len == 6 &&
+	    memcmp(out[1].p, "-1.5e3", 6) == 0);
+	T_CHECK(out[2].p == NULL); /* an array: not a kind picked out */
+	T_CHECK(hk_json_scan("{\"event\":null,\"type\":-1.5e3,\"id\":[1]}", 37,
+	            names, 3, out) == 0);
+	T_CHECK(out[0].p == NULL && out[1].p == NULL);
 }
 
 static void
