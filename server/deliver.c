@@ -700,6 +700,9 @@ eng_sign(struct job *j, const char *secret, const char *prev)
 	sodium_memzero(key, sizeof(key));
 	if (n == 0)
 		return -1;
+	/* Our lines take some 450 bytes: one allocation for them all. */
+	if (hk_buf_reserve(&j->htext, 512) != 0)
+		return -1;
 	/* Two signatures are space-separated (Standard Webhooks). */
 	if (n > 1 && (l = strlen(v1[0])) + 1 + strlen(v1[1]) < sizeof(v1[0])) {
 		v1[0][l] = ' ';
@@ -1157,7 +1160,8 @@ job_finish(struct job *j)
 	for (p = j->resp.b, i = 0; p != NULL && i < j->resp.len; i++)
 		if ((unsigned char)p[i] < 0x20 && p[i] != '\n' && p[i] != '\t')
 			p[i] = '?';
-	if (hk_buf_adds(&a, "{\"attempt\":") ||
+	if (hk_buf_reserve(&a, 256 + j->resp.len) ||
+	    hk_buf_adds(&a, "{\"attempt\":") ||
 	    hk_buf_add_i64(&a, j->attempt) ||
 	    dlv_print_str(&a, ",\"at\":", hk_time_iso(j->at_ms, iso)) ||
 	    hk_buf_adds(&a, ",\"statusCode\":") ||
