@@ -4,8 +4,11 @@
  * interface and nothing else: no store, no signing, no scheduling. What
  * hookd's delivery engine adds on top is measured against this.
  *
- * usage: bare_curl URL BODYFILE N CONC
+ * usage: bare_curl URL BODYFILE N CONC [HEADERFILE]
  * prints: requests=N failed=F seconds=S rate=R
+ *
+ * HEADERFILE, one "Name: value" line each, adds those headers to every
+ * request: with hookd's own set it shows what sending them costs curl.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,8 +64,9 @@ main(int argc, char **argv)
 	double t0;
 	int running, left;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: bare_curl URL BODYFILE N CONC\n");
+	if (argc != 5 && argc != 6) {
+		fprintf(stderr,
+		    "usage: bare_curl URL BODYFILE N CONC [HEADERFILE]\n");
 		return 2;
 	}
 	n = atol(argv[3]);
@@ -78,6 +82,20 @@ main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	h = curl_slist_append(h, "Content-Type: application/json");
 	h = curl_slist_append(h, "Expect:");
+	if (argc == 6) {
+		char line[1024];
+
+		if ((f = fopen(argv[5], "r")) == NULL) {
+			perror(argv[5]);
+			return 1;
+		}
+		while (fgets(line, sizeof(line), f) != NULL) {
+			line[strcspn(line, "\r\n")] = '\0';
+			if (line[0] != '\0')
+				h = curl_slist_append(h, line);
+		}
+		fclose(f);
+	}
 	m = curl_multi_init();
 	t0 = now();
 	while (done < n) {
