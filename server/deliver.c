@@ -615,11 +615,12 @@ eng_header(char *p, size_t size, size_t n, void *arg)
 }
 
 /*
- * Adds the header line "NAME: VALUE" (VLEN bytes) to J. The lines live
- * in one buffer and the list curl reads in the job itself (curl keeps
- * no copy of it): two allocations in all, where curl_slist_append makes
- * two per line. eng_hdr_link() ties the list once the text is complete.
+ * Header lines: "Name: value" each, NUL-terminated, back to back in
+ * j->htext, and the list curl reads (it keeps no copy) in the job
+ * itself: no allocation per line, where curl_slist_append makes two.
+ * eng_hdr_link() ties the list once the text no longer moves.
  */
+
 /* Starts a line with TEXT. */
 static int
 eng_hdr_begin(struct job *j, const char *text)
