@@ -52,6 +52,38 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    strncmp(buf, item->valuestring, strlen(buf)) != 0)
 				abort();
 		}
+	/* hk_json_members: the same strings, and cJSON's numbers and nulls. */
+	if (memmem(data, size, "u0000", 5) == NULL) {
+		if (hk_json_members((const char *)data, size, names, 3, out) !=
+		    0)
+			abort();
+		for (i = 0; i < 3; i++) {
+			item = cJSON_IsObject(j)
+			    ? cJSON_GetObjectItemCaseSensitive(j, names[i])
+			    : NULL;
+			if (out[i].p == NULL) {
+				if (cJSON_IsString(item) ||
+				    cJSON_IsNumber(item) || cJSON_IsNull(item))
+					abort();
+				continue;
+			}
+			if ((out[i].kind == HK_JSON_STRING) !=
+			        cJSON_IsString(item) ||
+			    (out[i].kind == HK_JSON_NULL) !=
+			        cJSON_IsNull(item) ||
+			    (out[i].kind == HK_JSON_NUMBER) !=
+			        cJSON_IsNumber(item))
+				abort();
+			if (out[i].kind == HK_JSON_NUMBER) {
+				if (out[i].len >= sizeof(buf))
+					abort(); /* numbers are at most 63 characters */
+				memcpy(buf, out[i].p, out[i].len);
+				buf[out[i].len] = '\0';
+				if (strtod(buf, NULL) != item->valuedouble)
+					abort();
+			}
+		}
+	}
 	/* Compared as cJSON prints them: cJSON_Compare() is lost on
 	 * duplicate names. */
 	if ((text = hk_json_text(j)) != NULL) {
