@@ -4,7 +4,8 @@
  * Ingest needs three things of a body: that it is JSON, and a few string
  * members at its top level (the event type, an id). hk_json_scan() does
  * that in one pass, allocating nothing; a tree (cJSON) is built only
- * when a JSON pointer must be followed.
+ * when a JSON pointer must be followed. hk_json_members() also picks out
+ * numbers and nulls, for records of known shape (deliveries).
  *
  * The grammar is RFC 8259's, strictly: UTF-8 only (no overlong forms,
  * no surrogate code points), no control characters in strings, no lone

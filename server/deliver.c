@@ -16,7 +16,9 @@
  * thread and no blocking call. An attempt's outcome is committed by the
  * writer (the record, the new queue entry); until that commit is done
  * the delivery stays marked in flight, and its old queue entry stays on
- * disk, so a crash repeats an attempt and never loses one.
+ * disk, so a crash repeats an attempt and never loses one. Outcomes wait
+ * up to --outcome-delay to share a commit (eng_outcome_flush); curl's
+ * connections and easy handles are kept for the next attempts.
  *
  * Every connect goes through eng_opensocket, which judges the address
  * curl is about to connect to: DNS cannot point a public name inside.
