@@ -367,30 +367,33 @@ dlv_put_rec(struct hk_store *st, MDB_txn *txn, const struct dlv_rec *r)
 	return rc;
 }
 
+/* Puts the queue entry of delivery ID for (CLS, DUE), or removes it. */
+static int
+dlv_queue_at(struct hk_store *st, MDB_txn *txn, const char *sub, int cls,
+    int64_t due, const char *id, int add)
+{
+	char k[HK_QKEY_MAX];
+	size_t n = hk_queue_key(sub, cls, due, id, k);
+	MDB_dbi q = hk_store_dbi(st, HK_DB_QUEUE);
+
+	return add ? dlv_put(txn, q, k, n, "", 0) : dlv_del(txn, q, k, n);
+}
+
 /* Puts R's queue entry for its (cls, due), or removes it. */
 static int
 dlv_queue_rec(
     struct hk_store *st, MDB_txn *txn, const struct dlv_rec *r, int add)
 {
-	char k[HK_QKEY_MAX];
-	size_t n = hk_queue_key(r->sub, (int)r->cls, r->due, r->id, k);
-	MDB_dbi q = hk_store_dbi(st, HK_DB_QUEUE);
-
-	return add ? dlv_put(txn, q, k, n, "", 0) : dlv_del(txn, q, k, n);
+	return dlv_queue_at(st, txn, r->sub, (int)r->cls, r->due, r->id, add);
 }
 
 /* Puts REC's queue entry for its (cls, due), or removes it. */
 static int
 dlv_queue(struct hk_store *st, MDB_txn *txn, const cJSON *rec, int add)
 {
-	char k[HK_QKEY_MAX];
-	const char *id = dlv_str(rec, "id"),
-	           *sub = dlv_str(rec, "subscription");
-	size_t n = hk_queue_key(
-	    sub, (int)dlv_num(rec, "cls"), dlv_num(rec, "due"), id, k);
-	MDB_dbi q = hk_store_dbi(st, HK_DB_QUEUE);
-
-	return add ? dlv_put(txn, q, k, n, "", 0) : dlv_del(txn, q, k, n);
+	return dlv_queue_at(st, txn, dlv_str(rec, "subscription"),
+	    (int)dlv_num(rec, "cls"), dlv_num(rec, "due"), dlv_str(rec, "id"),
+	    add);
 }
 
 /* Makes REC pending again, due now, allowed one more attempt. */
@@ -427,11 +430,8 @@ hk_delivery_create(struct hk_store *st, MDB_txn *txn, const char *evt,
 	memcpy(r.updated, r.next, sizeof(r.updated));
 	r.limit = max_attempts;
 	r.due = now;
-	if ((rc = dlv_put_rec(st, txn, &r)) != 0)
-		return rc;
-	n = hk_queue_key(sub, 0, now, id, k);
-	if ((rc = dlv_put(txn, hk_store_dbi(st, HK_DB_QUEUE), k, n, "", 0)) !=
-	    0)
+	if ((rc = dlv_put_rec(st, txn, &r)) != 0 ||
+	    (rc = dlv_queue_rec(st, txn, &r, 1)) != 0)
 		return rc;
 	n = dlv_index_key(evt, id, k);
 	if ((rc = dlv_put(txn, hk_store_dbi(st, HK_DB_EVDLV), k, n, "", 0)) !=
