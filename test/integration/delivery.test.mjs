@@ -3,7 +3,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { Hookd } from '../lib/hookd.mjs';
+import { Hookd, startHookd } from '../lib/hookd.mjs';
 import { Receiver, poll } from '../lib/receiver.mjs';
 
 function assertError(res, status, code) {
@@ -449,103 +449,88 @@ describe('delivery: limits and operational events', () => {
 });
 
 describe('delivery: connections, handles and gathered outcomes', () => {
-  it('keeps its connections between bursts (up to --max-in-flight idle)', async () => {
+  it('keeps its connections between bursts (up to --max-in-flight idle)', async (t) => {
+    const h = await startHookd(t, { args: ['--allow-targets', '127.0.0.0/8', '--max-in-flight', '16'] });
     const rx = await new Receiver().start();
+    t.after(() => rx.stop());
     let conns = 0;
     rx.server.on('connection', () => { conns++; });
-    const h = await new Hookd({ args: ['--allow-targets', '127.0.0.0/8', '--max-in-flight', '16'] }).start();
-    try {
-      const s = (await h.api('POST', '/api/subscriptions', { url: `${rx.url}/c`, events: ['c.*'], maxInFlight: 16 })).body;
-      let sent = 0;
-      const burst = async () => {
-        // Slow answers: sixteen requests in flight at once, on sixteen connections.
-        rx.script('/c', ...Array.from({ length: 16 }, () => ({ status: 200, delayMs: 150 })));
-        for (let i = 0; i < 16; i++) await h.api('POST', '/api/events', { event: 'c.e', payload: { i } });
-        sent += 16;
-        await rx.until(() => rx.to('/c').length === sent, 15000, 'a burst');
-      };
-      await burst();
-      // Then one at a time: a single transfer running.
-      for (let i = 0; i < 12; i++) {
-        await h.api('POST', '/api/events', { event: 'c.e', payload: { i } });
-        sent++;
-        await rx.until(() => rx.to('/c').length === sent, 10000, 'a single delivery');
-      }
-      await burst();
-      await poll(async () => (await h.api('GET', `/api/deliveries?subscription=${s.id}&status=succeeded&limit=100`)).body.data.length === sent, 10000, 'outcomes');
-      // curl's default pool keeps 4 idle per running transfer: one at a
-      // time, it shrinks to 4, and the next burst connects anew.
-      assert.ok(conns >= 2 && conns <= 18, `${conns} connections for ${sent} deliveries, 16 at most at once`);
-    } finally {
-      await h.stop();
-      h.cleanup();
-      await rx.stop();
+    const s = (await h.api('POST', '/api/subscriptions', { url: `${rx.url}/c`, events: ['c.*'], maxInFlight: 16 })).body;
+    let sent = 0;
+    const burst = async () => {
+      // Slow answers: sixteen requests in flight at once, on sixteen connections.
+      rx.script('/c', ...Array.from({ length: 16 }, () => ({ status: 200, delayMs: 150 })));
+      for (let i = 0; i < 16; i++) await h.api('POST', '/api/events', { event: 'c.e', payload: { i } });
+      sent += 16;
+      await rx.until(() => rx.to('/c').length === sent, 15000, 'a burst');
+    };
+    await burst();
+    // Then one at a time: a single transfer running.
+    for (let i = 0; i < 12; i++) {
+      await h.api('POST', '/api/events', { event: 'c.e', payload: { i } });
+      sent++;
+      await rx.until(() => rx.to('/c').length === sent, 10000, 'a single delivery');
+    }
+    await burst();
+    await poll(async () => (await h.api('GET', `/api/deliveries?subscription=${s.id}&status=succeeded&limit=100`)).body.data.length === sent, 10000, 'outcomes');
+    // curl's default pool keeps 4 idle per running transfer: one at a
+    // time, it shrinks to 4, and the next burst connects anew.
+    assert.ok(conns >= 2 && conns <= 18, `${conns} connections for ${sent} deliveries, 16 at most at once`);
+  });
+
+  it('carries nothing of one attempt into the next on a reused handle', async (t) => {
+    const h = await startHookd(t, { args: ['--allow-targets', '127.0.0.0/8'] });
+    const rx = await new Receiver().start();
+    t.after(() => rx.stop());
+    await h.api('POST', '/api/subscriptions', { url: `${rx.url}/a`, events: ['a.*'], headers: { 'X-Only-A': 'yes' } });
+    await h.api('POST', '/api/subscriptions', { url: `${rx.url}/b`, events: ['b.*'], template: '{"t":"${event_type}"}' });
+    for (let i = 0; i < 10; i++) {
+      await h.api('POST', '/api/events', { event: 'a.e', payload: { i } });
+      await h.api('POST', '/api/events', { event: 'b.e', payload: { i } });
+    }
+    await rx.until(() => rx.to('/a').length === 10 && rx.to('/b').length === 10, 15000, 'twenty deliveries');
+    for (const r of rx.to('/b')) {
+      assert.equal(r.headers['x-only-a'], undefined);
+      assert.deepEqual(JSON.parse(r.body), { t: 'b.e' });
+    }
+    for (const r of rx.to('/a')) {
+      assert.equal(r.headers['x-only-a'], 'yes');
+      assert.equal(JSON.parse(r.body).event, 'a.e');
     }
   });
 
-  it('carries nothing of one attempt into the next on a reused handle', async () => {
+  it('gathers outcomes for --outcome-delay, but not an ordered subscription\'s, and commits them at SIGTERM', async (t) => {
+    const h = await startHookd(t, { args: ['--allow-targets', '127.0.0.0/8', '--outcome-delay', '1s'] });
     const rx = await new Receiver().start();
-    const h = await new Hookd({ args: ['--allow-targets', '127.0.0.0/8'] }).start();
-    try {
-      await h.api('POST', '/api/subscriptions', { url: `${rx.url}/a`, events: ['a.*'], headers: { 'X-Only-A': 'yes' } });
-      await h.api('POST', '/api/subscriptions', { url: `${rx.url}/b`, events: ['b.*'], template: '{"t":"${event_type}"}' });
-      for (let i = 0; i < 10; i++) {
-        await h.api('POST', '/api/events', { event: 'a.e', payload: { i } });
-        await h.api('POST', '/api/events', { event: 'b.e', payload: { i } });
-      }
-      await rx.until(() => rx.to('/a').length === 10 && rx.to('/b').length === 10, 15000, 'twenty deliveries');
-      for (const r of rx.to('/b')) {
-        assert.equal(r.headers['x-only-a'], undefined);
-        assert.deepEqual(JSON.parse(r.body), { t: 'b.e' });
-      }
-      for (const r of rx.to('/a')) {
-        assert.equal(r.headers['x-only-a'], 'yes');
-        assert.equal(JSON.parse(r.body).event, 'a.e');
-      }
-    } finally {
-      await h.stop();
-      h.cleanup();
-      await rx.stop();
+    t.after(() => rx.stop());
+    const s = (await h.api('POST', '/api/subscriptions', { url: `${rx.url}/g`, events: ['g.*'] })).body;
+    const evt = (await h.api('POST', '/api/events', { event: 'g.e', payload: {} })).body.eventId;
+    await rx.until(() => rx.to('/g').length === 1, 10000, 'the delivery');
+    // Answered, not yet committed: still in flight (not sent again).
+    const d = (await h.api('GET', `/api/events/${evt}`)).body.deliveries.find((x) => x.subscription === s.id);
+    assert.equal(d.status, 'in_flight');
+    await poll(async () => (await h.api('GET', `/api/events/${evt}`)).body.deliveries[0].status === 'succeeded', 5000, 'committed after the delay');
+
+    // Ordered: each next attempt waits for the outcome; no delay there.
+    const o = (await h.api('POST', '/api/subscriptions', { url: `${rx.url}/o`, events: ['o.*'], ordered: true })).body;
+    const t0 = Date.now();
+    for (let i = 0; i < 3; i++) await h.api('POST', '/api/events', { event: 'o.e', payload: { i } });
+    await rx.until(() => rx.to('/o').length === 3, 10000, 'three ordered deliveries');
+    assert.ok(Date.now() - t0 < 1500, `ordered deliveries took ${Date.now() - t0} ms`);
+    assert.deepEqual(rx.to('/o').map((r) => JSON.parse(r.body).payload.i), [0, 1, 2]);
+    assert.ok(o.id);
+
+    // Outcomes still gathering at SIGTERM are committed, not redone.
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await h.api('POST', '/api/events', { event: 'g.e', payload: { i } })).body.eventId);
+    await rx.until(() => rx.to('/g').length === 4, 10000, 'three more');
+    await h.stop();
+    await h.restart();
+    for (const id of ids) {
+      const x = (await h.api('GET', `/api/events/${id}`)).body.deliveries[0];
+      assert.equal(x.status, 'succeeded', JSON.stringify(x));
     }
-  });
-
-  it('gathers outcomes for --outcome-delay, but not an ordered subscription\'s, and commits them at SIGTERM', async () => {
-    const rx = await new Receiver().start();
-    const h = await new Hookd({ args: ['--allow-targets', '127.0.0.0/8', '--outcome-delay', '1s'] }).start();
-    try {
-      const s = (await h.api('POST', '/api/subscriptions', { url: `${rx.url}/g`, events: ['g.*'] })).body;
-      const evt = (await h.api('POST', '/api/events', { event: 'g.e', payload: {} })).body.eventId;
-      await rx.until(() => rx.to('/g').length === 1, 10000, 'the delivery');
-      // Answered, not yet committed: still in flight (not sent again).
-      const d = (await h.api('GET', `/api/events/${evt}`)).body.deliveries.find((x) => x.subscription === s.id);
-      assert.equal(d.status, 'in_flight');
-      await poll(async () => (await h.api('GET', `/api/events/${evt}`)).body.deliveries[0].status === 'succeeded', 5000, 'committed after the delay');
-
-      // Ordered: each next attempt waits for the outcome; no delay there.
-      const o = (await h.api('POST', '/api/subscriptions', { url: `${rx.url}/o`, events: ['o.*'], ordered: true })).body;
-      const t0 = Date.now();
-      for (let i = 0; i < 3; i++) await h.api('POST', '/api/events', { event: 'o.e', payload: { i } });
-      await rx.until(() => rx.to('/o').length === 3, 10000, 'three ordered deliveries');
-      assert.ok(Date.now() - t0 < 1500, `ordered deliveries took ${Date.now() - t0} ms`);
-      assert.deepEqual(rx.to('/o').map((r) => JSON.parse(r.body).payload.i), [0, 1, 2]);
-      assert.ok(o.id);
-
-      // Outcomes still gathering at SIGTERM are committed, not redone.
-      const ids = [];
-      for (let i = 0; i < 3; i++) ids.push((await h.api('POST', '/api/events', { event: 'g.e', payload: { i } })).body.eventId);
-      await rx.until(() => rx.to('/g').length === 4, 10000, 'three more');
-      await h.stop();
-      await h.restart();
-      for (const id of ids) {
-        const x = (await h.api('GET', `/api/events/${id}`)).body.deliveries[0];
-        assert.equal(x.status, 'succeeded', JSON.stringify(x));
-      }
-      await new Promise((r) => setTimeout(r, 500));
-      assert.equal(rx.to('/g').length, 4, 'nothing delivered twice');
-    } finally {
-      await h.stop();
-      h.cleanup();
-      await rx.stop();
-    }
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(rx.to('/g').length, 4, 'nothing delivered twice');
   });
 });
