@@ -29,7 +29,12 @@ it('purges old events, their deliveries and logs; keeps events with pending deli
     assert.equal((await h.api('GET', `/api/events/${stuck}`)).status, 200);
     assert.equal((await h.api('GET', `/api/deliveries?subscription=${ok.id}&limit=100`)).body.data.length, 0);
     await poll(async () => (await h.api('GET', '/api/webhooks/r/logs?limit=100')).body.data.length === 0, 15000 * SLOW, 'logs purged');
-    const s = (await h.api('GET', '/api/stats')).body;
+    // A commit is visible at once; its done callback (which counts) runs
+    // once the next fsync has made it durable: the stats may lag a moment.
+    const s = await poll(async () => {
+      const b = (await h.api('GET', '/api/stats')).body;
+      return b.retention.purgedEvents === 30 && b.retention.purgedLogs === 31 && b;
+    }, 5000 * SLOW, 'purge counted');
     assert.equal(s.retention.purgedEvents, 30);
     assert.equal(s.retention.purgedDeliveries, 30);
     assert.equal(s.retention.purgedLogs, 31);
