@@ -76,15 +76,16 @@ writer(void *arg)
 	struct iovec iov[IOV_MAX];
 	struct req *batch, *r, *next;
 	double last = 0, wait;
-	int n;
+	int n, closing;
 
 	(void)arg;
 	for (;;) {
 		pthread_mutex_lock(&out.lock);
 		while (out.queued == NULL && !out.closing)
 			pthread_cond_wait(&out.cond, &out.lock);
+		closing = out.closing;
 		pthread_mutex_unlock(&out.lock);
-		if ((wait = last + 0.005 - now()) > 0 && !out.closing) {
+		if ((wait = last + 0.005 - now()) > 0 && !closing) {
 			struct timespec ts = {0, (long)(wait * 1e9)};
 
 			nanosleep(&ts, NULL);
@@ -296,13 +297,17 @@ main(int argc, char **argv)
 				failed++;
 			if (out.fd != -1) {
 				struct req *r;
+				int k;
 
 				curl_easy_getinfo(
 				    e, CURLINFO_PRIVATE, (char **)&r);
-				r->reclen = (size_t)snprintf(r->rec, 128,
+				k = snprintf(r->rec, 128,
 				    "dlv_%026ld status=%ld result=%d us=%ld ",
 				    done, status, (int)msg->data.result,
 				    (long)((now() - r->t0) * 1e6));
+				r->reclen = k < 0 ? 0
+				    : k > 127     ? 127
+				                  : (size_t)k;
 				memmove(r->rec + r->reclen, r->rec + 128,
 				    r->headlen);
 				r->reclen += r->headlen;
