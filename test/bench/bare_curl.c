@@ -46,7 +46,8 @@
 /* One request of the durable mode and the outcome it leaves. */
 struct req {
 	struct req *next;
-	double t0, t1;
+	long i; /* which request: its signed id, its record's */
+	double t0;
 	struct curl_slist sig[2]; /* the two signature lines, in the list */
 	char hex[96], b64[96];
 	char rec[160 + REC_HEAD]; /* the outcome record */
@@ -59,57 +60,76 @@ static struct {
 	pthread_cond_t cond;
 	struct req *queued, **qtail;
 	int closing;
+	int idle; /* the writer waits for a first outcome: wake it */
 	long synced;
 	pthread_t thread;
 } out = {.fd = -1};
 
 static double now(void);
 
+/* Appends the N buffers of IOV to the outcome file, whole, or ends. */
+static void
+append(struct iovec *iov, int n)
+{
+	size_t want = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		want += iov[i].iov_len;
+	if (n > 0 && writev(out.fd, iov, n) != (ssize_t)want) {
+		perror("bare_curl: outcome"); /* short only on a full disk */
+		abort();
+	}
+}
+
 /*
  * The writer: every outcome queued meanwhile, one writev, one fdatasync.
  * Like hookd's --outcome-delay, it gathers outcomes for up to 5 ms
- * after the previous batch: fewer, larger syncs, the cheapest way.
+ * after the previous batch: fewer, larger syncs, the cheapest way. The
+ * end of the run cuts the gathering short.
  */
 static void *
 writer(void *arg)
 {
 	struct iovec iov[IOV_MAX];
 	struct req *batch, *r, *next;
-	double last = 0, wait;
-	int n, closing;
+	struct timespec until;
+	double last = 0, at;
+	int n;
 
 	(void)arg;
 	for (;;) {
 		pthread_mutex_lock(&out.lock);
-		while (out.queued == NULL && !out.closing)
+		while (out.queued == NULL && !out.closing) {
+			out.idle = 1;
 			pthread_cond_wait(&out.cond, &out.lock);
-		closing = out.closing;
-		pthread_mutex_unlock(&out.lock);
-		if ((wait = last + 0.005 - now()) > 0 && !closing) {
-			struct timespec ts = {0, (long)(wait * 1e9)};
-
-			nanosleep(&ts, NULL);
+			out.idle = 0;
 		}
-		last = now();
-		pthread_mutex_lock(&out.lock);
+		/* Gathering: only the end of the run wakes it early. */
+		at = last + 0.005;
+		until.tv_sec = (time_t)at;
+		until.tv_nsec = (long)((at - (double)until.tv_sec) * 1e9);
+		while (!out.closing && now() < at &&
+		    pthread_cond_timedwait(&out.cond, &out.lock, &until) == 0)
+			;
 		batch = out.queued;
 		out.queued = NULL;
 		out.qtail = &out.queued;
 		pthread_mutex_unlock(&out.lock);
+		last = now();
 		if (batch == NULL)
 			return NULL;
 		n = 0;
 		for (r = batch; r != NULL; r = r->next) {
 			if (n == IOV_MAX) {
-				if (writev(out.fd, iov, n) == -1)
-					abort();
+				append(iov, n);
 				n = 0;
 			}
 			iov[n].iov_base = r->rec;
 			iov[n++].iov_len = r->reclen;
 		}
-		if ((n > 0 && writev(out.fd, iov, n) == -1) ||
-		    fdatasync(out.fd) == -1) {
+		append(iov, n);
+		if (fdatasync(out.fd) == -1) {
 			perror("bare_curl: outcome");
 			abort(); /* a benchmark: no retry, no lie */
 		}
@@ -170,10 +190,27 @@ discard(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/*
+ * Easy handles are reset and reused, as hookd does: a new handle per
+ * request would cost the reference and the floor what hookd does not pay.
+ */
+static CURL *idle[1024];
+static int nidle;
+
+static void
+put(CURL *e)
+{
+	if (nidle < (int)(sizeof(idle) / sizeof(idle[0]))) {
+		curl_easy_reset(e);
+		idle[nidle++] = e;
+	} else
+		curl_easy_cleanup(e);
+}
+
 static CURL *
 post(const char *url, const char *body, long len, struct curl_slist *h)
 {
-	CURL *e = curl_easy_init();
+	CURL *e = nidle > 0 ? idle[--nidle] : curl_easy_init();
 
 	if (e == NULL)
 		return NULL;
@@ -186,6 +223,30 @@ post(const char *url, const char *body, long len, struct curl_slist *h)
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PROXY, "");
 	return e;
+}
+
+/* Writes R's outcome record and queues it for the writer. */
+static void
+outcome(struct req *r, long status, CURLcode res)
+{
+	size_t i;
+	int k;
+
+	k = snprintf(r->rec, 128, "dlv_%026ld status=%ld result=%d us=%ld ",
+	    r->i, status, (int)res, (long)((now() - r->t0) * 1e6));
+	r->reclen = k < 0 ? 0 : k > 127 ? 127 : (size_t)k;
+	memmove(r->rec + r->reclen, r->rec + 128, r->headlen);
+	for (i = r->reclen; i < r->reclen + r->headlen; i++)
+		if (r->rec[i] == '\n' || r->rec[i] == '\r')
+			r->rec[i] = ' '; /* one line per outcome */
+	r->reclen += r->headlen;
+	r->rec[r->reclen++] = '\n';
+	pthread_mutex_lock(&out.lock);
+	*out.qtail = r;
+	out.qtail = &r->next;
+	if (out.idle)
+		pthread_cond_signal(&out.cond);
+	pthread_mutex_unlock(&out.lock);
 }
 
 static double
@@ -254,8 +315,12 @@ main(int argc, char **argv)
 	}
 	if (argc == 7) {
 		out.qtail = &out.queued;
+		pthread_condattr_t ca;
+
 		pthread_mutex_init(&out.lock, NULL);
-		pthread_cond_init(&out.cond, NULL);
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* as now() */
+		pthread_cond_init(&out.cond, &ca);
 		if ((out.fd = open(
 		         argv[6], O_WRONLY | O_CREAT | O_APPEND, 0600)) == -1 ||
 		    pthread_create(&out.thread, NULL, writer, NULL) != 0) {
@@ -274,6 +339,7 @@ main(int argc, char **argv)
 
 				if (r == NULL)
 					return 1;
+				r->i = started;
 				r->t0 = now();
 				curl_easy_setopt(e, CURLOPT_HTTPHEADER,
 				    sign(r, started, body, len, h));
@@ -287,40 +353,23 @@ main(int argc, char **argv)
 		}
 		curl_multi_perform(m, &running);
 		while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+			struct req *r = NULL;
+			CURLcode res = msg->data.result;
+
 			if (msg->msg != CURLMSG_DONE)
 				continue;
 			e = msg->easy_handle;
 			status = 0;
 			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-			if (msg->data.result != CURLE_OK || status < 200 ||
-			    status > 299)
+			curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&r);
+			if (res != CURLE_OK || status < 200 || status > 299)
 				failed++;
-			if (out.fd != -1) {
-				struct req *r;
-				int k;
-
-				curl_easy_getinfo(
-				    e, CURLINFO_PRIVATE, (char **)&r);
-				k = snprintf(r->rec, 128,
-				    "dlv_%026ld status=%ld result=%d us=%ld ",
-				    done, status, (int)msg->data.result,
-				    (long)((now() - r->t0) * 1e6));
-				r->reclen = k < 0 ? 0
-				    : k > 127     ? 127
-				                  : (size_t)k;
-				memmove(r->rec + r->reclen, r->rec + 128,
-				    r->headlen);
-				r->reclen += r->headlen;
-				r->rec[r->reclen++] = '\n';
-				pthread_mutex_lock(&out.lock);
-				*out.qtail = r;
-				out.qtail = &r->next;
-				pthread_cond_signal(&out.cond);
-				pthread_mutex_unlock(&out.lock);
-			}
+			/* Done with the handle before its outcome leaves. */
 			curl_multi_remove_handle(m, e);
-			curl_easy_cleanup(e);
+			put(e);
 			done++;
+			if (r != NULL)
+				outcome(r, status, res);
 		}
 		/*
 		 * Wait only when nothing can start: polling while finished
@@ -349,6 +398,8 @@ main(int argc, char **argv)
 	        (double)n,
 	    out.synced);
 	curl_multi_cleanup(m);
+	while (nidle > 0)
+		curl_easy_cleanup(idle[--nidle]);
 	curl_slist_free_all(h);
 	free(body);
 	curl_global_cleanup();
