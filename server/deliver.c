@@ -53,7 +53,7 @@
 #define ENG_FAILING_AT 4 /* failed attempts before .failing */
 #define DLV_RECOVER_MAX 10000 /* deliveries one recover call touches */
 #define ENG_STORE_PAUSE_US 5000000 /* after a failed outcome commit */
-#define ENG_HDRS_MAX 48 /* our 11 and a subscription's 32 */
+#define ENG_HDRS_MAX (11 + HOOKD_SUB_HEADERS_MAX) /* eng_sign's 11, a sub's */
 #define ENG_IDLE_HANDLES 256 /* easy handles kept for reuse */
 
 /* One attempt in flight (or a one-off test request). */

@@ -46,6 +46,7 @@
 #define HOOKD_HIGHWATER "90"
 
 #define HOOKD_NAME_MAX 64 /* webhook names */
+#define HOOKD_SUB_HEADERS_MAX 32 /* a subscription's own header lines */
 #define HOOKD_TYPE_MAX 200 /* event types */
 #define HOOKD_IDEM_MAX 256 /* idempotency keys */
 #define HOOKD_LIST_DEFAULT 50 /* ?limit= */

@@ -33,7 +33,6 @@
 #define SUB_ROTATE_MS (24 * 3600 * 1000LL) /* the old secret still signs */
 #define SUB_EVENTS_MAX 100
 #define SUB_SOURCES_MAX 100
-#define SUB_HEADERS_MAX 32
 #define SUB_TEMPLATE_MAX 65536
 
 static struct hk_sub_list sub_list = TAILQ_HEAD_INITIALIZER(sub_list);
@@ -409,9 +408,9 @@ sub_apply_json(
 			snprintf(err, errlen, "headers must be an object");
 			return -1;
 		}
-		if (cJSON_GetArraySize(v) > SUB_HEADERS_MAX) {
-			snprintf(
-			    err, errlen, "at most %d headers", SUB_HEADERS_MAX);
+		if (cJSON_GetArraySize(v) > HOOKD_SUB_HEADERS_MAX) {
+			snprintf(err, errlen, "at most %d headers",
+			    HOOKD_SUB_HEADERS_MAX);
 			return -1;
 		}
 		cJSON_ArrayForEach(e, v) if (!sub_header_ok(e))

@@ -143,6 +143,20 @@ describe('delivery', () => {
     assert.equal(d.nextAttemptAt, null);
   });
 
+  it('sends all 32 custom headers a subscription may have, and refuses a 33rd', async () => {
+    const many = {};
+    for (let i = 0; i < 32; i++) many[`X-Custom-${i}`] = `value-${i}`;
+    const s = await sub('/many', { events: ['many.*'], headers: many });
+    const evt = await publish('many.headers');
+    await rx.until(() => rx.to('/many').length === 1, 10000, 'the delivery');
+    const hd = rx.to('/many')[0].headers;
+    for (let i = 0; i < 32; i++) assert.equal(hd[`x-custom-${i}`], `value-${i}`);
+    assert.equal(hd['webhook-id'], evt);
+    assert.equal(hd['x-webhook-signature'], createHmac('sha256', s.secret).update(rx.to('/many')[0].body).digest('hex'));
+    assertError(await h.api('POST', '/api/subscriptions',
+      { url: 'https://example.com/', events: ['*'], headers: { ...many, 'X-Custom-32': 'x' } }), 400, 'bad_request');
+  });
+
   it('matches event patterns and sources', async () => {
     const wh = (await h.api('POST', '/api/webhooks', { name: 'src', auth: 'none' })).body;
     const onlySrc = await sub('/only-src', { events: ['*'], sources: ['src'] });
