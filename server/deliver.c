@@ -1252,7 +1252,7 @@ eng_dispatch(MDB_txn *txn, struct hk_sub *s, const char *dlv, const MDB_val *qk)
 	MDB_val k, v;
 	cJSON *head = NULL;
 	char *cut;
-	int rc = -1;
+	int rc = -1, scanned;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return -1;
@@ -1284,14 +1284,12 @@ eng_dispatch(MDB_txn *txn, struct hk_sub *s, const char *dlv, const MDB_val *qk)
 	if (n + 1 < sizeof(hbuf)) {
 		memcpy(hbuf, v.mv_data, n);
 		hbuf[n++] = '}';
-		rc = hk_json_scan(hbuf, n, env_names, 1, &etype);
+		scanned = hk_json_scan(hbuf, n, env_names, 1, &etype);
 	} else
-		rc = hk_json_scan(v.mv_data, v.mv_size, env_names, 1, &etype);
-	if (rc != 0) {
-		rc = -1;
+		scanned =
+		    hk_json_scan(v.mv_data, v.mv_size, env_names, 1, &etype);
+	if (scanned != 0)
 		goto out;
-	}
-	rc = -1;
 	if (etype.p == NULL ||
 	    hk_json_unescape(&etype, j->type, sizeof(j->type)) < 0)
 		j->type[0] = '\0';
