@@ -23,11 +23,9 @@
  * retry, no LMDB.
  */
 #include <sys/resource.h>
-#include <sys/uio.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +37,7 @@
 
 #include <curl/curl.h>
 
+#include "bench_log.h"
 #include "sig.h"
 
 #define REC_HEAD 64 /* response bytes kept per outcome */
@@ -67,21 +66,6 @@ static struct {
 
 static double now(void);
 
-/* Appends the N buffers of IOV to the outcome file, whole, or ends. */
-static void
-append(struct iovec *iov, int n)
-{
-	size_t want = 0;
-	int i;
-
-	for (i = 0; i < n; i++)
-		want += iov[i].iov_len;
-	if (n > 0 && writev(out.fd, iov, n) != (ssize_t)want) {
-		perror("bare_curl: outcome"); /* short only on a full disk */
-		abort();
-	}
-}
-
 /*
  * The writer: every outcome queued meanwhile, one writev, one fdatasync.
  * Like hookd's --outcome-delay, it gathers outcomes for up to 5 ms
@@ -91,11 +75,10 @@ append(struct iovec *iov, int n)
 static void *
 writer(void *arg)
 {
-	struct iovec iov[IOV_MAX];
+	static struct bench_log log;
 	struct req *batch, *r, *next;
 	struct timespec until;
 	double last = 0, at;
-	int n;
 
 	(void)arg;
 	for (;;) {
@@ -119,20 +102,10 @@ writer(void *arg)
 		last = now();
 		if (batch == NULL)
 			return NULL;
-		n = 0;
-		for (r = batch; r != NULL; r = r->next) {
-			if (n == IOV_MAX) {
-				append(iov, n);
-				n = 0;
-			}
-			iov[n].iov_base = r->rec;
-			iov[n++].iov_len = r->reclen;
-		}
-		append(iov, n);
-		if (fdatasync(out.fd) == -1) {
-			perror("bare_curl: outcome");
-			abort(); /* a benchmark: no retry, no lie */
-		}
+		log.fd = out.fd;
+		for (r = batch; r != NULL; r = r->next)
+			bench_log_add(&log, r->rec, r->reclen);
+		bench_log_sync(&log);
 		for (r = batch; r != NULL; r = next) {
 			next = r->next;
 			free(r);

@@ -19,13 +19,11 @@
  */
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +36,8 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/util.h>
+
+#include "bench_log.h"
 
 #define BARE_BODY "{\"status\":\"accepted\"}\n"
 #define BARE_MAX_BODY (1024 * 1024)
@@ -105,30 +105,13 @@ bare_request(struct evhttp_request *req, void *arg)
 	pthread_mutex_unlock(&dur.lock);
 }
 
-/* Appends the N buffers of IOV to FILE, whole, or ends the program. */
-static void
-bare_append(struct iovec *iov, int n)
-{
-	size_t want = 0;
-	ssize_t got;
-	int i;
-
-	for (i = 0; i < n; i++)
-		want += iov[i].iov_len;
-	if (n > 0 && (got = writev(dur.fd, iov, n)) != (ssize_t)want) {
-		perror("bare_evhttp: write"); /* short only on a full disk */
-		abort();
-	}
-}
-
 /* The writer: append everything queued, one fdatasync, hand it back. */
 static void *
 bare_writer(void *arg)
 {
-	struct iovec iov[IOV_MAX];
+	static struct bench_log log;
 	struct pending *batch, *p, *last;
 	uint64_t one = 1;
-	int n;
 
 	(void)arg;
 	for (;;) {
@@ -139,21 +122,12 @@ bare_writer(void *arg)
 		dur.queued = NULL;
 		dur.qtail = &dur.queued;
 		pthread_mutex_unlock(&dur.lock);
-		n = 0;
+		log.fd = dur.fd;
 		for (p = batch; p != NULL; p = p->next) {
-			if (n == IOV_MAX) {
-				bare_append(iov, n);
-				n = 0;
-			}
-			iov[n].iov_base = p->body;
-			iov[n++].iov_len = p->len;
+			bench_log_add(&log, p->body, p->len);
 			last = p;
 		}
-		bare_append(iov, n);
-		if (fdatasync(dur.fd) == -1) {
-			perror("bare_evhttp: fdatasync");
-			abort(); /* a benchmark: no retry, no lie */
-		}
+		bench_log_sync(&log);
 		pthread_mutex_lock(&dur.lock);
 		*dur.dtail = batch;
 		dur.dtail = &last->next;
@@ -162,6 +136,7 @@ bare_writer(void *arg)
 		    write(dur.efd, &one, sizeof(one)) == -1 && errno == EINTR)
 			;
 	}
+	return NULL; /* not reached: the writer lasts as long as the process */
 }
 
 /* The loop: answer every request whose body is durable. */
