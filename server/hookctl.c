@@ -38,6 +38,15 @@ die(int code, const char *fmt, ...)
 	exit(code);
 }
 
+/* Prints the message built in MSG as the one error line, and exits 1. */
+static void __attribute__((noreturn))
+ctl_fail(struct hk_buf *msg)
+{
+	fprintf(stderr, "hookctl: %s\n", msg->b != NULL ? msg->b : "error");
+	hk_buf_free(msg);
+	exit(1);
+}
+
 static void __attribute__((noreturn)) usage(void)
 {
 	fputs("usage: hookctl [-a ADDR] [-t TOKEN | -T TOKEN_FILE] [--json] "
@@ -70,6 +79,7 @@ ctl_call(
 {
 	struct curl_slist *h = NULL;
 	struct hk_buf resp = HK_BUF_INIT, url = HK_BUF_INIT, auth = HK_BUF_INIT;
+	struct hk_buf errmsg = HK_BUF_INIT;
 	const cJSON *e, *code, *msg;
 	char errbuf[CURL_ERROR_SIZE] = "";
 	long status = 0;
@@ -104,10 +114,12 @@ ctl_call(
 	curl_easy_cleanup(c);
 	curl_slist_free_all(h);
 	hk_buf_free(&auth);
-	if (rc != CURLE_OK)
+	hk_buf_free(&url);
+	if (rc != CURLE_OK) {
+		hk_buf_free(&resp);
 		die(1, "cannot reach hookd at %s: %s", ctl_addr,
 		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
-	hk_buf_free(&url);
+	}
 	if (status == 204) {
 		hk_buf_free(&resp);
 		return NULL;
@@ -118,13 +130,21 @@ ctl_call(
 		code = cJSON_GetObjectItemCaseSensitive(e, "code");
 		msg = cJSON_GetObjectItemCaseSensitive(e, "message");
 		if (cJSON_IsString(code) && cJSON_IsString(msg))
-			die(1, "%ld %s: %s", status, code->valuestring,
-			    msg->valuestring);
-		die(1, "%s %s: HTTP %ld", method, path, status);
+			hk_buf_printf(&errmsg, "%ld %s: %s", status,
+			    code->valuestring, msg->valuestring);
+		else
+			hk_buf_printf(
+			    &errmsg, "%s %s: HTTP %ld", method, path, status);
+		/* Freed before exit, so LeakSanitizer sees a clean exit. */
+		cJSON_Delete(j);
+		hk_buf_free(&resp);
+		ctl_fail(&errmsg);
 	}
-	if (j == NULL)
+	if (j == NULL) {
+		hk_buf_free(&resp);
 		die(1, "malformed answer from hookd at %s (HTTP %ld)", ctl_addr,
 		    status);
+	}
 	if (raw != NULL)
 		*raw = resp;
 	else
