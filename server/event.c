@@ -280,6 +280,12 @@ hk_event_test(struct evhttp_request *req, const struct hk_webhook *wh)
 	char *ptext = NULL;
 	cJSON *j;
 
+	/* The same pipeline as the webhook's URL, which refuses it too. */
+	if (!wh->wh_enabled) {
+		hk_http_error(
+		    req, 403, "webhook_disabled", "this webhook is disabled");
+		return;
+	}
 	if (hk_admin_body(req, &j) != 0)
 		return;
 	if (hk_admin_known(req, j, fields) != 0)

@@ -39,18 +39,19 @@ die(int code, const char *fmt, ...)
 }
 
 /* Prints the message built in MSG as the one error line, and exits 1. */
-static void __attribute__((noreturn))
-ctl_fail(struct hk_buf *msg)
+static void __attribute__((noreturn)) ctl_fail(struct hk_buf *msg)
 {
 	fprintf(stderr, "hookctl: %s\n", msg->b != NULL ? msg->b : "error");
 	hk_buf_free(msg);
 	exit(1);
 }
 
-static void __attribute__((noreturn)) usage(void)
+/* The synopsis: on stdout for --help (exit 0), else on stderr (exit 2). */
+static void __attribute__((noreturn)) usage(int code)
 {
 	fputs("usage: hookctl [-a ADDR] [-t TOKEN | -T TOKEN_FILE] [--json] "
 	      "COMMAND ...\n"
+	      "       hookctl --help | --version\n"
 	      "  webhooks list|create NAME|show ID|enable ID|disable ID|"
 	      "regenerate ID|delete ID|logs ID|test ID\n"
 	      "  subs list|create URL EVENT...|show ID|enable ID|disable ID|"
@@ -59,8 +60,8 @@ static void __attribute__((noreturn)) usage(void)
 	      "  deliveries list|show ID|retry ID\n"
 	      "  stats [--watch]\n"
 	      "Options of create and list commands: see hookctl(1).\n",
-	    stderr);
-	exit(2);
+	    code == 0 ? stdout : stderr);
+	exit(code);
 }
 
 static size_t
@@ -174,37 +175,235 @@ flag(const cJSON *j, const char *name)
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, name));
 }
 
-/* Prints J as --json wants it, or pretty for `show`. */
+/* Writes RAW, the answer as hookd sent it, for --json. */
 static void
-ctl_print_json(const cJSON *j)
+ctl_raw(const struct hk_buf *raw)
 {
-	char *s = ctl_json ? cJSON_PrintUnformatted(j) : cJSON_Print(j);
+	fwrite(raw->b, 1, raw->len, stdout);
+	if (raw->len > 0 && raw->b[raw->len - 1] != '\n')
+		putchar('\n');
+}
 
-	if (s == NULL)
-		die(1, "out of memory");
-	puts(s);
-	free(s);
+/*
+ * The end of the JSON value at P (text cJSON accepted), before END: a
+ * string or a container ends after its closing character, a scalar at
+ * the ',' or '}' that follows it.
+ */
+static const char *
+json_skip(const char *p, const char *end)
+{
+	int depth = 0, in_str = 0;
+
+	for (; p < end; p++) {
+		if (in_str) {
+			if (*p == '\\')
+				p++;
+			else if (*p == '"') {
+				in_str = 0;
+				if (depth == 0)
+					return p + 1;
+			}
+		} else if (*p == '"')
+			in_str = 1;
+		else if (*p == '{' || *p == '[')
+			depth++;
+		else if (*p == '}' || *p == ']') {
+			if (depth == 0)
+				return p;
+			if (--depth == 0)
+				return p + 1;
+		} else if (*p == ',' && depth == 0)
+			return p;
+	}
+	return p;
+}
+
+static const char *
+json_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++;
+	return p;
+}
+
+/*
+ * The text of the top-level member KEY of the object in RAW, as hookd
+ * sent it: cJSON keeps numbers as doubles, and a 64-bit id in a payload
+ * must show with all its digits. Returns 0 and sets *V and *N, or -1.
+ */
+static int
+json_member(
+    const struct hk_buf *raw, const char *key, const char **v, size_t *n)
+{
+	const char *p = raw->b, *end = raw->b + raw->len, *k, *ve;
+	size_t klen = strlen(key);
+
+	if (p == NULL || (p = json_ws(p, end)) >= end || *p++ != '{')
+		return -1;
+	for (;;) {
+		if ((p = json_ws(p, end)) >= end || *p != '"')
+			return -1;
+		k = p + 1;
+		p = json_skip(p, end);
+		if ((p = json_ws(p, end)) >= end || *p++ != ':')
+			return -1;
+		p = json_ws(p, end);
+		ve = json_skip(p, end);
+		if ((size_t)(ve - k) > klen && memcmp(k, key, klen) == 0 &&
+		    k[klen] == '"') {
+			while (ve > p && strchr(" \t\r\n", ve[-1]) != NULL)
+				ve--;
+			*v = p;
+			*n = (size_t)(ve - p);
+			return 0;
+		}
+		if ((p = json_ws(ve, end)) >= end || *p++ != ',')
+			return -1;
+	}
+}
+
+/* Whether J holds no object or array. */
+static int
+json_flat(const cJSON *j)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(
+	    e, j) if (cJSON_IsObject(e) || cJSON_IsArray(e)) return 0;
+	return 1;
+}
+
+/* Prints a scalar V for people: yes/no, "-" for null. */
+static void
+put_scalar(const cJSON *v)
+{
+	char *s;
+
+	if (cJSON_IsString(v))
+		fputs(v->valuestring, stdout);
+	else if (cJSON_IsBool(v))
+		fputs(cJSON_IsTrue(v) ? "yes" : "no", stdout);
+	else if (cJSON_IsNull(v))
+		putchar('-');
+	else if ((s = cJSON_PrintUnformatted(v)) != NULL) {
+		fputs(s, stdout);
+		free(s);
+	}
+}
+
+/* A scalar as a k=v value: quoted when it is empty or holds a space. */
+static void
+put_kv_scalar(const cJSON *v)
+{
+	if (cJSON_IsString(v) &&
+	    (v->valuestring[0] == '\0' || strchr(v->valuestring, ' ') != NULL))
+		printf("\"%s\"", v->valuestring);
+	else
+		put_scalar(v);
+}
+
+/*
+ * Prints V on one line: a list as "a, b", an object as "k=v k=v" (a
+ * list of objects in it as its count, other containers as JSON).
+ */
+static void
+put_value(const cJSON *v)
+{
+	const cJSON *e;
+	char *s;
+
+	if (!cJSON_IsArray(v) && !cJSON_IsObject(v)) {
+		put_scalar(v);
+		return;
+	}
+	if (v->child == NULL)
+		putchar('-');
+	if (cJSON_IsArray(v) && !json_flat(v)) {
+		if ((s = cJSON_PrintUnformatted(v)) == NULL)
+			die(1, "out of memory");
+		fputs(s, stdout);
+		free(s);
+		return;
+	}
+	cJSON_ArrayForEach(e, v)
+	{
+		if (cJSON_IsArray(v)) {
+			printf("%s", e != v->child ? ", " : "");
+			put_scalar(e);
+			continue;
+		}
+		printf("%s%s=", e != v->child ? " " : "", e->string);
+		if (cJSON_IsArray(e) && e->child != NULL &&
+		    cJSON_IsObject(e->child))
+			printf("(%d)", cJSON_GetArraySize(e));
+		else if ((cJSON_IsArray(e) || cJSON_IsObject(e)) &&
+		    (s = cJSON_PrintUnformatted(e)) != NULL) {
+			fputs(s, stdout);
+			free(s);
+		} else
+			put_kv_scalar(e);
+	}
+}
+
+/*
+ * Prints the object J for people: one "name  value" line per member,
+ * a list of objects (attempts, deliveries) as indented lines below its
+ * name. The payload, and every number, as RAW has them.
+ */
+static void
+ctl_summary(const cJSON *j, const struct hk_buf *raw)
+{
+	const cJSON *m, *e;
+	const char *text;
+	int w = 0, len;
+	size_t n;
+
+	cJSON_ArrayForEach(m, j) if ((len = (int)strlen(m->string)) > w) w =
+	    len;
+	cJSON_ArrayForEach(m, j)
+	{
+		printf("%-*s  ", w, m->string);
+		if ((cJSON_IsNumber(m) || strcmp(m->string, "payload") == 0) &&
+		    json_member(raw, m->string, &text, &n) == 0)
+			fwrite(text, 1, n, stdout);
+		else if (cJSON_IsArray(m) && m->child != NULL &&
+		    cJSON_IsObject(m->child)) {
+			printf("%d", cJSON_GetArraySize(m));
+			cJSON_ArrayForEach(e, m)
+			{
+				fputs("\n  ", stdout);
+				put_value(e);
+			}
+		} else
+			put_value(m);
+		putchar('\n');
+	}
 }
 
 /* Runs a request and prints its answer: RAW for --json, else ROW. */
 static void
-ctl_list(const char *path, void (*row)(const cJSON *))
+ctl_list(const char *path, void (*row)(const cJSON *), const char *what)
 {
 	struct hk_buf raw = HK_BUF_INIT;
 	const cJSON *data, *e, *next;
 	cJSON *j;
 
 	j = ctl_call("GET", path, NULL, &raw);
-	if (ctl_json) {
-		fwrite(raw.b, 1, raw.len, stdout);
-		if (raw.len > 0 && raw.b[raw.len - 1] != '\n')
-			putchar('\n');
-	} else {
+	if (ctl_json)
+		ctl_raw(&raw);
+	else {
 		data = cJSON_GetObjectItemCaseSensitive(j, "data");
-		if (!cJSON_IsArray(data))
+		if (!cJSON_IsArray(data)) {
+			cJSON_Delete(j);
+			hk_buf_free(&raw);
 			die(1, "malformed answer from hookd at %s", ctl_addr);
+		}
 		cJSON_ArrayForEach(e, data) row(e);
 		next = cJSON_GetObjectItemCaseSensitive(j, "next");
+		/* Silence would look like a hang or a failure. */
+		if (data->child == NULL)
+			printf("no %s%s\n", what,
+			    cJSON_IsString(next) ? " on this page" : "");
 		if (cJSON_IsString(next))
 			printf("(more: --after %s)\n", next->valuestring);
 	}
@@ -212,15 +411,92 @@ ctl_list(const char *path, void (*row)(const cJSON *))
 	cJSON_Delete(j);
 }
 
+/*
+ * Runs a request and prints its answer for people (a summary), or as
+ * hookd sent it for --json. Returns the answer (NULL for 204, or with
+ * OUT NULL); the caller frees it with cJSON_Delete().
+ */
+static cJSON *
+ctl_request(const char *method, const char *path, const char *body, int quiet)
+{
+	struct hk_buf raw = HK_BUF_INIT;
+	cJSON *j = ctl_call(method, path, body, &raw);
+
+	if (j != NULL && ctl_json)
+		ctl_raw(&raw);
+	else if (j != NULL && !quiet)
+		ctl_summary(j, &raw);
+	hk_buf_free(&raw);
+	return j;
+}
+
 static void
 ctl_show(const char *method, const char *path, const char *body)
 {
-	cJSON *j = ctl_call(method, path, body, NULL);
+	cJSON_Delete(ctl_request(method, path, body, 0));
+}
 
-	if (j != NULL)
-		ctl_print_json(j);
-	else if (!ctl_json)
-		puts("done");
+/* enable/disable: one line for people, saying what the object now is. */
+static void
+ctl_toggle(const char *kind, const char *path, const char *field, int on)
+{
+	char body[32];
+	const cJSON *v;
+	cJSON *j;
+
+	snprintf(
+	    body, sizeof(body), "{\"%s\":%s}", field, on ? "true" : "false");
+	j = ctl_request("PATCH", path, body, 1);
+	if (!ctl_json) {
+		v = cJSON_GetObjectItemCaseSensitive(j, "name");
+		if (cJSON_IsString(v))
+			printf(
+			    "%s %s (%s) ", kind, v->valuestring, str(j, "id"));
+		else
+			printf("%s %s ", kind, str(j, "id"));
+		puts(flag(j, field) ? "enabled" : "disabled");
+	}
+	cJSON_Delete(j);
+}
+
+/* delete: 204, and a line saying so. */
+static void
+ctl_delete(const char *kind, const char *path, const char *id)
+{
+	cJSON_Delete(ctl_call("DELETE", path, NULL, NULL));
+	if (!ctl_json)
+		printf("%s %s deleted\n", kind, id);
+}
+
+/*
+ * subs test: a test delivery that fails is an error (exit 1, the
+ * server's reason and message on stderr), after --json printed it.
+ */
+static void
+ctl_sub_test(const char *path)
+{
+	struct hk_buf msg = HK_BUF_INIT, raw = HK_BUF_INIT;
+	const char *reason;
+	cJSON *j = ctl_call("POST", path, NULL, &raw);
+
+	if (ctl_json)
+		ctl_raw(&raw);
+	else if (flag(j, "success"))
+		ctl_summary(j, &raw);
+	hk_buf_free(&raw);
+	if (!flag(j, "success")) {
+		reason = str(j, "reason");
+		if (strcmp(reason, "status") == 0)
+			hk_buf_printf(&msg,
+			    "test delivery failed (status %d): %s",
+			    (int)num(j, "statusCode"), str(j, "message"));
+		else
+			hk_buf_printf(&msg, "test delivery failed (%s): %s",
+			    reason, str(j, "message"));
+		cJSON_Delete(j);
+		fflush(stdout);
+		ctl_fail(&msg);
+	}
 	cJSON_Delete(j);
 }
 
@@ -380,9 +656,9 @@ cmd_webhooks(int argc, char **argv)
 	if (strcmp(sub, "list") == 0) {
 		hk_buf_adds(&p, "/api/webhooks");
 		ctl_query(&p, argc - 1, argv + 1, list_opts);
-		ctl_list(p.b, row_webhook);
+		ctl_list(p.b, row_webhook, "webhooks");
 	} else if (argc < 2)
-		usage();
+		usage(2);
 	else if (strcmp(sub, "create") == 0) {
 		j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "name", argv[1]);
@@ -394,14 +670,15 @@ cmd_webhooks(int argc, char **argv)
 		body = ctl_print(j);
 		ctl_show("POST", "/api/webhooks", body);
 		free(body);
-	} else if (strcmp(sub, "show") == 0 || strcmp(sub, "delete") == 0) {
+	} else if (strcmp(sub, "show") == 0) {
 		ctl_path(&p, "/api/webhooks", argv[1], NULL);
-		ctl_show(sub[0] == 's' ? "GET" : "DELETE", p.b, NULL);
+		ctl_show("GET", p.b, NULL);
+	} else if (strcmp(sub, "delete") == 0) {
+		ctl_path(&p, "/api/webhooks", argv[1], NULL);
+		ctl_delete("webhook", p.b, argv[1]);
 	} else if (strcmp(sub, "enable") == 0 || strcmp(sub, "disable") == 0) {
 		ctl_path(&p, "/api/webhooks", argv[1], NULL);
-		ctl_show("PATCH", p.b,
-		    sub[0] == 'e' ? "{\"enabled\":true}"
-		                  : "{\"enabled\":false}");
+		ctl_toggle("webhook", p.b, "enabled", sub[0] == 'e');
 	} else if (strcmp(sub, "regenerate") == 0 || strcmp(sub, "test") == 0) {
 		ctl_path(&p, "/api/webhooks", argv[1],
 		    sub[0] == 'r' ? "/regenerate" : "/test");
@@ -409,7 +686,7 @@ cmd_webhooks(int argc, char **argv)
 	} else if (strcmp(sub, "logs") == 0) {
 		ctl_path(&p, "/api/webhooks", argv[1], "/logs");
 		ctl_query(&p, argc - 2, argv + 2, list_opts);
-		ctl_list(p.b, row_log);
+		ctl_list(p.b, row_log, "log entries");
 	} else
 		die(2, "unknown command: webhooks %s", sub);
 	hk_buf_free(&p);
@@ -434,9 +711,9 @@ cmd_subs(int argc, char **argv)
 	if (strcmp(sub, "list") == 0) {
 		hk_buf_adds(&p, "/api/subscriptions");
 		ctl_query(&p, argc - 1, argv + 1, list_opts);
-		ctl_list(p.b, row_sub);
+		ctl_list(p.b, row_sub, "subscriptions");
 	} else if (argc < 2)
-		usage();
+		usage(2);
 	else if (strcmp(sub, "create") == 0) {
 		j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "url", argv[1]);
@@ -449,17 +726,20 @@ cmd_subs(int argc, char **argv)
 		body = ctl_print(j);
 		ctl_show("POST", "/api/subscriptions", body);
 		free(body);
-	} else if (strcmp(sub, "show") == 0 || strcmp(sub, "delete") == 0) {
+	} else if (strcmp(sub, "show") == 0) {
 		ctl_path(&p, "/api/subscriptions", argv[1], NULL);
-		ctl_show(sub[0] == 's' ? "GET" : "DELETE", p.b, NULL);
+		ctl_show("GET", p.b, NULL);
+	} else if (strcmp(sub, "delete") == 0) {
+		ctl_path(&p, "/api/subscriptions", argv[1], NULL);
+		ctl_delete("subscription", p.b, argv[1]);
 	} else if (strcmp(sub, "enable") == 0 || strcmp(sub, "disable") == 0) {
 		ctl_path(&p, "/api/subscriptions", argv[1], NULL);
-		ctl_show("PATCH", p.b,
-		    sub[0] == 'e' ? "{\"active\":true}" : "{\"active\":false}");
-	} else if (strcmp(sub, "test") == 0 ||
-	    strcmp(sub, "rotate-secret") == 0) {
-		ctl_path(&p, "/api/subscriptions", argv[1],
-		    sub[0] == 't' ? "/test" : "/rotate-secret");
+		ctl_toggle("subscription", p.b, "active", sub[0] == 'e');
+	} else if (strcmp(sub, "test") == 0) {
+		ctl_path(&p, "/api/subscriptions", argv[1], "/test");
+		ctl_sub_test(p.b);
+	} else if (strcmp(sub, "rotate-secret") == 0) {
+		ctl_path(&p, "/api/subscriptions", argv[1], "/rotate-secret");
 		ctl_show("POST", p.b, NULL);
 	} else
 		die(2, "unknown command: subs %s", sub);
@@ -484,9 +764,9 @@ cmd_events(int argc, char **argv)
 	if (strcmp(sub, "list") == 0) {
 		hk_buf_adds(&p, "/api/events");
 		ctl_query(&p, argc - 1, argv + 1, opts);
-		ctl_list(p.b, row_event);
+		ctl_list(p.b, row_event, "events");
 	} else if (argc < 2)
-		usage();
+		usage(2);
 	else if (strcmp(sub, "show") == 0) {
 		ctl_path(&p, "/api/events", argv[1], NULL);
 		ctl_show("GET", p.b, NULL);
@@ -525,9 +805,9 @@ cmd_deliveries(int argc, char **argv)
 	if (strcmp(sub, "list") == 0) {
 		hk_buf_adds(&p, "/api/deliveries");
 		ctl_query(&p, argc - 1, argv + 1, opts);
-		ctl_list(p.b, row_delivery);
+		ctl_list(p.b, row_delivery, "deliveries");
 	} else if (argc < 2)
-		usage();
+		usage(2);
 	else if (strcmp(sub, "show") == 0) {
 		ctl_path(&p, "/api/deliveries", argv[1], NULL);
 		ctl_show("GET", p.b, NULL);
@@ -577,18 +857,20 @@ static void
 cmd_stats(int argc, char **argv)
 {
 	int watch = argc > 0 && strcmp(argv[0], "--watch") == 0;
+	struct hk_buf raw = HK_BUF_INIT;
 	cJSON *j;
 
 	if (argc > (watch ? 1 : 0))
 		die(2, "unexpected argument %s", argv[watch]);
 	for (;;) {
-		j = ctl_call("GET", "/api/stats", NULL, NULL);
+		j = ctl_call("GET", "/api/stats", NULL, &raw);
 		if (watch && !ctl_json)
 			fputs("\033[H\033[2J", stdout); /* redraw in place */
 		if (ctl_json)
-			ctl_print_json(j);
+			ctl_raw(&raw);
 		else
 			stats_print(j);
+		hk_buf_free(&raw);
 		cJSON_Delete(j);
 		fflush(stdout);
 		if (!watch)
@@ -639,8 +921,11 @@ main(int argc, char **argv)
 			ctl_json = 1;
 		else if (strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--help") == 0)
-			usage();
-		else if (i + 1 < argc && strcmp(argv[i], "-a") == 0)
+			usage(0);
+		else if (strcmp(argv[i], "--version") == 0) {
+			puts("hookctl " VERSION);
+			return 0;
+		} else if (i + 1 < argc && strcmp(argv[i], "-a") == 0)
 			ctl_addr = argv[++i];
 		else if (i + 1 < argc && strcmp(argv[i], "-t") == 0)
 			ctl_token = strdup(argv[++i]);
@@ -651,7 +936,7 @@ main(int argc, char **argv)
 			    argv[i]);
 	}
 	if (i >= argc)
-		usage();
+		usage(2);
 	cmd = argv[i++];
 	if (strcmp(cmd, "webhooks") != 0 && strcmp(cmd, "subs") != 0 &&
 	    strcmp(cmd, "events") != 0 && strcmp(cmd, "deliveries") != 0 &&

@@ -48,19 +48,28 @@ describe('hookctl', () => {
     let r = (await run(['webhooks', 'list']));
     assert.equal(r.status, 0);
     assert.match(r.stdout, /^POST \/webhooks\/deploy-notify {2}\[enabled\]/m);
-    assert.equal((await run(['webhooks', 'disable', 'deploy-notify'])).status, 0);
+    r = (await run(['webhooks', 'disable', 'deploy-notify']));
+    assert.equal(r.status, 0);
+    assert.equal(r.stdout, `webhook deploy-notify (${c.id}) disabled\n`);
     assert.match((await run(['webhooks', 'list'])).stdout, /^POST \/webhooks\/deploy-notify {2}\[disabled\]/m);
     assert.equal((await run(['webhooks', 'enable', c.id])).status, 0);
     assert.equal((await json(['webhooks', 'list'])).data[0].enabled, true);
     assert.equal((await json(['webhooks', 'show', 'deploy-notify'])).id, c.id);
     r = (await run(['webhooks', 'show', 'deploy-notify']));
-    assert.match(r.stdout, /"name":\s+"deploy-notify"/);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^name +deploy-notify$/m);
+    assert.match(r.stdout, new RegExp(`^id +${c.id}$`, 'm'));
+    assert.match(r.stdout, /^enabled +yes$/m);
+    assert.match(r.stdout, /^signature +scheme=hex toleranceSeconds=300$/m);
+    assert.doesNotMatch(r.stdout, /[{}\t]|"name"/, 'a summary for people, not JSON');
     const g = (await json(['webhooks', 'regenerate', 'deploy-notify']));
     assert.notEqual(g.token, c.token);
     const t = (await json(['webhooks', 'test', 'deploy-notify']));
     assert.equal(t.status, 'accepted');
     assert.deepEqual((await json(['webhooks', 'logs', 'deploy-notify'])).data, []);
-    assert.equal((await run(['webhooks', 'delete', 'deploy-notify'])).status, 0);
+    r = (await run(['webhooks', 'delete', 'deploy-notify']));
+    assert.equal(r.status, 0);
+    assert.equal(r.stdout, 'webhook deploy-notify deleted\n');
     r = (await run(['webhooks', 'show', 'deploy-notify']));
     assert.equal(r.status, 1);
     assert.equal(r.stderr.trim().split('\n').length, 1);
@@ -151,5 +160,117 @@ describe('hookctl', () => {
     // HOOKD_ADMIN and the data dir's token are the defaults.
     r = spawnSync(CTL, ['stats'], { encoding: 'utf8', env: { ...process.env, ...ASAN, HOOKD_ADMIN: h.adminAddr, HOOKD_DATA: h.dir } });
     assert.equal(r.status, 0, r.stderr);
+  });
+
+  it('--help and --version print to stdout and exit 0; no command is a usage error on stderr', () => {
+    const sync = (args) => spawnSync(CTL, args, { encoding: 'utf8', env: { ...process.env, ...ASAN } });
+    for (const a of ['--help', '-h']) {
+      const r = sync([a]);
+      assert.equal(r.status, 0, a);
+      assert.match(r.stdout, /^usage: hookctl /);
+      assert.match(r.stdout, /^ {2}webhooks list\|create/m);
+      assert.equal(r.stderr, '');
+    }
+    let r = sync(['--version']);
+    assert.equal(r.status, 0);
+    assert.equal(r.stdout, 'hookctl 0.1.0\n');
+    assert.equal(r.stderr, '');
+    r = sync([]);
+    assert.equal(r.status, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^usage: hookctl /);
+  });
+
+  it('an empty list says so; --json keeps the empty page', async () => {
+    const e = await new Hookd().start();
+    try {
+      const runIn = (args) => spawnSync(CTL, ['-a', e.adminAddr, '-T', join(e.dir, 'admin.token'), ...args],
+        { encoding: 'utf8', env: { ...process.env, ...ASAN } });
+      for (const [args, text] of [[['webhooks', 'list'], 'no webhooks'], [['subs', 'list'], 'no subscriptions'],
+        [['events', 'list'], 'no events'], [['deliveries', 'list'], 'no deliveries']]) {
+        const r = runIn(args);
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stdout, `${text}\n`);
+        const j = runIn(['--json', ...args]);
+        assert.deepEqual(JSON.parse(j.stdout), { data: [], next: null });
+      }
+      assert.equal(runIn(['webhooks', 'create', 'quiet']).status, 0);
+      const r = runIn(['webhooks', 'logs', 'quiet']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, 'no log entries\n');
+    } finally {
+      await e.stop();
+      e.cleanup();
+    }
+  });
+
+  it('show, enable, create, publish: summaries for people; --json prints the answer as hookd sent it', async () => {
+    const s = await json(['subs', 'create', `${rx.url}/sum`, 'sum.*', '--description', 'summary']);
+    let r = await run(['subs', 'show', s.id]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^url +${rx.url}/sum$`, 'm'));
+    assert.match(r.stdout, /^events +sum\.\*$/m);
+    assert.match(r.stdout, /^active +yes$/m);
+    assert.match(r.stdout, /^retry +maxAttempts=15 initialMs=5000 maxMs=21600000$/m);
+    assert.doesNotMatch(r.stdout, /[{}\t]/);
+    r = await run(['subs', 'disable', s.id]);
+    assert.equal(r.stdout, `subscription ${s.id} disabled\n`);
+    r = await run(['subs', 'enable', s.id]);
+    assert.equal(r.stdout, `subscription ${s.id} enabled\n`);
+    r = await run(['webhooks', 'create', 'summed']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^token +whtok_\S+$/m);
+    assert.match(r.stdout, /^secret +whsec_\S+$/m);
+    assert.doesNotMatch(r.stdout, /[{}\t]/);
+    h.note(r.stdout);
+    r = await run(['events', 'publish', 'sum.one', '{"n":1,"deep":{"a":[1,2]}}']);
+    assert.equal(r.status, 0, r.stderr);
+    const id = /^eventId +(evt_\S+)$/m.exec(r.stdout)?.[1];
+    assert.ok(id, r.stdout);
+    r = await run(['events', 'show', id]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^event +sum\.one$/m);
+    assert.match(r.stdout, /^payload +\{"n":1,"deep":\{"a":\[1,2\]\}\}$/m);
+    // --json: the bytes of the admin API's answer.
+    const api = await h.api('GET', `/api/events/${id}`);
+    r = await run(['--json', 'events', 'show', id]);
+    assert.equal(r.stdout.trim(), api.text.trim());
+  });
+
+  it('subs test to a dead endpoint exits 1 with the server\'s message', async () => {
+    const s = await json(['subs', 'create', 'http://127.0.0.1:1/dead', 'x']);
+    let r = await run(['subs', 'test', s.id]);
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /^hookctl: test delivery failed \(connect\): \S.*$/m);
+    r = await run(['--json', 'subs', 'test', s.id]);
+    assert.equal(r.status, 1);
+    assert.equal(JSON.parse(r.stdout).success, false);
+    assert.match(r.stderr, /^hookctl: test delivery failed \(connect\): /);
+    rx.script('/500', { status: 500 });
+    const f = await json(['subs', 'create', `${rx.url}/500`, 'x']);
+    r = await run(['subs', 'test', f.id]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^hookctl: test delivery failed \(status 500\): /);
+  });
+
+  it('webhooks test on a disabled webhook is refused 403 webhook_disabled, as its URL is', async () => {
+    const w = await json(['webhooks', 'create', 'off', '--disabled']);
+    const pub = await h.post('/webhooks/off', { event: 'x' }, { 'x-webhook-token': w.token });
+    assert.equal(pub.status, 403);
+    assert.equal(pub.body.error.code, 'webhook_disabled');
+    const api = await h.api('POST', '/api/webhooks/off/test', {});
+    assert.equal(api.status, 403);
+    assert.equal(api.body.error.code, 'webhook_disabled');
+    const before = (await h.api('GET', '/api/events?source=off')).body.data.length;
+    const r = await run(['webhooks', 'test', 'off']);
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^hookctl: 403 webhook_disabled: this webhook is disabled$/m);
+    assert.equal((await h.api('GET', '/api/events?source=off')).body.data.length, before);
+    assert.equal(before, 0);
+    assert.equal((await run(['webhooks', 'enable', 'off'])).status, 0);
+    assert.equal((await json(['webhooks', 'test', 'off'])).status, 'accepted');
   });
 });
