@@ -92,9 +92,11 @@ build/fault/diskfail.so: test/fault/diskfail.c
 deps:
 	scripts/deps
 
+# In the foreground until Ctrl-C or SIGTERM; flags in ARGS, e.g.
+# make run ARGS='--allow-targets 127.0.0.0/8'
 run: deps all
 	mkdir -p data
-	./server/hookd --data ./data
+	./server/hookd --data ./data $(ARGS)
 
 test:
 	scripts/deps test

@@ -1,7 +1,7 @@
 /*
- * hookctl: hookd's command-line client (SPEC §8).
+ * hookctl: hookd's command-line client (proto/hookctl.md).
  *
- * One admin API request per command (two for enable/disable by name),
+ * One admin API request per command,
  * made with libcurl's easy interface: a CLI may block. People get
  * tables; --json prints the server's JSON as it came. Any error exits 1
  * with one line on stderr: the server's code and message, or what went

@@ -1,4 +1,4 @@
-// hookctl (SPEC §8) against a real hookd: tables, --json, exit codes and
+// hookctl (proto/hookctl.md) against a real hookd: tables, --json, exit codes and
 // one-line errors.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
