@@ -153,6 +153,7 @@ ctl_call(
 	return j;
 }
 
+/* J's string member NAME, or "-". */
 static const char *
 str(const cJSON *j, const char *name)
 {
@@ -161,6 +162,7 @@ str(const cJSON *j, const char *name)
 	return cJSON_IsString(v) ? v->valuestring : "-";
 }
 
+/* J's number member NAME, or 0. */
 static double
 num(const cJSON *j, const char *name)
 {
@@ -169,6 +171,7 @@ num(const cJSON *j, const char *name)
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
+/* Whether J's member NAME is true. */
 static int
 flag(const cJSON *j, const char *name)
 {
@@ -218,6 +221,7 @@ json_skip(const char *p, const char *end)
 	return p;
 }
 
+/* P past JSON whitespace. */
 static const char *
 json_ws(const char *p, const char *end)
 {
@@ -268,9 +272,20 @@ json_flat(const cJSON *j)
 {
 	const cJSON *e;
 
-	cJSON_ArrayForEach(
-	    e, j) if (cJSON_IsObject(e) || cJSON_IsArray(e)) return 0;
+	cJSON_ArrayForEach(e, j)
+	{
+		if (cJSON_IsObject(e) || cJSON_IsArray(e))
+			return 0;
+	}
 	return 1;
+}
+
+/* Prints S with control characters as '?': a terminal obeys them. */
+static void
+put_text(const char *s)
+{
+	for (; *s != '\0'; s++)
+		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
 }
 
 /* Prints a scalar V for people: yes/no, "-" for null. */
@@ -280,7 +295,7 @@ put_scalar(const cJSON *v)
 	char *s;
 
 	if (cJSON_IsString(v))
-		fputs(v->valuestring, stdout);
+		put_text(v->valuestring);
 	else if (cJSON_IsBool(v))
 		fputs(cJSON_IsTrue(v) ? "yes" : "no", stdout);
 	else if (cJSON_IsNull(v))
@@ -296,9 +311,12 @@ static void
 put_kv_scalar(const cJSON *v)
 {
 	if (cJSON_IsString(v) &&
-	    (v->valuestring[0] == '\0' || strchr(v->valuestring, ' ') != NULL))
-		printf("\"%s\"", v->valuestring);
-	else
+	    (v->valuestring[0] == '\0' ||
+	        strchr(v->valuestring, ' ') != NULL)) {
+		putchar('"');
+		put_text(v->valuestring);
+		putchar('"');
+	} else
 		put_scalar(v);
 }
 
@@ -358,8 +376,11 @@ ctl_summary(const cJSON *j, const struct hk_buf *raw)
 	int w = 0, len;
 	size_t n;
 
-	cJSON_ArrayForEach(m, j) if ((len = (int)strlen(m->string)) > w) w =
-	    len;
+	cJSON_ArrayForEach(m, j)
+	{
+		if ((len = (int)strlen(m->string)) > w)
+			w = len;
+	}
 	cJSON_ArrayForEach(m, j)
 	{
 		printf("%-*s  ", w, m->string);
@@ -412,9 +433,9 @@ ctl_list(const char *path, void (*row)(const cJSON *), const char *what)
 }
 
 /*
- * Runs a request and prints its answer for people (a summary), or as
- * hookd sent it for --json. Returns the answer (NULL for 204, or with
- * OUT NULL); the caller frees it with cJSON_Delete().
+ * Runs a request and prints its answer for people (a summary, unless
+ * QUIET), or as hookd sent it for --json. Returns the answer (NULL for
+ * a 204); the caller frees it with cJSON_Delete().
  */
 static cJSON *
 ctl_request(const char *method, const char *path, const char *body, int quiet)
@@ -430,6 +451,7 @@ ctl_request(const char *method, const char *path, const char *body, int quiet)
 	return j;
 }
 
+/* show, create and the like: the answer, printed, and freed. */
 static void
 ctl_show(const char *method, const char *path, const char *body)
 {

@@ -217,6 +217,10 @@ describe('hookctl', () => {
     assert.equal(r.stdout, `subscription ${s.id} disabled\n`);
     r = await run(['subs', 'enable', s.id]);
     assert.equal(r.stdout, `subscription ${s.id} enabled\n`);
+    // A terminal obeys control characters: a summary shows them as '?'.
+    const esc = await json(['webhooks', 'create', 'esc', '--description', 'a\x1b[2Jb']);
+    assert.equal(esc.description, 'a\x1b[2Jb');
+    assert.match((await run(['webhooks', 'show', 'esc'])).stdout, /^description +a\?\[2Jb$/m);
     r = await run(['webhooks', 'create', 'summed']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^token +whtok_\S+$/m);
