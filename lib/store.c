@@ -1,6 +1,7 @@
 /* store.c: the LMDB environment, group commit on one writer thread. */
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,8 @@
 #define STORE_SCHEMA "1"
 #define STORE_MAXDBS 16
 #define STORE_USAGE_EVERY_US 200000 /* recount free pages at most 5/s */
+#define STORE_PROBE 4096 /* bytes asked of a disk that may be full */
+#define STORE_FULL_BYTES (1 << 20) /* less free than this is full */
 
 struct hk_store {
 	MDB_env *st_env;
@@ -77,6 +80,7 @@ hk_store_err(int rc)
 	case MDB_TXN_FULL:
 	case MDB_PAGE_FULL:
 	case ENOSPC:
+	case EDQUOT:
 		return HK_EFULL;
 	case ENOMEM:
 		return HK_ENOMEM;
@@ -164,6 +168,47 @@ store_measure(struct hk_store *st, int failed, size_t nops)
 	pthread_mutex_unlock(&st->st_lock);
 }
 
+/*
+ * Whether the disk holding the data is full, asked when LMDB says EIO:
+ * LMDB reports a short write (space ran out in the middle of it) as EIO
+ * too, and a full disk must not break the store. Space for one more
+ * page past the end of data.mdb is asked for (FALLOC_FL_KEEP_SIZE: the
+ * file's size, all LMDB sees, stays; LMDB's next write there uses the
+ * block): ENOSPC or EDQUOT is a full disk. Where the filesystem cannot
+ * allocate ahead, the free space statvfs reports decides.
+ */
+static int
+store_disk_full(struct hk_store *st)
+{
+	struct statvfs sv;
+	struct stat sb;
+	int fd;
+
+	if (mdb_env_get_fd(st->st_env, &fd) != 0 || fstat(fd, &sb) != 0)
+		return 0;
+	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, sb.st_size, STORE_PROBE) == 0)
+		return 0;
+	if (errno == ENOSPC || errno == EDQUOT)
+		return 1;
+	if (errno != EOPNOTSUPP && errno != ENOSYS)
+		return 0;
+	return fstatvfs(fd, &sv) == 0 &&
+	    (uint64_t)sv.f_bavail * sv.f_frsize < STORE_FULL_BYTES;
+}
+
+/*
+ * A commit's LMDB failure RC as an hk_store_err() code: an EIO that is
+ * a short write on a full disk is HK_EFULL (nothing was synced; the
+ * pages written belong to no snapshot, so retrying later is safe).
+ */
+static int
+store_commit_err(struct hk_store *st, int rc)
+{
+	if ((rc == EIO || rc == EDQUOT) && store_disk_full(st))
+		return HK_EFULL;
+	return hk_store_err(rc);
+}
+
 /* Marks the store broken after failure RC (an hk_store_err() code). */
 static int
 store_failed(struct hk_store *st, int rc)
@@ -196,7 +241,7 @@ store_txn(
 	}
 	/* ENOSPC fails the write before any fsync: nothing is lost. */
 	if ((rc = mdb_txn_commit(txn)) != 0)
-		return store_failed(st, hk_store_err(rc));
+		return store_failed(st, store_commit_err(st, rc));
 	return 0;
 }
 
