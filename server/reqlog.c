@@ -150,8 +150,9 @@ reqlog_bytes(MDB_txn *txn, MDB_dbi dbi)
 
 /*
  * Deletes the oldest entries, of all webhooks, until NEED more bytes
- * fit in the budget (at most REQLOG_TRIM_MAX of them); RB->over when
- * they still do not. Returns 0 or a store error.
+ * fit in the budget with a twentieth of it to spare, so that the next
+ * batches need not trim (at most REQLOG_TRIM_MAX of them); RB->over
+ * when they do not fit even so. Returns 0 or a store error.
  */
 static int
 reqlog_budget(struct reqlog_batch *rb, struct hk_store *st, MDB_txn *txn,
@@ -174,7 +175,7 @@ reqlog_budget(struct reqlog_batch *rb, struct hk_store *st, MDB_txn *txn,
 	if ((rc = reqlog_heads(cur, &hp)) != 0)
 		goto out;
 	while (hp.n > 0 && rb->trimmed < REQLOG_TRIM_MAX &&
-	    reqlog_bytes(txn, dbi) + need > budget) {
+	    reqlog_bytes(txn, dbi) + need > budget - budget / 20) {
 		k.mv_data = hp.k[0];
 		k.mv_size = REQLOG_KLEN;
 		if ((rc = mdb_del(txn, dbi, &k, NULL)) != 0) {

@@ -151,3 +151,26 @@ it('--log-budget: the request log keeps within its share of the map, oldest entr
     h.cleanup();
   }
 });
+
+it('--log-budget drops the oldest entries of all webhooks first, not a share of each', async () => {
+  const h = await new Hookd({ args: ['--map-size', '8MiB', '--log-budget', '1'] }).start();
+  try {
+    const a = (await h.api('POST', '/api/webhooks', { name: 'old', auth: 'none', rateLimit: 0 })).body;
+    const b = (await h.api('POST', '/api/webhooks', { name: 'new', auth: 'none', rateLimit: 0 })).body;
+    assert.deepEqual((await flood(h.pub, '/webhooks/old', 100, 2, {}, '{}')).counts, { 202: 100 });
+    await poll(async () => (await logOf(h, a.id)).length === 100, 10000, 'old\'s entries');
+    const { ids } = await flood(h.pub, '/webhooks/new', 1200, 4, {}, '{}');
+    ids.sort();
+    let log;
+    await poll(async () => {
+      log = await logOf(h, b.id);
+      return log.some((e) => e.eventId === ids[ids.length - 1]);
+    }, 10000, 'new\'s newest entry');
+    // Every entry of the older webhook is older than any of the newer's.
+    assert.equal((await logOf(h, a.id)).length, 0);
+    assert.ok(log.length >= 100 && log.length < 1200, `${log.length} entries kept`);
+  } finally {
+    await h.stop();
+    h.cleanup();
+  }
+});
