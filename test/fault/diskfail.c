@@ -1,6 +1,6 @@
 /*
  * diskfail.c: an LD_PRELOAD library that makes the disk refuse hookd's
- * writes, for test/integration/faults.test.mjs.
+ * writes, for test/integration/faults.test.mjs and diskfull.test.mjs.
  *
  * While the file named by HOOKD_FAULT exists, every write and sync of a
  * descriptor open on a file called data.mdb fails with the errno named
