@@ -1,8 +1,10 @@
 /* store.c: the LMDB environment, group commit on one writer thread. */
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,8 @@
 #define STORE_SCHEMA "1"
 #define STORE_MAXDBS 16
 #define STORE_USAGE_EVERY_US 200000 /* recount free pages at most 5/s */
+#define STORE_PROBE 4096 /* bytes asked of a disk that may be full */
+#define STORE_FULL_BYTES (1 << 20) /* less free than this is full */
 
 struct hk_store {
 	MDB_env *st_env;
@@ -76,6 +80,7 @@ hk_store_err(int rc)
 	case MDB_TXN_FULL:
 	case MDB_PAGE_FULL:
 	case ENOSPC:
+	case EDQUOT:
 		return HK_EFULL;
 	case ENOMEM:
 		return HK_ENOMEM;
@@ -163,6 +168,47 @@ store_measure(struct hk_store *st, int failed, size_t nops)
 	pthread_mutex_unlock(&st->st_lock);
 }
 
+/*
+ * Whether the disk holding the data is full, asked when LMDB says EIO:
+ * LMDB reports a short write (space ran out in the middle of it) as EIO
+ * too, and a full disk must not break the store. Space for one more
+ * page past the end of data.mdb is asked for (FALLOC_FL_KEEP_SIZE: the
+ * file's size, all LMDB sees, stays; LMDB's next write there uses the
+ * block): ENOSPC or EDQUOT is a full disk. Where the filesystem cannot
+ * allocate ahead, the free space statvfs reports decides.
+ */
+static int
+store_disk_full(struct hk_store *st)
+{
+	struct statvfs sv;
+	struct stat sb;
+	int fd;
+
+	if (mdb_env_get_fd(st->st_env, &fd) != 0 || fstat(fd, &sb) != 0)
+		return 0;
+	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, sb.st_size, STORE_PROBE) == 0)
+		return 0;
+	if (errno == ENOSPC || errno == EDQUOT)
+		return 1;
+	if (errno != EOPNOTSUPP && errno != ENOSYS)
+		return 0;
+	return fstatvfs(fd, &sv) == 0 &&
+	    (uint64_t)sv.f_bavail * sv.f_frsize < STORE_FULL_BYTES;
+}
+
+/*
+ * A commit's LMDB failure RC as an hk_store_err() code: an EIO that is
+ * a short write on a full disk is HK_EFULL (nothing was synced; the
+ * pages written belong to no snapshot, so retrying later is safe).
+ */
+static int
+store_commit_err(struct hk_store *st, int rc)
+{
+	if ((rc == EIO || rc == EDQUOT) && store_disk_full(st))
+		return HK_EFULL;
+	return hk_store_err(rc);
+}
+
 /* Marks the store broken after failure RC (an hk_store_err() code). */
 static int
 store_failed(struct hk_store *st, int rc)
@@ -195,7 +241,7 @@ store_txn(
 	}
 	/* ENOSPC fails the write before any fsync: nothing is lost. */
 	if ((rc = mdb_txn_commit(txn)) != 0)
-		return store_failed(st, hk_store_err(rc));
+		return store_failed(st, store_commit_err(st, rc));
 	return 0;
 }
 
@@ -354,6 +400,150 @@ fail:
 	return hk_store_err(rc);
 }
 
+/*
+ * LMDB's meta page, as lmdb.h's file format 1 lays it out on 64-bit
+ * Linux (mdb.c's MDB_page header and MDB_meta): read before LMDB maps
+ * the file, which it trusts. Offsets are from the start of the page.
+ */
+#define META_FLAGS 10 /* uint16: P_META */
+#define META_MAGIC 16 /* uint32: 0xBEEFC0DE */
+#define META_VERSION 20 /* uint32: 1 */
+#define META_PSIZE 40 /* uint32: mm_dbs[FREE_DBI].md_pad */
+#define META_DB_ROOT(i) (40 + 48 * (i) + 40) /* pgno_t md_root */
+#define META_LAST_PG 136 /* pgno_t */
+#define META_TXNID 144 /* txnid_t */
+#define META_SIZE 152
+#define META_P_META 0x08
+#define META_NOPAGE ((uint64_t)-1) /* an empty database's root */
+
+/* Formats *CAUSE as "PATH: WHY" and returns HK_EINVAL. */
+static int
+store_refuse(char **cause, const char *path, const char *why)
+{
+	if (asprintf(cause,
+	        "%s: %s; refusing to start (restore it from a backup, or "
+	        "move it away to start with an empty store)",
+	        path, why) == -1)
+		*cause = NULL;
+	return HK_EINVAL;
+}
+
+static uint64_t
+store_get64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint32_t
+store_get32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/*
+ * Checks one meta page M: 0 when sound, with
+ * its page size and the pages it needs; -1 when corrupt.
+ */
+static int
+store_check_meta(
+    const unsigned char *m, uint64_t *psize, uint64_t *need, uint64_t *txnid)
+{
+	uint64_t last, root;
+	int i;
+	uint16_t flags;
+
+	memcpy(&flags, m + META_FLAGS, sizeof(flags));
+	*psize = store_get32(m + META_PSIZE);
+	if ((flags & META_P_META) == 0 ||
+	    store_get32(m + META_MAGIC) != 0xBEEFC0DEu ||
+	    store_get32(m + META_VERSION) != 1 || *psize < 512 ||
+	    *psize > 65536 || (*psize & (*psize - 1)) != 0)
+		return -1;
+	last = store_get64(m + META_LAST_PG);
+	if (last < 1 || last > (UINT64_MAX >> 17))
+		return -1;
+	for (i = 0; i < 2; i++) {
+		root = store_get64(m + META_DB_ROOT(i));
+		if (root != META_NOPAGE && (root < 2 || root > last))
+			return -1;
+	}
+	*need = last + 1;
+	*txnid = store_get64(m + META_TXNID);
+	return 0;
+}
+
+/*
+ * Refuses a data.mdb that LMDB would map and then fault on (SIGBUS
+ * past the end of a truncated file) or silently recreate (an empty
+ * one): both meta pages must be sound and the file must hold every page
+ * the newer one names. No file at all is a fresh store.
+ */
+static int
+store_check_file(const char *dir, char **cause)
+{
+	unsigned char m[2][META_SIZE];
+	uint64_t psize[2], need[2], txnid[2], newest;
+	char path[4096], why[160];
+	struct stat sb;
+	int fd, i, ok[2];
+
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+		return store_refuse(cause, path, why);
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return store_refuse(cause, path, "not a regular file");
+	}
+	if (sb.st_size == 0) {
+		close(fd);
+		return store_refuse(cause, path, "the file is empty");
+	}
+	ok[1] = 0;
+	ok[0] = pread(fd, m[0], META_SIZE, 0) == META_SIZE &&
+	    store_check_meta(m[0], &psize[0], &need[0], &txnid[0]) == 0;
+	if (ok[0])
+		ok[1] =
+		    pread(fd, m[1], META_SIZE, (off_t)psize[0]) == META_SIZE &&
+		    store_check_meta(m[1], &psize[1], &need[1], &txnid[1]) ==
+		        0 &&
+		    psize[1] == psize[0];
+	close(fd);
+	if (ok[0] ? (uint64_t)sb.st_size < 2 * psize[0]
+	          : sb.st_size < 2 * 4096) {
+		snprintf(why, sizeof(why),
+		    "truncated: %lld bytes, less than its two meta pages",
+		    (long long)sb.st_size);
+		return store_refuse(cause, path, why);
+	}
+	for (i = 0; i < 2; i++)
+		if (!ok[i]) {
+			snprintf(why, sizeof(why),
+			    "corrupt: meta page %d is not a sound LMDB meta "
+			    "page",
+			    i);
+			return store_refuse(cause, path, why);
+		}
+	i = txnid[1] > txnid[0];
+	newest = need[i] * psize[i];
+	if ((uint64_t)sb.st_size < newest) {
+		snprintf(why, sizeof(why),
+		    "truncated: %lld bytes, its data needs %llu",
+		    (long long)sb.st_size, (unsigned long long)newest);
+		return store_refuse(cause, path, why);
+	}
+	return 0;
+}
+
 int
 hk_store_open(
     struct hk_store **stp, const struct hk_store_conf *conf, char **cause)
@@ -378,6 +568,8 @@ hk_store_open(
 		rc = HK_EIO;
 		goto fail;
 	}
+	if ((rc = store_check_file(conf->sc_dir, cause)) != 0)
+		goto fail;
 	if ((rc = mdb_env_create(&st->st_env)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(st->st_env, STORE_MAXDBS)) != 0 ||
 	    (rc = mdb_env_set_mapsize(st->st_env, conf->sc_mapsize)) != 0 ||

@@ -44,6 +44,8 @@
 #define HOOKD_SHUTDOWN_GRACE "10s"
 #define HOOKD_OUTCOME_DELAY "5ms"
 #define HOOKD_HIGHWATER "90"
+#define HOOKD_LOG_REFUSALS "10"
+#define HOOKD_LOG_BUDGET "10"
 
 #define HOOKD_NAME_MAX 64 /* webhook names */
 #define HOOKD_SUB_HEADERS_MAX 32 /* a subscription's own header lines */
@@ -81,6 +83,8 @@ struct hk_conf {
 	int64_t cf_outcome_delay_ms;
 	int64_t cf_highwater;
 	int64_t cf_log_level;
+	int64_t cf_log_refusals; /* per second per webhook, before auth */
+	int64_t cf_log_budget; /* percent of the map for the request log */
 };
 
 /*
@@ -268,6 +272,15 @@ struct hk_reqlog {
 };
 /* Queues one log entry; fire and forget (a lost entry is not an error). */
 void hk_reqlog_add(const struct hk_reqlog *);
+/*
+ * A refusal before authentication: counted like any entry, logged at
+ * most --log-refusals a second per webhook, the rest summed into the
+ * webhook's next entry as "suppressed".
+ */
+void hk_reqlog_refused(const struct hk_reqlog *);
+/* Refusals counted but not logged; entries dropped for --log-budget. */
+uint64_t hk_reqlog_suppressed(void);
+uint64_t hk_reqlog_trimmed(void);
 /* Drops the entries not yet handed to the store (at exit). */
 void hk_reqlog_free(void);
 /* Entries that could not be written (full store, shutdown). */

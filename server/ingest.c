@@ -52,6 +52,7 @@ struct ingest {
 	char peer[64];
 	size_t bytes;
 	int64_t t0;
+	int authed; /* a token or signature was checked and good */
 	const char *h[H_COUNT]; /* borrowed from the request */
 };
 
@@ -102,7 +103,11 @@ ingest_refuse(struct evhttp_request *req, const struct hk_webhook *wh,
 	rl.rl_bytes = in->bytes;
 	rl.rl_latency_us = hk_mono_us() - in->t0;
 	rl.rl_event = NULL;
-	hk_reqlog_add(&rl);
+	/* Before authentication anyone may send it: logged sparingly. */
+	if (in->authed)
+		hk_reqlog_add(&rl);
+	else
+		hk_reqlog_refused(&rl);
 	log_debug("ingest_refused", "webhook=%s status=%d code=%s peer=%s",
 	    wh->wh_id, status, code, hk_logq(in->peer));
 }
@@ -389,6 +394,7 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 	}
 	if (ingest_auth(req, wh, by_url, body, len, in) != 0)
 		return;
+	in->authed = wh->wh_auth != HK_AUTH_NONE;
 	if (hk_bucket_take(&wh->wh_bucket, hk_mono_us(), &retry_ms) != 0) {
 		snprintf(retry, sizeof(retry), "%lld",
 		    (long long)((retry_ms + 999) / 1000 > 0
@@ -512,6 +518,7 @@ hk_ingest_request(struct evhttp_request *req, void *arg)
 	in.req = req;
 	in.t0 = hk_mono_us();
 	in.bytes = 0;
+	in.authed = 0;
 	in.wh_id[0] = '\0';
 	hd->hd_stats.s_received++;
 	if (strncmp(path, "/webhooks/", 10) == 0 && path[10] != '\0' &&

@@ -101,11 +101,26 @@ static char *
 main_read_token(const char *path, char **cause)
 {
 	char buf[512], *s, *e;
+	struct stat st = {0};
 	ssize_t n;
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (asprintf(cause, "%s: %s", path, strerror(errno)) == -1)
+			*cause = NULL;
+		return NULL;
+	}
+	/* A token others can read is no secret: refused like the key. */
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 077) != 0) {
+		close(fd);
+		if ((S_ISREG(st.st_mode)
+		            ? asprintf(cause,
+		                  "%s: mode %03o, must not be readable by "
+		                  "group or others",
+		                  path, (unsigned)(st.st_mode & 0777))
+		            : asprintf(
+		                  cause, "%s: not a regular file", path)) == -1)
 			*cause = NULL;
 		return NULL;
 	}
@@ -233,6 +248,46 @@ main_durable(const char *dir)
 		            "accepted events would not survive a reboot"));
 }
 
+/*
+ * One hookd per data directory: a write lock on <data>/hookd.lock, held
+ * until exit. The kernel drops it when the process dies however it
+ * dies, so a crash leaves nothing to clean up; LMDB's own lock.mdb is
+ * shared by design and cannot say this. The holder's pid comes from the
+ * lock itself (F_GETLK), or, in another pid namespace, from the file.
+ */
+static void
+main_lock_data(const char *dir)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	char path[4096], pid[32] = "", msg[80];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/hookd.lock", dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		hk_fatal("data_dir", "path=%s error=%s", hk_logq(path),
+		    hk_logq(strerror(errno)));
+	if (fcntl(fd, F_SETLK, &fl) == -1) {
+		if (errno != EACCES && errno != EAGAIN)
+			hk_fatal("data_dir", "path=%s error=%s", hk_logq(path),
+			    hk_logq(strerror(errno)));
+		if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK &&
+		    fl.l_pid > 0)
+			snprintf(pid, sizeof(pid), "%ld", (long)fl.l_pid);
+		else if ((n = pread(fd, pid, sizeof(pid) - 1, 0)) > 0)
+			pid[strcspn(pid, "\n")] = '\0';
+		snprintf(msg, sizeof(msg), "data directory in use by %s%s",
+		    pid[0] != '\0' ? "pid " : "another process", pid);
+		hk_fatal(
+		    "data_dir", "path=%s error=%s", hk_logq(dir), hk_logq(msg));
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+		log_warn("data_dir", "path=%s error=%s", hk_logq(path),
+		    hk_logq(strerror(errno)));
+	/* Kept open: closing any descriptor of the file drops the lock. */
+}
+
 int
 main(int argc, char **argv)
 {
@@ -262,6 +317,7 @@ main(int argc, char **argv)
 		hk_fatal("data_dir", "path=%s error=%s", hk_logq(cf->cf_data),
 		    hk_logq(strerror(errno)));
 	main_durable(cf->cf_data);
+	main_lock_data(cf->cf_data);
 	if (cf->cf_master_key_file != NULL)
 		rc = hk_mkey_load(
 		    cf->cf_master_key_file, 0, hd->hd_mkey, &cause);

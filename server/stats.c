@@ -336,12 +336,15 @@ hk_stats_all(struct evhttp_request *req)
 		hk_buf_printf(&b, "%s\"%s\":%llu", i > 0 ? "," : "",
 		    stats_codes[i], (unsigned long long)stats_rejected[i]);
 	hk_buf_printf(&b,
-	    "},\"requestLogDropped\":%llu},"
+	    "},\"requestLogDropped\":%llu,\"requestLogSuppressed\":%llu,"
+	    "\"requestLogTrimmed\":%llu},"
 	    "\"delivery\":{\"pending\":%zu,\"inFlight\":%zu,"
 	    "\"succeeded\":%llu,\"failed\":%llu,\"attempts\":%llu,"
 	    "\"retries\":%llu,\"circuitsOpen\":%zu},\"latency\":{"
 	    "\"ingest\":",
-	    (unsigned long long)hk_reqlog_dropped(), c.pending,
+	    (unsigned long long)hk_reqlog_dropped(),
+	    (unsigned long long)hk_reqlog_suppressed(),
+	    (unsigned long long)hk_reqlog_trimmed(), c.pending,
 	    hk_engine_inflight(), (unsigned long long)st->s_succeeded,
 	    (unsigned long long)st->s_failed,
 	    (unsigned long long)st->s_attempts,
@@ -579,6 +582,12 @@ hk_stats_metrics(struct evhttp_request *req)
 	prom_counter(&b, "hookd_request_log_dropped_total",
 	    "Request log entries that could not be written.",
 	    hk_reqlog_dropped());
+	prom_counter(&b, "hookd_request_log_suppressed_total",
+	    "Refusals before authentication counted but not logged.",
+	    hk_reqlog_suppressed());
+	prom_counter(&b, "hookd_request_log_trimmed_total",
+	    "Request log entries deleted to keep within --log-budget.",
+	    hk_reqlog_trimmed());
 	if (b.b == NULL) {
 		hk_http_error(req, 500, "internal", "out of memory");
 		return;

@@ -190,6 +190,93 @@ test_errors(void)
 	T_CHECK(
 	    hk_store_err(ENOSPC) == HK_EFULL || hk_store_err(ENOSPC) == HK_EIO);
 	T_CHECK(hk_store_err(EIO) == HK_EIO);
+	T_CHECK(hk_store_err(EDQUOT) == HK_EFULL);
+}
+
+/* Writes LEN bytes of DATA to PATH (replacing it); 0 or -1. */
+static int
+put_file(const char *path, const char *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	int ok;
+
+	if (f == NULL)
+		return -1;
+	ok = fwrite(data, 1, len, f) == len;
+	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* Opens C's store expecting a refusal whose cause holds WHY. */
+static void
+refused(const struct hk_store_conf *c, const char *why)
+{
+	struct hk_store *st;
+	char *cause = NULL;
+
+	T_CHECK(hk_store_open(&st, c, &cause) == HK_EINVAL);
+	T_CHECK(cause != NULL && strstr(cause, "data.mdb") != NULL &&
+	    strstr(cause, why) != NULL);
+	if (cause == NULL || strstr(cause, why) == NULL)
+		fprintf(stderr, "cause: %s\n", cause ? cause : "(none)");
+	free(cause);
+}
+
+/* A data.mdb LMDB would fault on or recreate is refused before mapping. */
+static void
+test_bad_files(void)
+{
+	char dir[] = "/tmp/hookd-store.XXXXXX", *cause = NULL, cmd[300];
+	char path[300], *good, *bad;
+	struct hk_store_conf c = {
+	    .sc_dir = dir, .sc_mapsize = 8 << 20, .sc_highwater = 90};
+	struct hk_store *st;
+	static struct put_op ops[100];
+	uint64_t far = 0x7ffffff;
+	size_t len;
+	int i;
+
+	T_CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	T_CHECK(hk_store_open(&st, &c, &cause) == 0);
+	memset(ops, 0, sizeof(ops));
+	for (i = 0; i < 100; i++) {
+		snprintf(ops[i].key, sizeof(ops[i].key), "f%05d", i);
+		ops[i].vlen = 3000;
+		ops[i].op.so_apply = put_apply;
+		ops[i].op.so_done = put_done;
+		T_CHECK(hk_store_submit(st, &ops[i].op) == 0);
+	}
+	reap_all(st, 100);
+	hk_store_close(st);
+	T_CHECK((good = t_slurp(path, &len)) != NULL && len > 64 * 4096);
+	if (good == NULL)
+		return;
+	T_CHECK((bad = malloc(len)) != NULL);
+
+	T_CHECK(put_file(path, good, 0) == 0);
+	refused(&c, "empty");
+	T_CHECK(put_file(path, good, 5000) == 0);
+	refused(&c, "truncated");
+	T_CHECK(put_file(path, good, len / 2) == 0);
+	refused(&c, "truncated");
+	memcpy(bad, good, len);
+	memset(bad + 16, 0x5a, 4); /* meta page 0's magic */
+	T_CHECK(put_file(path, bad, len) == 0);
+	refused(&c, "corrupt");
+	memcpy(bad, good, len);
+	memcpy(bad + 4096 + 128, &far, sizeof(far)); /* meta 1's main root */
+	T_CHECK(put_file(path, bad, len) == 0);
+	refused(&c, "corrupt");
+
+	/* The file as it was opens, with everything in it. */
+	T_CHECK(put_file(path, good, len) == 0);
+	T_CHECK(hk_store_open(&st, &c, &cause) == 0);
+	T_CHECK(has_key(st, "f00000") && has_key(st, "f00099"));
+	hk_store_close(st);
+	free(good);
+	free(bad);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	T_CHECK(system(cmd) == 0);
 }
 
 int
@@ -199,6 +286,7 @@ main(void)
 	    {"group_commit", test_group_commit},
 	    {"full", test_full},
 	    {"errors", test_errors},
+	    {"bad_files", test_bad_files},
 	};
 
 	return t_run("store", cases, HK_NELEM(cases));
