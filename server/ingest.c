@@ -35,6 +35,7 @@ enum {
 	H_GHEVENT,
 	H_ETYPE,
 	H_WHID,
+	H_SVIXID,
 	H_GHDELIVERY,
 	H_IDEM,
 	H_COUNT
@@ -42,8 +43,8 @@ enum {
 
 static const char *const ingest_names[H_COUNT] = {"X-Webhook-Token",
     "X-API-Key", "Authorization", "Content-Type", "X-Webhook-Event",
-    "X-GitHub-Event", "X-Event-Type", "webhook-id", "X-GitHub-Delivery",
-    "Idempotency-Key"};
+    "X-GitHub-Event", "X-Event-Type", "webhook-id", "svix-id",
+    "X-GitHub-Delivery", "Idempotency-Key"};
 
 /* What the answer of one request needs once its event is committed. */
 struct ingest {
@@ -321,7 +322,7 @@ static int
 ingest_idem(const struct ingest *in, const struct hk_webhook *wh,
     const struct hk_json_str *mem, char *buf, size_t len, const char **key)
 {
-	static const int hdrs[] = {H_WHID, H_GHDELIVERY, H_IDEM};
+	static const int hdrs[] = {H_WHID, H_SVIXID, H_GHDELIVERY, H_IDEM};
 	const char *k;
 	size_t i;
 	int n;

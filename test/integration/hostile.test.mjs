@@ -106,3 +106,32 @@ describe('request splitting through the event type (every source)', () => {
 
 });
 
+describe('svix-id is an idempotency key (item 13)', () => {
+  let h;
+  before(async () => {
+    h = await new Hookd().start();
+    assert.equal((await h.api('POST', '/api/webhooks', { name: 'svix', auth: 'none', rateLimit: 0 })).status, 201);
+  });
+  after(async () => { await h.stop(); h.cleanup(); });
+
+  it('a repeat with the same svix-id is a duplicate of the first event', async () => {
+    const first = await h.post('/webhooks/svix', { type: 'invoice.paid' }, { 'svix-id': 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W' });
+    assert.equal(first.status, 202, first.text);
+    const again = await h.post('/webhooks/svix', { type: 'invoice.paid' }, { 'svix-id': 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W' });
+    assert.equal(again.status, 200, again.text);
+    assert.equal(again.body.status, 'duplicate');
+    assert.equal(again.body.eventId, first.body.eventId);
+    const other = await h.post('/webhooks/svix', { type: 'invoice.paid' }, { 'svix-id': 'msg_other' });
+    assert.equal(other.status, 202, other.text);
+    const list = await h.api('GET', '/api/events?source=svix');
+    assert.equal(list.body.data.length, 2);
+  });
+
+  it('webhook-id comes before svix-id when both are sent', async () => {
+    const a = await h.post('/webhooks/svix', { type: 't' }, { 'webhook-id': 'wid_1', 'svix-id': 'sid_1' });
+    assert.equal(a.status, 202, a.text);
+    const b = await h.post('/webhooks/svix', { type: 't' }, { 'webhook-id': 'wid_1', 'svix-id': 'sid_2' });
+    assert.equal(b.status, 200, b.text);
+    assert.equal(b.body.eventId, a.body.eventId);
+  });
+});
