@@ -1618,31 +1618,32 @@ hk_engine_test_delivery(struct evhttp_request *req)
 {
 	static const char *const fields[] = {
 	    "url", "event", "payload", "secret", NULL};
-	const cJSON *url, *type, *payload, *secret;
-	char host[256], err[256], sec[HK_SECRET_LEN], *ptext = NULL;
+	static const char *const raws[] = {"event", "payload"};
+	char host[256], err[256], sec[HK_SECRET_LEN];
+	char type[HOOKD_TYPE_MAX + 2] = "webhook.test";
+	struct hk_json_str raw[2];
+	const cJSON *url, *secret;
 	const char *code;
 	struct hk_buf b = HK_BUF_INIT;
 	cJSON *j;
 
 	if (hk_admin_body(req, &j) != 0)
 		return;
-	if (hk_admin_known(req, j, fields) != 0)
+	if (hk_admin_known(req, j, fields) != 0 ||
+	    hk_event_body_raw(req, raws, 2, raw) != 0)
 		goto out;
 	url = cJSON_GetObjectItemCaseSensitive(j, "url");
-	type = cJSON_GetObjectItemCaseSensitive(j, "event");
-	payload = cJSON_GetObjectItemCaseSensitive(j, "payload");
 	secret = cJSON_GetObjectItemCaseSensitive(j, "secret");
+	/* The type goes out in a header line: SPEC §3's rule, checked. */
 	if (!cJSON_IsString(url) ||
-	    (type != NULL &&
-	        (!cJSON_IsString(type) || *type->valuestring == '\0' ||
-	            strlen(type->valuestring) > HOOKD_TYPE_MAX)) ||
+	    (raw[0].p != NULL &&
+	        hk_event_type_raw(&raw[0], type, sizeof(type)) != 0) ||
 	    (secret != NULL &&
 	        (!cJSON_IsString(secret) || *secret->valuestring == '\0' ||
 	            strlen(secret->valuestring) > 200))) {
 		hk_http_error(req, 400, "bad_request",
-		    "url (string), event "
-		    "(1-200 characters) and secret (1-200 characters) are "
-		    "expected");
+		    "url (string), event (" HOOKD_TYPE_RULE
+		    ") and secret (1-200 characters) are expected");
 		goto out;
 	}
 	if (hk_sub_check_url(url->valuestring, host, sizeof(host), &code, err,
@@ -1664,12 +1665,11 @@ hk_engine_test_delivery(struct evhttp_request *req)
 	}
 	if (secret == NULL)
 		hk_secret_new(sec);
-	ptext = payload != NULL ? cJSON_PrintUnformatted(payload) : NULL;
-	eng_test(req, url->valuestring,
-	    type != NULL ? type->valuestring : "webhook.test",
-	    ptext != NULL ? ptext : "{}", ptext != NULL ? strlen(ptext) : 2,
+	/* The payload as sent: a number keeps its digits. */
+	eng_test(req, url->valuestring, type,
+	    raw[1].p != NULL ? raw[1].p : "{}",
+	    raw[1].p != NULL ? raw[1].len : 2,
 	    secret != NULL ? secret->valuestring : sec, NULL, 10000, NULL);
-	free(ptext);
 out:
 	cJSON_Delete(j);
 }
