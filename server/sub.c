@@ -215,6 +215,13 @@ sub_int(const cJSON *v, double lo, double hi, int64_t *out)
 }
 
 /*
+ * Set while stored records are read: a value saved before the rule
+ * below (DEL, non-ASCII) must not keep hookd from starting; the line
+ * builder (lib/hdr.c) refuses it at delivery, as a failed attempt.
+ */
+static _Thread_local int sub_loading;
+
+/*
  * A custom header goes out as a line of its own: the same rule as where
  * lines are made (lib/hdr.c): a token name, a value of visible ASCII,
  * space and tab only (no CR, LF, DEL, other control or non-ASCII byte:
@@ -228,7 +235,8 @@ sub_header_ok(const cJSON *h)
 	if (!cJSON_IsString(h) ||
 	    !hk_hdr_name_ok(h->string, strlen(h->string)) ||
 	    strlen(h->valuestring) > 4096 ||
-	    !hk_hdr_value_ok(h->valuestring, strlen(h->valuestring)))
+	    (!sub_loading &&
+	        !hk_hdr_value_ok(h->valuestring, strlen(h->valuestring))))
 		return 0;
 	for (i = 0; i < HK_NELEM(sub_reserved); i++)
 		if (strcasecmp(h->string, sub_reserved[i]) == 0)
@@ -620,7 +628,9 @@ hk_sub_from_json(const cJSON *j, char **cause)
 			goto bad;
 		cJSON_DeleteItemFromObjectCaseSensitive(copy, "url");
 		cJSON_DeleteItemFromObjectCaseSensitive(copy, "secret");
+		sub_loading = 1;
 		rc = sub_apply_json(s, copy, 0, err, sizeof(err));
+		sub_loading = 0;
 		cJSON_Delete(copy);
 		if (rc != 0)
 			goto bad;
