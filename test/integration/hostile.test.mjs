@@ -155,8 +155,10 @@ describe('request splitting through the event type (every source)', () => {
       assertError(await h.api('POST', '/api/subscriptions', { url, events: ['never'], headers }), 400, 'bad_request');
     const s = (await h.api('POST', '/api/subscriptions', { url, events: ['never'], headers: { 'X-Ok': 'printable: ~!' } })).body;
     assert.ok(s.id);
-    for (const headers of bad)
+    for (const headers of bad) {
       assertError(await h.api('PATCH', `/api/subscriptions/${s.id}`, { headers }), 400, 'bad_request');
+      assertError(await h.api('PUT', `/api/subscriptions/${s.id}`, { url, events: ['never'], headers }), 400, 'bad_request');
+    }
     assert.equal((await h.api('DELETE', `/api/subscriptions/${s.id}`)).status, 204);
   });
 
