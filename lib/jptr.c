@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hk.h"
 #include "jptr.h"
 
 #define JPTR_TOKMAX 256
@@ -96,4 +97,63 @@ hk_jptr_get(const cJSON *node, const char *p)
 		p = next;
 	}
 	return node;
+}
+
+/* The kind of the value whose text starts at C. */
+static int
+jptr_kind(char c)
+{
+	switch (c) {
+	case '{':
+		return HK_JSON_OBJECT;
+	case '[':
+		return HK_JSON_ARRAY;
+	case '"':
+		return HK_JSON_STRING;
+	case 't':
+	case 'f':
+		return HK_JSON_BOOL;
+	case 'n':
+		return HK_JSON_NULL;
+	default:
+		return HK_JSON_NUMBER;
+	}
+}
+
+int
+hk_jptr_text(
+    const char *text, size_t len, const char *p, struct hk_json_str *out)
+{
+	char tok[JPTR_TOKMAX];
+	const char *next;
+	int rc;
+
+	if (p == NULL || (*p != '\0' && *p != '/'))
+		return HK_EINVAL;
+	/* The root, without the whitespace around it. */
+	while (len > 0 && strchr(" \t\r\n", *text) != NULL && *text != '\0')
+		text++, len--;
+	while (len > 0 && strchr(" \t\r\n", text[len - 1]) != NULL &&
+	    text[len - 1] != '\0')
+		len--;
+	if (len == 0)
+		return HK_EINVAL;
+	out->p = text;
+	out->len = len;
+	out->kind = jptr_kind(*text);
+	while (*p == '/') {
+		p++;
+		next = strchr(p, '/');
+		if (next == NULL)
+			next = p + strlen(p);
+		if (jptr_token(p, (size_t)(next - p), tok) != 0)
+			return HK_EINVAL;
+		/* An index as RFC 6901 spells it: no sign, no leading zero. */
+		if (out->kind == HK_JSON_ARRAY && jptr_index(tok) < 0)
+			return HK_ENOTFOUND;
+		if ((rc = hk_json_child(out->p, out->len, tok, out)) != 0)
+			return rc;
+		p = next;
+	}
+	return 0;
 }

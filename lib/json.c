@@ -10,8 +10,8 @@
 
 /*
  * cJSON reads a number through a 64-byte buffer and fails on a longer
- * one; the envelope is read by cJSON later (templates), so a number it
- * cannot read is refused here, at the door.
+ * one; admin bodies (POST /api/events) are read by cJSON, so one limit
+ * holds for every body: a number it cannot read is refused here too.
  */
 #define JSON_NUMBER_MAX 63
 
@@ -211,7 +211,7 @@ static int
 json_name(const struct hk_json_str *s, const char *const *names,
     const size_t *lens, size_t n)
 {
-	char buf[64];
+	char buf[512]; /* longer than any name looked for */
 	const char *k = s->p;
 	size_t i, klen = s->len;
 	long dl;
@@ -228,17 +228,38 @@ json_name(const struct hk_json_str *s, const char *const *names,
 	return -1;
 }
 
-/* One pass over TEXT; ALL: numbers and nulls are members too. */
+/* What a scan picks out (json_scan's MODE). */
+enum {
+	SCAN_STRINGS, /* string members, without their quotes */
+	SCAN_SCALARS, /* and numbers and nulls */
+	SCAN_RAW, /* every member's whole text, as found */
+	SCAN_FIND /* SCAN_RAW, of trusted text, stopping at the first found */
+};
+
+/* Sets OUT to the text [START, END) of kind KIND. */
+static void
+json_take(struct hk_json_str *out, ptr start, ptr end, int kind)
+{
+	out->p = (const char *)start;
+	out->len = (size_t)(end - start);
+	out->kind = kind;
+}
+
+/*
+ * One pass over TEXT, picking out members by MODE. WANT >= 0: when TEXT
+ * is an array, its element WANT is OUT[0] (raw modes only).
+ */
 static int
 json_scan(const char *text, size_t len, const char *const *names, size_t n,
-    struct hk_json_str *out, int all)
+    struct hk_json_str *out, int mode, long want)
 {
-	ptr p = (ptr)text, e = p + len, start;
+	ptr p = (ptr)text, e = p + len, start, open = NULL;
 	unsigned char stack[HK_JSON_DEPTH]; /* '{' or '[' per level */
 	size_t lens[HK_JSON_NAMES];
 	struct hk_json_str s;
 	unsigned seen = 0;
-	int depth = 0, member = -1, m;
+	int depth = 0, member = -1, m, open_m = -1, raw = mode >= SCAN_RAW;
+	long elem = 0;
 	size_t i;
 
 	if (n > HK_JSON_NAMES)
@@ -247,24 +268,33 @@ json_scan(const char *text, size_t len, const char *const *names, size_t n,
 		out[i].p = NULL;
 		lens[i] = strlen(names[i]);
 	}
+	if (want >= 0)
+		out[0].p = NULL;
 	p = json_ws(p, e);
 value:
 	/* MEMBER: the top-level name this value belongs to, if wanted. */
 	m = member;
 	member = -1;
+	if (depth == 1 && stack[0] == '[' && want >= 0 && elem++ == want)
+		m = 0;
 	if (p == e)
 		return HK_EINVAL;
+	start = p;
 	switch (*p) {
 	case '{':
 	case '[':
 		if (depth == HK_JSON_DEPTH)
 			return HK_EINVAL;
+		if (m >= 0 && raw) {
+			open = p; /* taken when its level closes */
+			open_m = m;
+		}
 		stack[depth++] = *p;
 		p = json_ws(p + 1, e);
 		if (p < e && *p == (stack[depth - 1] == '{' ? '}' : ']')) {
 			p++;
 			depth--;
-			goto next;
+			goto closed;
 		}
 		if (stack[depth - 1] == '[')
 			goto value;
@@ -272,42 +302,55 @@ value:
 	case '"':
 		if (json_string(&p, e, &s) != 0)
 			return HK_EINVAL;
-		if (m >= 0) {
+		if (m >= 0 && raw)
+			json_take(&out[m], start, p, HK_JSON_STRING);
+		else if (m >= 0) {
 			out[m] = s;
 			out[m].kind = HK_JSON_STRING;
 		}
-		goto next;
+		goto taken;
 	case 't':
 		if (e - p < 4 || memcmp(p, "true", 4) != 0)
 			return HK_EINVAL;
 		p += 4;
-		goto next;
+		if (m >= 0 && raw)
+			json_take(&out[m], start, p, HK_JSON_BOOL);
+		goto taken;
 	case 'f':
 		if (e - p < 5 || memcmp(p, "false", 5) != 0)
 			return HK_EINVAL;
 		p += 5;
-		goto next;
+		if (m >= 0 && raw)
+			json_take(&out[m], start, p, HK_JSON_BOOL);
+		goto taken;
 	case 'n':
 		if (e - p < 4 || memcmp(p, "null", 4) != 0)
 			return HK_EINVAL;
-		if (m >= 0 && all) {
-			out[m].p = (const char *)p;
-			out[m].len = 4;
-			out[m].kind = HK_JSON_NULL;
-		}
 		p += 4;
-		goto next;
+		if (m >= 0 && mode != SCAN_STRINGS)
+			json_take(&out[m], start, p, HK_JSON_NULL);
+		goto taken;
 	default:
-		start = p;
 		if (json_number(&p, e) != 0)
 			return HK_EINVAL;
-		if (m >= 0 && all) {
-			out[m].p = (const char *)start;
-			out[m].len = (size_t)(p - start);
-			out[m].kind = HK_JSON_NUMBER;
-		}
-		goto next;
+		if (m >= 0 && mode != SCAN_STRINGS)
+			json_take(&out[m], start, p, HK_JSON_NUMBER);
+		goto taken;
 	}
+closed:
+	/* A container just closed: the wanted one, when back at its level. */
+	if (open != NULL && depth == 1) {
+		json_take(&out[open_m], open, p,
+		    *open == '{' ? HK_JSON_OBJECT : HK_JSON_ARRAY);
+		open = NULL;
+		m = open_m;
+		goto taken;
+	}
+	goto next;
+taken:
+	if (mode == SCAN_FIND && m >= 0)
+		return 0;
+	goto next;
 key:
 	if (p == e || *p != '"' || json_string(&p, e, &s) != 0)
 		return HK_EINVAL;
@@ -338,21 +381,54 @@ next:
 		return HK_EINVAL;
 	p++;
 	depth--;
-	goto next;
+	goto closed;
 }
 
 int
 hk_json_scan(const char *text, size_t len, const char *const *names, size_t n,
     struct hk_json_str *out)
 {
-	return json_scan(text, len, names, n, out, 0);
+	return json_scan(text, len, names, n, out, SCAN_STRINGS, -1);
 }
 
 int
 hk_json_members(const char *text, size_t len, const char *const *names,
     size_t n, struct hk_json_str *out)
 {
-	return json_scan(text, len, names, n, out, 1);
+	return json_scan(text, len, names, n, out, SCAN_SCALARS, -1);
+}
+
+int
+hk_json_raw(const char *text, size_t len, const char *const *names, size_t n,
+    struct hk_json_str *out)
+{
+	return json_scan(text, len, names, n, out, SCAN_RAW, -1);
+}
+
+int
+hk_json_child(
+    const char *text, size_t len, const char *key, struct hk_json_str *out)
+{
+	ptr p = json_ws((ptr)text, (ptr)text + len);
+	const char *k;
+	long idx = 0;
+	int rc;
+
+	out->p = NULL;
+	if (p == (ptr)text + len || (*p != '{' && *p != '['))
+		return HK_ENOTFOUND;
+	if (*p == '[') {
+		/* An index: decimal digits, no sign. */
+		for (k = key; *k >= '0' && *k <= '9' && idx < 100000000; k++)
+			idx = idx * 10 + (*k - '0');
+		if (k == key || *k != '\0')
+			return HK_ENOTFOUND;
+		rc = json_scan(text, len, NULL, 0, out, SCAN_FIND, idx);
+	} else
+		rc = json_scan(text, len, &key, 1, out, SCAN_FIND, -1);
+	if (rc != 0)
+		return rc;
+	return out->p != NULL ? 0 : HK_ENOTFOUND;
 }
 
 /* Appends code point U as UTF-8 at OUT[*N] if it fits in CAP. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hk.h"
+#include "json.h"
 #include "tmpl.h"
 
 #define TMPL_NAME_MAX 256
@@ -64,44 +65,34 @@ hk_tmpl_check(const char *t, char *err, size_t len)
 	return 0;
 }
 
-/* The node PATH ("a.b.0") names under ROOT, or NULL. */
-static const cJSON *
-tmpl_field(const cJSON *root, char *path)
+/*
+ * The value PATH ("a.b.0") names in the payload text [P, P + LEN), found
+ * in the text itself (never through a double: a number keeps its digits
+ * as received). Returns 0 with *V set, or HK_ENOTFOUND.
+ */
+static int
+tmpl_field(const char *p, size_t len, char *path, struct hk_json_str *v)
 {
-	const cJSON *n = root;
-	char *seg, *end;
-	long idx;
+	char *seg;
 
-	while (n != NULL && (seg = strsep(&path, ".")) != NULL) {
-		if (cJSON_IsArray(n)) {
-			idx = strtol(seg, &end, 10);
-			n = *end == '\0' && idx >= 0
-			    ? cJSON_GetArrayItem(n, (int)idx)
-			    : NULL;
-		} else if (cJSON_IsObject(n))
-			n = cJSON_GetObjectItemCaseSensitive(n, seg);
-		else
-			n = NULL;
-	}
-	return n;
+	v->p = p;
+	v->len = len;
+	while ((seg = strsep(&path, ".")) != NULL)
+		if (hk_json_child(v->p, v->len, seg, v) != 0)
+			return HK_ENOTFOUND;
+	return 0;
 }
 
+/*
+ * Inserts V as SPEC §4 says: a string's contents as they are in the
+ * payload (JSON-escaped already), anything else as its JSON text.
+ */
 static int
-tmpl_insert(struct hk_buf *out, const cJSON *v)
+tmpl_insert(struct hk_buf *out, const struct hk_json_str *v)
 {
-	char *s;
-	int rc;
-
-	if (v == NULL)
-		return 0;
-	if (cJSON_IsString(v))
-		return hk_buf_add_jsonesc(
-		    out, v->valuestring, strlen(v->valuestring));
-	if ((s = cJSON_PrintUnformatted(v)) == NULL)
-		return HK_ENOMEM;
-	rc = hk_buf_adds(out, s);
-	free(s);
-	return rc;
+	if (v->kind == HK_JSON_STRING)
+		return hk_buf_add(out, v->p + 1, v->len - 2);
+	return hk_buf_add(out, v->p, v->len);
 }
 
 int
@@ -109,8 +100,7 @@ hk_tmpl_render(const char *t, const struct hk_tmpl_vars *v, struct hk_buf *out)
 {
 	char name[TMPL_NAME_MAX];
 	const char *p, *s, *end;
-	cJSON *parsed = NULL;
-	const cJSON *root = v->payload_json;
+	struct hk_json_str field;
 	int rc = 0;
 
 	for (p = t; rc == 0 && (s = strstr(p, "${")) != NULL; p = end) {
@@ -123,10 +113,9 @@ hk_tmpl_render(const char *t, const struct hk_tmpl_vars *v, struct hk_buf *out)
 		else if (strncmp(name, "payload.", 8) == 0 && v->sample)
 			rc = hk_buf_addc(out, '0');
 		else if (strncmp(name, "payload.", 8) == 0) {
-			if (root == NULL && parsed == NULL)
-				root = parsed = cJSON_ParseWithLength(
-				    v->payload, v->payload_len);
-			rc = tmpl_insert(out, tmpl_field(root, name + 8));
+			if (tmpl_field(v->payload, v->payload_len, name + 8,
+			        &field) == 0)
+				rc = tmpl_insert(out, &field);
 		} else {
 			const char *val = strcmp(name, "event_type") == 0
 			    ? v->event_type
@@ -140,6 +129,5 @@ hk_tmpl_render(const char *t, const struct hk_tmpl_vars *v, struct hk_buf *out)
 	}
 	if (rc == 0)
 		rc = hk_buf_adds(out, p);
-	cJSON_Delete(parsed);
 	return rc;
 }

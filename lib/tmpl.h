@@ -6,7 +6,11 @@
  * payload.a.b (a field; a numeric segment indexes an array). A string
  * value is inserted JSON-escaped without its quotes, so it is written
  * inside a template's string; a number, boolean, null, object or array
- * is inserted as JSON; a missing field inserts nothing. Whether the
+ * is inserted as JSON; a missing field inserts nothing. A field is
+ * inserted as the text it has in the payload, never parsed and printed
+ * again: a number keeps its digits (a 64-bit id, 1e400, -0), a string its
+ * escapes. Each field is looked up in the payload's text (a scan up to
+ * it per path segment), so a payload is never copied into a tree. Whether the
  * result is JSON is the caller's to check (a subscription is refused
  * when a sample rendering is not).
  *
@@ -28,7 +32,11 @@ struct hk_tmpl_vars {
 	const char *source_name;
 	const char *payload; /* JSON text */
 	size_t payload_len;
-	const cJSON *payload_json; /* the same, parsed; NULL: parsed here */
+	/*
+	 * Not read: fields are found in the payload's text, so numbers keep
+	 * their digits. Kept, NULL, for the callers' initialisers.
+	 */
+	const cJSON *payload_json;
 	int sample; /* every payload field renders as 0 (checking at save) */
 };
 

@@ -40,10 +40,11 @@
 #include "backoff.h"
 #include "clock.h"
 #include "env.h"
+#include "hdr.h"
 #include "hk.h"
 #include "hookd.h"
-#include "json.h"
 #include "id.h"
+#include "json.h"
 #include "tmpl.h"
 
 #define ENG_IDLE_MS 1000 /* a pass at least this often */
@@ -54,6 +55,7 @@
 #define DLV_RECOVER_MAX 10000 /* deliveries one recover call touches */
 #define ENG_STORE_PAUSE_US 5000000 /* after a failed outcome commit */
 #define ENG_HDRS_MAX (11 + HOOKD_SUB_HEADERS_MAX) /* eng_sign's 11, a sub's */
+_Static_assert(ENG_HDRS_MAX <= HK_HDRS_MAX, "a delivery's lines fit a set");
 #define ENG_IDLE_HANDLES 256 /* easy handles kept for reuse */
 
 /* One attempt in flight (or a one-off test request). */
@@ -68,9 +70,7 @@ struct job {
 	size_t qklen;
 	CURL *easy;
 	struct curl_slist hdr[ENG_HDRS_MAX]; /* CURLOPT_HTTPHEADER */
-	size_t hdr_off[ENG_HDRS_MAX]; /* each line's place in htext */
-	size_t nhdr;
-	struct hk_buf htext;
+	struct hk_hdrs hdrs; /* the lines hdr points into */
 	struct hk_buf body;
 	struct hk_buf resp;
 	size_t resp_total;
@@ -617,78 +617,42 @@ eng_header(char *p, size_t size, size_t n, void *arg)
 }
 
 /*
- * Header lines: "Name: value" each, NUL-terminated, back to back in
- * j->htext, and the list curl reads (it keeps no copy) in the job
- * itself: no allocation per line, where curl_slist_append makes two.
- * eng_hdr_link() ties the list once the text no longer moves.
+ * The list curl reads (it keeps no copy) lives in the job itself, its
+ * lines in j->hdrs (lib/hdr.c, the one place header lines are made): no
+ * allocation per line, where curl_slist_append makes two. Tied once the
+ * text no longer moves.
  */
-
-/* Starts a line with TEXT. */
-static int
-eng_hdr_begin(struct job *j, const char *text)
-{
-	if (j->nhdr == ENG_HDRS_MAX)
-		return -1;
-	j->hdr_off[j->nhdr++] = j->htext.len;
-	return hk_buf_adds(&j->htext, text) ? -1 : 0;
-}
-
-static int
-eng_hdr_name(struct job *j, const char *name)
-{
-	return eng_hdr_begin(j, name) || hk_buf_add(&j->htext, ": ", 2) ? -1
-	                                                                : 0;
-}
-
-static int
-eng_hdr(struct job *j, const char *name, const char *val, size_t vlen)
-{
-	return eng_hdr_name(j, name) || hk_buf_add(&j->htext, val, vlen) ||
-	        hk_buf_addc(&j->htext, '\0')
-	    ? -1
-	    : 0;
-}
-
-static int
-eng_hdrs(struct job *j, const char *name, const char *val)
-{
-	return eng_hdr(j, name, val, strlen(val));
-}
-
-static int
-eng_hdr_int(struct job *j, const char *name, long long v)
-{
-	return eng_hdr_name(j, name) || hk_buf_add_i64(&j->htext, v) ||
-	        hk_buf_addc(&j->htext, '\0')
-	    ? -1
-	    : 0;
-}
-
 static struct curl_slist *
 eng_hdr_link(struct job *j)
 {
-	size_t i;
+	size_t i, n = hk_hdrs_count(&j->hdrs);
 
-	for (i = 0; i < j->nhdr; i++) {
-		j->hdr[i].data = j->htext.b + j->hdr_off[i];
-		j->hdr[i].next = i + 1 < j->nhdr ? &j->hdr[i + 1] : NULL;
+	for (i = 0; i < n && i < ENG_HDRS_MAX; i++) {
+		j->hdr[i].data = (char *)(uintptr_t)hk_hdrs_line(&j->hdrs, i);
+		j->hdr[i].next = i + 1 < n ? &j->hdr[i + 1] : NULL;
 	}
-	return j->nhdr > 0 ? &j->hdr[0] : NULL;
+	return n > 0 ? &j->hdr[0] : NULL;
 }
 
 /*
  * The headers of SPEC §4's table, signed with SECRET and, during a
- * rotation, PREV (one webhook-signature entry per valid secret).
+ * rotation, PREV (one webhook-signature entry per valid secret), then
+ * CUSTOM's. Returns 0; HK_EINVAL when a field may not be sent (j->error
+ * says which: the attempt fails, nothing is sent); another error.
  */
 static int
-eng_sign(struct job *j, const char *secret, const char *prev)
+eng_sign(
+    struct job *j, const char *secret, const char *prev, const cJSON *custom)
 {
+	struct hk_hdr_field own[HOOKD_SUB_HEADERS_MAX];
+	struct hk_hdr_delivery d;
 	unsigned char key[HK_SIG_KEYMAX];
 	char hex[65], v1[2][128];
 	int64_t now = hk_now_ms();
 	const char *keys[2] = {secret, prev};
-	size_t l;
-	int i, klen, n = 0;
+	const cJSON *c;
+	size_t l, nown = 0;
+	int i, klen, n = 0, rc;
 
 	hk_sig_hex(secret, (const unsigned char *)j->body.b, j->body.len, hex);
 	for (i = 0; i < 2; i++) {
@@ -702,29 +666,35 @@ eng_sign(struct job *j, const char *secret, const char *prev)
 	}
 	sodium_memzero(key, sizeof(key));
 	if (n == 0)
-		return -1;
-	/* Our lines take some 450 bytes: one allocation for them all. */
-	if (hk_buf_reserve(&j->htext, 512) != 0)
-		return -1;
+		return HK_ERR;
 	/* Two signatures are space-separated (Standard Webhooks). */
 	if (n > 1 && (l = strlen(v1[0])) + 1 + strlen(v1[1]) < sizeof(v1[0])) {
 		v1[0][l] = ' ';
 		memcpy(v1[0] + l + 1, v1[1], strlen(v1[1]) + 1);
 	}
-	/* "Expect:" with nothing after it: no 100-continue round trip. */
-	if (eng_hdrs(j, "Content-Type", "application/json") ||
-	    eng_hdrs(j, "User-Agent", "hookd/" VERSION) ||
-	    eng_hdrs(j, "X-Webhook-Event", j->type) ||
-	    eng_hdr_int(j, "X-Webhook-Timestamp", now) ||
-	    eng_hdrs(j, "X-Webhook-Signature", hex) ||
-	    eng_hdrs(j, "X-Webhook-Delivery", j->dlv) ||
-	    eng_hdr_int(j, "X-Webhook-Attempt", j->attempt) ||
-	    eng_hdrs(j, "webhook-id", j->evt) ||
-	    eng_hdr_int(j, "webhook-timestamp", now / 1000) ||
-	    eng_hdrs(j, "webhook-signature", v1[0]) ||
-	    eng_hdr_begin(j, "Expect:") || hk_buf_addc(&j->htext, '\0'))
-		return -1;
-	return 0;
+	for (c = custom != NULL ? custom->child : NULL; c != NULL; c = c->next)
+		if (cJSON_IsString(c) && nown < HK_NELEM(own)) {
+			own[nown].name = c->string;
+			own[nown++].value = c->valuestring;
+		}
+	d.type = j->type;
+	d.event = j->evt;
+	d.delivery = j->dlv;
+	d.sig_hex = hex;
+	d.sig_v1 = v1[0];
+	d.user_agent = "hookd/" VERSION;
+	d.attempt = j->attempt;
+	d.now_ms = now;
+	d.custom = own;
+	d.ncustom = nown;
+	if ((rc = hk_hdrs_delivery(&j->hdrs, &d)) == HK_EINVAL) {
+		j->reason = "bad_header";
+		snprintf(j->error, sizeof(j->error),
+		    "header %s not sent: its name or value has a byte outside "
+		    "visible ASCII, space and tab",
+		    j->hdrs.h_bad);
+	}
+	return rc;
 }
 
 /*
@@ -757,7 +727,7 @@ job_free(struct job *j)
 		return;
 	if (j->easy != NULL)
 		eng_easy_put(j->easy);
-	hk_buf_free(&j->htext);
+	hk_hdrs_free(&j->hdrs);
 	hk_buf_free(&j->body);
 	hk_buf_free(&j->resp);
 	free(j);
@@ -765,16 +735,10 @@ job_free(struct job *j)
 
 /* Starts J's request to URL; its body and headers are set. 0 or -1. */
 static int
-job_start(
-    struct job *j, const char *url, int64_t timeout_ms, const cJSON *custom)
+job_start(struct job *j, const char *url, int64_t timeout_ms)
 {
-	const cJSON *h;
 	CURL *e;
 
-	for (h = custom != NULL ? custom->child : NULL; h != NULL; h = h->next)
-		if (cJSON_IsString(h) &&
-		    eng_hdrs(j, h->string, h->valuestring) != 0)
-			return -1;
 	if ((j->easy = e = eng_easy_get()) == NULL)
 		return -1;
 	curl_easy_setopt(e, CURLOPT_URL, url);
@@ -1252,7 +1216,7 @@ eng_dispatch(MDB_txn *txn, struct hk_sub *s, const char *dlv, const MDB_val *qk)
 	MDB_val k, v;
 	cJSON *head = NULL;
 	char *cut;
-	int rc = -1, scanned;
+	int rc = -1, scanned, signed_rc;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return -1;
@@ -1315,11 +1279,14 @@ eng_dispatch(MDB_txn *txn, struct hk_sub *s, const char *dlv, const MDB_val *qk)
 			goto out;
 	} else if (hk_buf_add(&j->body, v.mv_data, v.mv_size) != 0)
 		goto out;
-	if (eng_sign(j, s->sb_secret,
-	        s->sb_prev_secret != NULL && s->sb_prev_until > hk_now_ms()
-	            ? s->sb_prev_secret
-	            : NULL) != 0 ||
-	    job_start(j, s->sb_url, s->sb_timeout_ms, s->sb_headers) != 0 ||
+	signed_rc = eng_sign(j, s->sb_secret,
+	    s->sb_prev_secret != NULL && s->sb_prev_until > hk_now_ms()
+	        ? s->sb_prev_secret
+	        : NULL,
+	    s->sb_headers);
+	if ((signed_rc != 0 && signed_rc != HK_EINVAL) ||
+	    (signed_rc == 0 &&
+	        job_start(j, s->sb_url, s->sb_timeout_ms) != 0) ||
 	    hk_map_put(&eng.inflight, j->dlv, strlen(j->dlv), j) != 0)
 		goto out;
 	eng.ninflight++;
@@ -1329,6 +1296,13 @@ eng_dispatch(MDB_txn *txn, struct hk_sub *s, const char *dlv, const MDB_val *qk)
 	if (s->sb_ordered)
 		s->sb_ordered_busy = 1;
 	rc = 0;
+	/* A header that may not be sent: a failed attempt, recorded. */
+	if (signed_rc == HK_EINVAL) {
+		j->at_ms = hk_now_ms();
+		log_warn("attempt_refused", "delivery=%s error=%s", j->dlv,
+		    hk_logq(j->error));
+		job_finish(j);
+	}
 out:
 	cJSON_Delete(head);
 	if (rc != 0)
@@ -1595,6 +1569,7 @@ eng_test(struct evhttp_request *req, const char *url, const char *type,
 {
 	struct hk_env env;
 	struct job *j;
+	int rc = HK_ENOMEM;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		hk_http_error(req, 500, "internal", "out of memory");
@@ -1613,9 +1588,14 @@ eng_test(struct evhttp_request *req, const char *url, const char *type,
 	env.ev_name = "hookd";
 	env.ev_payload = payload;
 	env.ev_payload_len = plen;
-	if (hk_env_build(&j->body, &env) != 0 ||
-	    eng_sign(j, secret, prev) != 0 ||
-	    job_start(j, url, timeout_ms, headers) != 0) {
+	if (hk_env_build(&j->body, &env) == 0)
+		rc = eng_sign(j, secret, prev, headers);
+	if (rc == HK_EINVAL) {
+		/* Not sent: answered as a failed attempt would be. */
+		job_test_done(j);
+		return;
+	}
+	if (rc != 0 || job_start(j, url, timeout_ms) != 0) {
 		hk_http_error(req, 500, "internal", "cannot start the request");
 		job_free(j);
 	}
@@ -1638,31 +1618,32 @@ hk_engine_test_delivery(struct evhttp_request *req)
 {
 	static const char *const fields[] = {
 	    "url", "event", "payload", "secret", NULL};
-	const cJSON *url, *type, *payload, *secret;
-	char host[256], err[256], sec[HK_SECRET_LEN], *ptext = NULL;
+	static const char *const raws[] = {"event", "payload"};
+	char host[256], err[256], sec[HK_SECRET_LEN];
+	char type[HOOKD_TYPE_MAX + 2] = "webhook.test";
+	struct hk_json_str raw[2];
+	const cJSON *url, *secret;
 	const char *code;
 	struct hk_buf b = HK_BUF_INIT;
 	cJSON *j;
 
 	if (hk_admin_body(req, &j) != 0)
 		return;
-	if (hk_admin_known(req, j, fields) != 0)
+	if (hk_admin_known(req, j, fields) != 0 ||
+	    hk_event_body_raw(req, raws, 2, raw) != 0)
 		goto out;
 	url = cJSON_GetObjectItemCaseSensitive(j, "url");
-	type = cJSON_GetObjectItemCaseSensitive(j, "event");
-	payload = cJSON_GetObjectItemCaseSensitive(j, "payload");
 	secret = cJSON_GetObjectItemCaseSensitive(j, "secret");
+	/* The type goes out in a header line: SPEC §3's rule, checked. */
 	if (!cJSON_IsString(url) ||
-	    (type != NULL &&
-	        (!cJSON_IsString(type) || *type->valuestring == '\0' ||
-	            strlen(type->valuestring) > HOOKD_TYPE_MAX)) ||
+	    (raw[0].p != NULL &&
+	        hk_event_type_raw(&raw[0], type, sizeof(type)) != 0) ||
 	    (secret != NULL &&
 	        (!cJSON_IsString(secret) || *secret->valuestring == '\0' ||
 	            strlen(secret->valuestring) > 200))) {
 		hk_http_error(req, 400, "bad_request",
-		    "url (string), event "
-		    "(1-200 characters) and secret (1-200 characters) are "
-		    "expected");
+		    "url (string), event (" HOOKD_TYPE_RULE
+		    ") and secret (1-200 characters) are expected");
 		goto out;
 	}
 	if (hk_sub_check_url(url->valuestring, host, sizeof(host), &code, err,
@@ -1684,12 +1665,11 @@ hk_engine_test_delivery(struct evhttp_request *req)
 	}
 	if (secret == NULL)
 		hk_secret_new(sec);
-	ptext = payload != NULL ? cJSON_PrintUnformatted(payload) : NULL;
-	eng_test(req, url->valuestring,
-	    type != NULL ? type->valuestring : "webhook.test",
-	    ptext != NULL ? ptext : "{}", ptext != NULL ? strlen(ptext) : 2,
+	/* The payload as sent: a number keeps its digits. */
+	eng_test(req, url->valuestring, type,
+	    raw[1].p != NULL ? raw[1].p : "{}",
+	    raw[1].p != NULL ? raw[1].len : 2,
 	    secret != NULL ? secret->valuestring : sec, NULL, 10000, NULL);
-	free(ptext);
 out:
 	cJSON_Delete(j);
 }

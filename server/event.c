@@ -12,11 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+
 #include "clock.h"
 #include "env.h"
+#include "hdr.h"
 #include "hk.h"
 #include "hookd.h"
 #include "id.h"
+#include "json.h"
 
 static int
 event_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
@@ -217,12 +221,58 @@ event_api_submit(struct evhttp_request *req, const char *type,
 		hk_http_unavailable(req, err);
 }
 
-static int
-event_type_valid(const char *t)
+/*
+ * An event type goes out in a header line: only visible ASCII, so no
+ * byte from a sender can split the request at a receiver (SPEC §3).
+ */
+int
+hk_event_type_ok(const char *t)
 {
 	size_t n = strlen(t);
 
-	return n > 0 && n <= HOOKD_TYPE_MAX;
+	return n <= HOOKD_TYPE_MAX && hk_hdr_visible(t, n);
+}
+
+int
+hk_event_body_raw(struct evhttp_request *req, const char *const *names,
+    size_t n, struct hk_json_str *out)
+{
+	struct evbuffer *eb = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(eb), i;
+	const char *p;
+
+	for (i = 0; i < n; i++)
+		out[i].p = NULL;
+	if (len == 0)
+		return 0;
+	if ((p = (const char *)evbuffer_pullup(eb, -1)) == NULL) {
+		hk_http_error(req, 500, "internal", "out of memory");
+		return -1;
+	}
+	if (hk_json_raw(p, len, names, n, out) != 0) {
+		hk_http_error(
+		    req, 400, "invalid_json", "the body is not valid JSON");
+		return -1;
+	}
+	return 0;
+}
+
+int
+hk_event_type_raw(const struct hk_json_str *raw, char *out, size_t len)
+{
+	struct hk_json_str s;
+	long n;
+
+	if (raw->p == NULL || raw->kind != HK_JSON_STRING)
+		return -1;
+	s.p = raw->p + 1;
+	s.len = raw->len - 2;
+	s.kind = HK_JSON_STRING;
+	/* A \u0000 would cut the C string: what follows is never checked. */
+	if ((n = hk_json_unescape(&s, out, len)) < 0 ||
+	    (size_t)n != strlen(out) || !hk_event_type_ok(out))
+		return -1;
+	return 0;
 }
 
 /* POST /api/events: {event, payload, idempotencyKey?}. */
@@ -231,22 +281,20 @@ event_publish(struct evhttp_request *req)
 {
 	static const char *const fields[] = {
 	    "event", "payload", "idempotencyKey", NULL};
-	const cJSON *type, *payload, *idem;
-	char *ptext;
+	char type[HOOKD_TYPE_MAX + 2];
+	struct hk_json_str raw[2];
+	const cJSON *idem;
 	cJSON *j;
 
 	if (hk_admin_body(req, &j) != 0)
 		return;
-	if (hk_admin_known(req, j, fields) != 0)
+	if (hk_admin_known(req, j, fields) != 0 ||
+	    hk_event_body_raw(req, fields, 2, raw) != 0)
 		goto out;
-	type = cJSON_GetObjectItemCaseSensitive(j, "event");
-	payload = cJSON_GetObjectItemCaseSensitive(j, "payload");
 	idem = cJSON_GetObjectItemCaseSensitive(j, "idempotencyKey");
-	if (!cJSON_IsString(type) || !event_type_valid(type->valuestring)) {
+	if (hk_event_type_raw(&raw[0], type, sizeof(type)) != 0) {
 		hk_http_error(req, 400, "bad_request",
-		    "event must be a string "
-		    "of 1-%d characters",
-		    HOOKD_TYPE_MAX);
+		    "event must be a string of " HOOKD_TYPE_RULE);
 		goto out;
 	}
 	if (idem != NULL &&
@@ -258,15 +306,10 @@ event_publish(struct evhttp_request *req)
 		    HOOKD_IDEM_MAX);
 		goto out;
 	}
-	ptext = payload != NULL ? cJSON_PrintUnformatted(payload) : NULL;
-	if (payload != NULL && ptext == NULL) {
-		hk_http_error(req, 500, "internal", "out of memory");
-		goto out;
-	}
-	event_api_submit(req, type->valuestring, NULL,
-	    ptext != NULL ? ptext : "{}", ptext != NULL ? strlen(ptext) : 2,
+	/* The payload as sent: a number keeps its digits. */
+	event_api_submit(req, type, NULL, raw[1].p != NULL ? raw[1].p : "{}",
+	    raw[1].p != NULL ? raw[1].len : 2,
 	    idem != NULL ? idem->valuestring : NULL);
-	free(ptext);
 out:
 	cJSON_Delete(j);
 }
@@ -276,8 +319,8 @@ void
 hk_event_test(struct evhttp_request *req, const struct hk_webhook *wh)
 {
 	static const char *const fields[] = {"event", "payload", NULL};
-	const cJSON *type, *payload;
-	char *ptext = NULL;
+	char type[HOOKD_TYPE_MAX + 2] = "webhook.test";
+	struct hk_json_str raw[2];
 	cJSON *j;
 
 	/* The same pipeline as the webhook's URL, which refuses it too. */
@@ -288,27 +331,18 @@ hk_event_test(struct evhttp_request *req, const struct hk_webhook *wh)
 	}
 	if (hk_admin_body(req, &j) != 0)
 		return;
-	if (hk_admin_known(req, j, fields) != 0)
+	if (hk_admin_known(req, j, fields) != 0 ||
+	    hk_event_body_raw(req, fields, 2, raw) != 0)
 		goto out;
-	type = cJSON_GetObjectItemCaseSensitive(j, "event");
-	payload = cJSON_GetObjectItemCaseSensitive(j, "payload");
-	if (type != NULL &&
-	    (!cJSON_IsString(type) || !event_type_valid(type->valuestring))) {
+	if (raw[0].p != NULL &&
+	    hk_event_type_raw(&raw[0], type, sizeof(type)) != 0) {
 		hk_http_error(req, 400, "bad_request",
-		    "event must be a string "
-		    "of 1-%d characters",
-		    HOOKD_TYPE_MAX);
+		    "event must be a string of " HOOKD_TYPE_RULE);
 		goto out;
 	}
-	if (payload != NULL &&
-	    (ptext = cJSON_PrintUnformatted(payload)) == NULL) {
-		hk_http_error(req, 500, "internal", "out of memory");
-		goto out;
-	}
-	event_api_submit(req, type != NULL ? type->valuestring : "webhook.test",
-	    wh, ptext != NULL ? ptext : "{\"test\":true}",
-	    ptext != NULL ? strlen(ptext) : 13, NULL);
-	free(ptext);
+	event_api_submit(req, type, wh,
+	    raw[1].p != NULL ? raw[1].p : "{\"test\":true}",
+	    raw[1].p != NULL ? raw[1].len : 13, NULL);
 out:
 	cJSON_Delete(j);
 }

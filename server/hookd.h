@@ -259,6 +259,18 @@ void hk_event_test(struct evhttp_request *, const struct hk_webhook *);
 cJSON *hk_event_head(const char *env, size_t len);
 /* Whether TYPE matches PATTERN: exact, a prefix ending in '*', or "*". */
 int hk_event_match(const char *pattern, const char *type);
+/* Whether T is an event type: 1 to 200 visible ASCII characters (§3). */
+int hk_event_type_ok(const char *t);
+#define HOOKD_TYPE_RULE "1-200 visible ASCII characters (0x21-0x7E)"
+struct hk_json_str;
+/*
+ * The whole text of the admin request body's top-level members NAMES
+ * (json.h hk_json_raw(): a payload keeps its digits). 0, or -1 answered.
+ */
+int hk_event_body_raw(struct evhttp_request *, const char *const *names,
+    size_t n, struct hk_json_str *out);
+/* Decodes RAW, a string member, into OUT: 0 when it is an event type. */
+int hk_event_type_raw(const struct hk_json_str *raw, char *out, size_t len);
 
 /* reqlog.c: each webhook's request log. */
 struct hk_reqlog {

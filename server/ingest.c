@@ -35,6 +35,7 @@ enum {
 	H_GHEVENT,
 	H_ETYPE,
 	H_WHID,
+	H_SVIXID,
 	H_GHDELIVERY,
 	H_IDEM,
 	H_COUNT
@@ -42,8 +43,8 @@ enum {
 
 static const char *const ingest_names[H_COUNT] = {"X-Webhook-Token",
     "X-API-Key", "Authorization", "Content-Type", "X-Webhook-Event",
-    "X-GitHub-Event", "X-Event-Type", "webhook-id", "X-GitHub-Delivery",
-    "Idempotency-Key"};
+    "X-GitHub-Event", "X-Event-Type", "webhook-id", "svix-id",
+    "X-GitHub-Delivery", "Idempotency-Key"};
 
 /* What the answer of one request needs once its event is committed. */
 struct ingest {
@@ -248,37 +249,51 @@ static const char *const ingest_members[M_COUNT] = {"event", "type", "id"};
 
 /*
  * Decodes member S into OUT. Returns 1 for a non-empty string, 0 when
- * absent or empty, -1 when it does not fit.
+ * absent or empty, -1 when it does not fit or holds a NUL (\u0000: a C
+ * string would be cut there, and what follows never checked).
  */
 static int
 ingest_member(const struct hk_json_str *s, char *out, size_t len)
 {
+	long n;
+
 	*out = '\0';
 	if (s->p == NULL)
 		return 0;
-	if (hk_json_unescape(s, out, len) < 0)
+	if ((n = hk_json_unescape(s, out, len)) < 0 || (size_t)n != strlen(out))
 		return -1;
 	return *out != '\0';
 }
 
-/* A string node that can be an event type, or NULL. */
-static const char *
-ingest_str(const cJSON *j)
+/*
+ * The string the webhook's JSON pointer names in the body, decoded into
+ * OUT as ingest_member(); a value that is not a string is absent.
+ */
+static int
+ingest_pointer(
+    const char *body, size_t blen, const char *ptr, char *out, size_t len)
 {
-	return cJSON_IsString(j) && *j->valuestring != '\0' ? j->valuestring
-	                                                    : NULL;
+	struct hk_json_str v;
+
+	*out = '\0';
+	if (hk_jptr_text(body, blen, ptr, &v) != 0 || v.kind != HK_JSON_STRING)
+		return 0;
+	v.p++; /* the contents, without the quotes */
+	v.len -= 2;
+	return ingest_member(&v, out, len);
 }
 
 /*
  * The event type of the request (SPEC §3) into OUT, with the webhook's
- * prefix. MEM holds the body's top-level members; ROOT is the parsed
- * body, for a JSON pointer rule only. Returns 0, or -1 when it does not
- * fit.
+ * prefix. MEM holds the body's top-level members; PAYLOAD (PLEN bytes)
+ * is the whole, for a JSON pointer rule. Returns 0, or -1 when it is not
+ * 1 to 200 visible ASCII characters: it goes out in a header line
+ * (X-Webhook-Event).
  */
 static int
 ingest_type(struct evhttp_request *req, const struct ingest *in,
     const struct hk_webhook *wh, const struct hk_json_str *mem,
-    const cJSON *root, char *out, size_t len)
+    const char *payload, size_t plen, char *out, size_t len)
 {
 	static const int hdrs[] = {H_EVENT, H_GHEVENT, H_ETYPE};
 	char body[HOOKD_TYPE_MAX + 2];
@@ -291,7 +306,10 @@ ingest_type(struct evhttp_request *req, const struct ingest *in,
 		t = ingest_header(req, wh->wh_etype_value);
 		break;
 	case HK_ETYPE_JSON:
-		t = ingest_str(hk_jptr_get(root, wh->wh_etype_value));
+		if ((n = ingest_pointer(payload, plen, wh->wh_etype_value, body,
+		         sizeof(body))) < 0)
+			return -1;
+		t = n > 0 ? body : NULL;
 		break;
 	case HK_ETYPE_FIXED:
 		t = wh->wh_etype_value;
@@ -315,7 +333,9 @@ ingest_type(struct evhttp_request *req, const struct ingest *in,
 		t = "webhook.received";
 	n = snprintf(
 	    out, len, "%s%s", wh->wh_prefix != NULL ? wh->wh_prefix : "", t);
-	return n < 0 || (size_t)n >= len || n > HOOKD_TYPE_MAX ? -1 : 0;
+	if (n < 0 || (size_t)n >= len || !hk_event_type_ok(out))
+		return -1;
+	return 0;
 }
 
 /*
@@ -326,7 +346,7 @@ static int
 ingest_idem(const struct ingest *in, const struct hk_webhook *wh,
     const struct hk_json_str *mem, char *buf, size_t len, const char **key)
 {
-	static const int hdrs[] = {H_WHID, H_GHDELIVERY, H_IDEM};
+	static const int hdrs[] = {H_WHID, H_SVIXID, H_GHDELIVERY, H_IDEM};
 	const char *k;
 	size_t i;
 	int n;
@@ -362,7 +382,6 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 	char *form = NULL;
 	size_t len, plen;
 	int64_t retry_ms;
-	cJSON *root = NULL;
 	int err;
 
 	len = evbuffer_get_length(eb);
@@ -424,24 +443,21 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 		    "send application/json, or a form with a payload field");
 		return;
 	}
-	/* A tree only where a JSON pointer must be followed. */
-	if (hk_json_scan(payload, plen, ingest_members, M_COUNT, mem) != 0 ||
-	    (wh->wh_etype == HK_ETYPE_JSON &&
-	        (root = cJSON_ParseWithLength(payload, plen)) == NULL)) {
+	if (hk_json_scan(payload, plen, ingest_members, M_COUNT, mem) != 0) {
 		ingest_refuse(req, wh, in, 400, "invalid_json",
 		    "the body is not valid JSON");
 		goto out;
 	}
-	if (ingest_type(req, in, wh, mem, root, type, sizeof(type)) != 0) {
+	if (ingest_type(req, in, wh, mem, payload, plen, type, sizeof(type)) !=
+	    0) {
 		ingest_refuse(req, wh, in, 400, "bad_request",
-		    "the event type "
-		    "is longer than 200 characters");
+		    "the event type must be " HOOKD_TYPE_RULE);
 		goto out;
 	}
 	if (ingest_idem(in, wh, mem, idbuf, sizeof(idbuf), &idem) != 0) {
 		ingest_refuse(req, wh, in, 400, "bad_request",
-		    "the "
-		    "idempotency key is longer than 256 characters");
+		    "the idempotency key must be at most 256 characters, "
+		    "without NUL");
 		goto out;
 	}
 	if (hk_store_full(hd->hd_store)) {
@@ -466,7 +482,6 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 		                        : hk_strerror(err));
 	}
 out:
-	cJSON_Delete(root);
 	free(form);
 }
 

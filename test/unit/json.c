@@ -95,6 +95,59 @@ t_members(void)
 	T_CHECK(out[0].p == NULL && out[1].p == NULL);
 }
 
+/* Whether S is the text [P, P + N). */
+static int
+is(const struct hk_json_str *s, const char *text, int kind)
+{
+	return s->p != NULL && s->len == strlen(text) &&
+	    memcmp(s->p, text, s->len) == 0 && s->kind == kind;
+}
+
+/* Raw members and children: every kind, its text exactly as sent. */
+static void
+t_raw(void)
+{
+	static const char *const names[] = {
+	    "payload", "event", "n", "t", "z", "s", "a", "missing"};
+	static const char doc[] =
+	    "{\"event\":\"x\\r\", \"payload\" : {\"id\":1096473593264894053,"
+	    "\"d\":[1e400, -0,{\"k\":[]}]} ,\"n\":null,\"t\":true,"
+	    "\"z\":-0.0E-0,\"s\":\"\\u0000\",\"a\":[ ],\"payload\":1}";
+	struct hk_json_str out[8], c;
+
+	T_CHECK(hk_json_raw(doc, sizeof(doc) - 1, names, 8, out) == 0);
+	T_CHECK(is(&out[0],
+	    "{\"id\":1096473593264894053,\"d\":[1e400, -0,{\"k\":[]}]}",
+	    HK_JSON_OBJECT));
+	T_CHECK(is(&out[1], "\"x\\r\"", HK_JSON_STRING));
+	T_CHECK(is(&out[2], "null", HK_JSON_NULL));
+	T_CHECK(is(&out[3], "true", HK_JSON_BOOL));
+	T_CHECK(is(&out[4], "-0.0E-0", HK_JSON_NUMBER));
+	T_CHECK(is(&out[5], "\"\\u0000\"", HK_JSON_STRING));
+	T_CHECK(is(&out[6], "[ ]", HK_JSON_ARRAY));
+	T_CHECK(out[7].p == NULL);
+	/* Children, by name and by index. */
+	T_CHECK(hk_json_child(out[0].p, out[0].len, "id", &c) == 0 &&
+	    is(&c, "1096473593264894053", HK_JSON_NUMBER));
+	T_CHECK(hk_json_child(out[0].p, out[0].len, "d", &c) == 0 &&
+	    is(&c, "[1e400, -0,{\"k\":[]}]", HK_JSON_ARRAY));
+	T_CHECK(hk_json_child(c.p, c.len, "1", &c) == 0 &&
+	    is(&c, "-0", HK_JSON_NUMBER));
+	T_CHECK(hk_json_child(out[0].p, out[0].len, "d", &c) == 0 &&
+	    hk_json_child(c.p, c.len, "2", &c) == 0 &&
+	    is(&c, "{\"k\":[]}", HK_JSON_OBJECT));
+	T_CHECK(hk_json_child(out[0].p, out[0].len, "d", &c) == 0 &&
+	    hk_json_child(c.p, c.len, "3", &c) == HK_ENOTFOUND);
+	T_CHECK(hk_json_child(out[0].p, out[0].len, "d", &c) == 0 &&
+	    hk_json_child(c.p, c.len, "-1", &c) == HK_ENOTFOUND);
+	T_CHECK(hk_json_child("1", 1, "0", &c) == HK_ENOTFOUND);
+	T_CHECK(hk_json_child("[[1],2]", 7, "1", &c) == 0 &&
+	    is(&c, "2", HK_JSON_NUMBER));
+	T_CHECK(hk_json_child("{\"a\":1,\"a\":2}", 13, "a", &c) == 0 &&
+	    is(&c, "1", HK_JSON_NUMBER));
+	T_CHECK(hk_json_raw("{\"a\":[1,}", 9, names, 8, out) == HK_EINVAL);
+}
+
 static void
 t_print(void)
 {
@@ -129,6 +182,7 @@ main(void)
 	    {"grammar", t_grammar},
 	    {"members", t_members},
 	    {"print", t_print},
+	    {"raw", t_raw},
 	};
 
 	return t_run("json", cases, HK_NELEM(cases));

@@ -59,6 +59,62 @@ test_render(void)
 	T_CHECK(render("${nope}") == NULL);
 }
 
+/* Renders T over payload P. */
+static char *
+render_over(const char *t, const char *p)
+{
+	struct hk_tmpl_vars v = {"a", "evt_1", "2025-05-21T21:26:58.211Z", "ci",
+	    p, strlen(p), NULL, 0};
+	struct hk_buf b = HK_BUF_INIT;
+
+	if (hk_tmpl_render(t, &v, &b) != 0) {
+		hk_buf_free(&b);
+		return NULL;
+	}
+	return hk_buf_take(&b);
+}
+
+/* Numbers go out with the digits they came with, never via a double. */
+static void
+test_numbers(void)
+{
+	static const char *const p =
+	    "{\"id\":1096473593264894053,\"neg\":-0,\"big\":1e400,"
+	    "\"f\":0.1,\"d30\":123456789012345678901234567890,"
+	    "\"e\":1.5E+3, \"l\" : [ 18446744073709551615 , {\"x\": -1e-400} ],"
+	    "\"s\":\"caf\\u00e9 \\/ \\\"q\\\"\",\"id\":2}";
+	static const struct {
+		const char *t, *want;
+	} cases[] = {
+	    {"{\"id\":${payload.id}}", "{\"id\":1096473593264894053}"},
+	    {"${payload.neg}", "-0"},
+	    {"${payload.big}", "1e400"},
+	    {"${payload.f}", "0.1"},
+	    {"${payload.d30}", "123456789012345678901234567890"},
+	    {"${payload.e}", "1.5E+3"},
+	    {"${payload.l.0}", "18446744073709551615"},
+	    {"${payload.l.1.x}", "-1e-400"},
+	    {"${payload.l.1}", "{\"x\": -1e-400}"},
+	    {"\"${payload.s}\"", "\"caf\\u00e9 \\/ \\\"q\\\"\""},
+	    {"[${payload.l.2}${payload.l.01x}${payload.id.0}]", "[]"},
+	};
+	size_t i;
+	char *got;
+
+	for (i = 0; i < HK_NELEM(cases); i++) {
+		got = render_over(cases[i].t, p);
+		if (got == NULL || strcmp(got, cases[i].want) != 0)
+			fprintf(stderr, "render %s: got %s\n", cases[i].t,
+			    got != NULL ? got : "(error)");
+		T_STREQ(got, cases[i].want);
+		free(got);
+	}
+	/* Not JSON: a field is missing, the rest renders. */
+	got = render_over("[${payload.a}]", "{\"a\":");
+	T_STREQ(got, "[]");
+	free(got);
+}
+
 static void
 test_check(void)
 {
@@ -121,6 +177,7 @@ main(void)
 {
 	static const struct t_case cases[] = {
 	    {"render", test_render},
+	    {"numbers", test_numbers},
 	    {"check", test_check},
 	    {"backoff", test_backoff},
 	    {"retry_after", test_retry_after},
