@@ -1,13 +1,16 @@
 /*
- * sig.h: HMAC-SHA256 webhook signatures, the five schemes of SPEC §3.
+ * sig.h: HMAC-SHA256 webhook signatures: the schemes of SPEC §3 and of
+ * its providers, each a row of one table (lib/sig.c sig_rows: signature
+ * header, prefix, timestamp header, signed content, encoding, key form).
  *
  * Verification runs over the raw request bytes exactly as received. Every
  * comparison checks the length first and then compares in constant time
  * (sodium_memcmp); a prefix of the right signature never matches. Nothing
  * here logs, and no error carries the expected signature.
  *
- * Keys: for hex, github, stripe and slack the HMAC key is the secret
- * string's own bytes. For standard it is the base64-decoded part after
+ * Keys: for every scheme but standard the HMAC key is the secret
+ * string's own bytes. gitlab is no HMAC: its header carries the secret
+ * itself, compared in constant time. For standard it is the base64-decoded part after
  * "whsec_"; a secret without that prefix is used as its raw bytes (the
  * Standard Webhooks libraries' "raw" format).
  *
@@ -24,6 +27,13 @@ enum hk_scheme {
 	HK_SCHEME_STANDARD,
 	HK_SCHEME_STRIPE,
 	HK_SCHEME_SLACK,
+	HK_SCHEME_GITLAB,
+	HK_SCHEME_SHOPIFY,
+	HK_SCHEME_ZOOM,
+	HK_SCHEME_META,
+	HK_SCHEME_DROPBOX,
+	HK_SCHEME_X,
+	HK_SCHEME_COUNT /* not a scheme: how many there are */
 };
 
 #define HK_SIG_TOLERANCE 300 /* default toleranceSeconds */
@@ -51,7 +61,7 @@ struct hk_sig_header {
 /* Initialise libsodium. Returns 0 or HK_ERR. */
 int hk_sig_init(void);
 
-/* Parses "hex", "github", "standard", "stripe" or "slack". 0 or HK_EINVAL. */
+/* Parses a scheme's name ("hex", "github", …, "x"). 0 or HK_EINVAL. */
 int hk_sig_scheme_parse(const char *, enum hk_scheme *);
 const char *hk_sig_scheme_name(enum hk_scheme);
 
@@ -72,10 +82,13 @@ int hk_sig_present(enum hk_scheme, hk_sig_getter, void *arg);
 int hk_sig_verify(
     enum hk_scheme, const char *secret, const struct hk_sig_req *);
 
+/* Whether SCHEME signs a timestamp (checked against the tolerance). */
+int hk_sig_timed(enum hk_scheme);
+
 /*
  * Signs BODY as a sender using SCHEME would, for tests and delivery. ID is
- * the message id (standard only) and TS the timestamp in seconds (standard,
- * stripe, slack). Fills OUT[0..n-1] with header names and values and
+ * the message id (standard only) and TS the timestamp in seconds (the
+ * timed schemes). Fills OUT[0..n-1] with header names and values and
  * returns n (1, 2 or 3), or HK_EINVAL.
  */
 int hk_sig_sign(enum hk_scheme, const char *secret, const char *id,
@@ -96,6 +109,15 @@ int hk_sig_standard_key(const char *secret, unsigned char *key);
 int hk_sig_standard_v1(const unsigned char *key, size_t klen, const char *id,
     long long ts, const unsigned char *body, size_t len, char *out,
     size_t outlen);
+
+/*
+ * HMAC-SHA256 of MSG keyed with the secret string's bytes, as text into
+ * OUT: lower-case hex (65 bytes of room) or, with B64, padded base64
+ * (45 bytes). For handshakes that answer with a MAC (Zoom, X). 0, or
+ * HK_EINVAL for an empty secret or too little room.
+ */
+int hk_sig_mac_text(const char *secret, const unsigned char *msg, size_t len,
+    int b64, char *out, size_t outlen);
 
 /* Lower-case hex HMAC-SHA256 of BODY with the secret string's bytes. */
 void hk_sig_hex(

@@ -2,7 +2,9 @@
 # Regenerates signatures.json from an implementation independent of
 # hookd's C code (Python's hmac, hashlib and base64).
 # Run from this directory: python3 gen.py > signatures.json
-import base64, hashlib, hmac, json
+# and python3 gen.py --providers > providers.json (the schemes the
+# providers' presets added: gitlab, shopify, zoom, meta, dropbox, x).
+import base64, hashlib, hmac, json, sys
 
 NOW = 1747862818  # 2025-05-21T21:26:58Z
 BODY = '{"event":"push","payload":{"ref":"refs/heads/main","n":1}}'
@@ -325,5 +327,125 @@ v('slack negative timestamp', 'slack', SLACK_SECRET, slh(-5), 'invalid')
 v('slack timestamp with fraction', 'slack', SLACK_SECRET,
   {SS: slack(SLACK_SECRET, f'{NOW}.25', BODY), ST: f'{NOW}.25'}, 'invalid')
 v('slack empty timestamp', 'slack', SLACK_SECRET, slh(NOW, tsh=''), 'invalid')
+
+
+if '--providers' not in sys.argv:
+    print(json.dumps(V, indent=1, ensure_ascii=False))
+    sys.exit(0)
+
+# --- providers.json: the schemes of the provider presets (http.md,
+# Providers). Secrets as each provider hands them out.
+V = []
+names.clear()
+GL_SECRET = 'glpat-webhook-token-1234'
+SHOP_SECRET = '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'
+ZOOM_SECRET = 'ZjYxN2RlNzItYmM1Ny00'
+META_SECRET = '4c2f9c1f0d9a8b7e6f5a4b3c2d1e0f9a'
+DBX_SECRET = 'dbx8k2m5p9q3r7t1'
+X_SECRET = 'xConsumerSecret0123456789abcdefghijklmnopqrstuv'
+SHOP_BODY = '{"id":820982911946154508,"email":"jon@example.com","total_price":"403.00"}'
+
+
+def b64mac(secret, msg):
+    return b64(mac(secret.encode(), msg).digest())
+
+
+# gitlab: X-Gitlab-Token is the secret itself (compared in constant time).
+G = 'X-Gitlab-Token'
+v('gitlab valid', 'gitlab', GL_SECRET, {G: GL_SECRET}, 'ok')
+v('gitlab lower-case header name', 'gitlab', GL_SECRET, {G.lower(): GL_SECRET}, 'ok')
+v('gitlab any body', 'gitlab', GL_SECRET, {G: GL_SECRET}, 'ok', body=OTHER)
+v('gitlab wrong token', 'gitlab', GL_SECRET, {G: 'glpat-webhook-token-1235'}, 'invalid')
+v('gitlab prefix of the token', 'gitlab', GL_SECRET, {G: GL_SECRET[:-1]}, 'invalid')
+v('gitlab token and more', 'gitlab', GL_SECRET, {G: GL_SECRET + 'x'}, 'invalid')
+v('gitlab case differs', 'gitlab', GL_SECRET, {G: GL_SECRET.upper()}, 'invalid')
+v('gitlab empty header', 'gitlab', GL_SECRET, {G: ''}, 'invalid')
+v('gitlab HMAC instead of the token', 'gitlab', GL_SECRET, {G: hexs(GL_SECRET, BODY)}, 'invalid')
+v('gitlab missing header', 'gitlab', GL_SECRET, {}, 'missing')
+v('gitlab other header only', 'gitlab', GL_SECRET, {'X-Webhook-Token': GL_SECRET}, 'missing')
+
+# shopify: X-Shopify-Hmac-Sha256: base64 of HMAC(secret, body).
+S = 'X-Shopify-Hmac-Sha256'
+sh = b64mac(SHOP_SECRET, SHOP_BODY)
+v('shopify valid', 'shopify', SHOP_SECRET, {S: sh}, 'ok', body=SHOP_BODY)
+v('shopify lower-case header name', 'shopify', SHOP_SECRET, {S.lower(): sh}, 'ok', body=SHOP_BODY)
+v('shopify unicode body', 'shopify', SHOP_SECRET, {S: b64mac(SHOP_SECRET, UBODY)}, 'ok', body=UBODY)
+v('shopify tampered body', 'shopify', SHOP_SECRET, {S: sh}, 'invalid', body=SHOP_BODY.replace('403', '404'))
+v('shopify wrong secret', 'shopify', 'shpss_other', {S: sh}, 'invalid', body=SHOP_BODY)
+v('shopify hex instead of base64', 'shopify', SHOP_SECRET,
+  {S: hexs(SHOP_SECRET, SHOP_BODY)}, 'invalid', body=SHOP_BODY)
+v('shopify padding dropped', 'shopify', SHOP_SECRET, {S: sh.rstrip('=')}, 'invalid', body=SHOP_BODY)
+v('shopify prefix-truncated', 'shopify', SHOP_SECRET, {S: sh[:22]}, 'invalid', body=SHOP_BODY)
+v('shopify sha256= prefix', 'shopify', SHOP_SECRET, {S: 'sha256=' + sh}, 'invalid', body=SHOP_BODY)
+v('shopify two signatures', 'shopify', SHOP_SECRET, {S: sh + ',' + sh}, 'invalid', body=SHOP_BODY)
+v('shopify missing header', 'shopify', SHOP_SECRET, {}, 'missing', body=SHOP_BODY)
+
+# zoom: x-zm-signature: v0=<hex of v0:ts:body>, x-zm-request-timestamp.
+ZS, ZT = 'x-zm-signature', 'x-zm-request-timestamp'
+ZBODY = '{"event":"meeting.started","event_ts":1747862818000,"payload":{"account_id":"AAAA","object":{"id":"85236154"}}}'
+
+
+def zh(ts, secret=ZOOM_SECRET, body=ZBODY, tsh=None):
+    return {ZS: 'v0=' + hexs(secret, f'v0:{ts}:{body}'), ZT: str(ts) if tsh is None else tsh}
+
+
+z = zh(NOW)
+v('zoom valid', 'zoom', ZOOM_SECRET, z, 'ok', body=ZBODY)
+v('zoom upper-case header names', 'zoom', ZOOM_SECRET,
+  {'X-Zm-Signature': z[ZS], 'X-Zm-Request-Timestamp': z[ZT]}, 'ok', body=ZBODY)
+v('zoom url_validation', 'zoom', ZOOM_SECRET,
+  zh(NOW, body='{"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1654503849680,"event":"endpoint.url_validation"}'),
+  'ok', body='{"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1654503849680,"event":"endpoint.url_validation"}')
+v('zoom tampered body', 'zoom', ZOOM_SECRET, z, 'invalid', body=ZBODY.replace('started', 'ended'))
+v('zoom wrong secret', 'zoom', 'other-zoom-secret', z, 'invalid', body=ZBODY)
+v('zoom timestamp changed', 'zoom', ZOOM_SECRET, zh(NOW, tsh=str(NOW + 1)), 'invalid', body=ZBODY)
+v('zoom no v0= prefix', 'zoom', ZOOM_SECRET, {ZS: z[ZS][3:], ZT: z[ZT]}, 'invalid', body=ZBODY)
+v('zoom one digit short', 'zoom', ZOOM_SECRET, {ZS: z[ZS][:-1], ZT: z[ZT]}, 'invalid', body=ZBODY)
+v('zoom missing signature', 'zoom', ZOOM_SECRET, {ZT: z[ZT]}, 'missing', body=ZBODY)
+v('zoom missing timestamp', 'zoom', ZOOM_SECRET, {ZS: z[ZS]}, 'missing', body=ZBODY)
+v('zoom stale past', 'zoom', ZOOM_SECRET, zh(NOW - 301), 'stale', body=ZBODY)
+v('zoom stale future', 'zoom', ZOOM_SECRET, zh(NOW + 301), 'stale', body=ZBODY)
+v('zoom edge of tolerance', 'zoom', ZOOM_SECRET, zh(NOW - 300), 'ok', body=ZBODY)
+v('zoom milliseconds timestamp', 'zoom', ZOOM_SECRET, zh(NOW * 1000), 'stale', body=ZBODY)
+v('zoom malformed timestamp', 'zoom', ZOOM_SECRET, zh(NOW, tsh='17478628x8'), 'invalid', body=ZBODY)
+
+# meta: X-Hub-Signature-256: sha256=<hex>, keyed with the app secret.
+M = 'X-Hub-Signature-256'
+MBODY = '{"object":"page","entry":[{"id":"1234567890","time":1747862818,"changes":[{"field":"feed","value":{"item":"post"}}]}]}'
+mh = 'sha256=' + hexs(META_SECRET, MBODY)
+v('meta valid', 'meta', META_SECRET, {M: mh}, 'ok', body=MBODY)
+v('meta lower-case header name', 'meta', META_SECRET, {M.lower(): mh}, 'ok', body=MBODY)
+v('meta tampered body', 'meta', META_SECRET, {M: mh}, 'invalid', body=MBODY.replace('feed', 'mention'))
+v('meta wrong secret', 'meta', 'another-app-secret', {M: mh}, 'invalid', body=MBODY)
+v('meta no prefix', 'meta', META_SECRET, {M: mh[7:]}, 'invalid', body=MBODY)
+v('meta sha1 header only', 'meta', META_SECRET,
+  {'X-Hub-Signature': 'sha1=' + hmac.new(META_SECRET.encode(), MBODY.encode(), hashlib.sha1).hexdigest()},
+  'missing', body=MBODY)
+v('meta one digit short', 'meta', META_SECRET, {M: mh[:-1]}, 'invalid', body=MBODY)
+
+# dropbox: X-Dropbox-Signature: <hex of HMAC(app secret, body)>.
+D = 'X-Dropbox-Signature'
+DBODY = '{"list_folder": {"accounts": ["dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc"]}, "delta": {"users": [12345678]}}'
+dh = hexs(DBX_SECRET, DBODY)
+v('dropbox valid', 'dropbox', DBX_SECRET, {D: dh}, 'ok', body=DBODY)
+v('dropbox upper-case digits', 'dropbox', DBX_SECRET, {D: dh.upper()}, 'ok', body=DBODY)
+v('dropbox tampered body', 'dropbox', DBX_SECRET, {D: dh}, 'invalid', body=DBODY.replace('12345678', '12345679'))
+v('dropbox wrong secret', 'dropbox', 'other-app-secret', {D: dh}, 'invalid', body=DBODY)
+v('dropbox sha256= prefix', 'dropbox', DBX_SECRET, {D: 'sha256=' + dh}, 'invalid', body=DBODY)
+v('dropbox prefix-truncated', 'dropbox', DBX_SECRET, {D: dh[:32]}, 'invalid', body=DBODY)
+v('dropbox missing header', 'dropbox', DBX_SECRET, {}, 'missing', body=DBODY)
+
+# x: X-Twitter-Webhooks-Signature: sha256=<base64 of HMAC(consumer secret, body)>.
+XH = 'X-Twitter-Webhooks-Signature'
+XBODY = '{"for_user_id":"2244994945","tweet_create_events":[{"id_str":"1876543210987654321","text":"hello"}]}'
+xh = 'sha256=' + b64mac(X_SECRET, XBODY)
+v('x valid', 'x', X_SECRET, {XH: xh}, 'ok', body=XBODY)
+v('x lower-case header name', 'x', X_SECRET, {XH.lower(): xh}, 'ok', body=XBODY)
+v('x tampered body', 'x', X_SECRET, {XH: xh}, 'invalid', body=XBODY.replace('hello', 'hellp'))
+v('x wrong secret', 'x', 'another-consumer-secret', {XH: xh}, 'invalid', body=XBODY)
+v('x no prefix', 'x', X_SECRET, {XH: xh[7:]}, 'invalid', body=XBODY)
+v('x hex instead of base64', 'x', X_SECRET, {XH: 'sha256=' + hexs(X_SECRET, XBODY)}, 'invalid', body=XBODY)
+v('x padding dropped', 'x', X_SECRET, {XH: xh.rstrip('=')}, 'invalid', body=XBODY)
+v('x missing header', 'x', X_SECRET, {}, 'missing', body=XBODY)
 
 print(json.dumps(V, indent=1, ensure_ascii=False))
