@@ -660,6 +660,77 @@ ctl_print(cJSON *j)
 
 static const char *const list_opts[] = {"limit", "after", NULL};
 
+/*
+ * The secret of --secret-file PATH: its first line, without the line end
+ * (a file written by echo or an editor ends in one). Caller frees.
+ */
+static char *
+ctl_secret_file(const char *path)
+{
+	char buf[1024];
+	size_t n;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		die(2, "%s: %s", path, strerror(errno));
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (buf[0] == '\0')
+		die(2, "%s: no secret in the file", path);
+	return strdup(buf);
+}
+
+/*
+ * Takes --secret S or --secret-file F out of ARGV (*ARGC shrinks) and
+ * sets it as signature.secret of J after the other options: the one
+ * step of `webhooks create NAME --provider P --secret S`.
+ */
+static char *
+ctl_take_secret(int *argc, char **argv)
+{
+	char *secret = NULL;
+	int i, o = 0;
+
+	for (i = 0; i < *argc; i++) {
+		if (strcmp(argv[i], "--secret") != 0 &&
+		    strcmp(argv[i], "--secret-file") != 0) {
+			argv[o++] = argv[i];
+			continue;
+		}
+		if (secret != NULL)
+			die(2, "give one of --secret and --secret-file");
+		if (i + 1 >= *argc)
+			die(2, "%s needs a value", argv[i]);
+		secret = argv[i][8] == '\0' ? strdup(argv[i + 1])
+		                            : ctl_secret_file(argv[i + 1]);
+		if (secret == NULL)
+			die(1, "out of memory");
+		i++;
+	}
+	*argc = o;
+	return secret;
+}
+
+/* Sets signature.secret of J to SECRET (which it frees), keeping --signature. */
+static void
+ctl_set_secret(cJSON *j, char *secret)
+{
+	cJSON *sig = cJSON_GetObjectItem(j, "signature");
+
+	if (secret == NULL)
+		return;
+	if (sig == NULL)
+		sig = cJSON_AddObjectToObject(j, "signature");
+	else if (!cJSON_IsObject(sig))
+		die(2, "--signature must be a JSON object");
+	cJSON_DeleteItemFromObjectCaseSensitive(sig, "secret");
+	cJSON_AddStringToObject(sig, "secret", secret);
+	memset(secret, 0, strlen(secret));
+	free(secret);
+}
+
 static void
 cmd_webhooks(int argc, char **argv)
 {
@@ -669,10 +740,13 @@ cmd_webhooks(int argc, char **argv)
 	    {"--rate", "rateLimit", 'n'}, {"--max-body", "maxBody", 'n'},
 	    {"--signature", "signature", 'j'},
 	    {"--event-type", "eventType", 'j'}, {"--disabled", "enabled", 'b'},
-	    {NULL, NULL, 0}};
+	    {"--provider", "provider", 's'},
+	    {"--verify-token", "verifyToken", 's'},
+	    {"--accept-forms", "acceptForms", 'b'}, {NULL, NULL, 0}};
 	struct hk_buf p = HK_BUF_INIT;
 	const char *sub = argc > 0 ? argv[0] : "list";
-	char *body;
+	char *body, *secret;
+	int nopt;
 	cJSON *j;
 
 	if (strcmp(sub, "list") == 0) {
@@ -684,7 +758,10 @@ cmd_webhooks(int argc, char **argv)
 	else if (strcmp(sub, "create") == 0) {
 		j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "name", argv[1]);
-		ctl_body(j, argc - 2, argv + 2, create);
+		nopt = argc - 2;
+		secret = ctl_take_secret(&nopt, argv + 2);
+		ctl_body(j, nopt, argv + 2, create);
+		ctl_set_secret(j, secret);
 		/* --disabled sets enabled: true above; it means false. */
 		if (cJSON_IsTrue(cJSON_GetObjectItem(j, "enabled")))
 			cJSON_ReplaceItemInObject(

@@ -191,6 +191,9 @@ struct hk_webhook {
 	double wh_rate; /* < 0: the --rate default */
 	int64_t wh_max_body; /* 0: the --max-body default */
 	int wh_enabled;
+	const struct hk_provider *wh_provider; /* provider.c, or NULL */
+	char *wh_verify_token; /* Meta's handshake */
+	int wh_accept_forms;
 	char wh_token_hash[HK_TOKEN_HASH_LEN];
 	int64_t wh_created;
 	int64_t wh_updated;
@@ -217,6 +220,51 @@ void hk_webhook_route(struct evhttp_request *, char **seg, int nseg);
  * nothing: 0, or -1 with the 400 message in ERR (test/fuzz/admin.c).
  */
 int hk_webhook_check_json(const cJSON *, int create, char *err, size_t errlen);
+
+/* provider.c: provider presets (SPEC §3 Providers), rows of one table. */
+struct hk_provider;
+
+/* The answer to a handshake, which ingest sends and logs. */
+struct hk_handshake {
+	int hs_status; /* 200, or the refusal's status */
+	const char *hs_code; /* "handshake", or the refusal's error code */
+	const char *hs_msg; /* the refusal's message */
+	const char *hs_ctype; /* of HS_BODY (200 only) */
+	struct hk_buf hs_body; /* the caller frees it */
+};
+
+/*
+ * Applies the members provider (presetting auth, signature.scheme and
+ * eventPrefix, which members applied after it override), verifyToken and
+ * acceptForms of J to WH. 0, or -1 with the 400 message in ERR.
+ */
+int hk_provider_apply(
+    struct hk_webhook *, const cJSON *j, char *err, size_t errlen);
+/* Judges WH once all its fields are set: 0, or -1 with ERR. */
+int hk_provider_check(const struct hk_webhook *, char *err, size_t errlen);
+/* Adds provider, verifyToken and acceptForms to a webhook's JSON. */
+void hk_provider_public(const struct hk_webhook *, cJSON *j);
+const char *hk_provider_name(const struct hk_provider *);
+/* Whether WH takes forms without a payload field as JSON objects. */
+int hk_provider_forms(const struct hk_webhook *);
+/*
+ * The event type of WH's provider for this request into OUT (before the
+ * prefix; FORM: the body was a form without payload). 1 found, 0 none
+ * (ingest's defaults apply), -1 when it does not fit or holds a NUL.
+ */
+int hk_provider_type(struct evhttp_request *, const struct hk_webhook *,
+    const char *payload, size_t plen, int form, char *out, size_t len);
+/* The provider's idempotency key into BUF and *KEY: 1, 0 or -1 as above. */
+int hk_provider_idem(struct evhttp_request *, const struct hk_webhook *,
+    const char *payload, size_t plen, char *buf, size_t len, const char **key);
+/*
+ * Whether the request is WH's provider's handshake: a GET (hk_provider_get)
+ * or an authenticated JSON POST (hk_provider_post). 1 with HS filled, or 0.
+ */
+int hk_provider_get(
+    struct evhttp_request *, const struct hk_webhook *, struct hk_handshake *);
+int hk_provider_post(const struct hk_webhook *, const char *payload,
+    size_t plen, struct hk_handshake *);
 
 /* event.c: events, their commit and the events API. */
 struct hk_event_op;

@@ -54,6 +54,7 @@ struct ingest {
 	size_t bytes;
 	int64_t t0;
 	int authed; /* a token or signature was checked and good */
+	int form; /* the body was a form of fields, now a JSON object */
 	const char *h[H_COUNT]; /* borrowed from the request */
 };
 
@@ -315,6 +316,13 @@ ingest_type(struct evhttp_request *req, const struct ingest *in,
 		t = wh->wh_etype_value;
 		break;
 	case HK_ETYPE_DEFAULT:
+		if ((n = hk_provider_type(req, wh, payload, plen, in->form,
+		         body, sizeof(body))) != 0) {
+			if (n < 0)
+				return -1;
+			t = body;
+			break;
+		}
 		for (i = 0; i < HK_NELEM(hdrs) && t == NULL; i++)
 			if ((t = in->h[hdrs[i]]) != NULL && *t == '\0')
 				t = NULL;
@@ -344,14 +352,18 @@ ingest_type(struct evhttp_request *req, const struct ingest *in,
  */
 static int
 ingest_idem(const struct ingest *in, const struct hk_webhook *wh,
-    const struct hk_json_str *mem, char *buf, size_t len, const char **key)
+    const struct hk_json_str *mem, const char *payload, size_t plen, char *buf,
+    size_t len, const char **key)
 {
 	static const int hdrs[] = {H_WHID, H_SVIXID, H_GHDELIVERY, H_IDEM};
 	const char *k;
 	size_t i;
 	int n;
 
-	*key = NULL;
+	/* The provider's own delivery id first (SPEC §3 Providers). */
+	if ((n = hk_provider_idem(in->req, wh, payload, plen, buf, len, key)) !=
+	    0)
+		return n < 0 || strlen(buf) > HOOKD_IDEM_MAX ? -1 : 0;
 	for (i = 0; i < HK_NELEM(hdrs); i++)
 		if ((k = in->h[hdrs[i]]) != NULL && *k != '\0') {
 			*key = k;
@@ -367,6 +379,101 @@ ingest_idem(const struct ingest *in, const struct hk_webhook *wh,
 	return 0;
 }
 
+/*
+ * Answers and logs a handshake (provider.c): nothing is stored but the
+ * request log entry. A GET handshake comes before any authentication, so
+ * it is logged as sparingly as a refusal.
+ */
+static void
+ingest_handshake(struct evhttp_request *req, const struct hk_webhook *wh,
+    const struct ingest *in, struct hk_handshake *hs)
+{
+	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+	struct hk_reqlog rl;
+
+	if (hs->hs_status != 200) {
+		ingest_refuse(req, wh, in, hs->hs_status, hs->hs_code,
+		    hs->hs_msg != NULL ? hs->hs_msg : "handshake refused");
+		hk_buf_free(&hs->hs_body);
+		return;
+	}
+	/* A challenge is echoed: never let a browser read it as a page. */
+	evhttp_add_header(oh, "Content-Type", hs->hs_ctype);
+	evhttp_add_header(oh, "X-Content-Type-Options", "nosniff");
+	evbuffer_add(evhttp_request_get_output_buffer(req), hs->hs_body.b,
+	    hs->hs_body.len);
+	evhttp_send_reply(req, 200, hk_http_reason(200), NULL);
+	hk_buf_free(&hs->hs_body);
+	rl.rl_webhook = wh->wh_id;
+	rl.rl_status = 200;
+	rl.rl_code = hs->hs_code;
+	rl.rl_peer = in->peer;
+	rl.rl_bytes = in->bytes;
+	rl.rl_latency_us = hk_mono_us() - in->t0;
+	rl.rl_event = NULL;
+	if (in->authed)
+		hk_reqlog_add(&rl);
+	else
+		hk_reqlog_refused(&rl);
+	log_debug("ingest_handshake", "webhook=%s peer=%s", wh->wh_id,
+	    hk_logq(in->peer));
+}
+
+/* A GET: 1 when it was the provider's handshake and is answered. */
+static int
+ingest_get(
+    struct evhttp_request *req, const struct hk_webhook *wh, struct ingest *in)
+{
+	struct hk_handshake hs;
+
+	if (!hk_provider_get(req, wh, &hs))
+		return 0;
+	if (!wh->wh_enabled) {
+		hk_buf_free(&hs.hs_body);
+		ingest_refuse(req, wh, in, 403, "webhook_disabled",
+		    "this webhook is disabled");
+		return 1;
+	}
+	ingest_handshake(req, wh, in, &hs);
+	return 1;
+}
+
+/*
+ * The JSON of a form body into *FORM: its payload field (GitHub's form
+ * mode, Slack's interactive payloads) or, where the webhook takes them,
+ * all its fields as an object. 0, or -1 answered.
+ */
+static int
+ingest_form(struct evhttp_request *req, const struct hk_webhook *wh,
+    struct ingest *in, const unsigned char *body, size_t len, char **form,
+    size_t *plen)
+{
+	struct hk_buf b = HK_BUF_INIT;
+	int rc;
+
+	rc = hk_form_get((const char *)body, len, "payload", form, plen);
+	if (rc == 0)
+		return 0;
+	if (rc != HK_ENOTFOUND || !hk_provider_forms(wh)) {
+		ingest_refuse(req, wh, in, 400, "bad_request",
+		    "a form body needs a payload field (GitHub's form mode)");
+		return -1;
+	}
+	if ((rc = hk_form_json((const char *)body, len, &b)) != 0) {
+		hk_buf_free(&b);
+		ingest_refuse(req, wh, in, rc == HK_ENOMEM ? 503 : 400,
+		    rc == HK_ENOMEM ? "unavailable" : "bad_request",
+		    rc == HK_ENOMEM ? "out of memory"
+		                    : "form fields must be UTF-8 text, "
+		                      "without NUL, with valid escapes");
+		return -1;
+	}
+	*plen = b.len;
+	*form = hk_buf_take(&b);
+	in->form = 1;
+	return 0;
+}
+
 /* POST to a webhook: everything after routing. */
 static void
 ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
@@ -376,6 +483,7 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 	char mt[128], type[HOOKD_TYPE_MAX + 2], retry[32];
 	char idbuf[HOOKD_IDEM_MAX + 2];
 	struct hk_json_str mem[M_COUNT];
+	struct hk_handshake hs;
 	const char *payload, *idem;
 	struct ingest *copy;
 	unsigned char *body;
@@ -388,6 +496,8 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 	in->bytes = len;
 	hd->hd_stats.s_bytes += len;
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		if (ingest_get(req, wh, in))
+			return;
 		evhttp_add_header(
 		    evhttp_request_get_output_headers(req), "Allow", "POST");
 		ingest_refuse(req, wh, in, 405, "method_not_allowed",
@@ -430,13 +540,8 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 	payload = (const char *)body;
 	plen = len;
 	if (strcmp(mt, "application/x-www-form-urlencoded") == 0) {
-		if (hk_form_get((const char *)body, len, "payload", &form,
-		        &plen) != 0) {
-			ingest_refuse(req, wh, in, 400, "bad_request",
-			    "a form body needs a payload field (GitHub's "
-			    "form mode)");
+		if (ingest_form(req, wh, in, body, len, &form, &plen) != 0)
 			return;
-		}
 		payload = form;
 	} else if (!ingest_is_json(mt)) {
 		ingest_refuse(req, wh, in, 415, "unsupported_media_type",
@@ -448,13 +553,18 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 		    "the body is not valid JSON");
 		goto out;
 	}
+	if (!in->form && hk_provider_post(wh, payload, plen, &hs)) {
+		ingest_handshake(req, wh, in, &hs);
+		goto out;
+	}
 	if (ingest_type(req, in, wh, mem, payload, plen, type, sizeof(type)) !=
 	    0) {
 		ingest_refuse(req, wh, in, 400, "bad_request",
 		    "the event type must be " HOOKD_TYPE_RULE);
 		goto out;
 	}
-	if (ingest_idem(in, wh, mem, idbuf, sizeof(idbuf), &idem) != 0) {
+	if (ingest_idem(
+	        in, wh, mem, payload, plen, idbuf, sizeof(idbuf), &idem) != 0) {
 		ingest_refuse(req, wh, in, 400, "bad_request",
 		    "the idempotency key must be at most 256 characters, "
 		    "without NUL");
@@ -534,6 +644,7 @@ hk_ingest_request(struct evhttp_request *req, void *arg)
 	in.t0 = hk_mono_us();
 	in.bytes = 0;
 	in.authed = 0;
+	in.form = 0;
 	in.wh_id[0] = '\0';
 	hd->hd_stats.s_received++;
 	if (strncmp(path, "/webhooks/", 10) == 0 && path[10] != '\0' &&

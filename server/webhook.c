@@ -47,6 +47,7 @@ wh_free(struct hk_webhook *wh)
 	free(wh->wh_secret_sealed);
 	free(wh->wh_etype_value);
 	free(wh->wh_prefix);
+	free(wh->wh_verify_token);
 	free(wh);
 }
 
@@ -70,7 +71,9 @@ wh_dup(const struct hk_webhook *wh)
 	n->wh_secret_sealed = wh_strdup(wh->wh_secret_sealed);
 	n->wh_etype_value = wh_strdup(wh->wh_etype_value);
 	n->wh_prefix = wh_strdup(wh->wh_prefix);
-	if ((wh->wh_description && !n->wh_description) ||
+	n->wh_verify_token = wh_strdup(wh->wh_verify_token);
+	if ((wh->wh_verify_token && !n->wh_verify_token) ||
+	    (wh->wh_description && !n->wh_description) ||
 	    (wh->wh_secret && !n->wh_secret) ||
 	    (wh->wh_secret_sealed && !n->wh_secret_sealed) ||
 	    (wh->wh_etype_value && !n->wh_etype_value) ||
@@ -244,6 +247,7 @@ wh_public(const struct hk_webhook *wh)
 	cJSON_AddNumberToObject(j, "rateLimit", hk_webhook_rate(wh));
 	cJSON_AddNumberToObject(j, "maxBody", (double)hk_webhook_max_body(wh));
 	cJSON_AddBoolToObject(j, "enabled", wh->wh_enabled);
+	hk_provider_public(wh, j);
 	cJSON_AddStringToObject(
 	    j, "createdAt", hk_time_iso(wh->wh_created, iso));
 	cJSON_AddStringToObject(
@@ -352,6 +356,9 @@ wh_apply_json(
 		free(wh->wh_description);
 		wh->wh_description = dup;
 	}
+	/* Before the fields a preset sets, so that they override it. */
+	if (hk_provider_apply(wh, j, err, errlen) != 0)
+		return -1;
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "auth")) != NULL) {
 		for (i = 0; i < HK_NELEM(wh_auths); i++)
 			if (cJSON_IsString(v) &&
@@ -389,8 +396,9 @@ wh_apply_json(
 		        hk_sig_scheme_parse(s->valuestring, &wh->wh_scheme) !=
 		            0)) {
 			snprintf(err, errlen,
-			    "signature.scheme must be hex, "
-			    "github, standard, stripe or slack");
+			    "signature.scheme must be hex, github, standard, "
+			    "stripe, slack, gitlab, shopify, zoom, meta, "
+			    "dropbox or x");
 			return -1;
 		}
 		if ((s = cJSON_GetObjectItemCaseSensitive(v, "secret")) !=
@@ -536,7 +544,7 @@ wh_apply_json(
 			return -1;
 		}
 	}
-	return 0;
+	return hk_provider_check(wh, err, errlen);
 }
 
 /* Rebuilds WH from a stored record; opens its secret. */
@@ -852,7 +860,7 @@ wh_submit(struct evhttp_request *req, struct wh_op *o)
 
 static const char *const wh_fields[] = {"name", "description", "auth",
     "signature", "eventType", "eventPrefix", "rateLimit", "maxBody", "enabled",
-    NULL};
+    "provider", "verifyToken", "acceptForms", NULL};
 
 static void
 wh_create(struct evhttp_request *req)
