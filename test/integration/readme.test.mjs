@@ -88,7 +88,7 @@ describe('README recipes', () => {
   it('Stripe: the README command with a whsec_ secret used as given, a request signed by stripe', async () => {
     const secret = 'whsec_readmeStripeSecret1';
     const args = recipe('stripe', secret);
-    assert.ok(args.includes('{"scheme":"stripe","secret":"whsec_readmeStripeSecret1"}'), args.join(' '));
+    assert.deepEqual(args.slice(3), ['--provider', 'stripe', '--secret', secret], args.join(' '));
     assert.equal(ctl(args).status, 0);
     const body = JSON.stringify({ id: 'evt_1Readme', object: 'event', type: 'charge.succeeded', data: { object: {} } });
     const header = stripe.webhooks.generateTestHeaderString({ payload: body, secret });
@@ -99,7 +99,7 @@ describe('README recipes', () => {
     assert.equal(again.body.status, 'duplicate');
   });
 
-  it('Slack: the README command, a signed interactive payload; a slash command is refused as the README says', async () => {
+  it('Slack: the README command, a signed interactive payload, the url_verification answered, a slash command is slack.command', async () => {
     const secret = '8f742231b10e8888abcd99yyyzzz85a5';
     assert.equal(ctl(recipe('slack', secret)).status, 0);
     const signed = (body) => {
@@ -112,7 +112,15 @@ describe('README recipes', () => {
     assert.equal(r.status, 202, r.text);
     assert.equal((await eventOf(r.body.eventId)).event, 'slack.block_actions');
     const slash = 'command=%2Fdeploy&text=main';
-    assert.equal((await h.post('/webhooks/slack', slash, signed(slash))).status, 400);
+    const c = await h.post('/webhooks/slack', slash, signed(slash));
+    assert.equal(c.status, 202, c.text);
+    const e = await eventOf(c.body.eventId);
+    assert.equal(e.event, 'slack.command');
+    assert.deepEqual(e.payload, { command: '/deploy', text: 'main' });
+    const check = JSON.stringify({ token: 't', challenge: 'readme-challenge-1', type: 'url_verification' });
+    const v = await h.post('/webhooks/slack', check, { ...signed(check), 'content-type': 'application/json' });
+    assert.equal(v.status, 200, v.text);
+    assert.deepEqual(v.body, { challenge: 'readme-challenge-1' });
   });
 
   it('the 202\'s links.event answers on the admin listener with the admin token, not on the public one', async () => {
