@@ -192,6 +192,13 @@ hk_provider_check(const struct hk_webhook *wh, char *err, size_t errlen)
 		    pv->pv_name);
 		return -1;
 	}
+	/* Any token is a form body: X's CRC would sign forged forms. */
+	if (pv != NULL && pv->pv_get == pv_x_get && wh->wh_accept_forms) {
+		snprintf(err, errlen,
+		    "provider x takes no forms (acceptForms): its CRC "
+		    "answer would sign them");
+		return -1;
+	}
 	return 0;
 }
 
@@ -524,6 +531,14 @@ pv_x_get(struct evhttp_request *req, const struct hk_webhook *wh,
 		return 0;
 	if (hs->hs_status != 0)
 		return 1;
+	/*
+	 * X signs bodies with the same HMAC under the same secret: the
+	 * answer for a token that is a JSON text would be a valid signature
+	 * of that body, made for anyone who asks.
+	 */
+	if (hk_json_scan(t, strlen(t), NULL, 0, NULL) == 0)
+		return pv_refuse(hs, 400, "bad_request",
+		    "a crc_token must not be a JSON text");
 	if (hk_sig_mac_text(wh->wh_secret, (const unsigned char *)t, strlen(t),
 	        1, mac, sizeof(mac)) != 0)
 		return pv_refuse(

@@ -299,6 +299,22 @@ describe('interop: provider presets', () => {
     assertCode(await h.post('/webhooks/x', body.replace('hello', 'hellp'), headers), 403, 'invalid_signature');
   });
 
+  it('X: the CRC is no signing oracle: a crc_token that would pass as a body is refused', async () => {
+    // X signs bodies with the same HMAC under the same secret, so the
+    // answer to ?crc_token=B would be a valid signature of the body B.
+    for (const b of ['{"tweet_create_events":[]}', '123', '"x"', '[1]', 'true']) {
+      const c = await get(`/webhooks/x?crc_token=${encodeURIComponent(b)}`);
+      assertCode(c, 400, 'bad_request');
+      assert.ok(!c.text.includes(hmac(SECRETS.x, b, 'base64')));
+      const forged = await h.post('/webhooks/x', b, { 'x-twitter-webhooks-signature': `sha256=${hmac(SECRETS.x, b, 'base64')}` });
+      assert.equal(forged.status, 202); // what the refusal prevents an anonymous client from making
+    }
+    // Forms would make any token a body: an X webhook takes none.
+    const r = await h.api('POST', '/api/webhooks', { name: 'x-forms', provider: 'x', signature: { secret: 's' }, acceptForms: true });
+    assertCode(r, 400, 'bad_request');
+    assert.match(r.body.error.message, /acceptForms/);
+  });
+
   it('a GET is answered only as a handshake: otherwise 405 with Allow', async () => {
     for (const path of ['/webhooks/github', '/webhooks/meta', '/webhooks/dropbox?other=1', '/webhooks/x', '/webhooks/slack?challenge=1', `/hooks/${hooks.stripe.token}?challenge=1`]) {
       const r = await get(path);
