@@ -166,6 +166,13 @@ nomem:
 void
 hk_event_reply(struct evhttp_request *req, struct hk_event_op *eo, int rc)
 {
+	hk_event_reply_for(req, eo, rc, NULL);
+}
+
+void
+hk_event_reply_for(struct evhttp_request *req, struct hk_event_op *eo, int rc,
+    const char *name)
+{
 	struct hk_buf b = HK_BUF_INIT;
 	const char *id = rc == HK_EDUP ? eo->eo_dup_id : eo->eo_id;
 
@@ -178,7 +185,9 @@ hk_event_reply(struct evhttp_request *req, struct hk_event_op *eo, int rc)
 	                      : "{\"status\":\"accepted\"") ||
 	    hk_buf_adds(&b, ",\"eventId\":\"") || hk_buf_adds(&b, id) ||
 	    hk_buf_adds(&b, "\",\"links\":{\"event\":\"/api/events/") ||
-	    hk_buf_adds(&b, id) || hk_buf_adds(&b, "\"}}\n")) {
+	    hk_buf_adds(&b, id) || hk_buf_addc(&b, '"') ||
+	    (name != NULL && hk_status_link(&b, name, id)) ||
+	    hk_buf_adds(&b, "}}\n")) {
 		hk_buf_free(&b);
 		hk_http_error(req, 500, "internal", "out of memory");
 		return;

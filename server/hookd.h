@@ -266,6 +266,21 @@ int hk_provider_get(
 int hk_provider_post(const struct hk_webhook *, const char *payload,
     size_t plen, struct hk_handshake *);
 
+/* status.c: links.status, the sender's view of its event (SPEC §3). */
+/*
+ * The webhook and event id (into EVT, LEN bytes) of a status path,
+ * /webhooks/{idOrName}/events/{id} or /hooks/{token}/events/{id} (*BY_URL
+ * set); NULL when PATH is neither or names no webhook.
+ */
+struct hk_webhook *hk_status_route(
+    const char *path, int *by_url, char *evt, size_t len);
+/* Appends the status JSON of event EVT of webhook WH_ID: 0, HK_ENOTFOUND
+ * (no such event, or another webhook's), HK_EIO or HK_ENOMEM. */
+int hk_status_json(const char *evt, const char *wh_id, struct hk_buf *);
+/* Appends ,"status":LINK of event EVT of webhook NAME (absolute with
+ * --public-url) to a 202's links. 0 or HK_ENOMEM. */
+int hk_status_link(struct hk_buf *, const char *name, const char *evt);
+
 /* event.c: events, their commit and the events API. */
 struct hk_event_op;
 typedef void (*hk_event_done_fn)(struct hk_event_op *, int rc);
@@ -301,6 +316,9 @@ void hk_event_op_free(struct hk_event_op *);
 void hk_event_route(struct evhttp_request *, char **seg, int nseg);
 /* Answers 202/200 for a finished event commit (ingest and publish). */
 void hk_event_reply(struct evhttp_request *, struct hk_event_op *, int rc);
+/* The same, with links.status for webhook NAME (ingest). */
+void hk_event_reply_for(
+    struct evhttp_request *, struct hk_event_op *, int rc, const char *name);
 /* POST /api/webhooks/{id}/test: a test event through the same commit. */
 void hk_event_test(struct evhttp_request *, const struct hk_webhook *);
 /* The members of a stored envelope before its payload, parsed. */

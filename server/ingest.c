@@ -50,6 +50,7 @@ static const char *const ingest_names[H_COUNT] = {"X-Webhook-Token",
 struct ingest {
 	struct evhttp_request *req;
 	char wh_id[HK_ID_MAX];
+	char wh_name[HOOKD_NAME_MAX + 1]; /* for links.status */
 	char peer[64];
 	size_t bytes;
 	int64_t t0;
@@ -120,7 +121,7 @@ ingest_done(struct hk_event_op *eo, int rc)
 	struct ingest *in = eo->eo_arg;
 	struct hk_reqlog rl;
 
-	hk_event_reply(in->req, eo, rc);
+	hk_event_reply_for(in->req, eo, rc, in->wh_name);
 	rl.rl_webhook = in->wh_id;
 	rl.rl_peer = in->peer;
 	rl.rl_bytes = in->bytes;
@@ -474,6 +475,58 @@ ingest_form(struct evhttp_request *req, const struct hk_webhook *wh,
 	return 0;
 }
 
+/*
+ * GET of links.status (status.c): the same checks as a POST up to
+ * authentication (a signature is over the request's body, empty for a
+ * GET), then the event's state, logged like any request.
+ */
+static void
+ingest_status(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
+    struct ingest *in, const char *evt)
+{
+	struct evbuffer *eb = evhttp_request_get_input_buffer(req);
+	struct hk_buf b = HK_BUF_INIT;
+	struct hk_reqlog rl;
+	unsigned char *body;
+	int rc;
+
+	in->bytes = evbuffer_get_length(eb);
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		evhttp_add_header(
+		    evhttp_request_get_output_headers(req), "Allow", "GET");
+		ingest_refuse(req, wh, in, 405, "method_not_allowed",
+		    "an event's status answers GET only");
+		return;
+	}
+	if (!wh->wh_enabled) {
+		ingest_refuse(req, wh, in, 403, "webhook_disabled",
+		    "this webhook is disabled");
+		return;
+	}
+	body = evbuffer_pullup(eb, -1);
+	if (ingest_auth(req, wh, by_url, body, in->bytes, in) != 0)
+		return;
+	in->authed = wh->wh_auth != HK_AUTH_NONE;
+	if ((rc = hk_status_json(evt, wh->wh_id, &b)) != 0) {
+		hk_buf_free(&b);
+		ingest_refuse(req, wh, in, rc == HK_ENOTFOUND ? 404 : 503,
+		    rc == HK_ENOTFOUND ? "not_found" : "unavailable",
+		    rc == HK_ENOTFOUND ? "no such event for this webhook"
+		                       : "cannot read the store");
+		return;
+	}
+	hk_http_reply(req, 200, &b);
+	hk_buf_free(&b);
+	rl.rl_webhook = wh->wh_id;
+	rl.rl_status = 200;
+	rl.rl_code = "status";
+	rl.rl_peer = in->peer;
+	rl.rl_bytes = in->bytes;
+	rl.rl_latency_us = hk_mono_us() - in->t0;
+	rl.rl_event = evt;
+	hk_reqlog_add(&rl);
+}
+
 /* POST to a webhook: everything after routing. */
 static void
 ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
@@ -584,6 +637,7 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 	}
 	*copy = *in;
 	snprintf(copy->wh_id, sizeof(copy->wh_id), "%s", wh->wh_id);
+	snprintf(copy->wh_name, sizeof(copy->wh_name), "%s", wh->wh_name);
 	if (hk_event_submit(type, wh->wh_id, wh->wh_name, payload, plen,
 	        wh->wh_id, idem, ingest_done, copy, &err) == NULL) {
 		free(copy);
@@ -634,6 +688,7 @@ hk_ingest_request(struct evhttp_request *req, void *arg)
 {
 	const char *path;
 	struct hk_webhook *wh = NULL;
+	char evt[HK_ID_MAX] = "";
 	struct ingest in;
 	int by_url = 0;
 
@@ -655,6 +710,8 @@ hk_ingest_request(struct evhttp_request *req, void *arg)
 		wh = hk_webhook_by_token(path + 7, strlen(path + 7));
 		by_url = 1;
 	}
+	if (wh == NULL)
+		wh = hk_status_route(path, &by_url, evt, sizeof(evt));
 	if (wh == NULL) {
 		hd->hd_stats.s_rejected++;
 		hk_stats_ingest(NULL, 404, "not_found", hk_mono_us() - in.t0);
@@ -670,5 +727,8 @@ hk_ingest_request(struct evhttp_request *req, void *arg)
 		    req, wh, &in, 503, "unavailable", "hookd is shutting down");
 		return;
 	}
-	ingest_post(req, wh, by_url, &in);
+	if (evt[0] != '\0')
+		ingest_status(req, wh, by_url, &in, evt);
+	else
+		ingest_post(req, wh, by_url, &in);
 }

@@ -222,7 +222,7 @@ describe('ingest', () => {
       assert.equal(a.status, 202);
       const b = await h.post('/webhooks/open', { n: 2 }, { [hdr]: key });
       assert.equal(b.status, 200, b.text);
-      assert.deepEqual(b.body, { status: 'duplicate', eventId: a.body.eventId, links: { event: `/api/events/${a.body.eventId}` } });
+      assert.deepEqual(b.body, { status: 'duplicate', eventId: a.body.eventId, links: { event: `/api/events/${a.body.eventId}`, status: `/webhooks/open/events/${a.body.eventId}` } });
     }
     // Keys are per webhook.
     const k = { 'idempotency-key': `scoped-${Date.now()}` };

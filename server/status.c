@@ -1,0 +1,184 @@
+/*
+ * status.c: links.status, the sender's view of what became of its event
+ * (SPEC §3, Responses).
+ *
+ * On the public listener, behind the webhook's own authentication
+ * (ingest.c), so it shows only what the sender may know: the event's id,
+ * type, time and state, and how many of its deliveries are pending,
+ * succeeded or failed. No target, subscription or attempt detail: those
+ * are the operator's (GET /api/events/{id} on the admin listener).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hk.h"
+#include "hookd.h"
+
+/* Counts of one event's deliveries by what they mean for the sender. */
+struct status_counts {
+	int total;
+	int pending; /* pending or in flight */
+	int succeeded;
+	int failed; /* failed for good, or cancelled: it will not arrive */
+};
+
+/* Counts the deliveries of DLV, the JSON array hk_delivery_of_event made. */
+static int
+status_count(const struct hk_buf *dlv, struct status_counts *c)
+{
+	const cJSON *d, *s;
+	cJSON *arr;
+
+	memset(c, 0, sizeof(*c));
+	if ((arr = cJSON_ParseWithLength(dlv->b, dlv->len)) == NULL)
+		return HK_ENOMEM;
+	cJSON_ArrayForEach(d, arr)
+	{
+		s = cJSON_GetObjectItemCaseSensitive(d, "status");
+		c->total++;
+		if (!cJSON_IsString(s))
+			continue;
+		if (strcmp(s->valuestring, "pending") == 0 ||
+		    strcmp(s->valuestring, "in_flight") == 0)
+			c->pending++;
+		else if (strcmp(s->valuestring, "succeeded") == 0)
+			c->succeeded++;
+		else
+			c->failed++;
+	}
+	cJSON_Delete(arr);
+	return 0;
+}
+
+/* SPEC §3's state of an event with the counts C. */
+static const char *
+status_state(const struct status_counts *c)
+{
+	if (c->total == 0)
+		return "accepted";
+	if (c->pending > 0)
+		return "delivering";
+	return c->failed > 0 ? "failed" : "delivered";
+}
+
+/*
+ * Reads event EVT and its deliveries in the loop's read transaction into
+ * *HEAD and DLV. Returns 0, HK_ENOTFOUND or HK_EIO.
+ */
+static int
+status_read(const char *evt, cJSON **head, struct hk_buf *dlv)
+{
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc;
+
+	*head = NULL;
+	if (hk_store_rbegin(hd->hd_store, &txn) != 0)
+		return HK_EIO;
+	k.mv_data = (void *)(uintptr_t)evt;
+	k.mv_size = strlen(evt);
+	rc = mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_EVENTS), &k, &v);
+	if (rc == 0 && (*head = hk_event_head(v.mv_data, v.mv_size)) == NULL)
+		rc = HK_EIO;
+	else if (rc == 0)
+		rc = hk_delivery_of_event(txn, evt, dlv);
+	hk_store_rend(hd->hd_store);
+	if (rc == MDB_NOTFOUND)
+		return HK_ENOTFOUND;
+	return rc != 0 ? HK_EIO : 0;
+}
+
+/* The webhook of id or name S (N bytes, not NUL-terminated), or NULL. */
+static struct hk_webhook *
+status_find(const char *s, size_t n)
+{
+	char key[HK_ID_MAX + HOOKD_NAME_MAX];
+
+	if (n >= sizeof(key))
+		return NULL;
+	memcpy(key, s, n);
+	key[n] = '\0';
+	return hk_webhook_find(key);
+}
+
+int
+hk_status_json(const char *evt, const char *wh_id, struct hk_buf *b)
+{
+	struct hk_buf dlv = HK_BUF_INIT;
+	struct status_counts c;
+	const cJSON *t, *at, *src;
+	cJSON *head;
+	int rc;
+
+	if (!hk_id_valid("evt_", evt))
+		return HK_ENOTFOUND;
+	if ((rc = status_read(evt, &head, &dlv)) == 0) {
+		/* Another webhook's event is not this sender's to see. */
+		src = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(head, "source"),
+		    "webhook");
+		t = cJSON_GetObjectItemCaseSensitive(head, "event");
+		at = cJSON_GetObjectItemCaseSensitive(head, "timestamp");
+		if (!cJSON_IsString(src) ||
+		    strcmp(src->valuestring, wh_id) != 0)
+			rc = HK_ENOTFOUND;
+		else if (!cJSON_IsString(t) || !cJSON_IsString(at))
+			rc = HK_EIO;
+		else
+			rc = status_count(&dlv, &c);
+	}
+	if (rc == 0 &&
+	    (hk_buf_adds(b, "{\"eventId\":") || hk_buf_add_jsonstr(b, evt) ||
+	        hk_buf_adds(b, ",\"type\":") ||
+	        hk_buf_add_jsonstr(b, t->valuestring) ||
+	        hk_buf_adds(b, ",\"receivedAt\":") ||
+	        hk_buf_add_jsonstr(b, at->valuestring) ||
+	        hk_buf_printf(b,
+	            ",\"state\":\"%s\",\"deliveries\":{\"total\":%d,"
+	            "\"pending\":%d,\"succeeded\":%d,\"failed\":%d}}\n",
+	            status_state(&c), c.total, c.pending, c.succeeded,
+	            c.failed)))
+		rc = HK_ENOMEM;
+	cJSON_Delete(head);
+	hk_buf_free(&dlv);
+	return rc;
+}
+
+int
+hk_status_link(struct hk_buf *b, const char *name, const char *evt)
+{
+	const char *base = hd->hd_conf.cf_public_url != NULL &&
+	        *hd->hd_conf.cf_public_url != '\0'
+	    ? hd->hd_public_url
+	    : "";
+
+	return hk_buf_printf(
+	    b, ",\"status\":\"%s/webhooks/%s/events/%s\"", base, name, evt);
+}
+
+struct hk_webhook *
+hk_status_route(const char *path, int *by_url, char *evt, size_t len)
+{
+	const char *p, *e;
+	size_t n;
+
+	if (strncmp(path, "/webhooks/", 10) == 0)
+		p = path + 10, *by_url = 0;
+	else if (strncmp(path, "/hooks/", 7) == 0)
+		p = path + 7, *by_url = 1;
+	else
+		return NULL;
+	/* NAME/events/ID: one segment each. */
+	if ((e = strstr(p, "/events/")) == NULL || e == p ||
+	    memchr(p, '/', (size_t)(e - p)) != NULL)
+		return NULL;
+	n = (size_t)(e - p);
+	e += 8;
+	if (*e == '\0' || strchr(e, '/') != NULL || strlen(e) >= len)
+		return NULL;
+	memcpy(evt, e, strlen(e) + 1);
+	if (*by_url)
+		return hk_webhook_by_token(p, n);
+	return status_find(p, n);
+}
