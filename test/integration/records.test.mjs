@@ -292,6 +292,17 @@ describe('custom header values are sealed', () => {
     await rx.until(() => rx.to('/h').length === 3, 10000, 'the delivery after the header change');
     assert.equal(rx.to('/h')[2].headers.authorization, value);
     assert.equal(rx.to('/h')[2].headers['x-new'], 'n1');
+    // PUT replaces the subscription; headers sent back redacted keep theirs,
+    // one left out is gone, and a mask with nothing behind it is refused.
+    const put = await admin(h, 'PUT', `/api/subscriptions/${c.body.id}`, { url: `${rx.url}/h`, events: ['h.*'], headers: { Authorization: q.body.headers.Authorization } });
+    assert.equal(put.status, 200, put.text);
+    assert.deepEqual(Object.keys(put.body.headers), ['Authorization']);
+    await admin(h, 'POST', '/api/events', { event: 'h.w', payload: {} });
+    await rx.until(() => rx.to('/h').length === 4, 10000, 'the delivery after the PUT');
+    assert.equal(rx.to('/h')[3].headers.authorization, value);
+    assert.equal(rx.to('/h')[3].headers['x-team'], undefined);
+    const bad = await admin(h, 'PATCH', `/api/subscriptions/${c.body.id}`, { headers: { 'X-Other': q.body.headers.Authorization } });
+    assert.equal(bad.status, 400, bad.text);
   });
 });
 
