@@ -169,6 +169,38 @@ describe('records under concurrent change', () => {
     }
   });
 
+  it('PATCH while the engine saves failingSince (set on a failure, cleared on a success): the PATCH holds', async () => {
+    const s = await admin(h, 'POST', '/api/subscriptions', { url: `${rx.url}/fs`, events: ['fs.*'], retry: { maxAttempts: 1, initialMs: 100, maxMs: 100 } });
+    assert.equal(s.status, 201, s.text);
+    let patch = null;
+    const prev = rx.handle.bind(rx);
+    // The PATCH leaves 0-14 ms after the answer (the engine saves once
+    // the outcome commits, after --outcome-delay): some round overlaps.
+    rx.handle = (req, res) => {
+      if (req.url === '/fs') {
+        const n = rx.to('/fs').length;
+        patch = new Promise((r) => setTimeout(r, (n % 8) * 2)).then(() =>
+          admin(h, 'PATCH', `/api/subscriptions/${s.body.id}`, { description: `f${n}` }));
+      }
+      prev(req, res);
+    };
+    try {
+      for (let i = 0; i < ROUNDS; i++) {
+        rx.script('/fs', { status: i % 2 ? 200 : 500 });
+        const ev = await admin(h, 'POST', '/api/events', { event: 'fs.x', payload: { i } });
+        await rx.until(() => rx.to('/fs').length === i + 1, 10000, `round ${i}: the attempt`);
+        assert.equal((await patch).status, 200);
+        const want = i % 2 ? 'succeeded' : 'failed';
+        await poll(async () => { const x = await delivery(h, ev.body.eventId); return x && x.status === want; }, 10000, want);
+        const show = (await admin(h, 'GET', `/api/subscriptions/${s.body.id}`)).body;
+        assert.equal(show.description, `f${i}`, `round ${i}: the engine's save undid the PATCH`);
+        assert.equal(show.active, true, `round ${i}`);
+      }
+    } finally {
+      rx.handle = prev;
+    }
+  });
+
   it('a PATCH does not resurrect a subscription the engine disabled meanwhile', async () => {
     const s = await admin(h, 'POST', '/api/subscriptions', { url: `${rx.url}/gone2`, events: ['gone2.*'], retry: { maxAttempts: 1, initialMs: 100, maxMs: 100 } });
     rx.script('/gone2', { status: 410 });
