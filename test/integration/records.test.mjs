@@ -9,9 +9,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { createHmac } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Hookd } from '../lib/hookd.mjs';
+import { Hookd, dataRoot } from '../lib/hookd.mjs';
 import { Receiver, poll } from '../lib/receiver.mjs';
 
 const ROUNDS = 20;
@@ -335,6 +335,39 @@ describe('custom header values are sealed', () => {
     assert.equal(rx.to('/h')[3].headers['x-team'], undefined);
     const bad = await admin(h, 'PATCH', `/api/subscriptions/${c.body.id}`, { headers: { 'X-Other': q.body.headers.Authorization } });
     assert.equal(bad.status, 400, bad.text);
+  });
+});
+
+describe('a data directory written before header values were sealed', () => {
+  it('opens: values redacted in answers, still sent, and sealed from then on', async (t) => {
+    const src = 'test/fixtures/legacy-0.1.0';
+    const dir = mkdtempSync(join(dataRoot(), 'hookd-legacy-'));
+    for (const f of ['data.mdb', 'master.key', 'admin.token']) copyFileSync(join(src, f), join(dir, f));
+    chmodSync(join(dir, 'master.key'), 0o600);
+    chmodSync(join(dir, 'admin.token'), 0o600);
+    const rx = await new Receiver().start();
+    const h = await new Hookd({ dir, args: ALLOW }).start();
+    t.after(async () => { await h.stop(); rmSync(dir, { recursive: true, force: true }); await rx.stop(); });
+    const id = 'sub_01M8VKNVZ9BNM02V8F5D07EPMB';
+    const show = await admin(h, 'GET', `/api/subscriptions/${id}`);
+    assert.equal(show.status, 200, show.text);
+    assert.equal(show.body.description, 'from 0.1.0');
+    assert.deepEqual(show.body.headers, { Authorization: '[redacted]' });
+    const p = await admin(h, 'PATCH', `/api/subscriptions/${id}`, { url: `${rx.url}/legacy` });
+    assert.equal(p.status, 200, p.text);
+    assert.deepEqual(p.body.headers, { Authorization: '[redacted]' });
+    await admin(h, 'POST', '/api/events', { event: 'legacy.x', payload: {} });
+    await rx.until(() => rx.to('/legacy').length === 1, 10000, 'the delivery');
+    assert.equal(rx.to('/legacy')[0].headers.authorization, 'Bearer legacy-receiver-credential');
+    await h.stop();
+    // The record was written anew, sealed (a freed page may still hold
+    // the old text until LMDB reuses it).
+    assert.notEqual(readFileSync(join(dir, 'data.mdb')).indexOf('"sealedHeaders"'), -1);
+    await h.restart();
+    assert.deepEqual((await admin(h, 'GET', `/api/subscriptions/${id}`)).body.headers, { Authorization: '[redacted]' });
+    await admin(h, 'POST', '/api/events', { event: 'legacy.y', payload: {} });
+    await rx.until(() => rx.to('/legacy').length === 2, 10000, 'the delivery after a restart');
+    assert.equal(rx.to('/legacy')[1].headers.authorization, 'Bearer legacy-receiver-credential');
   });
 });
 
