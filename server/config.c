@@ -188,8 +188,8 @@ conf_set(struct hk_conf *conf, const struct conf_row *row, const char *val,
 		errno = 0;
 		d = strtod(val, &end);
 		if (errno != 0 || end == val || *end != '\0' || d < 0 ||
-		    d > (double)row->max)
-			goto range;
+		    d > (double)row->max || (d > 0 && d < HOOKD_RATE_MIN))
+			goto rate;
 		*(double *)p = d;
 		return 0;
 	case CONF_LEVEL:
@@ -211,6 +211,11 @@ bad:
 range:
 	fprintf(stderr, "hookd: %s: --%s: '%s' is out of range [%lld, %lld]\n",
 	    from, row->name, val, (long long)row->min, (long long)row->max);
+	return -1;
+rate:
+	fprintf(stderr,
+	    "hookd: %s: --%s: '%s' must be 0 (unlimited) or from %g to %lld\n",
+	    from, row->name, val, HOOKD_RATE_MIN, (long long)row->max);
 	return -1;
 }
 

@@ -954,7 +954,7 @@ outcome_done(struct hk_store_op *sop, int rc)
 	struct outcome_op *o = (struct outcome_op *)sop;
 	struct job *j = o->job;
 	struct hk_sub *s = hk_sub_find(j->sub);
-	int ok = job_ok(j), save = 0;
+	int ok = job_ok(j), save = 0, disable = 0;
 
 	if (rc != 0) {
 		/*
@@ -1010,7 +1010,7 @@ outcome_done(struct hk_store_op *sop, int rc)
 			free(s->sb_disabled_reason);
 			s->sb_disabled_reason =
 			    strdup(j->status == 410 ? "gone" : "failing");
-			save = 1;
+			save = disable = 1;
 			log_warn("subscription_disabled",
 			    "subscription=%s "
 			    "reason=%s",
@@ -1018,7 +1018,7 @@ outcome_done(struct hk_store_op *sop, int rc)
 			eng_notify("hookd.subscription.disabled", j, s);
 		}
 		if (save)
-			hk_sub_save_state(s);
+			hk_sub_save_state(s, disable);
 	}
 	if (rc == 0 && !o->gone) {
 		if (ok && j->attempt > ENG_FAILING_AT)
@@ -1332,7 +1332,7 @@ eng_serve_head(MDB_txn *txn, struct hk_sub *s, int64_t now, int64_t *next)
 	    strcmp(dlv_str(rec, "status"), "pending") != 0) {
 		cJSON_Delete(rec);
 		s->sb_ordered_head[0] = '\0';
-		hk_sub_save_state(s);
+		hk_sub_save_state(s, 0);
 		eng_schedule(0);
 		return 0;
 	}
@@ -1901,20 +1901,36 @@ struct dlv_op {
 	int busy;
 };
 
+/* Brings pending REC's next attempt forward to NOW; its limit stays. */
+static void
+dlv_due_now(cJSON *rec, int64_t now)
+{
+	char iso[HK_ISO_LEN];
+
+	dlv_set_num(rec, "due", (double)now);
+	dlv_set_str(rec, "nextAttemptAt", hk_time_iso(now, iso));
+	dlv_set_str(rec, "updatedAt", iso);
+}
+
+/*
+ * Retry now: a pending delivery's next attempt is due at once (it uses
+ * no attempt of its own); a failed one is pending again with one more.
+ */
 static int
 dlv_retry_one(struct hk_store *st, MDB_txn *txn, cJSON *rec, int *busy)
 {
 	int rc;
 
 	if (strcmp(dlv_str(rec, "status"), "pending") == 0) {
-		/* Pending: move its queue entry to now. */
 		if ((rc = dlv_queue(st, txn, rec, 0)) != 0)
 			return rc;
-	} else if (strcmp(dlv_str(rec, "status"), "failed") != 0) {
+		dlv_due_now(rec, hk_now_ms());
+	} else if (strcmp(dlv_str(rec, "status"), "failed") == 0)
+		dlv_requeue(rec, hk_now_ms());
+	else {
 		*busy = 1;
 		return HK_EEXIST;
 	}
-	dlv_requeue(rec, hk_now_ms());
 	if ((rc = dlv_queue(st, txn, rec, 1)) != 0)
 		return rc;
 	return dlv_write(st, txn, rec, dlv_str(rec, "id"));

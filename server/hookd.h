@@ -53,6 +53,7 @@
 #define HOOKD_IDEM_MAX 256 /* idempotency keys */
 #define HOOKD_LIST_DEFAULT 50 /* ?limit= */
 #define HOOKD_LIST_MAX 1000
+#define HOOKD_RATE_MIN 0.001 /* the lowest rate besides 0 (unlimited) */
 #define HOOKD_SCAN_MAX 100000 /* records one filtered list reads at most */
 
 struct evdns_base;
@@ -418,7 +419,8 @@ struct hk_sub {
 	size_t sb_nevents;
 	char (*sb_sources)[HK_ID_MAX];
 	size_t sb_nsources;
-	cJSON *sb_headers; /* name -> value */
+	cJSON *sb_headers; /* name -> value, plaintext in memory only */
+	char *sb_headers_sealed; /* their JSON, sealed (NULL: none) */
 	char *sb_template;
 	char *sb_description;
 	int sb_active;
@@ -444,6 +446,7 @@ struct hk_sub {
 	int sb_probing; /* the circuit is open and its probe is out */
 	int64_t sb_probe_after; /* open circuit: no probe before (wall ms) */
 	int sb_ordered_busy;
+	int sb_state_pending; /* engine saves not yet committed */
 	/* Where the last pass stopped among first attempts (a queue key). */
 	char sb_resume[HK_ID_MAX + 1 + 8 + HK_ID_MAX];
 	size_t sb_resume_len;
@@ -467,8 +470,12 @@ struct hk_sub *hk_sub_from_json(const cJSON *, char **cause);
  * (-2: a target not allowed) with the 400 message in ERR.
  */
 int hk_sub_check_json(const cJSON *, int need_url, char *err, size_t errlen);
-/* Commits the engine's change of S's state (active, failing since). */
-void hk_sub_save_state(const struct hk_sub *);
+/*
+ * Commits the engine's change of S's state (failing since, ordered head;
+ * with DISABLE also active: false and the disabled reason) onto the
+ * stored record, leaving every other field as stored.
+ */
+void hk_sub_save_state(struct hk_sub *, int disable);
 /*
  * Judges a target URL (scheme, address literal). A host that is a name
  * is copied into NAME for a DNS check. 0, or -1 with *CODE and ERR.

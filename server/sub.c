@@ -35,9 +35,19 @@
 #define SUB_EVENTS_MAX 100
 #define SUB_SOURCES_MAX 100
 #define SUB_TEMPLATE_MAX 65536
+/* A custom header's value as answers show it; sent back, it keeps it. */
+#define SUB_REDACTED "[redacted]"
+#define SUB_RATE_MAX 100000
+
+/* How sub_apply_json reads its input. */
+#define SUB_J_NEED_URL 1 /* a create or PUT: url and events required */
+#define SUB_J_RECORD 2 /* a stored record, or a change checked already */
 
 static struct hk_sub_list sub_list = TAILQ_HEAD_INITIALIZER(sub_list);
 static struct hk_map sub_by_id = HK_MAP_INIT;
+
+static int sub_seal(struct hk_sub *, int secret, int headers);
+static int sub_has_headers(const struct hk_sub *);
 
 /* Headers hookd sets itself; a subscription cannot override them. */
 static const char *const sub_reserved[] = {"content-type", "content-length",
@@ -80,6 +90,7 @@ sub_free(struct hk_sub *s)
 	free(s->sb_events);
 	free(s->sb_sources);
 	cJSON_Delete(s->sb_headers);
+	free(s->sb_headers_sealed);
 	free(s->sb_template);
 	free(s->sb_description);
 	free(s->sb_disabled_reason);
@@ -113,7 +124,10 @@ sub_strdup(const char *s)
 	return s != NULL ? strdup(s) : NULL;
 }
 
-/* The record kept in the store: the public fields plus sealed secrets. */
+/*
+ * The record kept in the store: the public fields plus sealed secrets;
+ * the header values are sealed with them (the public form names them).
+ */
 cJSON *
 hk_sub_record(const struct hk_sub *s)
 {
@@ -121,6 +135,9 @@ hk_sub_record(const struct hk_sub *s)
 
 	if (j == NULL)
 		return NULL;
+	if (s->sb_headers_sealed != NULL)
+		cJSON_AddStringToObject(
+		    j, "sealedHeaders", s->sb_headers_sealed);
 	cJSON_DeleteItemFromObjectCaseSensitive(j, "createdAt");
 	cJSON_DeleteItemFromObjectCaseSensitive(j, "updatedAt");
 	cJSON_AddNumberToObject(j, "createdAt", (double)s->sb_created);
@@ -159,9 +176,10 @@ hk_sub_public(const struct hk_sub *s)
 		for (i = 0; i < s->sb_nsources; i++)
 			cJSON_AddItemToArray(
 			    a, cJSON_CreateString(s->sb_sources[i]));
-	cJSON_AddItemToObject(j, "headers",
-	    s->sb_headers != NULL ? cJSON_Duplicate(s->sb_headers, 1)
-	                          : cJSON_CreateObject());
+	if ((a = cJSON_AddObjectToObject(j, "headers")) != NULL &&
+	    s->sb_headers != NULL)
+		cJSON_ArrayForEach(r, s->sb_headers)
+		    cJSON_AddStringToObject(a, r->string, SUB_REDACTED);
 	if (s->sb_template != NULL)
 		cJSON_AddStringToObject(j, "template", s->sb_template);
 	else
@@ -332,12 +350,118 @@ sub_set_str(char **dst, char *val)
 }
 
 /*
+ * Sets S's sources from V. Names become ids; a stored id may outlive its
+ * webhook. A record (SUB_J_RECORD) holds ids only and is read on the
+ * writer, which must not look into the loop's webhook cache.
+ */
+static int
+sub_apply_sources(
+    struct hk_sub *s, const cJSON *v, int flags, char *err, size_t errlen)
+{
+	char(*src)[HK_ID_MAX];
+	struct hk_webhook *wh;
+	const cJSON *e;
+	size_t i = 0, cnt;
+
+	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > SUB_SOURCES_MAX) {
+		snprintf(err, errlen,
+		    "sources must be an array of at "
+		    "most %d webhook ids or names",
+		    SUB_SOURCES_MAX);
+		return -1;
+	}
+	cnt = (size_t)cJSON_GetArraySize(v);
+	if ((src = calloc(cnt + 1, sizeof(*src))) == NULL)
+		return -1;
+	cJSON_ArrayForEach(e, v)
+	{
+		wh = cJSON_IsString(e) && !(flags & SUB_J_RECORD)
+		    ? hk_webhook_find(e->valuestring)
+		    : NULL;
+		if (wh == NULL &&
+		    !(cJSON_IsString(e) && hk_id_valid("wh_", e->valuestring) &&
+		        (flags & (SUB_J_RECORD | SUB_J_NEED_URL)) !=
+		            SUB_J_NEED_URL)) {
+			snprintf(err, errlen, "sources: no webhook %.80s",
+			    cJSON_IsString(e) ? e->valuestring : "?");
+			free(src);
+			return -1;
+		}
+		snprintf(src[i++], HK_ID_MAX, "%s",
+		    wh != NULL ? wh->wh_id : e->valuestring);
+	}
+	free(s->sb_sources);
+	s->sb_sources = src;
+	s->sb_nsources = cnt;
+	return 0;
+}
+
+/*
+ * Sets S's custom headers from V. A value sent back as answers show it
+ * (SUB_REDACTED) keeps the value S has under that name: a client that
+ * edits what it read does not overwrite a credential with the mask.
+ */
+static int
+sub_apply_headers(struct hk_sub *s, const cJSON *v, char *err, size_t errlen)
+{
+	const cJSON *had;
+	cJSON *n, *e;
+
+	if (!cJSON_IsObject(v) && !cJSON_IsNull(v)) {
+		snprintf(err, errlen, "headers must be an object");
+		return -1;
+	}
+	if (cJSON_GetArraySize(v) > HOOKD_SUB_HEADERS_MAX) {
+		snprintf(
+		    err, errlen, "at most %d headers", HOOKD_SUB_HEADERS_MAX);
+		return -1;
+	}
+	if ((n = cJSON_IsObject(v) ? cJSON_Duplicate(v, 1) : NULL) == NULL &&
+	    cJSON_IsObject(v))
+		return -1;
+	for (e = n != NULL ? n->child : NULL; e != NULL; e = e->next) {
+		if (cJSON_IsString(e) &&
+		    strcmp(e->valuestring, SUB_REDACTED) == 0) {
+			had = cJSON_GetObjectItemCaseSensitive(
+			    s->sb_headers, e->string);
+			if (!cJSON_IsString(had)) {
+				snprintf(err, errlen,
+				    "headers: %.64s has no stored value to "
+				    "keep",
+				    e->string);
+				cJSON_Delete(n);
+				return -1;
+			}
+			if (cJSON_SetValuestring(
+			        (cJSON *)e, had->valuestring) == NULL) {
+				cJSON_Delete(n);
+				return -1;
+			}
+		}
+		if (!sub_header_ok(e)) {
+			snprintf(err, errlen,
+			    "headers: %.64s is not "
+			    "allowed (a token name, a string value of "
+			    "visible ASCII, space and tab; hookd's own "
+			    "headers are reserved)",
+			    e->string);
+			cJSON_Delete(n);
+			return -1;
+		}
+	}
+	cJSON_Delete(s->sb_headers);
+	s->sb_headers = n;
+	return 0;
+}
+
+/*
  * Applies the members of J to S (create, PATCH or PUT; a stored record
- * too). Returns 0, or -1 with ERR.
+ * too). FLAGS: SUB_J_*. Returns 0, -1 with ERR, or -2 with ERR when the
+ * target is not allowed.
  */
 static int
 sub_apply_json(
-    struct hk_sub *s, const cJSON *j, int need_url, char *err, size_t errlen)
+    struct hk_sub *s, const cJSON *j, int flags, char *err, size_t errlen)
 {
 	const cJSON *v, *e;
 	char host[256], **strs;
@@ -351,7 +475,7 @@ sub_apply_json(
 			return -1;
 		}
 		sub_set_str(&s->sb_url, strdup(v->valuestring));
-	} else if (need_url) {
+	} else if (flags & SUB_J_NEED_URL) {
 		snprintf(err, errlen, "url is required");
 		return -1;
 	}
@@ -369,71 +493,20 @@ sub_apply_json(
 		free(s->sb_events);
 		s->sb_events = strs;
 		s->sb_nevents = cnt;
-	} else if (need_url && s->sb_nevents == 0) {
+	} else if ((flags & SUB_J_NEED_URL) && s->sb_nevents == 0) {
 		snprintf(err, errlen, "events is required");
 		return -1;
 	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "sources")) != NULL) {
-		char(*src)[HK_ID_MAX];
-		struct hk_webhook *wh;
-
-		if (!cJSON_IsArray(v) ||
-		    cJSON_GetArraySize(v) > SUB_SOURCES_MAX) {
-			snprintf(err, errlen,
-			    "sources must be an array of at "
-			    "most %d webhook ids or names",
-			    SUB_SOURCES_MAX);
-			return -1;
-		}
-		cnt = (size_t)cJSON_GetArraySize(v);
-		if ((src = calloc(cnt + 1, sizeof(*src))) == NULL)
-			return -1;
-		i = 0;
-		cJSON_ArrayForEach(e, v)
-		{
-			/* Names become ids; a stored id may outlive its hook. */
-			wh = cJSON_IsString(e) ? hk_webhook_find(e->valuestring)
-			                       : NULL;
-			if (wh == NULL &&
-			    !(cJSON_IsString(e) &&
-			        hk_id_valid("wh_", e->valuestring) &&
-			        !need_url)) {
-				snprintf(err, errlen,
-				    "sources: no webhook %.80s",
-				    cJSON_IsString(e) ? e->valuestring : "?");
-				free(src);
-				return -1;
-			}
-			snprintf(src[i++], HK_ID_MAX, "%s",
-			    wh != NULL ? wh->wh_id : e->valuestring);
-		}
-		free(s->sb_sources);
-		s->sb_sources = src;
-		s->sb_nsources = cnt;
-	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "sources")) != NULL &&
+	    sub_apply_sources(s, v, flags, err, errlen) != 0)
+		return -1;
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "headers")) != NULL) {
-		if (!cJSON_IsObject(v) && !cJSON_IsNull(v)) {
-			snprintf(err, errlen, "headers must be an object");
+		if (sub_apply_headers(s, v, err, errlen) != 0)
 			return -1;
-		}
-		if (cJSON_GetArraySize(v) > HOOKD_SUB_HEADERS_MAX) {
-			snprintf(err, errlen, "at most %d headers",
-			    HOOKD_SUB_HEADERS_MAX);
-			return -1;
-		}
-		cJSON_ArrayForEach(e, v) if (!sub_header_ok(e))
-		{
-			snprintf(err, errlen,
-			    "headers: %.64s is not "
-			    "allowed (a token name, a string value of "
-			    "visible ASCII, space and tab; hookd's own "
-			    "headers are reserved)",
-			    e->string);
-			return -1;
-		}
+	} else if (flags & SUB_J_NEED_URL) {
+		/* A PUT without headers has none; with them it may keep some. */
 		cJSON_Delete(s->sb_headers);
-		s->sb_headers =
-		    cJSON_IsObject(v) ? cJSON_Duplicate(v, 1) : NULL;
+		s->sb_headers = NULL;
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "template")) != NULL) {
 		if (cJSON_IsNull(v))
@@ -504,11 +577,15 @@ sub_apply_json(
 		s->sb_max_in_flight = (int)n;
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "rateLimit")) != NULL) {
+		/* A record keeps what an older hookd accepted. */
 		if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
-		    v->valuedouble > 100000) {
+		    v->valuedouble > SUB_RATE_MAX ||
+		    (v->valuedouble > 0 && v->valuedouble < HOOKD_RATE_MIN &&
+		        !(flags & SUB_J_RECORD))) {
 			snprintf(err, errlen,
-			    "rateLimit must be requests per "
-			    "second from 0 (unlimited) to 100000");
+			    "rateLimit must be 0 (unlimited) or requests per "
+			    "second from %g to %d",
+			    HOOKD_RATE_MIN, SUB_RATE_MAX);
 			return -1;
 		}
 		s->sb_rate = v->valuedouble;
@@ -594,10 +671,54 @@ sub_apply_json(
 		sub_wipe(s->sb_secret);
 		s->sb_secret = strdup(v->valuestring);
 	}
-	if (s->sb_url != NULL &&
+	/*
+	 * Only a URL the body sets is judged: a stored one is kept when
+	 * --allow-targets no longer admits it (SPEC §7).
+	 */
+	if (s->sb_url != NULL && !(flags & SUB_J_RECORD) &&
+	    cJSON_GetObjectItemCaseSensitive(j, "url") != NULL &&
 	    hk_sub_check_url(
 	        s->sb_url, host, sizeof(host), &code, err, errlen) != 0)
 		return strcmp(code, "target_not_allowed") == 0 ? -2 : -1;
+	return 0;
+}
+
+/*
+ * Puts the opened header values of record J (its sealedHeaders) in
+ * place of the names its "headers" shows. A record written before values
+ * were sealed holds them in "headers" itself. 0, HK_ENOMEM, or
+ * HK_ECRYPTO with *CAUSE.
+ */
+static int
+sub_open_headers(struct hk_sub *s, cJSON *j, char **cause)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "sealedHeaders");
+	cJSON *h;
+	char *plain;
+	int rc;
+
+	if (!cJSON_IsString(v))
+		return 0;
+	if ((s->sb_headers_sealed = strdup(v->valuestring)) == NULL)
+		return HK_ENOMEM;
+	if ((plain = hk_unseal(hd->hd_mkey, v->valuestring, &rc)) == NULL) {
+		if (asprintf(cause,
+		        "subscription %s: headers do not open with this "
+		        "master key",
+		        s->sb_id) == -1)
+			*cause = NULL;
+		return HK_ECRYPTO;
+	}
+	h = cJSON_Parse(plain);
+	sodium_memzero(plain, strlen(plain));
+	free(plain);
+	if (!cJSON_IsObject(h)) {
+		cJSON_Delete(h);
+		return HK_EINVAL;
+	}
+	if (!cJSON_ReplaceItemInObjectCaseSensitive(j, "headers", h))
+		cJSON_AddItemToObject(j, "headers", h);
+	cJSON_DeleteItemFromObjectCaseSensitive(j, "sealedHeaders");
 	return 0;
 }
 
@@ -629,9 +750,15 @@ hk_sub_from_json(const cJSON *j, char **cause)
 		cJSON_DeleteItemFromObjectCaseSensitive(copy, "url");
 		cJSON_DeleteItemFromObjectCaseSensitive(copy, "secret");
 		sub_loading = 1;
-		rc = sub_apply_json(s, copy, 0, err, sizeof(err));
+		if ((rc = sub_open_headers(s, copy, cause)) == 0)
+			rc = sub_apply_json(
+			    s, copy, SUB_J_RECORD, err, sizeof(err));
 		sub_loading = 0;
 		cJSON_Delete(copy);
+		if (rc == HK_ECRYPTO) {
+			sub_free(s);
+			return NULL;
+		}
 		if (rc != 0)
 			goto bad;
 	}
@@ -679,6 +806,28 @@ bad:
 	return NULL;
 }
 
+/*
+ * A record written before header values were sealed holds them in
+ * plaintext: sealed in memory now, and in the store by a rewrite.
+ */
+static int
+sub_load_seal(char **cause)
+{
+	struct hk_sub *s;
+
+	TAILQ_FOREACH(s, &sub_list, sb_entry)
+	{
+		if (!sub_has_headers(s) || s->sb_headers_sealed != NULL)
+			continue;
+		if (sub_seal(s, 0, 1) != 0) {
+			*cause = strdup("out of memory");
+			return HK_ENOMEM;
+		}
+		hk_sub_save_state(s, 0);
+	}
+	return 0;
+}
+
 int
 hk_sub_load(char **cause)
 {
@@ -718,7 +867,7 @@ hk_sub_load(char **cause)
 	}
 	mdb_cursor_close(cur);
 	hk_store_rend(hd->hd_store);
-	return 0;
+	return sub_load_seal(cause);
 }
 
 void
@@ -763,21 +912,198 @@ hk_sub_matches(const struct hk_sub *s, const char *type, const char *source)
 }
 
 /*
- * One committed change of a subscription. Deleting also cancels its
- * pending deliveries in the same transaction.
+ * One committed change of a subscription. Every change but a create is
+ * a read-modify-write of the stored record inside the writer's
+ * transaction (sub_op_modify): what it carries is the change (a PATCH
+ * body, a new secret, the engine's state), never a copy of the cache,
+ * so two changes at once each keep the other's fields. Deleting also
+ * cancels its pending deliveries in the same transaction.
  */
-enum sub_kind { SUB_CREATE, SUB_UPDATE, SUB_DELETE, SUB_STATE };
+enum sub_kind { SUB_CREATE, SUB_UPDATE, SUB_ROTATE, SUB_DELETE, SUB_STATE };
 
 struct sub_op {
 	struct hk_store_op op;
 	enum sub_kind kind;
 	struct evhttp_request *req; /* NULL: the engine's own change */
-	struct hk_sub *new;
+	struct hk_sub *new; /* create: built on the loop; else the writer's */
 	char id[HK_ID_MAX];
 	char *record;
 	int show_secret;
 	uint64_t cancelled;
+	int64_t ms; /* when the change was asked for: its updatedAt */
+	/* SUB_UPDATE: the checked body (sources as ids), PUT or PATCH. */
+	cJSON *patch;
+	int put;
+	/* SUB_ROTATE: the new secret. */
+	char *secret;
+	/* SUB_STATE: the engine's fields. */
+	int64_t failing_since;
+	char ordered_head[HK_ID_MAX];
+	int disable;
+	char *reason;
+	char err[256]; /* a change the stored record refuses: the 400 */
 };
+
+/* Whether S has custom headers. */
+static int
+sub_has_headers(const struct hk_sub *s)
+{
+	return s->sb_headers != NULL && s->sb_headers->child != NULL;
+}
+
+/*
+ * Seals S's secrets and header values for its record: SECRET and
+ * HEADERS say which changed; what has no sealed form yet is sealed too.
+ * Runs on either thread. 0 or HK_ENOMEM.
+ */
+static int
+sub_seal(struct hk_sub *s, int secret, int headers)
+{
+	char *txt;
+
+	if (secret || s->sb_sealed == NULL) {
+		free(s->sb_sealed);
+		if ((s->sb_sealed = hk_seal(hd->hd_mkey, s->sb_secret)) == NULL)
+			return HK_ENOMEM;
+	}
+	if (s->sb_prev_secret != NULL && s->sb_prev_sealed == NULL &&
+	    (s->sb_prev_sealed = hk_seal(hd->hd_mkey, s->sb_prev_secret)) ==
+	        NULL)
+		return HK_ENOMEM;
+	if (!headers && (s->sb_headers_sealed != NULL || !sub_has_headers(s)))
+		return 0;
+	sub_set_str(&s->sb_headers_sealed, NULL);
+	if (!sub_has_headers(s))
+		return 0;
+	if ((txt = cJSON_PrintUnformatted(s->sb_headers)) == NULL)
+		return HK_ENOMEM;
+	s->sb_headers_sealed = hk_seal(hd->hd_mkey, txt);
+	sodium_memzero(txt, strlen(txt));
+	free(txt);
+	return s->sb_headers_sealed != NULL ? 0 : HK_ENOMEM;
+}
+
+/* Serialises S's record into O. 0 or HK_ENOMEM. */
+static int
+sub_op_print(struct sub_op *o, const struct hk_sub *s)
+{
+	cJSON *rec = hk_sub_record(s);
+
+	free(o->record);
+	o->record = rec != NULL ? cJSON_PrintUnformatted(rec) : NULL;
+	cJSON_Delete(rec);
+	return o->record != NULL ? 0 : HK_ENOMEM;
+}
+
+/*
+ * PUT: keeps identity and secrets, resets everything else (the headers
+ * when the body is applied: a value sent back redacted keeps its own).
+ */
+static void
+sub_reset(struct hk_sub *s)
+{
+	size_t i;
+
+	sub_set_str(&s->sb_url, NULL);
+	for (i = 0; i < s->sb_nevents; i++)
+		free(s->sb_events[i]);
+	free(s->sb_events);
+	s->sb_events = NULL;
+	s->sb_nevents = 0;
+	free(s->sb_sources);
+	s->sb_sources = NULL;
+	s->sb_nsources = 0;
+	sub_set_str(&s->sb_template, NULL);
+	sub_set_str(&s->sb_description, NULL);
+	s->sb_ordered = 0;
+	sub_defaults(s);
+}
+
+/* O's change applied to S, the stored subscription (writer thread). */
+static int
+sub_op_change(struct sub_op *o, struct hk_sub *s)
+{
+	char *n;
+
+	switch (o->kind) {
+	case SUB_UPDATE:
+		if (o->put)
+			sub_reset(s);
+		if (sub_apply_json(s, o->patch,
+		        SUB_J_RECORD | (o->put ? SUB_J_NEED_URL : 0), o->err,
+		        sizeof(o->err)) != 0)
+			return HK_EINVAL;
+		/* Turning it on again clears an automatic disable. */
+		if (s->sb_active)
+			sub_set_str(&s->sb_disabled_reason, NULL);
+		return sub_seal(s,
+		    cJSON_GetObjectItemCaseSensitive(o->patch, "secret") !=
+		        NULL,
+		    o->put ||
+		        cJSON_GetObjectItemCaseSensitive(o->patch, "headers") !=
+		            NULL);
+	case SUB_ROTATE:
+		/* The stored secret, not the cache's, signs for another day. */
+		if ((n = strdup(o->secret)) == NULL)
+			return HK_ENOMEM;
+		sub_wipe(s->sb_prev_secret);
+		free(s->sb_prev_sealed);
+		s->sb_prev_secret = s->sb_secret;
+		s->sb_prev_sealed = s->sb_sealed;
+		s->sb_sealed = NULL;
+		s->sb_secret = n;
+		s->sb_prev_until = o->ms + SUB_ROTATE_MS;
+		return sub_seal(s, 1, 0);
+	case SUB_STATE:
+		s->sb_failing_since = o->failing_since;
+		memcpy(s->sb_ordered_head, o->ordered_head,
+		    sizeof(s->sb_ordered_head));
+		if (o->disable) {
+			s->sb_active = 0;
+			sub_set_str(
+			    &s->sb_disabled_reason, sub_strdup(o->reason));
+			if (o->reason != NULL && s->sb_disabled_reason == NULL)
+				return HK_ENOMEM;
+		}
+		return sub_seal(s, 0, 0);
+	default:
+		return HK_EINVAL;
+	}
+}
+
+/*
+ * The read-modify-write of one change (writer thread): rebuilds the
+ * stored record V, applies O's change to it, and leaves the result in
+ * o->new and its text in o->record. Applying it again (the store
+ * retries a failed batch one operation at a time) starts afresh.
+ */
+static int
+sub_op_modify(struct sub_op *o, const MDB_val *v)
+{
+	struct hk_sub *s;
+	char *cause = NULL;
+	cJSON *j;
+	int rc;
+
+	sub_free(o->new);
+	o->new = NULL;
+	j = cJSON_ParseWithLength(v->mv_data, v->mv_size);
+	s = j != NULL ? hk_sub_from_json(j, &cause) : NULL;
+	cJSON_Delete(j);
+	free(cause);
+	if (s == NULL)
+		return HK_ENOMEM;
+	if ((rc = sub_op_change(o, s)) == 0) {
+		s->sb_updated = o->ms;
+		rc = sub_op_print(o, s);
+	}
+	if (rc != 0) {
+		sub_free(s);
+		return rc;
+	}
+	o->new = s;
+	return 0;
+}
 
 static int
 sub_op_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
@@ -802,6 +1128,8 @@ sub_op_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
 			return hk_store_err(rc);
 		return 0;
 	}
+	if (o->kind != SUB_CREATE && (rc = sub_op_modify(o, &v)) != 0)
+		return rc;
 	return hk_store_put(
 	    txn, subs, o->id, strlen(o->id), o->record, strlen(o->record), 0);
 }
@@ -811,7 +1139,77 @@ sub_op_free(struct sub_op *o)
 {
 	sub_free(o->new);
 	free(o->record);
+	cJSON_Delete(o->patch);
+	sub_wipe(o->secret);
+	free(o->reason);
 	free(o);
+}
+
+/*
+ * Puts NEW, a committed record, in the cache in place of OLD (either may
+ * be NULL). The engine's runtime state stays with the subscription; its
+ * stored state too while a save of it is still on the way to the store,
+ * since the cache holds the engine's newest word.
+ */
+static void
+sub_install(struct hk_sub *old, struct hk_sub *new)
+{
+	if (old != NULL) {
+		hk_map_del(&sub_by_id, old->sb_id, strlen(old->sb_id));
+		if (new != NULL) {
+			new->sb_inflight = old->sb_inflight;
+			new->sb_fails = old->sb_fails;
+			new->sb_probing = old->sb_probing;
+			new->sb_probe_after = old->sb_probe_after;
+			memcpy(
+			    new->sb_resume, old->sb_resume, old->sb_resume_len);
+			new->sb_resume_len = old->sb_resume_len;
+			new->sb_bucket = old->sb_bucket;
+			new->sb_ordered_busy = old->sb_ordered_busy;
+			memcpy(new->sb_ordered_head, old->sb_ordered_head,
+			    sizeof(old->sb_ordered_head));
+			new->sb_state_pending = old->sb_state_pending;
+			if (old->sb_state_pending > 0) {
+				new->sb_active = old->sb_active;
+				new->sb_failing_since = old->sb_failing_since;
+				sub_set_str(&new->sb_disabled_reason,
+				    old->sb_disabled_reason);
+				old->sb_disabled_reason = NULL;
+			}
+			TAILQ_INSERT_AFTER(&sub_list, old, new, sb_entry);
+		}
+		TAILQ_REMOVE(&sub_list, old, sb_entry);
+		sub_free(old);
+	} else if (new != NULL)
+		TAILQ_INSERT_TAIL(&sub_list, new, sb_entry);
+	if (new == NULL)
+		return;
+	hk_map_put(&sub_by_id, new->sb_id, strlen(new->sb_id), new);
+	if (old == NULL)
+		hk_bucket_init(
+		    &new->sb_bucket, new->sb_rate, new->sb_rate, hk_mono_us());
+	else
+		hk_bucket_set(&new->sb_bucket, new->sb_rate, new->sb_rate);
+}
+
+/* A change that did not commit: answered, or logged for the engine's. */
+static void
+sub_op_fail(struct sub_op *o, int rc)
+{
+	if (o->req == NULL) {
+		/* A subscription deleted meanwhile has no state to save. */
+		if (rc != HK_ENOTFOUND)
+			log_error("subscription_commit",
+			    "subscription=%s error=%s", o->id,
+			    hk_logq(hk_strerror(rc)));
+	} else if (rc == HK_ENOTFOUND)
+		hk_http_error(
+		    o->req, 404, "not_found", "no subscription %s", o->id);
+	else if (rc == HK_EINVAL)
+		hk_http_error(o->req, 400, "bad_request", "%s", o->err);
+	else
+		hk_http_unavailable(o->req, rc);
+	sub_op_free(o);
 }
 
 static void
@@ -819,54 +1217,20 @@ sub_op_done(struct hk_store_op *sop, int rc)
 {
 	struct sub_op *o = (struct sub_op *)sop;
 	struct hk_sub *old = hk_sub_find(o->id);
-	cJSON *j;
+	cJSON *j = NULL;
 
+	if (o->kind == SUB_STATE && old != NULL)
+		old->sb_state_pending--;
 	if (rc != 0) {
-		if (o->req == NULL)
-			log_error("subscription_commit",
-			    "subscription=%s "
-			    "error=%s",
-			    o->id, hk_logq(hk_strerror(rc)));
-		else if (rc == HK_ENOTFOUND)
-			hk_http_error(o->req, 404, "not_found",
-			    "no "
-			    "subscription %s",
-			    o->id);
-		else
-			hk_http_unavailable(o->req, rc);
-		sub_op_free(o);
+		sub_op_fail(o, rc);
 		return;
 	}
-	if (old != NULL) {
-		hk_map_del(&sub_by_id, o->id, strlen(o->id));
-		if (o->new != NULL) {
-			/* Runtime state belongs to the subscription, not a copy. */
-			o->new->sb_inflight = old->sb_inflight;
-			o->new->sb_fails = old->sb_fails;
-			o->new->sb_probing = old->sb_probing;
-			o->new->sb_probe_after = old->sb_probe_after;
-			memcpy(o->new->sb_resume, old->sb_resume,
-			    old->sb_resume_len);
-			o->new->sb_resume_len = old->sb_resume_len;
-			o->new->sb_bucket = old->sb_bucket;
-			o->new->sb_ordered_busy = old->sb_ordered_busy;
-			memcpy(o->new->sb_ordered_head, old->sb_ordered_head,
-			    sizeof(old->sb_ordered_head));
-			TAILQ_INSERT_AFTER(&sub_list, old, o->new, sb_entry);
-		}
-		TAILQ_REMOVE(&sub_list, old, sb_entry);
-		sub_free(old);
-	} else if (o->new != NULL)
-		TAILQ_INSERT_TAIL(&sub_list, o->new, sb_entry);
-	if (o->new != NULL) {
-		hk_map_put(&sub_by_id, o->id, strlen(o->id), o->new);
-		if (old == NULL)
-			hk_bucket_init(&o->new->sb_bucket, o->new->sb_rate,
-			    o->new->sb_rate, hk_mono_us());
-		else
-			hk_bucket_set(&o->new->sb_bucket, o->new->sb_rate,
-			    o->new->sb_rate);
-	}
+	/* The answer is what this change committed. */
+	if (o->req != NULL && o->kind != SUB_DELETE &&
+	    (j = hk_sub_public(o->new)) != NULL && o->show_secret)
+		cJSON_AddStringToObject(j, "secret", o->new->sb_secret);
+	sub_install(old, o->new);
+	o->new = NULL;
 	log_info(o->kind == SUB_CREATE  ? "subscription_created"
 	        : o->kind == SUB_DELETE ? "subscription_deleted"
 	                                : "subscription_updated",
@@ -877,55 +1241,51 @@ sub_op_done(struct hk_store_op *sop, int rc)
 	if (o->req != NULL) {
 		if (o->kind == SUB_DELETE)
 			hk_http_reply(o->req, 204, NULL);
-		else if ((j = hk_sub_public(o->new)) == NULL)
+		else if (j == NULL)
 			hk_http_error(o->req, 500, "internal", "out of memory");
-		else {
-			if (o->show_secret)
-				cJSON_AddStringToObject(
-				    j, "secret", o->new->sb_secret);
+		else
 			hk_http_json(
 			    o->req, o->kind == SUB_CREATE ? 201 : 200, j);
-		}
 	}
-	o->new = NULL;
 	sub_op_free(o);
 	hk_engine_kick();
 }
 
-/* Seals the secrets, serialises the record and queues the change. */
-static void
+/*
+ * Queues the change; a create is sealed and serialised here, every other
+ * change by the writer, from the stored record. 0, or -1 once it has
+ * answered (or logged) the refusal and freed O.
+ */
+static int
 sub_submit(struct sub_op *o)
 {
-	cJSON *rec;
 	int rc;
 
 	o->op.so_apply = sub_op_apply;
 	o->op.so_done = sub_op_done;
-	if (o->new != NULL) {
-		free(o->new->sb_sealed);
-		o->new->sb_sealed = hk_seal(hd->hd_mkey, o->new->sb_secret);
-		if (o->new->sb_prev_secret != NULL) {
-			free(o->new->sb_prev_sealed);
-			o->new->sb_prev_sealed =
-			    hk_seal(hd->hd_mkey, o->new->sb_prev_secret);
-		}
-		rec = o->new->sb_sealed != NULL ? hk_sub_record(o->new) : NULL;
-		o->record = rec != NULL ? cJSON_PrintUnformatted(rec) : NULL;
-		cJSON_Delete(rec);
-		if (o->record == NULL) {
-			if (o->req != NULL)
-				hk_http_error(o->req, 500, "internal",
-				    "out of "
-				    "memory");
-			sub_op_free(o);
-			return;
-		}
+	if (o->kind == SUB_CREATE &&
+	    (sub_seal(o->new, 1, 1) != 0 || sub_op_print(o, o->new) != 0)) {
+		if (o->req != NULL)
+			hk_http_error(o->req, 500, "internal", "out of memory");
+		sub_op_free(o);
+		return -1;
+	}
+	if (o->kind != SUB_CREATE) {
+		/* The loop's copy served the checks; the writer builds anew. */
+		sub_free(o->new);
+		o->new = NULL;
 	}
 	if ((rc = hk_store_submit(hd->hd_store, &o->op)) != 0) {
 		if (o->req != NULL)
 			hk_http_unavailable(o->req, rc);
+		else
+			log_error("subscription_commit",
+			    "subscription=%s error=%s", o->id,
+			    hk_logq(hk_strerror(rc)));
 		sub_op_free(o);
+		return -1;
 	}
+	return 0;
 }
 
 /* The names a URL's host resolves to, judged before the change is saved. */
@@ -956,13 +1316,22 @@ sub_dns_done(int result, struct evutil_addrinfo *res, void *arg)
 	sub_submit(o);
 }
 
+/*
+ * Judges the target a create or change sets, then submits. A change
+ * that leaves the URL alone is not judged again: a stored target that
+ * --allow-targets no longer admits is kept (SPEC §7).
+ */
 static void
-sub_check_and_submit(struct sub_op *o)
+sub_check_and_submit(struct sub_op *o, int url_set)
 {
 	struct evutil_addrinfo hints;
 	char host[256], err[256];
 	const char *code;
 
+	if (!url_set) {
+		sub_submit(o);
+		return;
+	}
 	if (hk_sub_check_url(o->new->sb_url, host, sizeof(host), &code, err,
 	        sizeof(err)) != 0) {
 		hk_http_error(o->req, 400, code, "%s", err);
@@ -984,9 +1353,35 @@ static const char *const sub_fields[] = {"url", "events", "secret", "sources",
     "headers", "template", "description", "active", "timeoutMs", "maxInFlight",
     "rateLimit", "retry", "ordered", NULL};
 
-/* Parses and applies the request body to S; answers 400 on failure. */
+/*
+ * The body's sources as the ids they name, so that the writer, which
+ * cannot look into the webhook cache, applies the same change.
+ */
 static int
-sub_body(struct evhttp_request *req, struct hk_sub *s, int need_url)
+sub_body_ids(cJSON *j, const struct hk_sub *s)
+{
+	cJSON *a;
+	size_t i;
+
+	if (cJSON_GetObjectItemCaseSensitive(j, "sources") == NULL)
+		return 0;
+	if ((a = cJSON_CreateArray()) == NULL)
+		return -1;
+	for (i = 0; i < s->sb_nsources; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(s->sb_sources[i]));
+	if (!cJSON_ReplaceItemInObjectCaseSensitive(j, "sources", a)) {
+		cJSON_Delete(a);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Parses and applies the request body to S; answers 400 on failure. With
+ * KEEP, the body (sources as ids) is handed over for the writer.
+ */
+static int
+sub_body(struct evhttp_request *req, struct hk_sub *s, int flags, cJSON **keep)
 {
 	char err[256];
 	cJSON *j;
@@ -998,13 +1393,23 @@ sub_body(struct evhttp_request *req, struct hk_sub *s, int need_url)
 		cJSON_Delete(j);
 		return -1;
 	}
-	rc = sub_apply_json(s, j, need_url, err, sizeof(err));
-	cJSON_Delete(j);
+	rc = sub_apply_json(s, j, flags, err, sizeof(err));
 	if (rc != 0) {
+		cJSON_Delete(j);
 		hk_http_error(req, 400,
 		    rc == -2 ? "target_not_allowed" : "bad_request", "%s", err);
 		return -1;
 	}
+	if (keep == NULL) {
+		cJSON_Delete(j);
+		return 0;
+	}
+	if (sub_body_ids(j, s) != 0) {
+		cJSON_Delete(j);
+		hk_http_error(req, 500, "internal", "out of memory");
+		return -1;
+	}
+	*keep = j;
 	return 0;
 }
 
@@ -1014,11 +1419,13 @@ sub_op_new(struct evhttp_request *req, enum sub_kind kind)
 	struct sub_op *o;
 
 	if ((o = calloc(1, sizeof(*o))) == NULL) {
-		hk_http_error(req, 500, "internal", "out of memory");
+		if (req != NULL)
+			hk_http_error(req, 500, "internal", "out of memory");
 		return NULL;
 	}
 	o->kind = kind;
 	o->req = req;
+	o->ms = hk_now_ms();
 	return o;
 }
 
@@ -1036,7 +1443,7 @@ sub_create(struct evhttp_request *req)
 		return;
 	}
 	sub_defaults(s);
-	if (sub_body(req, s, 1) != 0) {
+	if (sub_body(req, s, SUB_J_NEED_URL, NULL) != 0) {
 		sub_op_free(o);
 		return;
 	}
@@ -1050,12 +1457,16 @@ sub_create(struct evhttp_request *req)
 	}
 	hk_id_new("sub_", s->sb_id);
 	memcpy(o->id, s->sb_id, sizeof(o->id));
-	s->sb_created = s->sb_updated = hk_now_ms();
+	s->sb_created = s->sb_updated = o->ms;
 	o->show_secret = 1;
-	sub_check_and_submit(o);
+	sub_check_and_submit(o, 1);
 }
 
-/* PATCH (merge) or PUT (replace: what the body omits is the default). */
+/*
+ * PATCH (merge) or PUT (replace: what the body omits is the default).
+ * The body is judged here against the cache, for a prompt 400, and
+ * applied by the writer to the stored record.
+ */
 static void
 sub_change(struct evhttp_request *req, const struct hk_sub *old, int put)
 {
@@ -1070,37 +1481,15 @@ sub_change(struct evhttp_request *req, const struct hk_sub *old, int put)
 		return;
 	}
 	memcpy(o->id, old->sb_id, sizeof(o->id));
-	if (put) {
-		char *url = s->sb_url;
-		size_t i;
-
-		/* Keep identity and secrets; reset everything else. */
-		s->sb_url = NULL;
-		free(url);
-		for (i = 0; i < s->sb_nevents; i++)
-			free(s->sb_events[i]);
-		free(s->sb_events);
-		s->sb_events = NULL;
-		s->sb_nevents = 0;
-		free(s->sb_sources);
-		s->sb_sources = NULL;
-		s->sb_nsources = 0;
-		cJSON_Delete(s->sb_headers);
-		s->sb_headers = NULL;
-		sub_set_str(&s->sb_template, NULL);
-		sub_set_str(&s->sb_description, NULL);
-		s->sb_ordered = 0;
-		sub_defaults(s);
-	}
-	if (sub_body(req, s, put) != 0) {
+	o->put = put;
+	if (put)
+		sub_reset(s);
+	if (sub_body(req, s, put ? SUB_J_NEED_URL : 0, &o->patch) != 0) {
 		sub_op_free(o);
 		return;
 	}
-	/* Turning it on again clears an automatic disable. */
-	if (s->sb_active)
-		sub_set_str(&s->sb_disabled_reason, NULL);
-	s->sb_updated = hk_now_ms();
-	sub_check_and_submit(o);
+	sub_check_and_submit(
+	    o, cJSON_GetObjectItemCaseSensitive(o->patch, "url") != NULL);
 }
 
 static void
@@ -1108,7 +1497,6 @@ sub_rotate(struct evhttp_request *req, const struct hk_sub *old)
 {
 	static const char *const fields[] = {"secret", NULL};
 	struct sub_op *o;
-	struct hk_sub *s;
 	const cJSON *v;
 	cJSON *j;
 
@@ -1128,29 +1516,21 @@ sub_rotate(struct evhttp_request *req, const struct hk_sub *old)
 		    "characters");
 		return;
 	}
-	if ((o = sub_op_new(req, SUB_UPDATE)) == NULL ||
-	    (o->new = s = sub_dup(old)) == NULL) {
-		if (o != NULL)
-			hk_http_error(req, 500, "internal", "out of memory");
-		free(o);
+	if ((o = sub_op_new(req, SUB_ROTATE)) == NULL) {
 		cJSON_Delete(j);
 		return;
 	}
 	memcpy(o->id, old->sb_id, sizeof(o->id));
-	sub_wipe(s->sb_prev_secret);
-	s->sb_prev_secret = s->sb_secret;
-	s->sb_prev_until = hk_now_ms() + SUB_ROTATE_MS;
 	if (v != NULL)
-		s->sb_secret = strdup(v->valuestring);
-	else if ((s->sb_secret = malloc(HK_SECRET_LEN)) != NULL)
-		hk_secret_new(s->sb_secret);
+		o->secret = strdup(v->valuestring);
+	else if ((o->secret = malloc(HK_SECRET_LEN)) != NULL)
+		hk_secret_new(o->secret);
 	cJSON_Delete(j);
-	if (s->sb_secret == NULL) {
+	if (o->secret == NULL) {
 		hk_http_error(req, 500, "internal", "out of memory");
 		sub_op_free(o);
 		return;
 	}
-	s->sb_updated = hk_now_ms();
 	o->show_secret = 1;
 	sub_submit(o);
 }
@@ -1176,31 +1556,32 @@ sub_secret(struct evhttp_request *req, const struct hk_sub *s)
 }
 
 /*
- * The engine changes a subscription (disables it, records failures):
- * the same commit path, without a request.
+ * The engine changes a subscription (records failures, moves its ordered
+ * head, disables it): only those fields, onto the stored record.
  */
 void
-hk_sub_save_state(const struct hk_sub *s)
+hk_sub_save_state(struct hk_sub *s, int disable)
 {
 	struct sub_op *o;
 
-	if ((o = calloc(1, sizeof(*o))) == NULL ||
-	    (o->new = sub_dup(s)) == NULL) {
-		free(o);
+	if ((o = sub_op_new(NULL, SUB_STATE)) == NULL) {
 		log_error("subscription_state", "subscription=%s error=%s",
 		    s->sb_id, hk_logq("out of memory"));
 		return;
 	}
-	o->kind = SUB_STATE;
 	memcpy(o->id, s->sb_id, sizeof(o->id));
-	o->new->sb_active = s->sb_active;
-	o->new->sb_failing_since = s->sb_failing_since;
-	memcpy(o->new->sb_ordered_head, s->sb_ordered_head,
-	    sizeof(s->sb_ordered_head));
-	sub_set_str(
-	    &o->new->sb_disabled_reason, sub_strdup(s->sb_disabled_reason));
-	o->new->sb_updated = hk_now_ms();
-	sub_submit(o);
+	o->failing_since = s->sb_failing_since;
+	memcpy(o->ordered_head, s->sb_ordered_head, sizeof(o->ordered_head));
+	o->disable = disable;
+	if (disable && s->sb_disabled_reason != NULL &&
+	    (o->reason = strdup(s->sb_disabled_reason)) == NULL) {
+		log_error("subscription_state", "subscription=%s error=%s",
+		    s->sb_id, hk_logq("out of memory"));
+		sub_op_free(o);
+		return;
+	}
+	if (sub_submit(o) == 0)
+		s->sb_state_pending++;
 }
 
 static void *
@@ -1301,7 +1682,7 @@ hk_sub_check_json(const cJSON *j, int need_url, char *err, size_t errlen)
 		return -1;
 	}
 	sub_defaults(s);
-	rc = sub_apply_json(s, j, need_url, err, errlen);
+	rc = sub_apply_json(s, j, need_url ? SUB_J_NEED_URL : 0, err, errlen);
 	sub_free(s);
 	return rc;
 }

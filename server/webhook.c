@@ -34,6 +34,11 @@ static struct hk_map wh_by_token = HK_MAP_INIT;
 static const char *const wh_auths[] = {
     "token", "signature", "token+signature", "none"};
 
+/* How wh_apply_json reads its input. */
+#define WH_J_CREATE 1 /* a create: name required */
+#define WH_J_RECORD 2 /* a stored record: what hookd accepted before */
+#define WH_RATE_MAX 1000000
+
 static void
 wh_free(struct hk_webhook *wh)
 {
@@ -315,12 +320,12 @@ wh_header_name_valid(const char *s)
 }
 
 /*
- * Applies the members of J to WH (a create or a PATCH). CREATE requires a
- * name. On failure fills ERR with the message and returns -1.
+ * Applies the members of J to WH (a create, a PATCH or a record). FLAGS:
+ * WH_J_*. On failure fills ERR with the message and returns -1.
  */
 static int
 wh_apply_json(
-    struct hk_webhook *wh, const cJSON *j, int create, char *err, size_t errlen)
+    struct hk_webhook *wh, const cJSON *j, int flags, char *err, size_t errlen)
 {
 	static const char *const sig_fields[] = {
 	    "scheme", "secret", "toleranceSeconds", NULL};
@@ -339,7 +344,7 @@ wh_apply_json(
 		}
 		snprintf(
 		    wh->wh_name, sizeof(wh->wh_name), "%s", v->valuestring);
-	} else if (create) {
+	} else if (flags & WH_J_CREATE) {
 		snprintf(err, errlen, "name is required");
 		return -1;
 	}
@@ -500,11 +505,14 @@ wh_apply_json(
 		if (cJSON_IsNull(v))
 			wh->wh_rate = -1;
 		else if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
-		    v->valuedouble > 1000000) {
+		    v->valuedouble > WH_RATE_MAX ||
+		    (v->valuedouble > 0 && v->valuedouble < HOOKD_RATE_MIN &&
+		        !(flags & WH_J_RECORD))) {
 			snprintf(err, errlen,
-			    "rateLimit must be a number of "
-			    "events per second from 0 (unlimited) to "
-			    "1000000, or null for the default");
+			    "rateLimit must be 0 (unlimited), a number of "
+			    "events per second from %g to %d, or null for the "
+			    "default",
+			    HOOKD_RATE_MIN, WH_RATE_MAX);
 			return -1;
 		} else
 			wh->wh_rate = v->valuedouble;
@@ -589,7 +597,8 @@ wh_from_record(const char *data, size_t len, char **cause)
 		return NULL;
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(sig, "sealed");
-	if (wh_apply_json(wh, j, 1, err, sizeof(err)) != 0)
+	if (wh_apply_json(wh, j, WH_J_CREATE | WH_J_RECORD, err, sizeof(err)) !=
+	    0)
 		goto bad;
 	v = cJSON_GetObjectItemCaseSensitive(j, "tokenHash");
 	if (!cJSON_IsString(v) || strlen(v->valuestring) != 64)
@@ -664,7 +673,11 @@ hk_webhook_free_all(void)
 
 /*
  * One committed change of a webhook. The writer puts the record and the
- * name; the loop swaps the cache and answers.
+ * name; the loop swaps the cache and answers. Every change but a create
+ * is a read-modify-write of the stored record inside the writer's
+ * transaction (wh_op_modify): the op carries the change (a PATCH body, a
+ * new token and secret), never a copy of the cache, so two changes at
+ * once each keep the other's fields.
  */
 enum wh_kind { WH_CREATE, WH_UPDATE, WH_REGENERATE, WH_DELETE };
 
@@ -672,12 +685,101 @@ struct wh_op {
 	struct hk_store_op op;
 	enum wh_kind kind;
 	struct evhttp_request *req;
-	struct hk_webhook *new; /* NULL for delete */
+	struct hk_webhook *new; /* create: the loop's; else the writer's */
 	char id[HK_ID_MAX];
-	char old_name[HOOKD_NAME_MAX + 1];
+	char old_name[HOOKD_NAME_MAX + 1]; /* as stored */
 	char *record;
 	char token[HK_TOKEN_LEN]; /* create, regenerate: shown once */
+	char secret[HK_SECRET_LEN]; /* regenerate */
+	cJSON *patch; /* update: the checked body */
+	int64_t ms; /* when the change was asked for: its updatedAt */
+	char err[256]; /* a change the stored record refuses: the 400 */
 };
+
+/* Seals WH's secret and serialises its record into O (either thread). */
+static int
+wh_op_print(struct wh_op *o, struct hk_webhook *wh, int reseal)
+{
+	cJSON *rec;
+
+	if (reseal || wh->wh_secret_sealed == NULL) {
+		free(wh->wh_secret_sealed);
+		if ((wh->wh_secret_sealed =
+		            hk_seal(hd->hd_mkey, wh->wh_secret)) == NULL)
+			return HK_ENOMEM;
+	}
+	free(o->record);
+	rec = wh_record(wh);
+	o->record = rec != NULL ? cJSON_PrintUnformatted(rec) : NULL;
+	cJSON_Delete(rec);
+	return o->record != NULL ? 0 : HK_ENOMEM;
+}
+
+/*
+ * O's change applied to WH, the stored webhook (writer thread). A new
+ * secret drops the sealed one, to be sealed with the record.
+ */
+static int
+wh_op_change(struct wh_op *o, struct hk_webhook *wh)
+{
+	const cJSON *sig;
+	char *n;
+
+	if (o->kind == WH_UPDATE) {
+		if (wh_apply_json(wh, o->patch, 0, o->err, sizeof(o->err)) != 0)
+			return HK_EINVAL;
+		sig = cJSON_GetObjectItemCaseSensitive(o->patch, "signature");
+		if (cJSON_GetObjectItemCaseSensitive(sig, "secret") == NULL)
+			return 0;
+	} else {
+		if ((n = strdup(o->secret)) == NULL)
+			return HK_ENOMEM;
+		sodium_memzero(wh->wh_secret, strlen(wh->wh_secret));
+		free(wh->wh_secret);
+		wh->wh_secret = n;
+		hk_token_hash(o->token, strlen(o->token), wh->wh_token_hash);
+	}
+	free(wh->wh_secret_sealed);
+	wh->wh_secret_sealed = NULL;
+	return 0;
+}
+
+/*
+ * The read-modify-write of one change (writer thread): rebuilds the
+ * stored record V, notes its name, applies O's change and leaves the
+ * result in o->new and its text in o->record. Applying it again (the
+ * store retries a failed batch one operation at a time) starts afresh.
+ */
+static int
+wh_op_modify(struct wh_op *o, const MDB_val *v)
+{
+	struct hk_webhook *wh;
+	char *cause = NULL;
+	int rc;
+
+	wh_free(o->new);
+	o->new = NULL;
+	if ((wh = wh_from_record(v->mv_data, v->mv_size, &cause)) == NULL) {
+		free(cause);
+		return HK_ENOMEM;
+	}
+	snprintf(o->old_name, sizeof(o->old_name), "%s", wh->wh_name);
+	if (o->kind == WH_DELETE) {
+		wh_free(wh);
+		return 0;
+	}
+	if ((rc = wh_op_change(o, wh)) != 0) {
+		wh_free(wh);
+		return rc;
+	}
+	wh->wh_updated = o->ms;
+	if ((rc = wh_op_print(o, wh, 0)) != 0) {
+		wh_free(wh);
+		return rc;
+	}
+	o->new = wh;
+	return 0;
+}
 
 static int
 wh_op_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
@@ -699,6 +801,8 @@ wh_op_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
 			return HK_ENOTFOUND;
 		if (rc != 0)
 			return hk_store_err(rc);
+		if ((rc = wh_op_modify(o, &v)) != 0)
+			return rc;
 	}
 	if (o->new != NULL && strcmp(o->new->wh_name, o->old_name) != 0) {
 		k.mv_data = o->new->wh_name;
@@ -752,7 +856,9 @@ wh_op_free(struct wh_op *o)
 {
 	wh_free(o->new);
 	free(o->record);
+	cJSON_Delete(o->patch);
 	sodium_memzero(o->token, sizeof(o->token));
+	sodium_memzero(o->secret, sizeof(o->secret));
 	free(o);
 }
 
@@ -775,6 +881,9 @@ wh_op_done(struct hk_store_op *sop, int rc)
 		goto out;
 	case HK_ENOTFOUND:
 		hk_http_error(o->req, 404, "not_found", "no webhook %s", o->id);
+		goto out;
+	case HK_EINVAL:
+		hk_http_error(o->req, 400, "bad_request", "%s", o->err);
 		goto out;
 	case HK_EFULL:
 		evhttp_add_header(evhttp_request_get_output_headers(o->req),
@@ -828,29 +937,27 @@ out:
 	wh_op_free(o);
 }
 
-/* Seals the secret, serialises the record and submits the change. */
+/*
+ * Submits the change; a create is sealed and serialised here, every
+ * other change by the writer, from the stored record.
+ */
 static void
 wh_submit(struct evhttp_request *req, struct wh_op *o)
 {
-	cJSON *rec;
 	int rc;
 
 	o->op.so_apply = wh_op_apply;
 	o->op.so_done = wh_op_done;
 	o->req = req;
-	if (o->new != NULL) {
-		free(o->new->wh_secret_sealed);
-		o->new->wh_secret_sealed =
-		    hk_seal(hd->hd_mkey, o->new->wh_secret);
-		rec =
-		    o->new->wh_secret_sealed != NULL ? wh_record(o->new) : NULL;
-		o->record = rec != NULL ? cJSON_PrintUnformatted(rec) : NULL;
-		cJSON_Delete(rec);
-		if (o->record == NULL) {
-			hk_http_error(req, 500, "internal", "out of memory");
-			wh_op_free(o);
-			return;
-		}
+	if (o->kind == WH_CREATE && wh_op_print(o, o->new, 1) != 0) {
+		hk_http_error(req, 500, "internal", "out of memory");
+		wh_op_free(o);
+		return;
+	}
+	if (o->kind != WH_CREATE) {
+		/* The loop's copy served the checks; the writer builds anew. */
+		wh_free(o->new);
+		o->new = NULL;
 	}
 	if ((rc = hk_store_submit(hd->hd_store, &o->op)) != 0) {
 		hk_http_error(req, 503, "unavailable", "%s", hk_strerror(rc));
@@ -884,10 +991,11 @@ wh_create(struct evhttp_request *req)
 		return;
 	}
 	o->kind = WH_CREATE;
+	o->ms = hk_now_ms();
 	wh->wh_rate = -1;
 	wh->wh_tolerance = HK_SIG_TOLERANCE;
 	wh->wh_enabled = 1;
-	if (wh_apply_json(wh, j, 1, err, sizeof(err)) != 0) {
+	if (wh_apply_json(wh, j, WH_J_CREATE, err, sizeof(err)) != 0) {
 		cJSON_Delete(j);
 		hk_http_error(req, 400, "bad_request", "%s", err);
 		wh_op_free(o);
@@ -912,7 +1020,7 @@ wh_create(struct evhttp_request *req)
 	snprintf(o->id, sizeof(o->id), "%s", wh->wh_id);
 	hk_token_new("whtok_", o->token);
 	hk_token_hash(o->token, strlen(o->token), wh->wh_token_hash);
-	wh->wh_created = wh->wh_updated = hk_now_ms();
+	wh->wh_created = wh->wh_updated = o->ms;
 	wh_submit(req, o);
 }
 
@@ -923,16 +1031,15 @@ wh_op_for(struct evhttp_request *req, struct hk_webhook *wh, enum wh_kind k)
 	struct wh_op *o;
 
 	if ((o = calloc(1, sizeof(*o))) == NULL ||
-	    (k != WH_DELETE && (o->new = wh_dup(wh)) == NULL)) {
+	    (k == WH_UPDATE && (o->new = wh_dup(wh)) == NULL)) {
 		free(o);
 		hk_http_error(req, 500, "internal", "out of memory");
 		return NULL;
 	}
 	o->kind = k;
+	o->ms = hk_now_ms();
 	snprintf(o->id, sizeof(o->id), "%s", wh->wh_id);
 	snprintf(o->old_name, sizeof(o->old_name), "%s", wh->wh_name);
-	if (o->new != NULL)
-		o->new->wh_updated = hk_now_ms();
 	return o;
 }
 
@@ -951,13 +1058,13 @@ wh_patch(struct evhttp_request *req, struct hk_webhook *wh)
 		cJSON_Delete(j);
 		return;
 	}
+	/* Judged here for a prompt answer; the writer applies it again. */
+	o->patch = j;
 	if (wh_apply_json(o->new, j, 0, err, sizeof(err)) != 0) {
-		cJSON_Delete(j);
 		hk_http_error(req, 400, "bad_request", "%s", err);
 		wh_op_free(o);
 		return;
 	}
-	cJSON_Delete(j);
 	other = hk_webhook_find(o->new->wh_name);
 	if (other != NULL && other != wh) {
 		hk_http_error(req, 409, "conflict", "a webhook named %s exists",
@@ -976,15 +1083,7 @@ wh_regenerate(struct evhttp_request *req, struct hk_webhook *wh)
 	if ((o = wh_op_for(req, wh, WH_REGENERATE)) == NULL)
 		return;
 	hk_token_new("whtok_", o->token);
-	hk_token_hash(o->token, strlen(o->token), o->new->wh_token_hash);
-	sodium_memzero(o->new->wh_secret, strlen(o->new->wh_secret));
-	free(o->new->wh_secret);
-	if ((o->new->wh_secret = malloc(HK_SECRET_LEN)) == NULL) {
-		hk_http_error(req, 500, "internal", "out of memory");
-		wh_op_free(o);
-		return;
-	}
-	hk_secret_new(o->new->wh_secret);
+	hk_secret_new(o->secret);
 	wh_submit(req, o);
 }
 
@@ -1076,7 +1175,7 @@ hk_webhook_check_json(const cJSON *j, int create, char *err, size_t errlen)
 		return -1;
 	}
 	wh->wh_rate = -1;
-	rc = wh_apply_json(wh, j, create, err, errlen);
+	rc = wh_apply_json(wh, j, create ? WH_J_CREATE : 0, err, errlen);
 	wh_free(wh);
 	return rc;
 }
