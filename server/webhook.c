@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "hk.h"
 #include "hookd.h"
+#include "hdr.h"
 #include "id.h"
 #include "jptr.h"
 
@@ -468,6 +469,13 @@ wh_apply_json(
 				    "header, json or fixed");
 				return -1;
 			}
+			/* A stored record keeps what an older hookd took. */
+			if (t == HK_ETYPE_FIXED && !(flags & WH_J_RECORD) &&
+			    !hk_event_type_ok(f->valuestring)) {
+				snprintf(err, errlen,
+				    "eventType.fixed must be " HOOKD_TYPE_RULE);
+				return -1;
+			}
 			if ((t == HK_ETYPE_JSON &&
 			        !hk_jptr_valid(f->valuestring)) ||
 			    (t == HK_ETYPE_HEADER &&
@@ -489,10 +497,14 @@ wh_apply_json(
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "eventPrefix")) != NULL) {
 		if ((!cJSON_IsString(v) && !cJSON_IsNull(v)) ||
-		    (cJSON_IsString(v) && strlen(v->valuestring) > 64)) {
+		    (cJSON_IsString(v) && strlen(v->valuestring) > 64) ||
+		    (cJSON_IsString(v) && *v->valuestring != '\0' &&
+		        !(flags & WH_J_RECORD) &&
+		        !hk_hdr_visible(
+		            v->valuestring, strlen(v->valuestring)))) {
 			snprintf(err, errlen,
-			    "eventPrefix must be a string "
-			    "of at most 64 characters");
+			    "eventPrefix must be a string of at most 64 "
+			    "visible ASCII characters (0x21-0x7E)");
 			return -1;
 		}
 		dup = cJSON_IsString(v) && *v->valuestring != '\0'

@@ -137,6 +137,17 @@ describe('request splitting through the event type (every source)', () => {
     assert.match(await raw(h.pub, Buffer.from(req, 'latin1')), /^HTTP\/1\.1 400 /);
   });
 
+  it('refuses a webhook whose eventType.fixed or eventPrefix is outside visible ASCII when it is saved (create and PATCH)', async () => {
+    const bad = [{ eventType: { fixed: SPLIT } }, { eventType: { fixed: 'a b' } }, { eventType: { fixed: 'a\u0085b' } },
+      { eventPrefix: 'p\r\nX-Injected: yes\r\n.' }, { eventPrefix: 'p\u007f.' }, { eventPrefix: 'caf\u00e9.' }];
+    let i = 0;
+    for (const extra of bad) {
+      assertError(await h.api('POST', '/api/webhooks', { name: `save-${i++}`, auth: 'none', ...extra }), 400, 'bad_request');
+      assertError(await h.api('PATCH', '/api/webhooks/open', extra), 400, 'bad_request');
+    }
+    assert.equal((await h.api('POST', '/api/webhooks', { name: 'save-ok', auth: 'none', eventPrefix: 'ci.', eventType: { fixed: 'build.done' } })).status, 201);
+  });
+
   it('refuses such a type from POST /api/events, a webhook test and test-delivery', async () => {
     for (const t of BAD_TYPES) {
       assertError(await h.api('POST', '/api/events', { event: t, payload: { a: 1 } }), 400, 'bad_request');
