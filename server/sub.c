@@ -282,6 +282,14 @@ hk_sub_check_url(const char *url, char *name, size_t namelen, const char **code,
 		snprintf(err, errlen, "url is too long");
 		return -1;
 	}
+	/* It goes out on the request line: bytes as on a header line. */
+	if (!hk_hdr_visible(url, strlen(url))) {
+		curl_url_cleanup(u);
+		snprintf(err, errlen,
+		    "url must be visible ASCII (0x21-0x7E): "
+		    "percent-encode the rest");
+		return -1;
+	}
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {

@@ -173,6 +173,16 @@ describe('request splitting through the event type (every source)', () => {
     assert.equal((await h.api('DELETE', `/api/subscriptions/${s.id}`)).status, 204);
   });
 
+  it('refuses a subscription URL with a byte outside visible ASCII (create and PATCH)', async () => {
+    const sub = (await h.api('POST', '/api/subscriptions', { url: `${rx.url}/other`, events: ['none.such'] })).body;
+    assert.ok(sub.id);
+    for (const url of [`${rx.url}/a\u0085b`, `${rx.url}/caf\u00e9`, `${rx.url}/a\u007fb`, `${rx.url}/a\tb`]) {
+      assertError(await h.api('POST', '/api/subscriptions', { url, events: ['*'] }), 400, 'bad_request');
+      assertError(await h.api('PATCH', `/api/subscriptions/${sub.id}`, { url }), 400, 'bad_request');
+    }
+    assert.equal((await h.api('DELETE', `/api/subscriptions/${sub.id}`)).status, 204);
+  });
+
   it('delivers nothing forged: no injected header or request reached either receiver', async () => {
     // A good event after the hostile ones: once it is there, anything
     // the hostile ones had made would be too.
