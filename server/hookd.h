@@ -280,6 +280,19 @@ void hk_ingest_request(struct evhttp_request *, void *);
 /* /healthz and /readyz, on both listeners. */
 int hk_health(struct evhttp_request *, const char *path);
 
+/* console.c: the operator console (SPEC §10), its files compiled in. */
+struct hk_console_file {
+	const char *cf_path;          /* "/app.js"; NULL ends the table */
+	const char *cf_type;          /* its Content-Type */
+	const char *cf_etag;          /* quoted, from its CRC and length */
+	const unsigned char *cf_data; /* its bytes */
+	size_t cf_len;
+};
+/* Written by scripts/embed from server/console/ at build time. */
+extern const struct hk_console_file hk_console_files[];
+/* Answers a request for a console file (no token needed); 0 if none. */
+int hk_console_serve(struct evhttp_request *, const char *path);
+
 /* admin.c: the admin listener. */
 void hk_admin_request(struct evhttp_request *, void *);
 /*

@@ -1,0 +1,642 @@
+// hookd console (SPEC §10): plain JavaScript over the admin API of §5.
+// Every action here is one API call a script could make; the page only
+// shows and sends. The admin token lives in sessionStorage, never in a
+// cookie; a /#token=... link signs in and the token leaves the address
+// bar before anything else runs.
+'use strict';
+
+const KEY = 'hookd.token';
+if (location.hash.startsWith('#token=')) {
+  const t = decodeURIComponent(location.hash.slice(7));
+  history.replaceState(null, '', location.pathname + location.search + '#/');
+  if (t) sessionStorage.setItem(KEY, t);
+}
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const main = $('#main');
+let timer = null; // the current page's refresh, cleared on every route
+let gen = 0; // route generation: answers for an older page are dropped
+
+// Builds an element: h('a', {href: '#/'}, 'text', child...). Text is
+// always text (never parsed as HTML), so API data cannot inject markup.
+function h(tag, attrs, ...kids) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of kids.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : String(c));
+  }
+  return el;
+}
+
+// An API error in words: "404 not_found: no webhook x".
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(`${status} ${code}: ${message}`);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+// One admin API call with the Bearer token; the parsed JSON answer.
+async function api(method, path, body) {
+  const headers = { Authorization: `Bearer ${sessionStorage.getItem(KEY) || ''}` };
+  const init = { method, headers, cache: 'no-store' };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let r;
+  try {
+    r = await fetch(path, init);
+  } catch (e) {
+    throw new ApiError(0, 'network', `hookd did not answer (${e.message})`);
+  }
+  const text = await r.text();
+  let j = null;
+  try { j = text ? JSON.parse(text) : null; } catch { j = null; }
+  if (!r.ok) {
+    if (r.status === 401 && path !== '/api/stats') signOut('The admin token was refused: sign in again.');
+    const e = j && j.error;
+    throw new ApiError(r.status, e ? e.code : 'error', e ? e.message : (text.slice(0, 200) || r.statusText));
+  }
+  return j;
+}
+
+function qs(params) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== '' && v !== null && v !== undefined) p.set(k, v);
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+const fmtTime = (s) => (s ? new Date(s).toLocaleString() : '—');
+const fmtMs = (v) => (v === null || v === undefined ? '—' : `${Math.round(v * 10) / 10} ms`);
+const fmtPct = (v) => (v === null || v === undefined ? '—' : `${Math.round(v * 1000) / 10} %`);
+const fmtRate = (v) => (v === null || v === undefined ? '—' : `${Math.round(v * 100) / 100}/s`);
+function fmtBytes(n) {
+  if (n === null || n === undefined) return '—';
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+  return `${Math.round(n * 10) / 10} ${u[i]}`;
+}
+const STATE = { succeeded: 's-ok', enabled: 's-ok', active: 's-ok', ready: 's-ok', ok: 's-ok',
+  failed: 's-bad', disabled: 's-off', cancelled: 's-off', pending: 's-warn', in_flight: 's-warn' };
+const badge = (s) => h('span', { class: `state ${STATE[s] || ''}`, 'data-state': s }, s.replace('_', ' '));
+
+function alertBox(e) {
+  return h('div', { class: 'alert', role: 'alert' }, e instanceof Error ? e.message : String(e));
+}
+function noteBox(text) {
+  return h('div', { class: 'note', role: 'status' }, text);
+}
+// Shows a message in the page's status slot (created on demand).
+function say(node) {
+  const slot = $('#msg');
+  if (slot) slot.replaceChildren(node);
+}
+
+function table(cols, rows, empty) {
+  if (rows.length === 0) return h('p', { class: 'muted' }, empty);
+  return h('div', { class: 'table' }, h('table', null,
+    h('thead', null, h('tr', null, cols.map((c) => h('th', { scope: 'col', class: c.cls }, c.t)))),
+    h('tbody', null, rows.map((r) => h('tr', null, cols.map((c) => h('td', { class: c.cls }, c.f(r))))))));
+}
+
+// A list paged by the API's cursors: "Older" follows next, "Newest"
+// goes back to the start; never the whole list at once.
+function pager(load, path, params, render) {
+  const box = h('div');
+  const stack = [];
+  async function go(after) {
+    try {
+      const j = await api('GET', path + qs({ ...params, limit: 25, after }));
+      const older = h('button', { type: 'button', disabled: !j.next, onclick: () => { stack.push(after); go(j.next); } }, 'Older');
+      const newer = h('button', { type: 'button', disabled: stack.length === 0, onclick: () => go(stack.pop()) }, 'Newer');
+      box.replaceChildren(render(j.data), h('div', { class: 'actions' }, newer, older));
+    } catch (e) {
+      box.replaceChildren(alertBox(e));
+    }
+  }
+  load.push(go());
+  return box;
+}
+
+// A modal with a title, a body and buttons; resolves with the value of
+// the button pressed (Escape is "cancel").
+function modal(title, body, buttons) {
+  const d = $('#dialog');
+  $('#dialog-title').textContent = title;
+  $('#dialog-body').replaceChildren(...[body].flat());
+  return new Promise((resolve) => {
+    const done = (v) => { d.close(); resolve(v); };
+    $('#dialog-actions').replaceChildren(...buttons.map((b) =>
+      h('button', { type: 'button', class: b.cls, 'data-action': b.v, onclick: () => done(b.v) }, b.t)));
+    d.onclose = () => resolve('cancel');
+    d.showModal();
+    const first = d.querySelector('input, button');
+    if (first) first.focus();
+  });
+}
+const confirmBox = (title, text, verb) => modal(title, h('p', null, text),
+  [{ t: 'Cancel', v: 'cancel' }, { t: verb, v: 'ok', cls: 'danger' }]).then((v) => v === 'ok');
+
+// A read-only credential with a copy button.
+function cred(label, id, value) {
+  const input = h('input', { id, readonly: true, value, 'aria-label': label });
+  const msg = h('span', { class: 'muted', 'aria-live': 'polite' });
+  const copy = async () => {
+    input.select();
+    try {
+      await navigator.clipboard.writeText(value);
+      msg.textContent = 'copied';
+    } catch {
+      msg.textContent = 'select and copy it (the browser refused the clipboard)';
+    }
+  };
+  return h('div', null, h('label', { for: id }, label),
+    h('div', { class: 'cred' }, input, h('button', { type: 'button', onclick: copy }, 'Copy'), msg));
+}
+
+// The credentials of a webhook, shown once (create, regenerate).
+function showCredentials(w, title) {
+  const curl = `curl -X POST -H 'Content-Type: application/json' -H 'X-Webhook-Token: ${w.token}' ` +
+    `-d '{"type":"test.ping"}' ${w.url}`;
+  const body = [h('p', null, 'Copy them now: hookd shows the token and the secret only this once.')];
+  if (w.token) body.push(cred('Token', 'cred-token', w.token));
+  if (w.secret) body.push(cred('Signing secret', 'cred-secret', w.secret));
+  if (w.hookUrl) body.push(cred('URL with the token in it', 'cred-hookurl', w.hookUrl));
+  if (w.token) body.push(cred('Try it with curl', 'cred-curl', curl));
+  return modal(title, body, [{ t: 'Done', v: 'ok', cls: 'primary' }]);
+}
+
+// Runs a button's API action: disables it, reports the outcome in words.
+function act(label, fn, cls) {
+  const b = h('button', { type: 'button', class: cls, onclick: async () => {
+    b.disabled = true;
+    try {
+      await fn();
+    } catch (e) {
+      say(alertBox(e));
+    } finally {
+      b.disabled = false;
+    }
+  } }, label);
+  return b;
+}
+
+function field(label, input) {
+  return h('label', null, label, input);
+}
+
+/* ---------- pages ---------- */
+
+const samples = []; // [{t, in, out}] per refresh, the last hour at most
+
+// A line chart of the ingest and delivery rates sampled by this page.
+function chart(points) {
+  const NS = 'http://www.w3.org/2000/svg';
+  const W = 600, H = 150, P = 24;
+  const svg = document.createElementNS(NS, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  svg.setAttribute('class', 'chart');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', 'events received and delivery attempts per second, as sampled by this page');
+  const el = (n, a) => { const e = document.createElementNS(NS, n); for (const k in a) e.setAttribute(k, a[k]); svg.append(e); return e; };
+  const max = Math.max(1, ...points.map((p) => Math.max(p.in, p.out)));
+  const t0 = points.length ? points[0].t : 0, t1 = points.length ? points[points.length - 1].t : 1;
+  const x = (t) => P + ((t - t0) / Math.max(1, t1 - t0)) * (W - 2 * P);
+  const y = (v) => H - P - (v / max) * (H - 2 * P);
+  el('line', { x1: P, y1: H - P, x2: W - P, y2: H - P, stroke: '#d0d7de' });
+  el('text', { x: 2, y: P, 'font-size': 11, fill: '#57606a' }).textContent = `${Math.round(max * 100) / 100}/s`;
+  el('text', { x: 2, y: H - P + 4, 'font-size': 11, fill: '#57606a' }).textContent = '0';
+  for (const [k, color] of [['in', '#1f5fa8'], ['out', '#1a7f37']]) {
+    if (points.length < 2) break;
+    el('polyline', { fill: 'none', stroke: color, 'stroke-width': 2,
+      points: points.map((p) => `${x(p.t).toFixed(1)},${y(p[k]).toFixed(1)}`).join(' ') });
+  }
+  return svg;
+}
+
+function card(k, v, state) {
+  return h('div', { class: 'card' }, h('div', { class: `v ${state || ''}` }, v), h('div', { class: 'k' }, k));
+}
+
+async function pageOverview(g) {
+  const box = h('div', { 'aria-live': 'polite' });
+  main.replaceChildren(h('h1', null, 'Overview'), h('div', { id: 'msg' }), box);
+  const probe = async (p) => { try { const r = await fetch(p, { cache: 'no-store' }); return r.ok ? 'ok' : `${r.status}`; } catch { return 'down'; } };
+  async function refresh() {
+    try {
+      const [s, health, ready] = await Promise.all([api('GET', '/api/stats'), probe('/healthz'), probe('/readyz')]);
+      if (g !== gen) return;
+      const L = s.latency, d = s.delivery, at = L.deliveryAttempt;
+      samples.push({ t: Date.now(), in: L.ingest['1m'].perSecond, out: at['1m'].perSecond });
+      while (samples.length > 720) samples.shift();
+      const win = (w) => h('tr', null, h('th', { scope: 'row' }, w),
+        h('td', { class: 'num' }, fmtRate(L.ingest[w].perSecond)), h('td', { class: 'num' }, fmtRate(at[w].perSecond)),
+        h('td', { class: 'num' }, fmtPct(at[w].successRate)), h('td', { class: 'num' }, fmtMs(at[w].latencyMs.p50)),
+        h('td', { class: 'num' }, fmtMs(at[w].latencyMs.p99)), h('td', { class: 'num' }, fmtMs(L.eventToFirstSuccess[w].latencyMs.p50)));
+      box.replaceChildren(
+        h('div', { class: 'cards' },
+          card('health', health, health === 'ok' ? 's-ok' : 's-bad'),
+          card('readiness', ready === 'ok' ? 'ready' : ready, ready === 'ok' ? 's-ok' : 's-bad'),
+          card('events in (1 min)', fmtRate(L.ingest['1m'].perSecond)),
+          card('attempts (1 min)', fmtRate(at['1m'].perSecond)),
+          card('success rate (1 h)', fmtPct(at['1h'].successRate)),
+          card('pending', d.pending), card('in flight', d.inFlight),
+          card('failed', d.failed, d.failed ? 's-bad' : ''),
+          card('circuits open', d.circuitsOpen, d.circuitsOpen ? 's-bad' : ''),
+          card('store used', `${fmtBytes(s.store.bytesUsed)} of ${fmtBytes(s.store.mapSize)}`),
+          card('events stored', s.store.events), card('deliveries stored', s.store.deliveries)),
+        h('h2', null, 'Rates since this page opened'),
+        h('div', { class: 'legend' }, h('span', { class: 'sw-in' }, '— events in'), h('span', { class: 'sw-out' }, '— delivery attempts')),
+        chart(samples),
+        h('h2', null, 'Windows'),
+        h('div', { class: 'table' }, h('table', null,
+          h('thead', null, h('tr', null, ['window', 'events in', 'attempts', 'success', 'attempt p50', 'attempt p99', 'to first success p50']
+            .map((t) => h('th', { scope: 'col' }, t)))),
+          h('tbody', null, ['1m', '1h', '24h'].map(win)))),
+        h('p', { class: 'muted' }, `hookd ${s.version}, up ${s.uptimeSeconds} s; webhooks ${s.webhooks.enabled} enabled, ` +
+          `${s.webhooks.disabled} disabled; subscriptions ${s.subscriptions.active} active, ${s.subscriptions.disabled} disabled. ` +
+          `Refreshed ${new Date().toLocaleTimeString()}.`));
+    } catch (e) {
+      if (g === gen) say(alertBox(e));
+    }
+  }
+  await refresh();
+  if (g === gen) timer = setInterval(refresh, 5000);
+}
+
+async function pageWebhooks(g) {
+  const load = [];
+  const msg = h('div', { id: 'msg' });
+  const form = h('form', { class: 'create', 'aria-label': 'Create a webhook' },
+    field('Name (a slug)', h('input', { name: 'name', required: true, pattern: '[a-z0-9][a-z0-9_-]*', autocomplete: 'off' })),
+    field('Description', h('input', { name: 'description' })),
+    field('Authentication', h('select', { name: 'auth' },
+      ['token', 'signature', 'token+signature', 'none'].map((a) => h('option', { value: a }, a)))),
+    field('Event type (optional)', h('input', { name: 'eventType', placeholder: 'from the body' })),
+    h('button', { type: 'submit', class: 'primary' }, 'Create webhook'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(form);
+    const body = { name: f.get('name'), auth: f.get('auth') };
+    if (f.get('description')) body.description = f.get('description');
+    if (f.get('eventType')) body.eventType = f.get('eventType');
+    try {
+      const w = await api('POST', '/api/webhooks', body);
+      form.reset();
+      await showCredentials(w, `Webhook ${w.name} created`);
+      route();
+    } catch (e) {
+      say(alertBox(e));
+    }
+  });
+  const list = pager(load, '/api/webhooks', {}, (rows) => table([
+    { t: 'Name', f: (w) => h('a', { href: `#/webhooks/${w.id}` }, w.name) },
+    { t: 'State', f: (w) => badge(w.enabled ? 'enabled' : 'disabled') },
+    { t: 'Auth', f: (w) => w.auth },
+    { t: 'URL', cls: 'hide-narrow', f: (w) => h('span', { class: 'id' }, w.url) },
+    { t: 'Last request', f: (w) => lastActivity(w.id) },
+  ], rows, 'No webhooks yet: create one above.'));
+  main.replaceChildren(h('h1', null, 'Webhooks'), msg, form, list);
+  await Promise.all(load);
+}
+
+// The time and status of a webhook's newest logged request, filled in
+// when its one-entry page of the request log arrives.
+function lastActivity(id) {
+  const span = h('span', { class: 'muted' }, '…');
+  api('GET', `/api/webhooks/${encodeURIComponent(id)}/logs?limit=1`).then((j) => {
+    const e = j.data[0];
+    span.textContent = e ? `${fmtTime(e.at)} (${e.status})` : 'none';
+  }, () => { span.textContent = '—'; });
+  return span;
+}
+
+async function pageWebhook(g, id) {
+  const load = [];
+  let w;
+  try {
+    w = await api('GET', `/api/webhooks/${encodeURIComponent(id)}`);
+  } catch (e) {
+    main.replaceChildren(h('h1', null, 'Webhook'), alertBox(e), h('a', { href: '#/webhooks' }, 'All webhooks'));
+    return;
+  }
+  if (g !== gen) return;
+  const path = `/api/webhooks/${encodeURIComponent(w.id)}`;
+  const logs = pager(load, `${path}/logs`, {}, (rows) => table([
+    { t: 'Time', f: (r) => fmtTime(r.at) },
+    { t: 'Status', f: (r) => h('span', { class: r.status < 300 ? 's-ok' : 's-bad' }, r.status) },
+    { t: 'Error', f: (r) => r.error || '' },
+    { t: 'Remote', cls: 'hide-narrow', f: (r) => r.remoteAddr },
+    { t: 'Latency', cls: 'num', f: (r) => fmtMs(r.latencyMs) },
+    { t: 'Event', f: (r) => (r.eventId ? h('a', { class: 'id', href: `#/events/${r.eventId}` }, r.eventId) : '') },
+  ], rows, 'No requests yet.'));
+  main.replaceChildren(
+    h('p', null, h('a', { href: '#/webhooks' }, '← Webhooks')),
+    h('h1', null, `Webhook ${w.name} `, badge(w.enabled ? 'enabled' : 'disabled')),
+    h('div', { id: 'msg' }),
+    h('dl', { class: 'kv' },
+      h('dt', null, 'ID'), h('dd', { class: 'id' }, w.id),
+      h('dt', null, 'URL'), h('dd', { class: 'id' }, w.url),
+      h('dt', null, 'Description'), h('dd', null, w.description || '—'),
+      h('dt', null, 'Authentication'), h('dd', null, w.auth),
+      h('dt', null, 'Signature'), h('dd', null, `${w.signature.scheme}, tolerance ${w.signature.toleranceSeconds} s`),
+      h('dt', null, 'Event type'), h('dd', null, w.eventType || w.eventPrefix || 'from the body'),
+      h('dt', null, 'Rate limit'), h('dd', null, `${w.rateLimit}/s, body up to ${fmtBytes(w.maxBody)}`),
+      h('dt', null, 'Created'), h('dd', null, fmtTime(w.createdAt))),
+    h('div', { class: 'actions' },
+      act(w.enabled ? 'Disable' : 'Enable', async () => {
+        await api('PATCH', path, { enabled: !w.enabled });
+        route();
+      }),
+      act('Send test event', async () => {
+        const r = await api('POST', `${path}/test`, {});
+        say(h('div', { class: 'note', role: 'status' }, 'Test event ', h('a', { href: `#/events/${r.eventId}` }, r.eventId), ' accepted.'));
+      }),
+      act('Regenerate credentials', async () => {
+        if (!await confirmBox('Regenerate credentials', `The token and secret of ${w.name} stop working at once.`, 'Regenerate')) return;
+        const r = await api('POST', `${path}/regenerate`);
+        await showCredentials({ ...w, ...r }, `New credentials for ${w.name}`);
+      }),
+      act('Delete', async () => {
+        if (!await confirmBox('Delete webhook', `Delete ${w.name}? Its URL stops accepting events.`, 'Delete')) return;
+        await api('DELETE', path);
+        location.hash = '#/webhooks';
+      }, 'danger')),
+    h('h2', null, 'Request log'), logs);
+  await Promise.all(load);
+}
+
+function filterForm(fields, values, base) {
+  const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filters' },
+    fields.map((f) => field(f.label, f.options
+      ? h('select', { name: f.name }, f.options.map((o) => h('option', { value: o, selected: values[f.name] === o }, o || 'any')))
+      : h('input', { name: f.name, value: values[f.name] || '', placeholder: f.ph || '' }))),
+    h('button', { type: 'submit' }, 'Filter'));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const p = {};
+    for (const [k, v] of new FormData(form)) p[k] = v.trim();
+    location.hash = base + qs(p);
+  });
+  return form;
+}
+
+async function pageEvents(g, q) {
+  const load = [];
+  const params = { type: q.get('type'), source: q.get('source'), since: q.get('since') };
+  const list = pager(load, '/api/events', params, (rows) => table([
+    { t: 'Event', f: (e) => h('a', { class: 'id', href: `#/events/${e.id}` }, e.id) },
+    { t: 'Type', f: (e) => e.event },
+    { t: 'Source', f: (e) => (e.source && e.source.name) || (e.source && e.source.webhook) || 'api' },
+    { t: 'Time', f: (e) => fmtTime(e.timestamp) },
+  ], rows, 'No events match.'));
+  main.replaceChildren(h('h1', null, 'Events'), h('div', { id: 'msg' }),
+    filterForm([{ name: 'type', label: 'Type', ph: 'order.created' }, { name: 'source', label: 'Source', ph: 'webhook name or api' },
+      { name: 'since', label: 'Since', ph: '2026-01-01T00:00:00Z' }], params, '#/events'), list);
+  await Promise.all(load);
+}
+
+function attemptsTable(atts) {
+  return table([
+    { t: '#', cls: 'num', f: (a) => a.attempt },
+    { t: 'Time', f: (a) => fmtTime(a.at) },
+    { t: 'Status', f: (a) => h('span', { class: a.statusCode >= 200 && a.statusCode < 300 ? 's-ok' : 's-bad' }, a.statusCode ?? 'none') },
+    { t: 'Latency', cls: 'num', f: (a) => fmtMs(a.latencyMs) },
+    { t: 'Reason', f: (a) => [a.reason || '', a.error ? h('div', { class: 'muted' }, a.error) : ''] },
+    { t: 'Response (first 1 KiB)', f: (a) => (a.response ? h('pre', { class: 'response' }, a.response) : h('span', { class: 'muted' }, 'empty')) },
+  ], atts, 'No attempt yet.');
+}
+
+async function pageEvent(g, id) {
+  let e;
+  try {
+    e = await api('GET', `/api/events/${encodeURIComponent(id)}`);
+  } catch (err) {
+    main.replaceChildren(h('h1', null, 'Event'), alertBox(err), h('a', { href: '#/events' }, 'All events'));
+    return;
+  }
+  if (g !== gen) return;
+  const path = `/api/events/${encodeURIComponent(e.id)}`;
+  const dl = e.deliveries || [];
+  main.replaceChildren(
+    h('p', null, h('a', { href: '#/events' }, '← Events')),
+    h('h1', null, `Event ${e.event}`),
+    h('div', { id: 'msg' }),
+    h('dl', { class: 'kv' },
+      h('dt', null, 'ID'), h('dd', { class: 'id' }, e.id),
+      h('dt', null, 'Source'), h('dd', null, e.source && e.source.webhook
+        ? h('a', { href: `#/webhooks/${e.source.webhook}` }, e.source.name || e.source.webhook) : 'api'),
+      h('dt', null, 'Time'), h('dd', null, fmtTime(e.timestamp))),
+    h('div', { class: 'actions' },
+      act('Refresh', async () => route()),
+      act('Replay to all subscriptions', async () => {
+        const r = await api('POST', `${path}/replay`, {});
+        say(noteBox(`Replayed: ${r.deliveries.length} new deliveries.`));
+      })),
+    h('h2', null, 'Payload'), h('pre', { class: 'payload' }, JSON.stringify(e.payload, null, 2)),
+    h('h2', null, `Deliveries (${dl.length})`),
+    dl.length ? dl.map((d) => h('section', { class: 'delivery', 'data-delivery': d.id, 'aria-label': `Delivery ${d.id}` },
+      h('h3', null, badge(d.status), ' to ', h('a', { href: `#/subscriptions/${d.subscription}` }, d.subscription)),
+      h('p', { class: 'muted' }, h('span', { class: 'id' }, d.id), ` · ${d.attemptCount} attempts`,
+        d.nextAttemptAt ? ` · next ${fmtTime(d.nextAttemptAt)}` : ''),
+      h('div', { class: 'actions' },
+        d.status === 'failed' || d.status === 'pending' ? act('Retry now', async () => {
+          await api('POST', `/api/deliveries/${d.id}/retry`);
+          await route();
+          say(noteBox(`Delivery ${d.id} retried.`));
+        }) : null,
+        act('Replay to this subscription', async () => {
+          const r = await api('POST', `${path}/replay`, { subscription: d.subscription });
+          say(noteBox(`Replayed: ${r.deliveries.length} new delivery.`));
+        })),
+      attemptsTable(d.attempts || []))) : h('p', { class: 'muted' }, 'No subscription matched this event.'));
+}
+
+const STATUSES = ['', 'pending', 'in_flight', 'succeeded', 'failed', 'cancelled'];
+
+async function pageDeliveries(g, q) {
+  const load = [];
+  const params = { status: q.get('status'), subscription: q.get('subscription'), event: q.get('event') };
+  const list = pager(load, '/api/deliveries', params, (rows) => table([
+    { t: 'Delivery', cls: 'hide-narrow', f: (d) => h('span', { class: 'id' }, d.id) },
+    { t: 'Status', f: (d) => badge(d.status) },
+    { t: 'Event', f: (d) => h('a', { class: 'id', href: `#/events/${d.event}` }, d.event) },
+    { t: 'Subscription', f: (d) => h('a', { class: 'id', href: `#/subscriptions/${d.subscription}` }, d.subscription) },
+    { t: 'Attempts', cls: 'num', f: (d) => d.attemptCount },
+    { t: 'Updated', f: (d) => fmtTime(d.updatedAt) },
+    { t: '', f: (d) => (d.status === 'failed' || d.status === 'pending' ? act('Retry', async () => {
+      await api('POST', `/api/deliveries/${d.id}/retry`);
+      await route();
+      say(noteBox(`Delivery ${d.id} retried.`));
+    }) : '') },
+  ], rows, 'No deliveries match.'));
+  main.replaceChildren(h('h1', null, 'Deliveries'), h('div', { id: 'msg' }),
+    filterForm([{ name: 'status', label: 'Status', options: STATUSES }, { name: 'subscription', label: 'Subscription', ph: 'sub_…' },
+      { name: 'event', label: 'Event', ph: 'evt_…' }], params, '#/deliveries'), list);
+  await Promise.all(load);
+}
+
+async function pageSubscriptions(g) {
+  const load = [];
+  const form = h('form', { class: 'create', 'aria-label': 'Create a subscription' },
+    field('Target URL', h('input', { name: 'url', type: 'url', required: true, size: 36 })),
+    field('Event patterns (comma-separated)', h('input', { name: 'events', value: '*' })),
+    field('Description', h('input', { name: 'description' })),
+    field('Max attempts', h('input', { name: 'maxAttempts', type: 'number', min: 1, max: 100, placeholder: '15' })),
+    h('button', { type: 'submit', class: 'primary' }, 'Create subscription'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(form);
+    const body = { url: f.get('url'), events: f.get('events').split(',').map((s) => s.trim()).filter(Boolean) };
+    if (f.get('description')) body.description = f.get('description');
+    if (f.get('maxAttempts')) body.retry = { maxAttempts: Number(f.get('maxAttempts')) };
+    try {
+      const s = await api('POST', '/api/subscriptions', body);
+      form.reset();
+      await modal('Subscription created', [h('p', null, 'hookd signs each request with this secret; it is shown here and on the subscription\'s page on request.'),
+        cred('Signing secret', 'cred-sub-secret', s.secret)], [{ t: 'Done', v: 'ok', cls: 'primary' }]);
+      location.hash = `#/subscriptions/${s.id}`;
+    } catch (e) {
+      say(alertBox(e));
+    }
+  });
+  const list = pager(load, '/api/subscriptions', {}, (rows) => table([
+    { t: 'Target', f: (s) => h('a', { href: `#/subscriptions/${s.id}`, class: 'id' }, s.url) },
+    { t: 'Events', f: (s) => s.events.join(', ') },
+    { t: 'State', f: (s) => badge(s.active ? 'active' : 'disabled') },
+    { t: 'Created', cls: 'hide-narrow', f: (s) => fmtTime(s.createdAt) },
+  ], rows, 'No subscriptions yet: create one above.'));
+  main.replaceChildren(h('h1', null, 'Subscriptions'), h('div', { id: 'msg' }), form, list);
+  await Promise.all(load);
+}
+
+async function pageSubscription(g, id) {
+  let s, st = null;
+  const path = `/api/subscriptions/${encodeURIComponent(id)}`;
+  try {
+    [s, st] = await Promise.all([api('GET', path), api('GET', `${path}/stats`).catch(() => null)]);
+  } catch (e) {
+    main.replaceChildren(h('h1', null, 'Subscription'), alertBox(e), h('a', { href: '#/subscriptions' }, 'All subscriptions'));
+    return;
+  }
+  if (g !== gen) return;
+  const win = st && (st['1h'] || (st.windows && st.windows['1h']));
+  main.replaceChildren(
+    h('p', null, h('a', { href: '#/subscriptions' }, '← Subscriptions')),
+    h('h1', null, 'Subscription ', badge(s.active ? 'active' : 'disabled')),
+    h('div', { id: 'msg' }),
+    h('dl', { class: 'kv' },
+      h('dt', null, 'ID'), h('dd', { class: 'id' }, s.id),
+      h('dt', null, 'Target'), h('dd', { class: 'id' }, s.url),
+      h('dt', null, 'Events'), h('dd', null, s.events.join(', ')),
+      h('dt', null, 'Sources'), h('dd', null, s.sources.length ? s.sources.join(', ') : 'all'),
+      h('dt', null, 'Description'), h('dd', null, s.description || '—'),
+      h('dt', null, 'Retry'), h('dd', null, `${s.retry.maxAttempts} attempts, from ${s.retry.initialMs} ms to ${s.retry.maxMs} ms`),
+      h('dt', null, 'Delivery'), h('dd', null, `timeout ${s.timeoutMs} ms, ${s.maxInFlight} in flight, ` +
+        `${s.rateLimit ? `${s.rateLimit}/s` : 'no rate limit'}${s.ordered ? ', ordered' : ''}`),
+      win ? [h('dt', null, 'Last hour'), h('dd', null, `${win.count} attempts, success ${fmtPct(win.successRate)}, ` +
+        `p50 ${fmtMs(win.latencyMs.p50)}, p99 ${fmtMs(win.latencyMs.p99)}`)] : null,
+      h('dt', null, 'Created'), h('dd', null, fmtTime(s.createdAt))),
+    h('div', { class: 'actions' },
+      act('Send test', async () => {
+        const r = await api('POST', `${path}/test`);
+        say(h('div', { class: r.success ? 'note' : 'alert', role: 'status' },
+          `${r.success ? 'Delivered' : 'Failed'}: status ${r.statusCode ?? 'none'}, ${fmtMs(r.latencyMs)}${r.message ? ` — ${r.message}` : ''}`));
+      }),
+      act(s.active ? 'Disable' : 'Enable', async () => { await api('PATCH', path, { active: !s.active }); route(); }),
+      h('a', { href: `#/deliveries?subscription=${s.id}` }, 'Its deliveries'),
+      h('a', { href: `#/deliveries?subscription=${s.id}&status=failed` }, 'Its failed deliveries'),
+      act('Delete', async () => {
+        if (!await confirmBox('Delete subscription', 'Its pending deliveries are cancelled.', 'Delete')) return;
+        await api('DELETE', path);
+        location.hash = '#/subscriptions';
+      }, 'danger')));
+}
+
+function signOut(why) {
+  sessionStorage.removeItem(KEY);
+  route(why);
+}
+
+function pageSignIn(why) {
+  const input = h('input', { id: 'token', name: 'token', type: 'password', required: true, autocomplete: 'off' });
+  const msg = h('div', { id: 'msg' }, why ? alertBox(why) : null);
+  const form = h('form', { 'aria-label': 'Sign in' },
+    h('label', { for: 'token' }, 'Admin token'), input,
+    h('p', { class: 'muted' }, 'It is in <data>/admin.token on the hookd machine. It stays in this tab only.'),
+    h('button', { type: 'submit', class: 'primary' }, 'Sign in'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    sessionStorage.setItem(KEY, input.value.trim());
+    try {
+      await api('GET', '/api/stats');
+      route();
+    } catch (e) {
+      sessionStorage.removeItem(KEY);
+      msg.replaceChildren(alertBox(e.status === 401 ? 'That token was refused (401).' : e));
+    }
+  });
+  main.replaceChildren(h('section', { class: 'signin' }, h('h1', null, 'Sign in to hookd'), msg, form));
+  input.focus();
+}
+
+const PAGES = {
+  '': pageOverview, overview: pageOverview, webhooks: pageWebhooks, events: pageEvents,
+  deliveries: pageDeliveries, subscriptions: pageSubscriptions,
+};
+const DETAIL = { webhooks: pageWebhook, events: pageEvent, subscriptions: pageSubscription };
+
+// Draws the page the address names: #/section[/id][?filters].
+async function route(why) {
+  clearInterval(timer);
+  timer = null;
+  const g = ++gen;
+  delete main.dataset.page;
+  const signedIn = !!sessionStorage.getItem(KEY);
+  $('#nav').hidden = !signedIn;
+  $('#signout').hidden = !signedIn;
+  if (!signedIn) {
+    pageSignIn(typeof why === 'string' ? why : null);
+    main.dataset.page = 'signin';
+    return;
+  }
+  const raw = location.hash.replace(/^#\/?/, '');
+  const [p, query = ''] = raw.split('?');
+  const [section = '', id] = p.split('/').map(decodeURIComponent);
+  const q = new URLSearchParams(query);
+  for (const a of document.querySelectorAll('#nav a')) {
+    const s = a.getAttribute('href').slice(2);
+    if (s === section || (s === '' && section === 'overview')) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  const fn = id ? DETAIL[section] : PAGES[section];
+  document.title = `${section || 'overview'} · hookd`;
+  if (!fn) {
+    main.replaceChildren(h('h1', null, 'Not found'), h('p', null, `The console has no page #/${raw}.`), h('a', { href: '#/' }, 'Overview'));
+    return;
+  }
+  try {
+    await fn(g, id || q, q);
+  } catch (e) {
+    if (g === gen) main.replaceChildren(alertBox(e));
+  }
+  if (g === gen) main.dataset.page = section || 'overview';
+}
+
+window.addEventListener('hashchange', () => {
+  if (location.hash.startsWith('#token=')) location.reload();
+  else route();
+});
+$('#signout').addEventListener('click', () => signOut());
+route();
