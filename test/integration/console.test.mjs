@@ -1,0 +1,240 @@
+// The console (SPEC §10) in a real browser: Debian's chromium, headless,
+// driven by the pinned puppeteer-core, against a real hookd and a
+// loopback receiver that fails (500) and then recovers. An operator signs
+// in, creates a webhook and takes its token from the page, a sender posts
+// an event with it, the operator creates a subscription, finds the event
+// and its failed delivery, reads the attempt's response, retries it once
+// the receiver is back and sees it succeed. Every page must load without
+// a console error and without a request to anything but hookd's admin
+// address. Screenshots of each page go to build/console-shots/.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import puppeteer from 'puppeteer-core';
+import { Hookd, dataRoot } from '../lib/hookd.mjs';
+import { Receiver, poll } from '../lib/receiver.mjs';
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = resolve(process.env.CONSOLE_SHOTS || 'build/console-shots');
+const FAIL_BODY = 'receiver down: try again later';
+
+// Plain HTTP against hookd from node, to check what the browser cannot see.
+async function get(url, headers = {}) {
+  const r = await fetch(url, { headers });
+  return { status: r.status, headers: r.headers, body: Buffer.from(await r.arrayBuffer()) };
+}
+
+test('the console is served without the token, the API still needs it', async () => {
+  const hd = await new Hookd().start();
+  try {
+    const page = await get(`${hd.admin}/`);
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+    assert.equal(page.headers.get('content-security-policy'), "default-src 'self'");
+    assert.match(page.body.toString(), /<script src="app.js"><\/script>/);
+    const etag = page.headers.get('etag');
+    assert.match(etag, /^"[0-9a-f]+-[0-9a-f]+"$/);
+    assert.equal((await get(`${hd.admin}/`, { 'if-none-match': etag })).status, 304);
+    let bytes = page.body.length;
+    for (const [path, type] of [['/app.js', 'text/javascript; charset=utf-8'], ['/app.css', 'text/css; charset=utf-8'],
+      ['/favicon.svg', 'image/svg+xml']]) {
+      const r = await get(`${hd.admin}${path}`);
+      assert.equal(r.status, 200, path);
+      assert.equal(r.headers.get('content-type'), type, path);
+      assert.equal(r.headers.get('content-security-policy'), "default-src 'self'", path);
+      bytes += r.body.length;
+    }
+    // The first load (HTML, CSS, JS, icon) stays far under 150 KiB.
+    assert.ok(bytes < 100 * 1024, `first load is ${bytes} bytes`);
+    const post = await hd.api('POST', '/', '{}', { token: null });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get('allow'), 'GET, HEAD');
+    for (const p of ['/api/stats', '/api/webhooks', '/metrics', '/app.js.map', '/console.c'])
+      assert.equal((await hd.api('GET', p, undefined, { token: null })).status, 401, p);
+    assert.equal((await hd.api('GET', '/api/stats')).status, 200);
+  } finally {
+    await hd.stop();
+    hd.cleanup();
+  }
+});
+
+test('an operator finds a failed delivery in the console and retries it', { timeout: 180000 }, async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: scripts/deps test installs it`);
+  mkdirSync(SHOTS, { recursive: true });
+  const rcv = await new Receiver().start();
+  rcv.fallback = { status: 500, headers: { 'content-type': 'text/plain' }, body: FAIL_BODY };
+  const hd = await new Hookd({ args: ['--allow-targets', '127.0.0.0/8'] }).start();
+  const profile = mkdtempSync(join(dataRoot(), 'chromium-'));
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      `--user-data-dir=${profile}`],
+  });
+  const problems = [];
+  const foreign = [];
+  try {
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 900 });
+    page.setDefaultTimeout(15000);
+    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warn') problems.push(`${m.type()}: ${m.text()}`); });
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+    page.on('request', (r) => { if (!r.url().startsWith(`${hd.admin}/`)) foreign.push(r.url()); });
+
+    // Waits for a page of the console to be drawn, then checks it is clean.
+    const at = async (name, shot) => {
+      await page.waitForSelector(`main[data-view="${name}"]`);
+      assert.deepEqual(problems, [], `console errors on ${name}`);
+      assert.deepEqual(foreign, [], `requests to other hosts on ${name}`);
+      if (shot) await page.screenshot({ path: join(SHOTS, `${shot}.png`) });
+    };
+    const go = async (hash, name, shot) => {
+      await page.evaluate((hsh) => { location.hash = hsh; }, hash);
+      await at(name, shot);
+    };
+
+    // A wrong token is refused in words (its 401 is the one error expected).
+    await page.goto(`${hd.admin}/`);
+    await at('signin', 'signin');
+    await page.type('#token', 'hkadm_wrong');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#msg .alert');
+    assert.match(await page.$eval('#msg .alert', (e) => e.textContent), /refused/);
+    assert.ok(problems.every((p) => /401/.test(p)), problems.join('\n'));
+    problems.length = 0;
+    // The right one, by keyboard.
+    await page.$eval('#token', (e) => { e.value = ''; });
+    await page.type('#token', hd.token);
+    await page.keyboard.press('Enter');
+    await at('overview');
+    await page.waitForSelector('.cards');
+    assert.match(await page.$eval('.cards', (e) => e.textContent), /ready/);
+
+    // /#token= signs in and leaves the address bar at once.
+    const tab = await browser.newPage();
+    tab.on('console', (m) => { if (m.type() === 'error') problems.push(`tab: ${m.text()}`); });
+    tab.on('request', (r) => { if (!r.url().startsWith(`${hd.admin}/`)) foreign.push(r.url()); });
+    await tab.goto(`${hd.admin}/#token=${encodeURIComponent(hd.token)}`);
+    await tab.waitForSelector('main[data-page="overview"]');
+    assert.ok(!tab.url().includes(hd.token), tab.url());
+    assert.equal(await tab.evaluate(() => sessionStorage.getItem('hookd.token')), hd.token);
+    assert.equal(await tab.evaluate(() => document.cookie), '');
+    await tab.close();
+    await page.waitForSelector('svg.chart');
+
+    // Webhooks: create one; the token is shown once, in the page.
+    await go('#/webhooks', 'webhooks');
+    await page.type('form[aria-label="Create a webhook"] input[name=name]', 'shop');
+    await page.click('form[aria-label="Create a webhook"] button[type=submit]');
+    await page.waitForSelector('#cred-token');
+    const token = await page.$eval('#cred-token', (e) => e.value);
+    hd.note(token);
+    assert.match(token, /^whtok_/);
+    assert.match(await page.$eval('#cred-curl', (e) => e.value), new RegExp(`X-Webhook-Token: ${token}`));
+    await page.click('#dialog button[data-action=ok]');
+    await at('webhooks');
+    await page.waitForSelector('a::-p-text(shop)');
+    await page.waitForFunction(() => !document.querySelector('main td span.muted')?.textContent.includes('…'));
+    await page.screenshot({ path: join(SHOTS, 'webhooks.png') });
+
+    // Subscriptions: one to the receiver, one attempt per delivery.
+    await go('#/subscriptions', 'subscriptions');
+    await page.type('form[aria-label="Create a subscription"] input[name=url]', `${rcv.url}/hook`);
+    await page.type('form[aria-label="Create a subscription"] input[name=maxAttempts]', '1');
+    await page.click('form[aria-label="Create a subscription"] button[type=submit]');
+    await page.waitForSelector('#cred-sub-secret');
+    hd.note(await page.$eval('#cred-sub-secret', (e) => e.value));
+    await page.click('#dialog button[data-action=ok]');
+    await page.waitForSelector('main[data-view^="subscriptions/"]');
+    await at(await page.$eval('main', (e) => e.dataset.view));
+    const subId = await page.$eval('dl.kv dd.id', (e) => e.textContent);
+    assert.match(subId, /^sub_/);
+    await page.screenshot({ path: join(SHOTS, 'subscription.png') });
+    await go('#/subscriptions', 'subscriptions', 'subscriptions');
+
+    // A sender posts an event with the token read from the page.
+    const r = await hd.post('/webhooks/shop', { type: 'order.created', order: 42 }, { 'x-webhook-token': token });
+    assert.equal(r.status, 202, r.text);
+    const evt = JSON.parse(r.text).eventId;
+    await rcv.until(() => rcv.to('/hook').length === 1, 10000, 'the first attempt');
+
+    // Events: the list links to it; its page shows the failed delivery.
+    await go('#/events?source=shop', 'events', 'events');
+    await page.click(`a[href="#/events/${evt}"]`);
+    await at(`events/${evt}`);
+    assert.match(await page.$eval('pre.payload', (e) => e.textContent), /"order": 42/);
+    const state = () => page.$eval('section[data-delivery] .state', (e) => e.dataset.state);
+    await poll(async () => {
+      if ((await state()) === 'failed') return true;
+      await page.click('button::-p-text(Refresh)');
+      await at(`events/${evt}`);
+      return false;
+    }, 15000, 'the delivery to fail');
+    assert.equal(await page.$eval('pre.response', (e) => e.textContent), FAIL_BODY);
+    assert.match(await page.$eval('section[data-delivery] tbody', (e) => e.textContent), /500/);
+    await page.screenshot({ path: join(SHOTS, 'event.png'), fullPage: true });
+
+    // Deliveries: the deep link lists it among the failed ones.
+    await go('#/deliveries?status=failed', 'deliveries', 'deliveries');
+    assert.match(await page.$eval('main tbody', (e) => e.textContent), new RegExp(evt));
+    assert.equal(await page.$eval('select[name=status]', (e) => e.value), 'failed');
+
+    // The receiver recovers; a retry from the event's page succeeds.
+    rcv.fallback = { status: 200, body: 'thanks' };
+    await go(`#/events/${evt}`, `events/${evt}`);
+    await page.click('button::-p-text(Retry now)');
+    await page.waitForSelector('#msg .note::-p-text(retried)');
+    await rcv.until(() => rcv.to('/hook').length === 2, 10000, 'the retried attempt');
+    await poll(async () => {
+      await page.click('button::-p-text(Refresh)');
+      await at(`events/${evt}`);
+      return (await state()) === 'succeeded';
+    }, 15000, 'the delivery to succeed');
+    const rows = await page.$$eval('section[data-delivery] tbody tr', (trs) => trs.map((t) => t.textContent));
+    assert.equal(rows.length, 2);
+    assert.ok(rows.some((t) => /200/.test(t) && /thanks/.test(t)), rows.join('\n'));
+    await page.screenshot({ path: join(SHOTS, 'event-succeeded.png'), fullPage: true });
+
+    // The webhook's page: its request log links the event; disable it.
+    await go('#/webhooks/shop', 'webhooks/shop');
+    await page.waitForSelector(`a[href="#/events/${evt}"]`);
+    await page.screenshot({ path: join(SHOTS, 'webhook.png') });
+    await page.click('button::-p-text(Disable)');
+    await page.waitForSelector('h1 .state[data-state=disabled]');
+    assert.equal((await hd.post('/webhooks/shop', { type: 'x' }, { 'x-webhook-token': token })).status, 403);
+    await page.click('button::-p-text(Enable)');
+    await page.waitForSelector('h1 .state[data-state=enabled]');
+
+    // The overview, with the traffic so far.
+    await go('#/', 'overview');
+    await page.waitForSelector('svg.chart polyline');
+    assert.match(await page.$eval('main', (e) => e.textContent), /webhooks 1 enabled, 0 disabled; subscriptions 1 active/);
+    await page.screenshot({ path: join(SHOTS, 'overview.png') });
+
+    // An API error is shown in words (the browser logs the 404 itself).
+    await page.evaluate(() => { location.hash = '#/events/evt_nosuchevent'; });
+    await page.waitForSelector('main[data-view="events/evt_nosuchevent"]');
+    assert.match(await page.$eval('main .alert', (e) => e.textContent), /404 not_found/);
+    assert.ok(problems.every((p) => /404/.test(p)), problems.join('\n'));
+    problems.length = 0;
+
+    // Readable at 390 px: nothing wider than the screen.
+    await page.setViewport({ width: 390, height: 844 });
+    for (const [hash, name] of [['#/', 'overview'], ['#/webhooks', 'webhooks'], [`#/events/${evt}`, `events/${evt}`],
+      ['#/deliveries', 'deliveries'], ['#/subscriptions', 'subscriptions']]) {
+      await go(hash, name);
+      const w = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(w <= 390, `${hash} is ${w} px wide at 390`);
+    }
+    await go('#/events', 'events', 'events-390');
+  } finally {
+    await browser.close();
+    rmSync(profile, { recursive: true, force: true });
+    await rcv.stop();
+    await hd.stop();
+    hd.cleanup();
+  }
+});
