@@ -136,7 +136,8 @@ function modal(title, body, buttons) {
   $('#dialog-title').textContent = title;
   $('#dialog-body').replaceChildren(...[body].flat());
   return new Promise((resolve) => {
-    const done = (v) => { d.close(); resolve(v); };
+    // No stale close event of this dialog may answer the next one.
+    const done = (v) => { d.onclose = null; d.close(); resolve(v); };
     $('#dialog-actions').replaceChildren(...buttons.map((b) =>
       h('button', { type: 'button', class: b.cls, 'data-action': b.v, onclick: () => done(b.v) }, b.t)));
     d.onclose = () => resolve('cancel');

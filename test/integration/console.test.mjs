@@ -207,12 +207,44 @@ test('an operator finds a failed delivery in the console and retries it', { time
     assert.equal((await hd.post('/webhooks/shop', { type: 'x' }, { 'x-webhook-token': token })).status, 403);
     await page.click('button::-p-text(Enable)');
     await page.waitForSelector('h1 .state[data-state=enabled]');
+    // Regenerate: a confirm, then the new credentials once; the old token fails.
+    await page.click('button::-p-text(Regenerate)');
+    await page.waitForSelector('#dialog[open] button[data-action=ok]::-p-text(Regenerate)');
+    await page.click('#dialog button[data-action=ok]');
+    await page.waitForSelector('#dialog[open] #cred-token');
+    const token2 = await page.$eval('#cred-token', (e) => e.value);
+    hd.note(token2);
+    assert.notEqual(token2, token);
+    await page.click('#dialog button[data-action=ok]');
+    assert.equal((await hd.post('/webhooks/shop', { type: 'x' }, { 'x-webhook-token': token })).status, 401);
+    assert.equal((await hd.post('/webhooks/shop', { type: 'x' }, { 'x-webhook-token': token2 })).status, 202);
+
+    // Lists are paged by the API's cursors, 25 at a time.
+    for (let i = 0; i < 30; i++)
+      assert.equal((await hd.api('POST', '/api/events', { event: 'bulk.test', payload: { i } })).status, 202);
+    await go('#/events?type=bulk.test', 'events');
+    const count = () => page.$$eval('main tbody tr', (trs) => trs.length);
+    assert.equal(await count(), 25);
+    await page.click('button::-p-text(Older)');
+    await page.waitForFunction(() => document.querySelectorAll('main tbody tr').length === 5);
+    assert.match(await page.$eval('main tbody', (e) => e.textContent), /bulk\.test/);
+    await page.click('button::-p-text(Newer)');
+    await page.waitForFunction(() => document.querySelectorAll('main tbody tr').length === 25);
 
     // The overview, with the traffic so far.
     await go('#/', 'overview');
     await page.waitForSelector('svg.chart polyline');
     assert.match(await page.$eval('main', (e) => e.textContent), /webhooks 1 enabled, 0 disabled; subscriptions 1 active/);
     await page.screenshot({ path: join(SHOTS, 'overview.png') });
+
+    // Delete, after a confirm: its URL is gone.
+    await go('#/webhooks/shop', 'webhooks/shop');
+    await page.click('button::-p-text(Delete)');
+    await page.waitForSelector('#dialog[open] button[data-action=ok]::-p-text(Delete)');
+    await page.click('#dialog button[data-action=ok]');
+    await at('webhooks');
+    assert.match(await page.$eval('main', (e) => e.textContent), /No webhooks yet/);
+    assert.equal((await hd.post('/webhooks/shop', { type: 'x' }, { 'x-webhook-token': token2 })).status, 404);
 
     // An API error is shown in words (the browser logs the 404 itself).
     await page.evaluate(() => { location.hash = '#/events/evt_nosuchevent'; });
