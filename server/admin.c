@@ -287,6 +287,11 @@ hk_admin_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (nseg == 2 && strcmp(seg[0], "api") == 0 &&
+	    strcmp(seg[1], "stream") == 0) {
+		hk_stream_request(req);
+		return;
+	}
+	if (nseg == 2 && strcmp(seg[0], "api") == 0 &&
 	    strcmp(seg[1], "stats") == 0) {
 		if (evhttp_request_get_command(req) == EVHTTP_REQ_GET)
 			hk_stats_all(req);

@@ -565,6 +565,73 @@ async function pageSubscription(g, id) {
       }, 'danger')));
 }
 
+let live = null; // the live view's AbortController, while it is shown
+
+// One line of the live view, for an "event" or a "delivery" message.
+function liveLine(type, d) {
+  const now = new Date().toLocaleTimeString();
+  if (type === 'event')
+    return h('li', { 'data-kind': 'event', 'data-event': d.id }, `${now} event `,
+      h('a', { href: `#/events/${d.id}` }, d.event), ` from ${(d.source && d.source.name) || 'api'}`);
+  const a = d.attempt || {};
+  return h('li', { 'data-kind': 'delivery', 'data-event': d.event }, `${now} `, badge(d.status), ' ',
+    h('a', { href: `#/events/${d.event}` }, d.event), ' to ', h('a', { href: `#/subscriptions/${d.subscription}` }, d.subscription),
+    `: attempt ${a.attempt ?? '?'}, status ${a.statusCode ?? 'none'}, ${fmtMs(a.latencyMs)}${a.reason ? `, ${a.reason}` : ''}`);
+}
+
+// Reads the Server-Sent Events of GET /api/stream with fetch (EventSource
+// cannot send the Bearer header), and reconnects after the server's
+// retry delay whenever the stream ends or fails.
+async function follow(ctl, status, list) {
+  let delay = 3000;
+  const set = (state, text) => { status.dataset.state = state; status.textContent = text; };
+  while (!ctl.signal.aborted) {
+    try {
+      const r = await fetch('/api/stream', { headers: { Authorization: `Bearer ${sessionStorage.getItem(KEY) || ''}` },
+        signal: ctl.signal, cache: 'no-store' });
+      if (!r.ok) {
+        if (r.status === 401) return signOut('The admin token was refused: sign in again.');
+        const j = await r.json().catch(() => null);
+        throw new ApiError(r.status, j ? j.error.code : 'error', j ? j.error.message : r.statusText);
+      }
+      set('open', 'Connected: new events and delivery outcomes appear here as they happen.');
+      const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += value;
+        for (let i; (i = buf.indexOf('\n\n')) >= 0;) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          let type = 'message', data = '';
+          for (const line of block.split('\n')) {
+            if (line.startsWith('event:')) type = line.slice(6).trim();
+            else if (line.startsWith('data:')) data += line.slice(5).trimStart();
+            else if (line.startsWith('retry:')) delay = Number(line.slice(6)) || delay;
+          }
+          if (!data) continue;
+          list.prepend(liveLine(type, JSON.parse(data)));
+          while (list.childElementCount > 200) list.lastElementChild.remove();
+        }
+      }
+      throw new Error('the stream ended');
+    } catch (e) {
+      if (ctl.signal.aborted) return;
+      set('closed', `Disconnected (${e.message}); reconnecting in ${delay / 1000} s.`);
+      await new Promise((res) => setTimeout(res, delay));
+    }
+  }
+}
+
+async function pageLive() {
+  const status = h('p', { id: 'live-status', role: 'status', 'data-state': 'connecting' }, 'Connecting…');
+  const list = h('ol', { id: 'live', class: 'live', reversed: true, 'aria-label': 'Events and outcomes, newest first' });
+  main.replaceChildren(h('h1', null, 'Live'), status, list);
+  live = new AbortController();
+  follow(live, status, list);
+}
+
 function signOut(why) {
   sessionStorage.removeItem(KEY);
   route(why);
@@ -594,7 +661,7 @@ function pageSignIn(why) {
 
 const PAGES = {
   '': pageOverview, overview: pageOverview, webhooks: pageWebhooks, events: pageEvents,
-  deliveries: pageDeliveries, subscriptions: pageSubscriptions,
+  deliveries: pageDeliveries, subscriptions: pageSubscriptions, live: pageLive,
 };
 const DETAIL = { webhooks: pageWebhook, events: pageEvent, subscriptions: pageSubscription };
 
@@ -602,6 +669,8 @@ const DETAIL = { webhooks: pageWebhook, events: pageEvent, subscriptions: pageSu
 async function route(why) {
   clearInterval(timer);
   timer = null;
+  if (live) live.abort();
+  live = null;
   const g = ++gen;
   delete main.dataset.page;
   delete main.dataset.view;

@@ -10,6 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { join, resolve } from 'node:path';
 import puppeteer from 'puppeteer-core';
 import { Hookd, dataRoot } from '../lib/hookd.mjs';
@@ -59,6 +60,101 @@ test('the console is served without the token, the API still needs it', async ()
   }
 });
 
+// Opens GET /api/stream; resolves with {res, messages, text, close} once
+// the answer's head arrived. Messages are parsed as they come.
+function stream(hd, token = hd.token) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(`${hd.admin}/api/stream`);
+    const req = http.get({ host: u.hostname, port: u.port, path: u.pathname, agent: false,
+      headers: token ? { authorization: `Bearer ${token}` } : {} }, (res) => {
+      const st = { res, messages: [], text: '', close: () => req.destroy() };
+      res.setEncoding('utf8');
+      res.on('data', (c) => {
+        st.text += c;
+        const blocks = st.text.split('\n\n');
+        st.messages = blocks.slice(0, -1).map((b) => {
+          const m = {};
+          for (const line of b.split('\n')) {
+            const i = line.indexOf(':');
+            if (i > 0) m[line.slice(0, i)] = line.slice(i + 1).trim();
+          }
+          return m;
+        }).filter((m) => m.data).map((m) => ({ type: m.event, data: JSON.parse(m.data) }));
+      });
+      res.on('error', () => {});
+      resolve(st);
+    });
+    req.on('error', reject);
+  });
+}
+
+test('GET /api/stream sends new events and outcomes as Server-Sent Events', { timeout: 60000 }, async () => {
+  const rcv = await new Receiver().start();
+  rcv.fallback = { status: 503, body: 'later' };
+  const hd = await new Hookd({ args: ['--allow-targets', '127.0.0.0/8', '--max-streams', '2'] }).start();
+  const open = [];
+  try {
+    const anon = await stream(hd, null);
+    assert.equal(anon.res.statusCode, 401);
+    // (On its own connection: see the report on keep-alive after a 405.)
+    const post = await new Promise((res, rej) => {
+      const u = new URL(`${hd.admin}/api/stream`);
+      const r = http.request({ method: 'POST', host: u.hostname, port: u.port, path: u.pathname, agent: false,
+        headers: { authorization: `Bearer ${hd.token}` } }, (x) => { x.resume(); x.on('end', () => res(x)); });
+      r.on('error', rej);
+      r.end();
+    });
+    assert.equal(post.statusCode, 405);
+    assert.equal(post.headers.allow, 'GET');
+    const s1 = await stream(hd);
+    const s2 = await stream(hd);
+    open.push(s1, s2);
+    assert.equal(s1.res.statusCode, 200);
+    assert.equal(s1.res.headers['content-type'], 'text/event-stream');
+    // Past --max-streams: 503 with Retry-After, nothing left hanging.
+    const s3 = await stream(hd);
+    assert.equal(s3.res.statusCode, 503);
+    assert.ok(s3.res.headers['retry-after']);
+    s3.close();
+    const sub = await hd.api('POST', '/api/subscriptions', { url: `${rcv.url}/in`, events: ['order.*'], retry: { maxAttempts: 2, initialMs: 100 } });
+    assert.equal(sub.status, 201);
+    const big = 'x'.repeat(100000);
+    const ev = await hd.api('POST', '/api/events', { event: 'order.paid', payload: { big } });
+    assert.equal(ev.status, 202);
+    const id = ev.body.eventId;
+    await poll(() => s1.messages.some((m) => m.type === 'delivery' && m.data.status === 'failed'), 10000, 'the failed outcome');
+    for (const s of [s1, s2]) {
+      const e = s.messages.find((m) => m.type === 'event' && m.data.id === id);
+      assert.ok(e, s.text.slice(0, 500));
+      assert.equal(e.data.event, 'order.paid');
+      assert.equal(e.data.payload, undefined); // the page fetches it on demand
+      const outs = s.messages.filter((m) => m.type === 'delivery' && m.data.event === id);
+      assert.deepEqual(outs.map((m) => m.data.status), ['pending', 'failed']);
+      assert.equal(outs[0].data.subscription, sub.body.id);
+      assert.equal(outs[0].data.attempt.statusCode, 503);
+      assert.equal(outs[0].data.attempt.response, 'later');
+    }
+    // A client that leaves frees its place (seen at hookd's next write).
+    s1.close();
+    open.shift();
+    const s4 = await poll(async () => {
+      await hd.api('POST', '/api/events', { event: 'other.thing' });
+      const s = await stream(hd);
+      if (s.res.statusCode === 200) return s;
+      s.close();
+      return null;
+    }, 10000, 'the place of the closed stream');
+    open.push(s4);
+  } finally {
+    // hookd stops cleanly with streams still open (no leak, exit 0).
+    const st = await hd.stop();
+    assert.equal(st.code, 0);
+    for (const s of open) s.close();
+    await rcv.stop();
+    hd.cleanup();
+  }
+});
+
 test('an operator finds a failed delivery in the console and retries it', { timeout: 180000 }, async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: scripts/deps test installs it`);
   mkdirSync(SHOTS, { recursive: true });
@@ -81,7 +177,11 @@ test('an operator finds a failed delivery in the console and retries it', { time
     page.setDefaultTimeout(15000);
     page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warn') problems.push(`${m.type()}: ${m.text()}`); });
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+    page.on('requestfailed', (r) => {
+      // Leaving the live view aborts its stream on purpose.
+      if (r.url() === `${hd.admin}/api/stream` && r.failure()?.errorText === 'net::ERR_ABORTED') return;
+      problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+    });
     page.on('request', (r) => { if (!r.url().startsWith(`${hd.admin}/`)) foreign.push(r.url()); });
 
     // Waits for a page of the console to be drawn, then checks it is clean.
@@ -197,6 +297,16 @@ test('an operator finds a failed delivery in the console and retries it', { time
     assert.equal(rows.length, 2);
     assert.ok(rows.some((t) => /200/.test(t) && /thanks/.test(t)), rows.join('\n'));
     await page.screenshot({ path: join(SHOTS, 'event-succeeded.png'), fullPage: true });
+
+    // Live: a new event and its outcome appear as they happen.
+    await go('#/live', 'live');
+    await page.waitForSelector('#live-status[data-state=open]');
+    const r2 = await hd.post('/webhooks/shop', { type: 'order.shipped' }, { 'x-webhook-token': token });
+    assert.equal(r2.status, 202);
+    const evt2 = JSON.parse(r2.text).eventId;
+    await page.waitForSelector(`#live li[data-kind=event][data-event="${evt2}"]`);
+    await page.waitForSelector(`#live li[data-kind=delivery][data-event="${evt2}"] .state[data-state=succeeded]`);
+    await page.screenshot({ path: join(SHOTS, 'live.png') });
 
     // The webhook's page: its request log links the event; disable it.
     await go('#/webhooks/shop', 'webhooks/shop');
