@@ -252,6 +252,10 @@ test('an operator finds a failed delivery in the console and retries it', { time
     await at(await page.$eval('main', (e) => e.dataset.view));
     const subId = await page.$eval('dl.kv dd.id', (e) => e.textContent);
     assert.match(subId, /^sub_/);
+    // Its test request, answered 500 for now, is reported in words.
+    await page.click('button::-p-text(Send test)');
+    await page.waitForSelector('#msg .alert');
+    assert.match(await page.$eval('#msg .alert', (e) => e.textContent), /^Failed: status 500/);
     await page.screenshot({ path: join(SHOTS, 'subscription.png') });
     await go('#/subscriptions', 'subscriptions', 'subscriptions');
 
@@ -259,7 +263,8 @@ test('an operator finds a failed delivery in the console and retries it', { time
     const r = await hd.post('/webhooks/shop', { type: 'order.created', order: 42 }, { 'x-webhook-token': token });
     assert.equal(r.status, 202, r.text);
     const evt = JSON.parse(r.text).eventId;
-    await rcv.until(() => rcv.to('/hook').length === 1, 10000, 'the first attempt');
+    const seen = rcv.to('/hook').length;
+    await rcv.until(() => rcv.to('/hook').length === seen + 1, 10000, 'the first attempt');
 
     // Events: the list links to it; its page shows the failed delivery.
     await go('#/events?source=shop', 'events', 'events');
@@ -287,7 +292,7 @@ test('an operator finds a failed delivery in the console and retries it', { time
     await go(`#/events/${evt}`, `events/${evt}`);
     await page.click('button::-p-text(Retry now)');
     await page.waitForSelector('#msg .note::-p-text(retried)');
-    await rcv.until(() => rcv.to('/hook').length === 2, 10000, 'the retried attempt');
+    await rcv.until(() => rcv.to('/hook').length === seen + 2, 10000, 'the retried attempt');
     await poll(async () => {
       await page.click('button::-p-text(Refresh)');
       await at(`events/${evt}`);
@@ -317,6 +322,8 @@ test('an operator finds a failed delivery in the console and retries it', { time
     assert.equal((await hd.post('/webhooks/shop', { type: 'x' }, { 'x-webhook-token': token })).status, 403);
     await page.click('button::-p-text(Enable)');
     await page.waitForSelector('h1 .state[data-state=enabled]');
+    await page.click('button::-p-text(Send test event)');
+    await page.waitForSelector('#msg .note a[href^="#/events/evt_"]');
     // Regenerate: a confirm, then the new credentials once; the old token fails.
     await page.click('button::-p-text(Regenerate)');
     await page.waitForSelector('#dialog[open] button[data-action=ok]::-p-text(Regenerate)');
