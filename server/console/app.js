@@ -548,8 +548,21 @@ async function pageSubscription(g, id) {
         `${s.rateLimit ? `${s.rateLimit}/s` : 'no rate limit'}${s.ordered ? ', ordered' : ''}`),
       win ? [h('dt', null, 'Last hour'), h('dd', null, `${win.count} attempts, success ${fmtPct(win.successRate)}, ` +
         `p50 ${fmtMs(win.latencyMs.p50)}, p99 ${fmtMs(win.latencyMs.p99)}`)] : null,
+      s.disabledReason ? [h('dt', null, 'Disabled by hookd'), h('dd', { class: 's-bad' },
+        s.disabledReason === 'gone' ? 'the endpoint answered 410 Gone' : 'no success for too long')] : null,
       h('dt', null, 'Created'), h('dd', null, fmtTime(s.createdAt))),
     h('div', { class: 'actions' },
+      act('Reveal secret', async () => {
+        const r = await api('GET', `${path}/secret`);
+        await modal('Signing secret', [cred('Secret', 'cred-sub-secret', r.secret),
+          r.previousSecret ? cred(`Previous secret, signs until ${fmtTime(r.previousExpiresAt)}`, 'cred-sub-prev', r.previousSecret) : null],
+        [{ t: 'Done', v: 'ok', cls: 'primary' }]);
+      }),
+      act('Rotate secret', async () => {
+        if (!await confirmBox('Rotate secret', 'A new secret signs from now on; the old one still signs for 24 hours.', 'Rotate')) return;
+        const r = await api('POST', `${path}/rotate-secret`);
+        await modal('New signing secret', cred('Secret', 'cred-sub-secret', r.secret), [{ t: 'Done', v: 'ok', cls: 'primary' }]);
+      }),
       act('Send test', async () => {
         const r = await api('POST', `${path}/test`);
         say(h('div', { class: r.success ? 'note' : 'alert', role: 'status' },
@@ -562,7 +575,30 @@ async function pageSubscription(g, id) {
         if (!await confirmBox('Delete subscription', 'Its pending deliveries are cancelled.', 'Delete')) return;
         await api('DELETE', path);
         location.hash = '#/subscriptions';
-      }, 'danger')));
+      }, 'danger')),
+    ...recoverForm(path));
+}
+
+// Retries every failed delivery of a subscription created in a window.
+function recoverForm(path) {
+  const since = h('input', { id: 'recover-since', name: 'since', type: 'datetime-local', required: true, step: 1 });
+  const until = h('input', { id: 'recover-until', name: 'until', type: 'datetime-local', step: 1 });
+  const form = h('form', { class: 'filters', 'aria-label': 'Recover failed deliveries' },
+    h('label', { for: 'recover-since' }, 'Failed deliveries created from', since),
+    h('label', { for: 'recover-until' }, 'until (optional)', until),
+    h('button', { type: 'submit' }, 'Retry them all'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = { since: new Date(since.value).toISOString() };
+    if (until.value) body.until = new Date(until.value).toISOString();
+    try {
+      const r = await api('POST', `${path}/recover`, body);
+      say(noteBox(`${r.recovered} failed deliveries are pending again.`));
+    } catch (e) {
+      say(alertBox(e));
+    }
+  });
+  return [h('h2', null, 'Recover a window'), form];
 }
 
 let live = null; // the live view's AbortController, while it is shown
