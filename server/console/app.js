@@ -179,8 +179,8 @@ function showCredentials(w, title) {
 }
 
 // Runs a button's API action: disables it, reports the outcome in words.
-function act(label, fn, cls) {
-  const b = h('button', { type: 'button', class: cls, onclick: async () => {
+function act(label, fn, cls, aria) {
+  const b = h('button', { type: 'button', class: cls, 'aria-label': aria, onclick: async () => {
     b.disabled = true;
     try {
       await fn();
@@ -476,11 +476,11 @@ async function pageDeliveries(g, q) {
     { t: 'Subscription', f: (d) => h('a', { class: 'id', href: `#/subscriptions/${d.subscription}` }, d.subscription) },
     { t: 'Attempts', cls: 'num', f: (d) => d.attemptCount },
     { t: 'Updated', f: (d) => fmtTime(d.updatedAt) },
-    { t: '', f: (d) => (d.status === 'failed' || d.status === 'pending' ? act('Retry', async () => {
+    { t: 'Action', f: (d) => (d.status === 'failed' || d.status === 'pending' ? act('Retry', async () => {
       await api('POST', `/api/deliveries/${d.id}/retry`);
       await route();
       say(noteBox(`Delivery ${d.id} retried.`));
-    }) : '') },
+    }, null, `Retry delivery ${d.id}`) : '') },
   ], rows, 'No deliveries match.'));
   main.replaceChildren(h('h1', null, 'Deliveries'), h('div', { id: 'msg' }),
     filterForm([{ name: 'status', label: 'Status', options: STATUSES }, { name: 'subscription', label: 'Subscription', ph: 'sub_…' },
@@ -745,9 +745,16 @@ async function route(why) {
   }
 }
 
-window.addEventListener('hashchange', () => {
-  if (location.hash.startsWith('#token=')) location.reload();
-  else route();
+// On navigation the new page's heading takes the focus, so keyboard and
+// screen reader users start at the top of what changed.
+window.addEventListener('hashchange', async () => {
+  if (location.hash.startsWith('#token=')) return location.reload();
+  await route();
+  const h1 = $('main h1');
+  if (h1) {
+    h1.tabIndex = -1;
+    h1.focus({ preventScroll: true });
+  }
 });
 $('#signout').addEventListener('click', () => signOut());
 route();
