@@ -285,6 +285,10 @@ async function pageWebhooks(g) {
     field('Authentication', h('select', { name: 'auth' },
       ['token', 'signature', 'token+signature', 'none'].map((a) => h('option', { value: a }, a)))),
     field('Event type (optional)', h('input', { name: 'eventType', placeholder: 'from the body' })),
+    field('Signature scheme', h('select', { name: 'scheme' },
+      ['hex', 'github', 'standard', 'stripe', 'slack'].map((a) => h('option', { value: a }, a)))),
+    field('Provider\'s secret (optional)', h('input', { name: 'secret', type: 'password', autocomplete: 'off', placeholder: 'generated' })),
+    field('Events/s (0: unlimited)', h('input', { name: 'rateLimit', type: 'number', min: 0, placeholder: '100' })),
     h('button', { type: 'submit', class: 'primary' }, 'Create webhook'));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -292,6 +296,11 @@ async function pageWebhooks(g) {
     const body = { name: f.get('name'), auth: f.get('auth') };
     if (f.get('description')) body.description = f.get('description');
     if (f.get('eventType')) body.eventType = f.get('eventType');
+    if (f.get('scheme') !== 'hex' || f.get('secret')) {
+      body.signature = { scheme: f.get('scheme') };
+      if (f.get('secret')) body.signature.secret = f.get('secret');
+    }
+    if (f.get('rateLimit') !== '') body.rateLimit = Number(f.get('rateLimit'));
     try {
       const w = await api('POST', '/api/webhooks', body);
       form.reset();
@@ -495,13 +504,27 @@ async function pageSubscriptions(g) {
     field('Event patterns (comma-separated)', h('input', { name: 'events', value: '*' })),
     field('Description', h('input', { name: 'description' })),
     field('Max attempts', h('input', { name: 'maxAttempts', type: 'number', min: 1, max: 100, placeholder: '15' })),
+    h('details', null, h('summary', null, 'More options'),
+      h('div', { class: 'actions' },
+        field('Sources (webhook names, comma-separated)', h('input', { name: 'sources', placeholder: 'all' })),
+        field('First retry after (ms)', h('input', { name: 'initialMs', type: 'number', min: 100, placeholder: '5000' })),
+        field('Timeout (ms)', h('input', { name: 'timeoutMs', type: 'number', min: 100, max: 120000, placeholder: '10000' })),
+        field('Max in flight', h('input', { name: 'maxInFlight', type: 'number', min: 1, max: 1000, placeholder: '8' })),
+        field('Requests/s (0: unlimited)', h('input', { name: 'rateLimit', type: 'number', min: 0, placeholder: '0' })),
+        h('label', { class: 'check' }, h('input', { name: 'ordered', type: 'checkbox' }), 'Ordered (one at a time, in order)'))),
     h('button', { type: 'submit', class: 'primary' }, 'Create subscription'));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const f = new FormData(form);
     const body = { url: f.get('url'), events: f.get('events').split(',').map((s) => s.trim()).filter(Boolean) };
     if (f.get('description')) body.description = f.get('description');
-    if (f.get('maxAttempts')) body.retry = { maxAttempts: Number(f.get('maxAttempts')) };
+    const list = (v) => v.split(',').map((x) => x.trim()).filter(Boolean);
+    if (f.get('maxAttempts') || f.get('initialMs')) body.retry = {};
+    if (f.get('maxAttempts')) body.retry.maxAttempts = Number(f.get('maxAttempts'));
+    if (f.get('initialMs')) body.retry.initialMs = Number(f.get('initialMs'));
+    if (f.get('sources')) body.sources = list(f.get('sources'));
+    for (const k of ['timeoutMs', 'maxInFlight', 'rateLimit']) if (f.get(k)) body[k] = Number(f.get(k));
+    if (f.get('ordered')) body.ordered = true;
     try {
       const s = await api('POST', '/api/subscriptions', body);
       form.reset();
@@ -515,11 +538,24 @@ async function pageSubscriptions(g) {
   const list = pager(load, '/api/subscriptions', {}, (rows) => table([
     { t: 'Target', f: (s) => h('a', { href: `#/subscriptions/${s.id}`, class: 'id' }, s.url) },
     { t: 'Events', f: (s) => s.events.join(', ') },
-    { t: 'State', f: (s) => badge(s.active ? 'active' : 'disabled') },
+    { t: 'State', f: (s) => [badge(s.active ? 'active' : 'disabled'), s.disabledReason ? ` (${s.disabledReason})` : ''] },
+    { t: 'Success (1 h)', f: (s) => health(s.id) },
     { t: 'Created', cls: 'hide-narrow', f: (s) => fmtTime(s.createdAt) },
   ], rows, 'No subscriptions yet: create one above.'));
   main.replaceChildren(h('h1', null, 'Subscriptions'), h('div', { id: 'msg' }), form, list);
   await Promise.all(load);
+}
+
+// A subscription's success rate and attempts over the last hour, filled
+// in when its stats arrive.
+function health(id) {
+  const span = h('span', { class: 'muted' }, '…');
+  api('GET', `/api/subscriptions/${encodeURIComponent(id)}/stats`).then((j) => {
+    const w = (j.windows || j)['1h'];
+    span.textContent = w && w.count ? `${fmtPct(w.successRate)} of ${w.count}` : 'no attempts';
+    if (w && w.count) span.className = w.successRate >= 0.99 ? 's-ok' : w.successRate >= 0.5 ? 's-warn' : 's-bad';
+  }, () => { span.textContent = '—'; });
+  return span;
 }
 
 async function pageSubscription(g, id) {

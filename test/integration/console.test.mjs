@@ -247,6 +247,8 @@ test('an operator finds a failed delivery in the console and retries it', { time
     await go('#/subscriptions', 'subscriptions');
     await page.type('form[aria-label="Create a subscription"] input[name=url]', `${rcv.url}/hook`);
     await page.type('form[aria-label="Create a subscription"] input[name=maxAttempts]', '1');
+    await page.click('form[aria-label="Create a subscription"] summary');
+    await page.type('form[aria-label="Create a subscription"] input[name=timeoutMs]', '5000');
     await page.click('form[aria-label="Create a subscription"] button[type=submit]');
     await page.waitForSelector('#cred-sub-secret');
     const secret = await page.$eval('#cred-sub-secret', (e) => e.value);
@@ -281,12 +283,13 @@ test('an operator finds a failed delivery in the console and retries it', { time
     assert.match(await page.$eval('#msg .note', (e) => e.textContent), /^0 failed deliveries/);
     const subId = await page.$eval('dl.kv dd.id', (e) => e.textContent);
     assert.match(subId, /^sub_/);
+    assert.match(await page.$eval('dl.kv', (e) => e.textContent), /1 attempts,.*timeout 5000 ms/);
     // Its test request, answered 500 for now, is reported in words.
     await page.click('button::-p-text(Send test)');
     await page.waitForSelector('#msg .alert');
     assert.match(await page.$eval('#msg .alert', (e) => e.textContent), /^Failed: status 500/);
     await page.screenshot({ path: join(SHOTS, 'subscription.png') });
-    await go('#/subscriptions', 'subscriptions', 'subscriptions');
+    await go('#/subscriptions', 'subscriptions');
 
     // A sender posts an event with the token read from the page.
     const r = await hd.post('/webhooks/shop', { type: 'order.created', order: 42 }, { 'x-webhook-token': token });
@@ -331,6 +334,11 @@ test('an operator finds a failed delivery in the console and retries it', { time
     assert.equal(rows.length, 2);
     assert.ok(rows.some((t) => /200/.test(t) && /thanks/.test(t)), rows.join('\n'));
     await page.screenshot({ path: join(SHOTS, 'event-succeeded.png'), fullPage: true });
+    // The subscriptions list shows its health over the last hour.
+    await go('#/subscriptions', 'subscriptions');
+    await page.waitForFunction(() => /% of \d+/.test(document.querySelector('main tbody').textContent));
+    assert.match(await page.$eval('main tbody', (e) => e.textContent), /50 % of 2/);
+    await page.screenshot({ path: join(SHOTS, 'subscriptions.png') });
 
     // Live: a new event and its outcome appear as they happen.
     await go('#/live', 'live');
