@@ -612,7 +612,42 @@ async function pageSubscription(g, id) {
         await api('DELETE', path);
         location.hash = '#/subscriptions';
       }, 'danger')),
+    ...editForm(path, s),
     ...recoverForm(path));
+}
+
+// Changes a subscription: the fields that differ go in one PATCH, and
+// the server's own checks answer (a bad pattern or URL, in words).
+function editForm(path, s) {
+  const form = h('form', { class: 'create', 'aria-label': 'Edit the subscription' },
+    field('Target URL', h('input', { name: 'url', type: 'url', required: true, size: 36, value: s.url })),
+    field('Event patterns (comma-separated)', h('input', { name: 'events', required: true, value: s.events.join(', ') })),
+    field('Description', h('input', { name: 'description', value: s.description || '' })),
+    field('Max attempts', h('input', { name: 'maxAttempts', type: 'number', min: 1, max: 100, value: s.retry.maxAttempts })),
+    field('Timeout (ms)', h('input', { name: 'timeoutMs', type: 'number', min: 100, max: 120000, value: s.timeoutMs })),
+    field('Max in flight', h('input', { name: 'maxInFlight', type: 'number', min: 1, max: 1000, value: s.maxInFlight })),
+    field('Requests/s (0: unlimited)', h('input', { name: 'rateLimit', type: 'number', min: 0, value: s.rateLimit })),
+    h('button', { type: 'submit', class: 'primary' }, 'Save changes'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(form);
+    const body = {};
+    const events = f.get('events').split(',').map((x) => x.trim()).filter(Boolean);
+    if (f.get('url') !== s.url) body.url = f.get('url');
+    if (events.join(',') !== s.events.join(',')) body.events = events;
+    if (f.get('description') !== (s.description || '')) body.description = f.get('description') || null;
+    if (Number(f.get('maxAttempts')) !== s.retry.maxAttempts) body.retry = { ...s.retry, maxAttempts: Number(f.get('maxAttempts')) };
+    for (const k of ['timeoutMs', 'maxInFlight', 'rateLimit']) if (Number(f.get(k)) !== s[k]) body[k] = Number(f.get(k));
+    if (Object.keys(body).length === 0) return say(noteBox('Nothing changed.'));
+    try {
+      await api('PATCH', path, body);
+      await route();
+      say(noteBox('Saved.'));
+    } catch (e) {
+      say(alertBox(e));
+    }
+  });
+  return [h('h2', null, 'Edit'), form];
 }
 
 // Retries every failed delivery of a subscription created in a window.

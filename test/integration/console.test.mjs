@@ -273,6 +273,19 @@ test('an operator finds a failed delivery in the console and retries it', { time
     await page.waitForSelector('#dialog[open] #cred-sub-prev');
     assert.equal(await page.$eval('#cred-sub-prev', (e) => e.value), secret);
     await page.click('#dialog button[data-action=ok]');
+    // Edit: an ftp URL is refused in the server's words; a description saves.
+    const edit = 'form[aria-label="Edit the subscription"]';
+    const url0 = await page.$eval(`${edit} input[name=url]`, (e) => e.value);
+    await page.$eval(`${edit} input[name=url]`, (e) => { e.value = 'ftp://example.com/x'; });
+    await page.click(`${edit} button[type=submit]`);
+    await page.waitForSelector('#msg .alert');
+    assert.match(await page.$eval('#msg .alert', (e) => e.textContent), /^400 /);
+    problems.length = 0; // the browser logs the 400 itself
+    await page.$eval(`${edit} input[name=url]`, (e, u) => { e.value = u; }, url0);
+    await page.type(`${edit} input[name=description]`, 'the shop receiver');
+    await page.click(`${edit} button[type=submit]`);
+    await page.waitForSelector('#msg .note::-p-text(Saved)');
+    assert.match(await page.$eval('dl.kv', (e) => e.textContent), /the shop receiver/);
     // Recover a window: nothing has failed yet, so none.
     await page.$eval('#recover-since', (e) => {
       const d = new Date(Date.now() - 3600e3);
