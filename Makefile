@@ -6,7 +6,10 @@
 include config.mk
 
 LIB = hk buf id clock secret sig bucket store form jptr json env map addr tmpl backoff hdr
-SERVER = main config log http conn ingest admin webhook event reqlog sub deliver stats purge provider status
+SERVER = main config log http conn ingest admin webhook event reqlog sub deliver stats purge provider status console
+# The console's files (proto/console.md), compiled into hookd by scripts/embed.
+CONSOLE = server/console/index.html server/console/app.css \
+	server/console/app.js server/console/favicon.svg
 # Every test/unit/<name>.c but the framework is a unit test binary.
 UNIT = $(filter-out t,$(basename $(notdir $(wildcard test/unit/*.c))))
 
@@ -16,7 +19,7 @@ B = build/opt
 SRV_OUT = server
 
 LIBOBJ = $(LIB:%=$(B)/lib/%.o)
-SRVOBJ = $(SERVER:%=$(B)/server/%.o)
+SRVOBJ = $(SERVER:%=$(B)/server/%.o) $(B)/gen/console_files.o
 UNITBIN = $(UNIT:%=$(B)/test/unit_%)
 
 ALL_CFLAGS = $(CFLAGS) $(CPPFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS))
@@ -49,6 +52,16 @@ $(B)/server/%.o: server/%.c config.mk
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
+# One generated source for every variant: the files do not depend on flags.
+build/gen/console_files.c: $(CONSOLE) scripts/embed
+	@mkdir -p $(@D)
+	scripts/embed $(CONSOLE) >$@.tmp
+	mv $@.tmp $@
+
+$(B)/gen/console_files.o: build/gen/console_files.c server/hookd.h config.mk
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ build/gen/console_files.c
+
 $(B)/test/t.o: test/unit/t.c test/unit/t.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itest/unit -c -o $@ test/unit/t.c
@@ -76,9 +89,11 @@ fuzz: $(FUZZ:%=build/fuzz/%)
 
 # The admin bodies are judged by server code: it links the server but main.
 FUZZ_SERVER = $(patsubst %,server/%.c,$(filter-out main,$(SERVER)))
-build/fuzz/admin: test/fuzz/admin.c $(LIBSRC) $(FUZZ_SERVER) server/hookd.h config.mk
+build/fuzz/admin: test/fuzz/admin.c $(LIBSRC) $(FUZZ_SERVER) server/hookd.h config.mk \
+    build/gen/console_files.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIBSRC) $(FUZZ_SERVER) $(ALL_LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIBSRC) $(FUZZ_SERVER) \
+	    build/gen/console_files.c $(ALL_LIBS)
 
 build/fuzz/%: test/fuzz/%.c $(LIBSRC) config.mk
 	@mkdir -p $(@D)

@@ -2,8 +2,9 @@
  * admin.c: the admin listener: authentication, routing and the helpers
  * every /api handler shares (JSON bodies, paging, query parameters).
  *
- * Every request but /healthz and /readyz needs the admin token as a
- * bearer token, compared in constant time. Admin bodies are JSON objects;
+ * Every request but /healthz, /readyz and the console's own files
+ * (console.c) needs the admin token as a bearer token, compared in
+ * constant time. Admin bodies are JSON objects;
  * a member the endpoint does not know is refused with 400 bad_request
  * (a typo such as "enabeld" must not be silently ignored).
  */
@@ -260,6 +261,8 @@ hk_admin_request(struct evhttp_request *req, void *arg)
 	(void)arg;
 	if ((path = hk_http_begin(req)) == NULL)
 		return;
+	if (hk_console_serve(req, path))
+		return;
 	if (!admin_authorized(req))
 		return;
 	if (strlen(path) >= sizeof(buf)) {
@@ -281,6 +284,11 @@ hk_admin_request(struct evhttp_request *req, void *arg)
 			hk_stats_metrics(req);
 		else
 			hk_admin_405(req, "GET");
+		return;
+	}
+	if (nseg == 2 && strcmp(seg[0], "api") == 0 &&
+	    strcmp(seg[1], "stream") == 0) {
+		hk_stream_request(req);
 		return;
 	}
 	if (nseg == 2 && strcmp(seg[0], "api") == 0 &&

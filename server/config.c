@@ -63,6 +63,8 @@ static const struct conf_row conf_rows[] = {
         "events/s per webhook, burst twice that; 0: unlimited"},
     {"max-connections", CONF_INT, OFF(cf_max_connections), 1, 1000000,
         HOOKD_MAX_CONNECTIONS, "open connections per listener"},
+    {"max-streams", CONF_INT, OFF(cf_max_streams), 1, 10000, HOOKD_MAX_STREAMS,
+        "open GET /api/stream answers (the console)"},
     {"max-in-flight", CONF_INT, OFF(cf_max_in_flight), 1, 100000,
         HOOKD_MAX_IN_FLIGHT, "outgoing delivery requests at once"},
     {"allow-targets", CONF_STR, OFF(cf_allow_targets), 0, 0, NULL,

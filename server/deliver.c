@@ -965,6 +965,8 @@ outcome_done(struct hk_store_op *sop, int rc)
 		    hk_logq(hk_strerror(rc)));
 		eng.pause_until = hk_mono_us() + ENG_STORE_PAUSE_US;
 	}
+	if (rc == 0 && !o->gone)
+		hk_stream_outcome(j->dlv, j->evt, j->sub, o->final, o->attempt);
 	hk_map_del(&eng.inflight, j->dlv, strlen(j->dlv));
 	if (s != NULL) {
 		if (j->probe)

@@ -69,6 +69,8 @@ event_done(struct hk_store_op *sop, int rc)
 
 	if (rc == 0 && eo->eo_nsubs > 0)
 		hk_engine_kick();
+	if (rc == 0)
+		hk_stream_event(eo->eo_env.b, eo->eo_env.len);
 	if (eo->eo_done != NULL)
 		eo->eo_done(eo, rc);
 	else {

@@ -34,6 +34,7 @@
 #define HOOKD_MAX_BODY "1MiB"
 #define HOOKD_RATE "100"
 #define HOOKD_MAX_CONNECTIONS "1024"
+#define HOOKD_MAX_STREAMS "16"
 #define HOOKD_MAX_IN_FLIGHT "256"
 #define HOOKD_RETENTION "7d"
 #define HOOKD_DISABLE_AFTER "5d"
@@ -75,6 +76,7 @@ struct hk_conf {
 	int64_t cf_max_headers;
 	double cf_rate;
 	int64_t cf_max_connections;
+	int64_t cf_max_streams;
 	int64_t cf_max_in_flight;
 	int64_t cf_retention_ms;
 	int64_t cf_disable_after_ms;
@@ -371,6 +373,26 @@ void hk_reqlog_list(struct evhttp_request *, const struct hk_webhook *);
 void hk_ingest_request(struct evhttp_request *, void *);
 /* /healthz and /readyz, on both listeners. */
 int hk_health(struct evhttp_request *, const char *path);
+
+/* console.c: the operator console (SPEC §10), its files compiled in. */
+struct hk_console_file {
+	const char *cf_path; /* "/app.js"; NULL ends the table */
+	const char *cf_type; /* its Content-Type */
+	const char *cf_etag; /* quoted, from its CRC and length */
+	const unsigned char *cf_data; /* its bytes */
+	size_t cf_len;
+};
+/* Written by scripts/embed from server/console/ at build time. */
+extern const struct hk_console_file hk_console_files[];
+/* Answers a request for a console file (no token needed); 0 if none. */
+int hk_console_serve(struct evhttp_request *, const char *path);
+/* GET /api/stream: new events and delivery outcomes, as SSE. */
+void hk_stream_request(struct evhttp_request *);
+/* Sends an event's envelope (without its payload) to every stream. */
+void hk_stream_event(const char *env, size_t len);
+/* Sends an attempt's outcome (FINAL: 0 retry, 1 succeeded, 2 failed). */
+void hk_stream_outcome(const char *dlv, const char *evt, const char *sub,
+    int final, const char *attempt);
 
 /* admin.c: the admin listener. */
 void hk_admin_request(struct evhttp_request *, void *);

@@ -1,0 +1,293 @@
+/*
+ * console.c: the operator console of SPEC §10 on the admin listener.
+ *
+ * Its HTML, CSS and JavaScript are compiled into hookd (scripts/embed
+ * writes them into hk_console_files), so a plain binary serves the
+ * console offline, with nothing on disk to go stale. They are served
+ * without the admin token: they hold no data, and every /api call the
+ * page makes sends the token itself.
+ *
+ * GET /api/stream (with the token) is the live view's feed: a chunked
+ * text/event-stream answer that stays open, one "event" message per
+ * committed event and one "delivery" message per committed outcome. A
+ * stream that falls behind (its unsent bytes past STREAM_BACKLOG) is
+ * ended rather than buffered without bound; the page reconnects.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "hk.h"
+#include "hookd.h"
+
+/* The page loads nothing from elsewhere: scripts, styles, images, fetch. */
+#define CONSOLE_CSP "default-src 'self'"
+/* Unsent bytes after which a slow stream is ended. */
+#define STREAM_BACKLOG (1024 * 1024)
+/* A comment this often keeps idle timeouts and proxies from closing it. */
+#define STREAM_PING_S 15
+/* The first bytes: a comment, and the page's reconnection delay. */
+#define STREAM_HELLO ": hookd\nretry: 3000\n\n"
+
+struct stream {
+	struct evhttp_request *st_req;
+	struct evhttp_connection *st_evcon;
+	TAILQ_ENTRY(stream) st_entry;
+};
+
+static TAILQ_HEAD(, stream) streams = TAILQ_HEAD_INITIALIZER(streams);
+static size_t nstreams;
+static struct event *stream_ping_ev;
+
+/* The file served at PATH ("/" is the page itself), or NULL. */
+static const struct hk_console_file *
+console_find(const char *path)
+{
+	const struct hk_console_file *f;
+
+	if (strcmp(path, "/") == 0)
+		path = "/index.html";
+	for (f = hk_console_files; f->cf_path != NULL; f++)
+		if (strcmp(f->cf_path, path) == 0)
+			return f;
+	return NULL;
+}
+
+/* Whether the client's If-None-Match names the file's current ETag. */
+static int
+console_fresh(struct evhttp_request *req, const struct hk_console_file *f)
+{
+	const char *inm = evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "If-None-Match");
+
+	return inm != NULL &&
+	    (strcmp(inm, "*") == 0 || strstr(inm, f->cf_etag) != NULL);
+}
+
+int
+hk_console_serve(struct evhttp_request *req, const char *path)
+{
+	const struct hk_console_file *f = console_find(path);
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	if (f == NULL)
+		return 0;
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		hk_admin_405(req, "GET, HEAD");
+		return 1;
+	}
+	evhttp_add_header(h, "Content-Security-Policy", CONSOLE_CSP);
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "X-Frame-Options", "DENY");
+	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	/* Revalidated each time: a new hookd binary brings new files. */
+	evhttp_add_header(h, "Cache-Control", "no-cache");
+	evhttp_add_header(h, "ETag", f->cf_etag);
+	if (console_fresh(req, f)) {
+		evhttp_send_reply(req, 304, "Not Modified", NULL);
+		return 1;
+	}
+	evhttp_add_header(h, "Content-Type", f->cf_type);
+	evbuffer_add_reference(evhttp_request_get_output_buffer(req),
+	    f->cf_data, f->cf_len, NULL, NULL);
+	evhttp_send_reply(req, 200, "OK", NULL);
+	return 1;
+}
+
+/* Forgets S (its connection is closing or closed) and frees it. */
+static void
+stream_drop(struct stream *s)
+{
+	TAILQ_REMOVE(&streams, s, st_entry);
+	nstreams--;
+	evhttp_connection_set_closecb(s->st_evcon, NULL, NULL);
+	free(s);
+	if (nstreams == 0 && stream_ping_ev != NULL) {
+		event_free(stream_ping_ev);
+		stream_ping_ev = NULL;
+	}
+}
+
+/* evhttp's close callback: the client went away or hookd is stopping. */
+static void
+stream_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct stream *s = arg;
+	struct evhttp_request *req = s->st_req;
+
+	(void)evcon;
+	stream_drop(s);
+	/*
+	 * A client that left mid-answer: evhttp let go of the request and
+	 * leaves it to us to free. One still on the connection (hookd is
+	 * stopping) goes with the connection.
+	 */
+	if (evhttp_request_get_connection(req) == NULL)
+		evhttp_send_reply_end(req);
+}
+
+/* Ends S's answer cleanly (the last chunk) and forgets it. */
+static void
+stream_end(struct stream *s)
+{
+	struct evhttp_request *req = s->st_req;
+
+	stream_drop(s);
+	evhttp_send_reply_end(req);
+}
+
+/* Sends TEXT on S; ends S when it fell too far behind. 0, or -1 if ended. */
+static int
+stream_write(struct stream *s, const char *text, size_t len)
+{
+	struct bufferevent *bev =
+	    evhttp_connection_get_bufferevent(s->st_evcon);
+	struct evbuffer *eb;
+
+	if (bev != NULL &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) > STREAM_BACKLOG) {
+		log_warn("stream_behind", "streams=%zu", nstreams - 1);
+		stream_end(s);
+		return -1;
+	}
+	if ((eb = evbuffer_new()) == NULL || evbuffer_add(eb, text, len) != 0) {
+		if (eb != NULL)
+			evbuffer_free(eb);
+		stream_end(s);
+		return -1;
+	}
+	evhttp_send_reply_chunk(s->st_req, eb);
+	evbuffer_free(eb);
+	return 0;
+}
+
+/* Sends TEXT to every stream. */
+static void
+stream_send(const char *text, size_t len)
+{
+	struct stream *s, *next;
+
+	for (s = TAILQ_FIRST(&streams); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, st_entry);
+		stream_write(s, text, len);
+	}
+}
+
+/* The periodic comment line of every stream. */
+static void
+stream_ping(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	stream_send(": ping\n\n", strlen(": ping\n\n"));
+}
+
+/* Sends one SSE message: "event: TYPE" and the JSON J as its data. */
+static void
+stream_message(const char *type, cJSON *j)
+{
+	struct hk_buf b = HK_BUF_INIT;
+	char *s = cJSON_PrintUnformatted(j);
+
+	/* Unformatted JSON has no newline: one data line is the message. */
+	if (s != NULL &&
+	    hk_buf_printf(&b, "event: %s\ndata: %s\n\n", type, s) == 0)
+		stream_send(b.b, b.len);
+	cJSON_free(s);
+	hk_buf_free(&b);
+}
+
+void
+hk_stream_request(struct evhttp_request *req)
+{
+	struct timeval tv = {STREAM_PING_S, 0};
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct stream *s;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		hk_admin_405(req, "GET");
+		return;
+	}
+	if ((int64_t)nstreams >= hd->hd_conf.cf_max_streams) {
+		evhttp_add_header(h, "Retry-After", "10");
+		hk_http_error(req, 503, "unavailable",
+		    "%zu streams are open (--max-streams)", nstreams);
+		return;
+	}
+	if (stream_ping_ev == NULL &&
+	    ((stream_ping_ev = event_new(
+	          hd->hd_base, -1, EV_PERSIST, stream_ping, NULL)) == NULL ||
+	        event_add(stream_ping_ev, &tv) != 0)) {
+		hk_http_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		if (nstreams == 0) {
+			event_free(stream_ping_ev);
+			stream_ping_ev = NULL;
+		}
+		hk_http_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	s->st_req = req;
+	s->st_evcon = evhttp_request_get_connection(req);
+	TAILQ_INSERT_TAIL(&streams, s, st_entry);
+	nstreams++;
+	evhttp_connection_set_closecb(s->st_evcon, stream_closed, s);
+	evhttp_add_header(h, "Content-Type", "text/event-stream");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_send_reply_start(req, 200, "OK");
+	stream_write(s, STREAM_HELLO, strlen(STREAM_HELLO));
+}
+
+void
+hk_stream_event(const char *env, size_t len)
+{
+	static const char key[] = ",\"payload\":";
+	struct hk_buf b = HK_BUF_INIT;
+	const char *p;
+
+	if (nstreams == 0)
+		return;
+	/*
+	 * The payload may be a megabyte and is the envelope's last member
+	 * (env.h): the message is everything before it, never parsed. A
+	 * JSON string cannot hold a bare quote, so the first match is it.
+	 */
+	if ((p = memmem(env, len, key, sizeof(key) - 1)) == NULL)
+		return;
+	if (hk_buf_printf(
+	        &b, "event: event\ndata: %.*s}\n\n", (int)(p - env), env) == 0)
+		stream_send(b.b, b.len);
+	hk_buf_free(&b);
+}
+
+void
+hk_stream_outcome(const char *dlv, const char *evt, const char *sub, int final,
+    const char *attempt)
+{
+	static const char *const status[] = {"pending", "succeeded", "failed"};
+	cJSON *j, *a;
+
+	if (nstreams == 0)
+		return;
+	if ((j = cJSON_CreateObject()) == NULL)
+		return;
+	cJSON_AddStringToObject(j, "delivery", dlv);
+	cJSON_AddStringToObject(j, "event", evt);
+	cJSON_AddStringToObject(j, "subscription", sub);
+	cJSON_AddStringToObject(
+	    j, "status", status[final >= 0 && final <= 2 ? final : 0]);
+	if (attempt != NULL && (a = cJSON_Parse(attempt)) != NULL)
+		cJSON_AddItemToObject(j, "attempt", a);
+	stream_message("delivery", j);
+	cJSON_Delete(j);
+}
