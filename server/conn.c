@@ -6,9 +6,15 @@
  * sending one byte a second never times out. This file fills both gaps
  * through the one hook evhttp gives, evhttp_set_bevcb(): every connection
  * gets a bufferevent made here, without BEV_OPT_CLOSE_ON_FREE (evhttp
- * then closes the socket itself) and with an extra reference, so the
- * bufferevent outlives evhttp's use of it and a sweep can tell, through
- * its cleared callbacks, that evhttp let it go.
+ * then closes the socket itself). Its state is released from evhttp's
+ * close callback, which evhttp_connection_free() calls while the socket
+ * is still open: the bufferevent's events are then unregistered before
+ * its descriptor number can be reused by the next accept (a reference
+ * kept past that left them registered on the new socket, whose requests
+ * then hung). The close callback is set on the evhttp connection as soon
+ * as the loop runs again after the accept (the bufferevent's callback
+ * argument is that connection); until then an extra reference keeps the
+ * bufferevent alive, so a connection evhttp dropped at once is seen too.
  *
  * - Count: a connection past the maximum evicts one that holds no work:
  *   the oldest idle keep-alive connection, else the request that has
@@ -45,6 +51,9 @@
 struct hk_conn {
 	struct bufferevent *cn_bev;
 	struct hk_conns *cn_owner;
+	struct event *cn_adopt; /* right after the accept: set the close cb */
+	struct event *cn_quiet; /* a response is queued: stop reading */
+	int cn_ref; /* our extra reference, until adopted */
 	struct evbuffer_cb_entry *cn_incb;
 	struct evbuffer_cb_entry *cn_outcb;
 	int64_t cn_start_us; /* first byte of the request arriving; 0: none */
@@ -78,15 +87,43 @@ conns_input(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
 		c->cn_start_us = hk_mono_us();
 }
 
-/* A response is going out: the request was read in time. */
+/*
+ * A response is going out: the request was read in time. evhttp is
+ * about to read again while it writes, only to notice a close; see
+ * conns_quiet.
+ */
 static void
 conns_output(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct hk_conn *c = arg;
 
 	(void)b;
-	if (info->n_added > 0)
+	if (info->n_added > 0) {
 		c->cn_start_us = 0;
+		event_active(c->cn_quiet, EV_TIMEOUT, 0);
+	}
+}
+
+/*
+ * While evhttp writes a response it reads with no read callback, only to
+ * notice a close, and a half-close (the client's FIN after pipelined
+ * requests) makes it drop the connection with those requests unanswered.
+ * Not reading then leaves the bytes and the EOF in the socket: evhttp
+ * reads them once the response is out, answers every whole request that
+ * came before the EOF, and a client gone for good is noticed by the
+ * failing write.
+ */
+static void
+conns_quiet(evutil_socket_t fd, short what, void *arg)
+{
+	struct hk_conn *c = arg;
+	bufferevent_data_cb rcb;
+
+	(void)fd;
+	(void)what;
+	bufferevent_getcb(c->cn_bev, &rcb, NULL, NULL, NULL);
+	if (rcb == NULL)
+		bufferevent_disable(c->cn_bev, EV_READ);
 }
 
 /* Whether evhttp is reading C: between requests, or one arriving. */
@@ -183,6 +220,22 @@ conns_gate(struct hk_conns *cs)
 	}
 }
 
+static void conns_adopt(evutil_socket_t, short, void *);
+static void conns_release(struct hk_conns *, struct hk_conn *);
+
+/* Frees C before evhttp has seen it. */
+static void
+conns_discard(struct hk_conn *c)
+{
+	if (c->cn_adopt != NULL)
+		event_free(c->cn_adopt);
+	if (c->cn_quiet != NULL)
+		event_free(c->cn_quiet);
+	if (c->cn_bev != NULL)
+		bufferevent_free(c->cn_bev);
+	free(c);
+}
+
 /* evhttp's bevcb: the bufferevent of a new connection. */
 static struct bufferevent *
 conns_bev(struct event_base *base, void *arg)
@@ -192,11 +245,15 @@ conns_bev(struct event_base *base, void *arg)
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL; /* evhttp makes its own; it goes uncounted */
-	if ((c->cn_bev = bufferevent_socket_new(base, -1, 0)) == NULL) {
-		free(c);
+	c->cn_bev = bufferevent_socket_new(base, -1, 0);
+	c->cn_adopt = event_new(base, -1, 0, conns_adopt, c);
+	c->cn_quiet = event_new(base, -1, 0, conns_quiet, c);
+	if (c->cn_bev == NULL || c->cn_adopt == NULL || c->cn_quiet == NULL) {
+		conns_discard(c);
 		return NULL;
 	}
 	bufferevent_incref(c->cn_bev);
+	c->cn_ref = 1;
 	c->cn_owner = cs;
 	if (conns_live(cs) >= (size_t)cs->cs_max &&
 	    (victim = conns_victim(cs)) != NULL)
@@ -207,11 +264,49 @@ conns_bev(struct event_base *base, void *arg)
 	    evbuffer_add_cb(bufferevent_get_output(c->cn_bev), conns_output, c);
 	TAILQ_INSERT_TAIL(&cs->cs_list, c, cn_entry);
 	cs->cs_count++;
+	event_active(c->cn_adopt, EV_TIMEOUT, 0);
 	conns_gate(cs);
 	return c->cn_bev;
 }
 
-/* Drops our reference to a connection evhttp has released. */
+/* evhttp is freeing the connection; its socket is still open. */
+static void
+conns_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct hk_conn *c = arg;
+	struct hk_conns *cs = c->cn_owner;
+
+	(void)evcon;
+	conns_release(cs, c);
+	conns_gate(cs);
+}
+
+/*
+ * The loop runs again after the accept: the bufferevent's callback
+ * argument is now evhttp's connection, whose close callback releases C.
+ * Cleared callbacks mean evhttp already freed it (it failed at once).
+ */
+static void
+conns_adopt(evutil_socket_t fd, short what, void *arg)
+{
+	struct hk_conn *c = arg;
+	bufferevent_data_cb rcb;
+	bufferevent_event_cb ecb;
+	void *evcon;
+
+	(void)fd;
+	(void)what;
+	bufferevent_getcb(c->cn_bev, &rcb, NULL, &ecb, &evcon);
+	if (rcb == NULL && ecb == NULL) {
+		conns_release(c->cn_owner, c);
+		return;
+	}
+	evhttp_connection_set_closecb(evcon, conns_closed, c);
+	c->cn_ref = 0;
+	bufferevent_decref(c->cn_bev); /* evhttp holds its own */
+}
+
+/* Forgets C, whose bufferevent evhttp is freeing or has freed. */
 static void
 conns_release(struct hk_conns *cs, struct hk_conn *c)
 {
@@ -222,32 +317,28 @@ conns_release(struct hk_conns *cs, struct hk_conn *c)
 	if (c->cn_outcb != NULL)
 		evbuffer_remove_cb_entry(
 		    bufferevent_get_output(c->cn_bev), c->cn_outcb);
-	bufferevent_decref(c->cn_bev);
+	event_free(c->cn_adopt);
+	event_free(c->cn_quiet);
+	if (c->cn_ref)
+		bufferevent_decref(c->cn_bev);
 	if (c->cn_cut)
 		cs->cs_cut--;
 	free(c);
 	cs->cs_count--;
 }
 
-/* The periodic sweep: reap released connections, cut overdue requests. */
+/* The periodic sweep: cut overdue requests. */
 static void
 conns_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct hk_conns *cs = arg;
 	struct hk_conn *c, *next;
-	bufferevent_data_cb rcb;
 	int64_t now = hk_mono_us();
 
 	(void)fd;
 	(void)what;
 	for (c = TAILQ_FIRST(&cs->cs_list); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, cn_entry);
-		bufferevent_getcb(c->cn_bev, &rcb, NULL, NULL, NULL);
-		if (rcb == NULL) {
-			/* evhttp freed it: its callbacks are cleared. */
-			conns_release(cs, c);
-			continue;
-		}
 		if (c->cn_cut || c->cn_start_us == 0 ||
 		    now - c->cn_start_us < cs->cs_deadline_us ||
 		    !conns_reading(c))
@@ -323,6 +414,8 @@ hk_conns_set_listener(struct hk_conns *cs, struct evconnlistener *lev)
 	size_t i;
 
 	cs->cs_lev = lev;
+	if (lev == NULL)
+		return; /* closing: evhttp_free() frees the listener */
 	for (i = 0; i < HK_NELEM(conns_registry); i++)
 		if (conns_registry[i] == NULL) {
 			conns_registry[i] = cs;
@@ -349,7 +442,7 @@ hk_conns_free(struct hk_conns *cs)
 	for (i = 0; i < HK_NELEM(conns_registry); i++)
 		if (conns_registry[i] == cs)
 			conns_registry[i] = NULL;
-	/* Called after evhttp_free(): every connection is released. */
+	/* Called after evhttp_free(), whose close callbacks released all. */
 	while ((c = TAILQ_FIRST(&cs->cs_list)) != NULL)
 		conns_release(cs, c);
 	if (cs->cs_sweep != NULL)

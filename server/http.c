@@ -410,6 +410,8 @@ void
 hk_listen_close(struct hk_listener *ls)
 {
 	/* evhttp_free frees the bound listener and every connection. */
+	if (ls->ls_conns != NULL)
+		hk_conns_set_listener(ls->ls_conns, NULL);
 	if (ls->ls_http != NULL)
 		evhttp_free(ls->ls_http);
 	ls->ls_http = NULL;
