@@ -14,6 +14,7 @@
 #include <sys/un.h>
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -148,28 +149,66 @@ hk_http_peer(struct evhttp_request *req, char *buf, size_t len)
 	return buf;
 }
 
-/* Refuses (400, Connection: close) doubtful framing; 0 or -1. */
+/*
+ * Whether S is an RFC 9110 token: evhttp keeps a space or tab before a
+ * header's colon in its name, so "Transfer-Encoding : chunked" would be
+ * ignored and the body framed by Content-Length instead.
+ */
 static int
-http_framing(struct evhttp_request *req)
+http_token(const char *s)
+{
+	static const char tchar[] = "!#$%&'*+-.^_`|~";
+
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr(tchar, *s) == NULL)
+			return 0;
+	return 1;
+}
+
+/* What is wrong with the framing of REQ's headers, or NULL. */
+static const char *
+http_framing_error(struct evhttp_request *req)
 {
 	struct evkeyvalq *q = evhttp_request_get_input_headers(req);
 	struct evkeyval *kv;
-	const char *msg = NULL;
-	int ncl = 0;
+	int ncl = 0, nhost = 0, te = 0;
 	size_t n;
 
 	TAILQ_FOREACH(kv, q, next)
 	{
 		n = strlen(kv->key);
+		if (!http_token(kv->key))
+			return "a header name that is not a token";
 		if (n == 14 && strcasecmp(kv->key, "Content-Length") == 0 &&
 		    ++ncl > 1)
-			msg = "more than one Content-Length";
-		else if (n == 17 &&
-		    strcasecmp(kv->key, "Transfer-Encoding") == 0 &&
-		    strcasecmp(kv->value, "chunked") != 0)
-			msg = "the only transfer coding accepted is chunked";
+			return "more than one Content-Length";
+		if (n == 4 && strcasecmp(kv->key, "Host") == 0)
+			nhost++;
+		if (n == 17 && strcasecmp(kv->key, "Transfer-Encoding") == 0) {
+			te = 1;
+			if (strcasecmp(kv->value, "chunked") != 0)
+				return "the only transfer coding accepted is "
+				       "chunked";
+		}
 	}
-	if (msg == NULL)
+	if (te && req->major == 1 && req->minor == 0)
+		return "HTTP/1.0 has no chunked transfer coding";
+	if (nhost > 1)
+		return "more than one Host";
+	if (nhost == 0 && req->major == 1 && req->minor >= 1)
+		return "HTTP/1.1 needs a Host header";
+	return NULL;
+}
+
+/* Refuses (400, Connection: close) doubtful framing; 0 or -1. */
+static int
+http_framing(struct evhttp_request *req)
+{
+	const char *msg;
+
+	if ((msg = http_framing_error(req)) == NULL)
 		return 0;
 	evhttp_add_header(
 	    evhttp_request_get_output_headers(req), "Connection", "close");
@@ -192,6 +231,53 @@ hk_http_begin(struct evhttp_request *req)
 	return path;
 }
 
+/* Set when http_strtoll refused a number evhttp asked it to read. */
+static int http_number_refused;
+
+/*
+ * evhttp reads Content-Length (base 10) and chunk sizes (base 16) with
+ * evutil_strtoll(), which is strtoll(): it takes leading space, a sign
+ * and, in base 16, a 0x prefix, so "+14" and "0x1c" were lengths. This
+ * definition interposes on libevent's exported one (evhttp calls it
+ * through the PLT) and reads digits only; evhttp then finds the rest of
+ * the field unread and refuses the request (400).
+ */
+ev_int64_t
+evutil_strtoll(const char *s, char **endptr, int base)
+{
+	const char *p = s;
+	uint64_t v = 0;
+	int d, over = 0;
+
+	for (;; p++) {
+		if (*p >= '0' && *p <= '9')
+			d = *p - '0';
+		else if (base == 16 && isxdigit((unsigned char)*p))
+			d = tolower((unsigned char)*p) - 'a' + 10;
+		else
+			break;
+		if (v > ((uint64_t)INT64_MAX - (uint64_t)d) / (uint64_t)base)
+			over = 1;
+		else
+			v = v * (uint64_t)base + (uint64_t)d;
+	}
+	/*
+	 * A chunk extension (RFC 9112 §7.1.1) follows a ';': evhttp 2.1
+	 * refuses any, so it is shown the end of the line there instead.
+	 */
+	if (base == 16 && p != s && *p == ';')
+		p = "";
+	if (endptr != NULL)
+		*endptr = (char *)(uintptr_t)p;
+	if (p == s || (*p != '\0' && *p != ' '))
+		http_number_refused = 1;
+	if (over) {
+		errno = ERANGE;
+		return INT64_MAX;
+	}
+	return (ev_int64_t)v;
+}
+
 /*
  * evhttp answers some errors itself (an unparsable request, a body over
  * the limit, an unknown method, a bad Expect) through evhttp_send_error(),
@@ -207,6 +293,9 @@ evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
 	const char *code = "bad_request", *msg = "malformed request";
 
 	(void)reason;
+	if (error == 413 && req->chunked && http_number_refused)
+		error = 400; /* a chunk size that is not one: "too long" */
+	http_number_refused = 0;
 	switch (error) {
 	case 413:
 		/*
