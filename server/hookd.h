@@ -132,6 +132,12 @@ struct hk_listen_conf {
 	int64_t lc_idle_ms;
 	int64_t lc_deadline_ms;
 	int64_t lc_max_conns;
+	/*
+	 * Optional: each request's headers are read, before its body (set
+	 * the route's body limit); its body is over that limit (answer it).
+	 */
+	void (*lc_headers)(struct evhttp_request *);
+	void (*lc_too_large)(struct evhttp_request *, const char *path);
 };
 
 int hk_listen(struct hk_listener *, struct event_base *, const char *spec,
@@ -277,6 +283,9 @@ void hk_reqlog_list(struct evhttp_request *, const struct hk_webhook *);
 
 /* ingest.c: the public listener. */
 void hk_ingest_request(struct evhttp_request *, void *);
+/* The public listener's lc_headers and lc_too_large (SPEC §7 Bodies). */
+void hk_ingest_headers(struct evhttp_request *);
+void hk_ingest_too_large(struct evhttp_request *, const char *path);
 /* /healthz and /readyz, on both listeners. */
 int hk_health(struct evhttp_request *, const char *path);
 

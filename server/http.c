@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -34,6 +35,90 @@
 #include "json.h"
 
 #define HTTP_BACKLOG 1024
+#define HTTP_LISTENERS 4
+
+/* The per-request hooks of each listener, found by its evhttp. */
+static struct http_hooks {
+	struct evhttp *hh_http;
+	void (*hh_headers)(struct evhttp_request *);
+	void (*hh_too_large)(struct evhttp_request *, const char *);
+} http_hooks[HTTP_LISTENERS];
+
+/*
+ * evhttp frees a request's URI before it answers a body over the limit,
+ * so the path is kept, for that answer, in an output header of the
+ * request: freed with it, and removed before any response is sent.
+ */
+#define HTTP_STASH "X-Hookd-Path"
+
+/* Removes the stashed path from REQ's output headers. */
+static void
+http_unstash(struct evhttp_request *req)
+{
+	evhttp_remove_header(
+	    evhttp_request_get_output_headers(req), HTTP_STASH);
+}
+
+/*
+ * The hooks of the listener a server request arrived on: evhttp makes
+ * each with evhttp_request_new(its handler, the evhttp), so cb_arg names
+ * the listener. NULL for none.
+ */
+static const struct http_hooks *
+http_hooks_of(void *http)
+{
+	size_t i;
+
+	for (i = 0; i < HK_NELEM(http_hooks); i++)
+		if (http != NULL && http_hooks[i].hh_http == http)
+			return &http_hooks[i];
+	return NULL;
+}
+
+/* evhttp has read a request's headers and not yet looked at its body. */
+static int
+http_headers_read(struct evhttp_request *req, void *arg)
+{
+	const struct http_hooks *hh = http_hooks_of(arg);
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+
+	if (hh == NULL)
+		return 0;
+	if (hh->hh_too_large != NULL && path != NULL)
+		evhttp_add_header(
+		    evhttp_request_get_output_headers(req), HTTP_STASH, path);
+	if (hh->hh_headers != NULL)
+		hh->hh_headers(req);
+	return 0;
+}
+
+/*
+ * evhttp 2.1 has no server-side hook between a request's headers and its
+ * body, where the body limit of the route must be set (SPEC §7: a path
+ * that names no webhook is refused before its body is read, and before
+ * a 100 Continue). Each request has a header callback, called in
+ * evhttp_read_header() before evhttp_get_body() for server requests too;
+ * evhttp makes its server requests through this exported function (via
+ * the PLT), so this definition interposes on it and sets that callback
+ * on the requests of a listener with hooks.
+ */
+struct evhttp_request *
+evhttp_request_new(void (*cb)(struct evhttp_request *, void *), void *arg)
+{
+	static struct evhttp_request *(*real)(
+	    void (*)(struct evhttp_request *, void *), void *);
+	struct evhttp_request *req;
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "evhttp_request_new");
+	if (real == NULL)
+		abort(); /* libevent is linked: cannot happen */
+	req = real(cb, arg);
+	if (req != NULL && http_hooks_of(arg) != NULL)
+		evhttp_request_set_header_cb(req, http_headers_read);
+	return req;
+}
 
 const char *
 hk_http_reason(int status)
@@ -85,6 +170,7 @@ hk_http_reply(struct evhttp_request *req, int status, const struct hk_buf *b)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
+	http_unstash(req);
 	if (b != NULL) {
 		evhttp_add_header(h, "Content-Type", "application/json");
 		evbuffer_add(
@@ -222,6 +308,7 @@ hk_http_begin(struct evhttp_request *req)
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 
+	http_unstash(req);
 	if (path == NULL) {
 		hk_http_error(req, 400, "bad_request", "malformed request URI");
 		return NULL;
@@ -291,6 +378,9 @@ void
 evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
 {
 	const char *code = "bad_request", *msg = "malformed request";
+	const struct http_hooks *hh = NULL;
+	char *path = NULL;
+	const char *p;
 
 	(void)reason;
 	if (error == 413 && req->chunked && http_number_refused)
@@ -309,6 +399,7 @@ evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
 		} else {
 			code = "payload_too_large";
 			msg = "request body exceeds the limit";
+			hh = http_hooks_of(req->cb_arg);
 		}
 		break;
 	case 501: /* a method evhttp does not know: as SPEC's 405 */
@@ -328,10 +419,18 @@ evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
 		req->major = 1;
 		req->minor = 1;
 	}
+	if (hh != NULL &&
+	    (p = evhttp_find_header(
+	         evhttp_request_get_output_headers(req), HTTP_STASH)) != NULL)
+		path = strdup(p);
 	evhttp_clear_headers(evhttp_request_get_output_headers(req));
 	evhttp_add_header(
 	    evhttp_request_get_output_headers(req), "Connection", "close");
-	hk_http_error(req, error, code, "%s", msg);
+	if (path != NULL && hh->hh_too_large != NULL)
+		hh->hh_too_large(req, path); /* the route's answer and log */
+	else
+		hk_http_error(req, error, code, "%s", msg);
+	free(path);
 }
 
 /* Binds a Unix socket at PATH (replacing a stale one), mode 0600. */
@@ -430,6 +529,34 @@ http_tcp_socket(const char *spec, char *out, size_t outlen, char **cause)
 	return fd;
 }
 
+/* Registers the per-request hooks of LC for the listener HTTP. */
+static void
+http_hooks_add(struct evhttp *http, const struct hk_listen_conf *lc)
+{
+	size_t i;
+
+	if (lc->lc_headers == NULL && lc->lc_too_large == NULL)
+		return;
+	for (i = 0; i < HK_NELEM(http_hooks); i++)
+		if (http_hooks[i].hh_http == NULL) {
+			http_hooks[i].hh_http = http;
+			http_hooks[i].hh_headers = lc->lc_headers;
+			http_hooks[i].hh_too_large = lc->lc_too_large;
+			return;
+		}
+}
+
+/* Forgets the hooks of HTTP, about to be freed. */
+static void
+http_hooks_del(struct evhttp *http)
+{
+	size_t i;
+
+	for (i = 0; i < HK_NELEM(http_hooks); i++)
+		if (http_hooks[i].hh_http == http)
+			memset(&http_hooks[i], 0, sizeof(http_hooks[i]));
+}
+
 int
 hk_listen(struct hk_listener *ls, struct event_base *base, const char *spec,
     const struct hk_listen_conf *lc,
@@ -473,6 +600,7 @@ hk_listen(struct hk_listener *ls, struct event_base *base, const char *spec,
 	        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
 	        EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(ls->ls_http, cb, arg);
+	http_hooks_add(ls->ls_http, lc);
 	if (evhttp_bind_listener(ls->ls_http, ls->ls_lev) == NULL)
 		goto fail;
 	hk_conns_set_listener(ls->ls_conns, ls->ls_lev);
@@ -501,8 +629,10 @@ hk_listen_close(struct hk_listener *ls)
 	/* evhttp_free frees the bound listener and every connection. */
 	if (ls->ls_conns != NULL)
 		hk_conns_set_listener(ls->ls_conns, NULL);
-	if (ls->ls_http != NULL)
+	if (ls->ls_http != NULL) {
+		http_hooks_del(ls->ls_http);
 		evhttp_free(ls->ls_http);
+	}
 	ls->ls_http = NULL;
 	ls->ls_lev = NULL;
 	hk_conns_free(ls->ls_conns);

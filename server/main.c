@@ -178,6 +178,11 @@ main_listen(struct hk_listener *ls, const char *spec, int64_t max_body,
 	struct hk_listen_conf lc;
 	char *cause = NULL;
 
+	memset(&lc, 0, sizeof(lc));
+	if (cb == hk_ingest_request) {
+		lc.lc_headers = hk_ingest_headers;
+		lc.lc_too_large = hk_ingest_too_large;
+	}
 	lc.lc_max_headers = cf->cf_max_headers;
 	lc.lc_max_body = max_body;
 	lc.lc_idle_ms = cf->cf_idle_timeout_ms;
