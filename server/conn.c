@@ -17,11 +17,12 @@
  * bufferevent alive, so a connection evhttp dropped at once is seen too.
  *
  * - Count: a connection past the maximum evicts one that holds no work:
- *   the oldest idle keep-alive connection, else the request that has
- *   been arriving the longest (Apache's event MPM closes idle keep-alive
- *   connections the same way when it runs short). A flood of idle or
- *   dribbling connections so cannot lock out a client that sends a whole
- *   request. A request being handled is never evicted; when every
+ *   the connection idle the longest, else the request that has been
+ *   arriving the longest, else a connection accepted less than a second
+ *   ago that has sent nothing yet (Apache's event MPM closes idle
+ *   keep-alive connections the same way when it runs short). A flood of
+ *   idle or dribbling connections so cannot lock out a client that sends
+ *   a whole request. A request being handled is never evicted; when every
  *   connection holds one, the listener stops accepting (the kernel's
  *   backlog holds the rest, as nginx does) until one is gone.
  * - Deadline: the first byte of a request starts its clock (an input
@@ -46,6 +47,7 @@
 #include "hookd.h"
 
 #define CONNS_SWEEP_US 250000
+#define CONNS_FRESH_US 1000000 /* a new connection's first bytes are due */
 #define CONNS_LISTENERS 4
 
 struct hk_conn {
@@ -57,6 +59,7 @@ struct hk_conn {
 	struct evbuffer_cb_entry *cn_incb;
 	struct evbuffer_cb_entry *cn_outcb;
 	int64_t cn_start_us; /* first byte of the request arriving; 0: none */
+	int64_t cn_idle_us; /* accepted, or its last response queued */
 	int cn_cut;
 	TAILQ_ENTRY(hk_conn) cn_entry;
 };
@@ -100,6 +103,7 @@ conns_output(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
 	(void)b;
 	if (info->n_added > 0) {
 		c->cn_start_us = 0;
+		c->cn_idle_us = hk_mono_us();
 		event_active(c->cn_quiet, EV_TIMEOUT, 0);
 	}
 }
@@ -164,16 +168,27 @@ conns_unread(struct hk_conn *c)
 	return s != -1 && ioctl(s, FIONREAD, &n) == 0 && n > 0;
 }
 
+/* Whether A has been idle longer than B (B may be NULL). */
+static int
+conns_idler(const struct hk_conn *a, const struct hk_conn *b)
+{
+	return b == NULL || a->cn_idle_us < b->cn_idle_us;
+}
+
 /*
- * The connection to evict for a new one: the oldest idle one, else the
- * one whose request has been arriving the longest; NULL when every
- * connection has a request being handled or on its way.
+ * The connection to evict for a new one: the one idle the longest, else
+ * the one whose request has been arriving the longest, else one that was
+ * accepted a moment ago and has sent nothing yet (a client whose request
+ * is on its way: under load its bytes come well after the accept, and
+ * evicting it before a dribbling request lost a whole request). NULL
+ * when every connection has a request being handled or on its way.
  */
 static struct hk_conn *
 conns_victim(struct hk_conns *cs)
 {
-	struct hk_conn *c, *slow = NULL;
+	struct hk_conn *c, *idle = NULL, *fresh = NULL, *slow = NULL;
 	bufferevent_data_cb rcb;
+	int64_t now = hk_mono_us();
 
 	TAILQ_FOREACH(c, &cs->cs_list, cn_entry)
 	{
@@ -181,14 +196,19 @@ conns_victim(struct hk_conns *cs)
 		if (c->cn_cut || rcb == NULL || !conns_reading(c))
 			continue;
 		if (c->cn_start_us == 0) {
-			if (!conns_unread(c))
-				return c;
+			if (conns_unread(c))
+				continue;
+			if (now - c->cn_idle_us >= CONNS_FRESH_US) {
+				if (conns_idler(c, idle))
+					idle = c;
+			} else if (conns_idler(c, fresh))
+				fresh = c;
 			continue;
 		}
 		if (slow == NULL || c->cn_start_us < slow->cn_start_us)
 			slow = c;
 	}
-	return slow;
+	return idle != NULL ? idle : slow != NULL ? slow : fresh;
 }
 
 /* Connections that count against the maximum. */
@@ -255,6 +275,7 @@ conns_bev(struct event_base *base, void *arg)
 	bufferevent_incref(c->cn_bev);
 	c->cn_ref = 1;
 	c->cn_owner = cs;
+	c->cn_idle_us = hk_mono_us();
 	if (conns_live(cs) >= (size_t)cs->cs_max &&
 	    (victim = conns_victim(cs)) != NULL)
 		conns_cut(cs, victim, "connection_evicted");
