@@ -60,6 +60,7 @@ struct hk_conn {
 	struct evbuffer_cb_entry *cn_outcb;
 	int64_t cn_start_us; /* first byte of the request arriving; 0: none */
 	int64_t cn_idle_us; /* accepted, or its last response queued */
+	int cn_served; /* a response was queued */
 	int cn_cut;
 	TAILQ_ENTRY(hk_conn) cn_entry;
 };
@@ -104,6 +105,7 @@ conns_output(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
 	if (info->n_added > 0) {
 		c->cn_start_us = 0;
 		c->cn_idle_us = hk_mono_us();
+		c->cn_served = 1;
 		event_active(c->cn_quiet, EV_TIMEOUT, 0);
 	}
 }
@@ -137,7 +139,10 @@ conns_reading(struct hk_conn *c)
 	return (bufferevent_get_enabled(c->cn_bev) & EV_READ) != 0;
 }
 
-/* Shuts C's socket down; evhttp tears it down on the EOF it then reads. */
+/*
+ * Shuts C's socket down; evhttp tears it down on the EOF it then reads.
+ * WHY names the log line; NULL: none.
+ */
 static void
 conns_cut(struct hk_conns *cs, struct hk_conn *c, const char *why)
 {
@@ -146,9 +151,11 @@ conns_cut(struct hk_conns *cs, struct hk_conn *c, const char *why)
 
 	if ((s = bufferevent_getfd(c->cn_bev)) == -1)
 		return;
-	log_info(why, "fd=%d ms=%lld", (int)s,
-	    c->cn_start_us != 0 ? (long long)((now - c->cn_start_us) / 1000)
-	                        : 0LL);
+	if (why != NULL)
+		log_info(why, "fd=%d ms=%lld", (int)s,
+		    c->cn_start_us != 0
+		        ? (long long)((now - c->cn_start_us) / 1000)
+		        : 0LL);
 	shutdown(s, SHUT_RDWR);
 	c->cn_cut = 1;
 	cs->cs_cut++;
@@ -166,6 +173,13 @@ conns_unread(struct hk_conn *c)
 	int n = 0;
 
 	return s != -1 && ioctl(s, FIONREAD, &n) == 0 && n > 0;
+}
+
+/* Whether C was accepted a moment ago and may be sending its request. */
+static int
+conns_fresh(const struct hk_conn *c, int64_t now)
+{
+	return !c->cn_served && now - c->cn_idle_us < CONNS_FRESH_US;
 }
 
 /* Whether A has been idle longer than B (B may be NULL). */
@@ -198,7 +212,7 @@ conns_victim(struct hk_conns *cs)
 		if (c->cn_start_us == 0) {
 			if (conns_unread(c))
 				continue;
-			if (now - c->cn_idle_us >= CONNS_FRESH_US) {
+			if (!conns_fresh(c, now)) {
 				if (conns_idler(c, idle))
 					idle = c;
 			} else if (conns_idler(c, fresh))
@@ -401,7 +415,7 @@ conns_resume(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (!cs->cs_paused)
+	if (!cs->cs_paused && cs->cs_lev != NULL)
 		evconnlistener_enable(cs->cs_lev);
 }
 
@@ -449,6 +463,33 @@ size_t
 hk_conns_count(struct hk_conns *cs)
 {
 	return cs->cs_count;
+}
+
+/*
+ * Stopping (SPEC §7): a connection has work while a request arrives, is
+ * handled or answered, bytes wait unread, or it was accepted a moment
+ * ago and may be sending one; the others are closed.
+ */
+size_t
+hk_conns_drain(struct hk_conns *cs)
+{
+	struct hk_conn *c, *next;
+	bufferevent_data_cb rcb;
+	int64_t now = hk_mono_us();
+	size_t busy = 0;
+
+	for (c = TAILQ_FIRST(&cs->cs_list); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, cn_entry);
+		if (c->cn_cut)
+			continue;
+		bufferevent_getcb(c->cn_bev, &rcb, NULL, NULL, NULL);
+		if (rcb == NULL || !conns_reading(c) || c->cn_start_us != 0 ||
+		    conns_unread(c) || conns_fresh(c, now))
+			busy++;
+		else
+			conns_cut(cs, c, NULL);
+	}
+	return busy;
 }
 
 void

@@ -115,12 +115,15 @@ struct hk_conns *hk_conns_new(
 /* The listener accept is paused at the maximum (set once it exists). */
 void hk_conns_set_listener(struct hk_conns *, struct evconnlistener *);
 size_t hk_conns_count(struct hk_conns *);
+/* Stopping: closes idle connections; returns how many have work. */
+size_t hk_conns_drain(struct hk_conns *);
 void hk_conns_free(struct hk_conns *);
 
 /* http.c */
 struct hk_listener {
 	struct evhttp *ls_http;
 	struct evconnlistener *ls_lev;
+	struct evhttp_bound_socket *ls_bound;
 	struct hk_conns *ls_conns;
 	char *ls_unix_path; /* unlinked at close */
 	char ls_addr[128]; /* as bound, e.g. 127.0.0.1:8080 */
@@ -144,7 +147,7 @@ int hk_listen(struct hk_listener *, struct event_base *, const char *spec,
     const struct hk_listen_conf *, void (*cb)(struct evhttp_request *, void *),
     void *arg, char **cause);
 void hk_listen_close(struct hk_listener *);
-/* Stops accepting new connections (shutdown). */
+/* Stops accepting: closes the listening socket (shutdown). */
 void hk_listen_pause(struct hk_listener *);
 
 /* Replies STATUS with the JSON text of B (B may be NULL: no body). */

@@ -171,6 +171,9 @@ hk_http_reply(struct evhttp_request *req, int status, const struct hk_buf *b)
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
 	http_unstash(req);
+	/* Stopping: every answer ends its connection. */
+	if (hd->hd_stopping && evhttp_find_header(h, "Connection") == NULL)
+		evhttp_add_header(h, "Connection", "close");
 	if (b != NULL) {
 		evhttp_add_header(h, "Content-Type", "application/json");
 		evbuffer_add(
@@ -601,7 +604,8 @@ hk_listen(struct hk_listener *ls, struct event_base *base, const char *spec,
 	        EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(ls->ls_http, cb, arg);
 	http_hooks_add(ls->ls_http, lc);
-	if (evhttp_bind_listener(ls->ls_http, ls->ls_lev) == NULL)
+	if ((ls->ls_bound = evhttp_bind_listener(ls->ls_http, ls->ls_lev)) ==
+	    NULL)
 		goto fail;
 	hk_conns_set_listener(ls->ls_conns, ls->ls_lev);
 	return 0;
@@ -616,11 +620,21 @@ fail:
 	return -1;
 }
 
+/*
+ * Closing the socket, not only no longer accepting, refuses new clients
+ * at once (they can try another instance) instead of leaving them in the
+ * backlog until exit.
+ */
 void
 hk_listen_pause(struct hk_listener *ls)
 {
-	if (ls->ls_lev != NULL)
-		evconnlistener_disable(ls->ls_lev);
+	if (ls->ls_bound == NULL)
+		return;
+	if (ls->ls_conns != NULL)
+		hk_conns_set_listener(ls->ls_conns, NULL);
+	evhttp_del_accept_socket(ls->ls_http, ls->ls_bound);
+	ls->ls_bound = NULL;
+	ls->ls_lev = NULL;
 }
 
 void
@@ -635,6 +649,7 @@ hk_listen_close(struct hk_listener *ls)
 	}
 	ls->ls_http = NULL;
 	ls->ls_lev = NULL;
+	ls->ls_bound = NULL;
 	hk_conns_free(ls->ls_conns);
 	ls->ls_conns = NULL;
 	if (ls->ls_unix_path != NULL) {

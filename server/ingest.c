@@ -604,12 +604,6 @@ hk_ingest_request(struct evhttp_request *req, void *arg)
 	}
 	hk_http_peer(req, in.peer, sizeof(in.peer));
 	ingest_headers(req, &in);
-	if (hd->hd_stopping) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Retry-After", "10");
-		ingest_refuse(
-		    req, wh, &in, 503, "unavailable", "hookd is shutting down");
-		return;
-	}
+	/* Stopping: still taken while the store does (the grace, SPEC §7). */
 	ingest_post(req, wh, by_url, &in);
 }

@@ -53,14 +53,21 @@ main_store_ready(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Stopping: wait until no request waits for a commit, or the grace ends. */
+/*
+ * Stopping: idle connections are closed; wait until no request is
+ * arriving, being handled or waiting for a commit, or the grace ends.
+ */
 static void
 main_stop_check(evutil_socket_t fd, short what, void *arg)
 {
+	size_t busy;
+
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (hk_store_inflight(hd->hd_store) == 0 ||
+	busy = hk_conns_drain(hd->hd_public.ls_conns) +
+	    hk_conns_drain(hd->hd_admin.ls_conns);
+	if ((busy == 0 && hk_store_inflight(hd->hd_store) == 0) ||
 	    hk_mono_us() / 1000 >= main_stop_deadline)
 		event_base_loopexit(hd->hd_base, NULL);
 }
