@@ -48,6 +48,8 @@
 
 #define CONNS_SWEEP_US 250000
 #define CONNS_FRESH_US 1000000 /* a new connection's first bytes are due */
+#define CONNS_EMFILE_EVICT 4 /* closed per accept out of descriptors */
+#define CONNS_EMFILE_PAUSE_US 10000 /* then: until evhttp has closed them */
 #define CONNS_LISTENERS 4
 
 struct hk_conn {
@@ -384,15 +386,39 @@ conns_sweep(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Accept failed (EMFILE and the like): pause a second, as httpd does, or
- * the readable listener spins the loop. The callback's argument is
- * evhttp's, so the listener is found in the registry.
+ * Out of descriptors: closes a few connections without work, of any
+ * listener (idle public connections make room for an admin call, SPEC
+ * §7). Returns how many.
+ */
+static int
+conns_evict_some(void)
+{
+	struct hk_conn *c;
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < HK_NELEM(conns_registry); i++)
+		while (conns_registry[i] != NULL && n < CONNS_EMFILE_EVICT &&
+		    (c = conns_victim(conns_registry[i])) != NULL) {
+			conns_cut(conns_registry[i], c, "connection_evicted");
+			n++;
+		}
+	return n;
+}
+
+/*
+ * Accept failed: out of descriptors (EMFILE, ENFILE), connections
+ * without work are closed and accepting resumes as soon as they are
+ * gone; otherwise, or with none to close, a pause of a second, as httpd
+ * does, or the readable listener spins the loop. The callback's argument
+ * is evhttp's, so the listener is found in the registry.
  */
 static void
 conns_accept_error(struct evconnlistener *lev, void *arg)
 {
 	struct hk_conns *cs = NULL;
 	struct timeval tv = {1, 0};
+	int err = errno;
 	size_t i;
 
 	(void)arg;
@@ -402,7 +428,11 @@ conns_accept_error(struct evconnlistener *lev, void *arg)
 			cs = conns_registry[i];
 	if (cs == NULL)
 		return;
-	log_warn("accept", "error=%s", hk_logq(strerror(errno)));
+	log_warn("accept", "error=%s", hk_logq(strerror(err)));
+	if ((err == EMFILE || err == ENFILE) && conns_evict_some() > 0) {
+		tv.tv_sec = 0;
+		tv.tv_usec = CONNS_EMFILE_PAUSE_US;
+	}
 	evconnlistener_disable(lev);
 	evtimer_add(cs->cs_resume, &tv);
 }

@@ -8,6 +8,7 @@
  * for a commit get their answer (for at most --shutdown-grace), the store
  * drains and closes, and hookd exits 0.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
@@ -29,6 +30,11 @@
 #include "hookd.h"
 
 struct hookd *hd;
+
+/* Descriptors kept for the store, logs, the loop, signals, DNS, files. */
+#define MAIN_FD_BASE 64
+/* Per delivery in flight: its socket, an idle cached one, a resolve. */
+#define MAIN_FD_DELIVERY 3
 
 static struct event *main_sig_term, *main_sig_int, *main_sig_hup;
 static struct event *main_stop_ev;
@@ -101,6 +107,59 @@ main_signal(evutil_socket_t sig, short what, void *arg)
 	    event_new(hd->hd_base, -1, EV_PERSIST, main_stop_check, NULL);
 	if (main_stop_ev == NULL || event_add(main_stop_ev, &tick) != 0)
 		event_base_loopexit(hd->hd_base, NULL);
+}
+
+/* The soft RLIMIT_NOFILE, raised to the hard limit where it is lower. */
+static int64_t
+main_nofile(void)
+{
+	struct rlimit rl, want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		hk_fatal("descriptors", "error=%s", hk_logq(strerror(errno)));
+	if (rl.rlim_cur < rl.rlim_max) {
+		want = rl;
+		want.rlim_cur = rl.rlim_max;
+		/* An unlimited hard limit may be above fs.nr_open: kept. */
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
+	}
+	return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT32_MAX
+	    ? INT32_MAX
+	    : (int64_t)rl.rlim_cur;
+}
+
+/*
+ * SPEC §7: --max-in-flight and --max-connections (per listener) are
+ * lowered where they would not fit the descriptor limit, so that
+ * connections can never take what the store, admin calls and deliveries
+ * need; what was chosen is logged.
+ */
+static void
+main_descriptors(struct hk_conf *cf)
+{
+	int64_t lim = main_nofile(), avail = lim - MAIN_FD_BASE, conns;
+	int lowered = 0;
+
+	if (avail < 2 + MAIN_FD_DELIVERY)
+		hk_fatal("descriptors", "limit=%lld error=%s", (long long)lim,
+		    hk_logq("too few descriptors (RLIMIT_NOFILE)"));
+	if (MAIN_FD_DELIVERY * cf->cf_max_in_flight > avail / 2) {
+		cf->cf_max_in_flight = avail / 2 / MAIN_FD_DELIVERY;
+		if (cf->cf_max_in_flight < 1)
+			cf->cf_max_in_flight = 1;
+		lowered = 1;
+	}
+	conns = (avail - MAIN_FD_DELIVERY * cf->cf_max_in_flight) / 2;
+	if (cf->cf_max_connections > conns) {
+		cf->cf_max_connections = conns;
+		lowered = 1;
+	}
+	hk_log(lowered ? HK_LOG_WARN : HK_LOG_INFO, "descriptors",
+	    "limit=%lld max_connections=%lld max_in_flight=%lld%s",
+	    (long long)lim, (long long)cf->cf_max_connections,
+	    (long long)cf->cf_max_in_flight,
+	    lowered ? " lowered=to_fit_the_limit" : "");
 }
 
 /* Reads a token from PATH: its first line, without surrounding space. */
@@ -259,6 +318,7 @@ main(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	hk_log_init((int)cf->cf_log_level, cf->cf_log_file);
 	signal(SIGPIPE, SIG_IGN);
+	main_descriptors(cf);
 	if (hk_sig_init() != 0)
 		hk_fatal("start", "error=%s", hk_logq("libsodium failed"));
 	if (cf->cf_allow_targets != NULL) {
