@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -51,6 +52,9 @@
 #define CONNS_EMFILE_EVICT 4 /* closed per accept out of descriptors */
 #define CONNS_EMFILE_PAUSE_US 10000 /* then: until evhttp has closed them */
 #define CONNS_LISTENERS 4
+#define CONNS_LINGER_MAX 16 /* sockets draining at once, per listener */
+#define CONNS_LINGER_US 2000000 /* how long one drains at most */
+#define CONNS_LINGER_PASS 262144 /* bytes discarded per pass of the loop */
 
 struct hk_conn {
 	struct bufferevent *cn_bev;
@@ -63,6 +67,7 @@ struct hk_conn {
 	int64_t cn_start_us; /* first byte of the request arriving; 0: none */
 	int64_t cn_idle_us; /* accepted, or its last response queued */
 	int cn_served; /* a response was queued */
+	int cn_linger; /* its request's body was refused unread */
 	int cn_cut;
 	TAILQ_ENTRY(hk_conn) cn_entry;
 };
@@ -78,6 +83,17 @@ struct hk_conns {
 	size_t cs_cut; /* counted, but shut down and on their way out */
 	int cs_paused;
 	TAILQ_HEAD(, hk_conn) cs_list;
+	TAILQ_HEAD(, hk_linger) cs_lingers;
+	size_t cs_nlinger;
+};
+
+/* A closed connection's socket, drained so that its answer is read. */
+struct hk_linger {
+	struct hk_conns *lg_owner;
+	struct event *lg_ev;
+	evutil_socket_t lg_fd; /* a dup: evhttp closes its own */
+	int64_t lg_until_us;
+	TAILQ_ENTRY(hk_linger) lg_entry;
 };
 
 static struct hk_conns *conns_registry[CONNS_LISTENERS];
@@ -306,6 +322,73 @@ conns_bev(struct event_base *base, void *arg)
 	return c->cn_bev;
 }
 
+/* Closes a lingering socket. */
+static void
+conns_linger_end(struct hk_linger *lg)
+{
+	TAILQ_REMOVE(&lg->lg_owner->cs_lingers, lg, lg_entry);
+	lg->lg_owner->cs_nlinger--;
+	event_free(lg->lg_ev);
+	evutil_closesocket(lg->lg_fd);
+	free(lg);
+}
+
+/* Discards what a lingering socket receives, until EOF or its time. */
+static void
+conns_linger_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct hk_linger *lg = arg;
+	char buf[16384];
+	size_t total = 0;
+	ssize_t n = 1;
+
+	(void)what;
+	while (total < CONNS_LINGER_PASS &&
+	    (n = recv(fd, buf, sizeof(buf), 0)) > 0)
+		total += (size_t)n;
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) ||
+	    hk_mono_us() >= lg->lg_until_us)
+		conns_linger_end(lg);
+}
+
+/*
+ * A connection closed with bytes unread (a body refused before it was
+ * read: 413, or 404 for no webhook): closing its socket at once would
+ * reset it, and a client still sending loses the answer it was sent.
+ * Its socket (a dup: evhttp closes its own and has shut down writing,
+ * so the client sees the answer and the end) is drained for a moment,
+ * as httpd's and nginx's lingering close do; bounded in number and time.
+ */
+static void
+conns_linger(struct hk_conns *cs, struct hk_conn *c)
+{
+	struct timeval tv = {0, 200000};
+	struct hk_linger *lg;
+	evutil_socket_t s = bufferevent_getfd(c->cn_bev);
+
+	if (c->cn_cut || s == -1 || cs->cs_nlinger >= CONNS_LINGER_MAX ||
+	    (!c->cn_linger && !conns_unread(c)) ||
+	    (lg = calloc(1, sizeof(*lg))) == NULL)
+		return;
+	lg->lg_owner = cs;
+	lg->lg_until_us = hk_mono_us() + CONNS_LINGER_US;
+	if ((lg->lg_fd = dup(s)) == -1) {
+		free(lg);
+		return;
+	}
+	lg->lg_ev = event_new(cs->cs_base, lg->lg_fd, EV_READ | EV_PERSIST,
+	    conns_linger_read, lg);
+	if (lg->lg_ev == NULL || event_add(lg->lg_ev, &tv) != 0) {
+		if (lg->lg_ev != NULL)
+			event_free(lg->lg_ev);
+		evutil_closesocket(lg->lg_fd);
+		free(lg);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&cs->cs_lingers, lg, lg_entry);
+	cs->cs_nlinger++;
+}
+
 /* evhttp is freeing the connection; its socket is still open. */
 static void
 conns_closed(struct evhttp_connection *evcon, void *arg)
@@ -314,6 +397,7 @@ conns_closed(struct evhttp_connection *evcon, void *arg)
 	struct hk_conns *cs = c->cn_owner;
 
 	(void)evcon;
+	conns_linger(cs, c);
 	conns_release(cs, c);
 	conns_gate(cs);
 }
@@ -462,6 +546,7 @@ hk_conns_new(struct event_base *base, struct evhttp *http, int64_t max,
 	cs->cs_max = max;
 	cs->cs_deadline_us = deadline_ms * 1000;
 	TAILQ_INIT(&cs->cs_list);
+	TAILQ_INIT(&cs->cs_lingers);
 	cs->cs_sweep = event_new(base, -1, EV_PERSIST, conns_sweep, cs);
 	cs->cs_resume = evtimer_new(base, conns_resume, cs);
 	if (cs->cs_sweep == NULL || cs->cs_resume == NULL) {
@@ -493,6 +578,22 @@ size_t
 hk_conns_count(struct hk_conns *cs)
 {
 	return cs->cs_count;
+}
+
+void
+hk_conns_linger(struct evhttp_connection *evcon)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+	struct hk_conn *c;
+	size_t i;
+
+	for (i = 0; i < HK_NELEM(conns_registry); i++)
+		if (conns_registry[i] != NULL)
+			TAILQ_FOREACH(c, &conns_registry[i]->cs_list, cn_entry)
+	if (c->cn_bev == bev) {
+		c->cn_linger = 1;
+		return;
+	}
 }
 
 /*
@@ -537,6 +638,8 @@ hk_conns_free(struct hk_conns *cs)
 	/* Called after evhttp_free(), whose close callbacks released all. */
 	while ((c = TAILQ_FIRST(&cs->cs_list)) != NULL)
 		conns_release(cs, c);
+	while (!TAILQ_EMPTY(&cs->cs_lingers))
+		conns_linger_end(TAILQ_FIRST(&cs->cs_lingers));
 	if (cs->cs_sweep != NULL)
 		event_free(cs->cs_sweep);
 	if (cs->cs_resume != NULL)

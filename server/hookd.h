@@ -115,6 +115,8 @@ struct hk_conns *hk_conns_new(
 /* The listener accept is paused at the maximum (set once it exists). */
 void hk_conns_set_listener(struct hk_conns *, struct evconnlistener *);
 size_t hk_conns_count(struct hk_conns *);
+/* The body of EVCON's request is refused unread: drain it at the close. */
+void hk_conns_linger(struct evhttp_connection *);
 /* Stopping: closes idle connections; returns how many have work. */
 size_t hk_conns_drain(struct hk_conns *);
 void hk_conns_free(struct hk_conns *);

@@ -7,7 +7,7 @@
  * it is read. evhttp's lingering close (drain the body, then answer) is
  * not used: in libevent 2.1.12 it never answers a second request of a
  * keep-alive connection, and it makes a client wait for its whole body
- * to be drained.
+ * to be drained. conn.c answers first and drains after (for a moment).
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -403,6 +403,8 @@ evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
 			code = "payload_too_large";
 			msg = "request body exceeds the limit";
 			hh = http_hooks_of(req->cb_arg);
+			if (req->evcon != NULL)
+				hk_conns_linger(req->evcon);
 		}
 		break;
 	case 501: /* a method evhttp does not know: as SPEC's 405 */

@@ -27,6 +27,25 @@ function headOnly(base, head) {
 const MB = 1024 * 1024;
 const head = (path, extra = '') => `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${extra}\r\n`;
 
+// Sends a whole request with a body of N bytes, written without waiting
+// for an answer, as most clients do; resolves with what hookd answered.
+function whole(base, path, n) {
+  const u = new URL(base);
+  return new Promise((resolve) => {
+    const s = net.connect(Number(u.port), u.hostname);
+    let got = '';
+    s.setEncoding('latin1');
+    s.on('data', (d) => { got += d; });
+    s.on('error', () => resolve(got));
+    s.on('close', () => resolve(got));
+    s.setTimeout(10000, () => { s.destroy(); resolve(got); });
+    s.on('connect', () => {
+      s.write(head(path, `Content-Length: ${n}\r\n`));
+      s.end(Buffer.alloc(n, 'a'));
+    });
+  });
+}
+
 describe('body ceiling per route', () => {
   let h, small;
   before(async () => {
@@ -69,6 +88,13 @@ describe('body ceiling per route', () => {
     // A 2 MB body for big is read and accepted.
     const body = JSON.stringify({ pad: 'z'.repeat(2 * MB) });
     assert.equal((await h.post('/webhooks/big', body)).status, 202);
+  });
+
+  it('a client that sends its refused body anyway still reads the answer', async () => {
+    const got = await whole(h.pub, '/webhooks/does-not-exist', 8 * MB);
+    assert.match(got, /^HTTP\/1\.1 404 /, got);
+    const got2 = await whole(h.pub, '/webhooks/small', 8 * MB);
+    assert.match(got2, /^HTTP\/1\.1 413 /, got2);
   });
 
   it('a 413 answered from Content-Length is in the request log', async () => {
