@@ -335,11 +335,13 @@ static int http_number_refused;
 ev_int64_t
 evutil_strtoll(const char *s, char **endptr, int base)
 {
-	const char *p = s;
+	const char *p;
 	uint64_t v = 0;
 	int d, over = 0;
 
-	for (;; p++) {
+	while (*s == ' ' || *s == '\t') /* OWS evhttp left before a value */
+		s++;
+	for (p = s;; p++) {
 		if (*p >= '0' && *p <= '9')
 			d = *p - '0';
 		else if (base == 16 && isxdigit((unsigned char)*p))

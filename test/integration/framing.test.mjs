@@ -29,6 +29,7 @@ const head = 'POST /webhooks/n HTTP/1.1\r\nHost: x\r\nContent-Type: application/
 const cases = {
   'a chunk size with 0x': `${head}Transfer-Encoding: chunked\r\n\r\n0xd\r\n${body}\r\n0\r\n\r\n`,
   'a signed Content-Length': `${head}Content-Length: +13\r\n\r\n${body}`,
+  'a negative Content-Length': `${head}Content-Length: -1\r\n\r\n${body}`,
   'a space before the colon of Transfer-Encoding': `${head}Transfer-Encoding : chunked\r\nContent-Length: 23\r\n\r\nd\r\n${body}\r\n0\r\n\r\n`,
   'a tab before the colon of a header': `${head}Content-Length\t: 13\r\n\r\n${body}`,
   'chunked in HTTP/1.0': `POST /webhooks/n HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nd\r\n${body}\r\n0\r\n\r\n`,
@@ -62,6 +63,7 @@ describe('framing refused', () => {
       `${head}Transfer-Encoding: chunked\r\n\r\nD\r\n${body}\r\n0\r\n\r\n`,
       `${head}Transfer-Encoding: chunked\r\n\r\nd;ext=1\r\n${body}\r\n0\r\n\r\n`,
       `POST /webhooks/n HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n${body}`,
+      `${head}Content-Length:\t13\r\n\r\n${body}`,
     ];
     for (const bytes of ok) {
       const { got } = await send(h.pub, bytes + 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
