@@ -6,16 +6,23 @@
  * sending one byte a second never times out. This file fills both gaps
  * through the one hook evhttp gives, evhttp_set_bevcb(): every connection
  * gets a bufferevent made here, without BEV_OPT_CLOSE_ON_FREE (evhttp
- * then closes the socket itself) and with an extra reference, so the
- * bufferevent outlives evhttp's use of it and a sweep can tell, through
- * its cleared callbacks, that evhttp let it go.
+ * then closes the socket itself). Its state is released from evhttp's
+ * close callback, which evhttp_connection_free() calls while the socket
+ * is still open: the bufferevent's events are then unregistered before
+ * its descriptor number can be reused by the next accept (a reference
+ * kept past that left them registered on the new socket, whose requests
+ * then hung). The close callback is set on the evhttp connection as soon
+ * as the loop runs again after the accept (the bufferevent's callback
+ * argument is that connection); until then an extra reference keeps the
+ * bufferevent alive, so a connection evhttp dropped at once is seen too.
  *
  * - Count: a connection past the maximum evicts one that holds no work:
- *   the oldest idle keep-alive connection, else the request that has
- *   been arriving the longest (Apache's event MPM closes idle keep-alive
- *   connections the same way when it runs short). A flood of idle or
- *   dribbling connections so cannot lock out a client that sends a whole
- *   request. A request being handled is never evicted; when every
+ *   the connection idle the longest, else the request that has been
+ *   arriving the longest, else a connection accepted less than a second
+ *   ago that has sent nothing yet (Apache's event MPM closes idle
+ *   keep-alive connections the same way when it runs short). A flood of
+ *   idle or dribbling connections so cannot lock out a client that sends
+ *   a whole request. A request being handled is never evicted; when every
  *   connection holds one, the listener stops accepting (the kernel's
  *   backlog holds the rest, as nginx does) until one is gone.
  * - Deadline: the first byte of a request starts its clock (an input
@@ -30,6 +37,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -40,14 +48,26 @@
 #include "hookd.h"
 
 #define CONNS_SWEEP_US 250000
+#define CONNS_FRESH_US 1000000 /* a new connection's first bytes are due */
+#define CONNS_EMFILE_EVICT 4 /* closed per accept out of descriptors */
+#define CONNS_EMFILE_PAUSE_US 10000 /* then: until evhttp has closed them */
 #define CONNS_LISTENERS 4
+#define CONNS_LINGER_MAX 16 /* sockets draining at once, per listener */
+#define CONNS_LINGER_US 2000000 /* how long one drains at most */
+#define CONNS_LINGER_PASS 262144 /* bytes discarded per pass of the loop */
 
 struct hk_conn {
 	struct bufferevent *cn_bev;
 	struct hk_conns *cn_owner;
+	struct event *cn_adopt; /* right after the accept: set the close cb */
+	struct event *cn_quiet; /* a response is queued: stop reading */
+	int cn_ref; /* our extra reference, until adopted */
 	struct evbuffer_cb_entry *cn_incb;
 	struct evbuffer_cb_entry *cn_outcb;
 	int64_t cn_start_us; /* first byte of the request arriving; 0: none */
+	int64_t cn_idle_us; /* accepted, or its last response queued */
+	int cn_served; /* a response was queued */
+	int cn_linger; /* its request's body was refused unread */
 	int cn_cut;
 	TAILQ_ENTRY(hk_conn) cn_entry;
 };
@@ -63,6 +83,17 @@ struct hk_conns {
 	size_t cs_cut; /* counted, but shut down and on their way out */
 	int cs_paused;
 	TAILQ_HEAD(, hk_conn) cs_list;
+	TAILQ_HEAD(, hk_linger) cs_lingers;
+	size_t cs_nlinger;
+};
+
+/* A closed connection's socket, drained so that its answer is read. */
+struct hk_linger {
+	struct hk_conns *lg_owner;
+	struct event *lg_ev;
+	evutil_socket_t lg_fd; /* a dup: evhttp closes its own */
+	int64_t lg_until_us;
+	TAILQ_ENTRY(hk_linger) lg_entry;
 };
 
 static struct hk_conns *conns_registry[CONNS_LISTENERS];
@@ -78,15 +109,45 @@ conns_input(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
 		c->cn_start_us = hk_mono_us();
 }
 
-/* A response is going out: the request was read in time. */
+/*
+ * A response is going out: the request was read in time. evhttp is
+ * about to read again while it writes, only to notice a close; see
+ * conns_quiet.
+ */
 static void
 conns_output(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct hk_conn *c = arg;
 
 	(void)b;
-	if (info->n_added > 0)
+	if (info->n_added > 0) {
 		c->cn_start_us = 0;
+		c->cn_idle_us = hk_mono_us();
+		c->cn_served = 1;
+		event_active(c->cn_quiet, EV_TIMEOUT, 0);
+	}
+}
+
+/*
+ * While evhttp writes a response it reads with no read callback, only to
+ * notice a close, and a half-close (the client's FIN after pipelined
+ * requests) makes it drop the connection with those requests unanswered.
+ * Not reading then leaves the bytes and the EOF in the socket: evhttp
+ * reads them once the response is out, answers every whole request that
+ * came before the EOF, and a client gone for good is noticed by the
+ * failing write.
+ */
+static void
+conns_quiet(evutil_socket_t fd, short what, void *arg)
+{
+	struct hk_conn *c = arg;
+	bufferevent_data_cb rcb;
+
+	(void)fd;
+	(void)what;
+	bufferevent_getcb(c->cn_bev, &rcb, NULL, NULL, NULL);
+	if (rcb == NULL)
+		bufferevent_disable(c->cn_bev, EV_READ);
 }
 
 /* Whether evhttp is reading C: between requests, or one arriving. */
@@ -96,7 +157,10 @@ conns_reading(struct hk_conn *c)
 	return (bufferevent_get_enabled(c->cn_bev) & EV_READ) != 0;
 }
 
-/* Shuts C's socket down; evhttp tears it down on the EOF it then reads. */
+/*
+ * Shuts C's socket down; evhttp tears it down on the EOF it then reads.
+ * WHY names the log line; NULL: none.
+ */
 static void
 conns_cut(struct hk_conns *cs, struct hk_conn *c, const char *why)
 {
@@ -105,9 +169,11 @@ conns_cut(struct hk_conns *cs, struct hk_conn *c, const char *why)
 
 	if ((s = bufferevent_getfd(c->cn_bev)) == -1)
 		return;
-	log_info(why, "fd=%d ms=%lld", (int)s,
-	    c->cn_start_us != 0 ? (long long)((now - c->cn_start_us) / 1000)
-	                        : 0LL);
+	if (why != NULL)
+		log_info(why, "fd=%d ms=%lld", (int)s,
+		    c->cn_start_us != 0
+		        ? (long long)((now - c->cn_start_us) / 1000)
+		        : 0LL);
 	shutdown(s, SHUT_RDWR);
 	c->cn_cut = 1;
 	cs->cs_cut++;
@@ -127,16 +193,34 @@ conns_unread(struct hk_conn *c)
 	return s != -1 && ioctl(s, FIONREAD, &n) == 0 && n > 0;
 }
 
+/* Whether C was accepted a moment ago and may be sending its request. */
+static int
+conns_fresh(const struct hk_conn *c, int64_t now)
+{
+	return !c->cn_served && now - c->cn_idle_us < CONNS_FRESH_US;
+}
+
+/* Whether A has been idle longer than B (B may be NULL). */
+static int
+conns_idler(const struct hk_conn *a, const struct hk_conn *b)
+{
+	return b == NULL || a->cn_idle_us < b->cn_idle_us;
+}
+
 /*
- * The connection to evict for a new one: the oldest idle one, else the
- * one whose request has been arriving the longest; NULL when every
- * connection has a request being handled or on its way.
+ * The connection to evict for a new one: the one idle the longest, else
+ * the one whose request has been arriving the longest, else one that was
+ * accepted a moment ago and has sent nothing yet (a client whose request
+ * is on its way: under load its bytes come well after the accept, and
+ * evicting it before a dribbling request lost a whole request). NULL
+ * when every connection has a request being handled or on its way.
  */
 static struct hk_conn *
 conns_victim(struct hk_conns *cs)
 {
-	struct hk_conn *c, *slow = NULL;
+	struct hk_conn *c, *idle = NULL, *fresh = NULL, *slow = NULL;
 	bufferevent_data_cb rcb;
+	int64_t now = hk_mono_us();
 
 	TAILQ_FOREACH(c, &cs->cs_list, cn_entry)
 	{
@@ -144,14 +228,19 @@ conns_victim(struct hk_conns *cs)
 		if (c->cn_cut || rcb == NULL || !conns_reading(c))
 			continue;
 		if (c->cn_start_us == 0) {
-			if (!conns_unread(c))
-				return c;
+			if (conns_unread(c))
+				continue;
+			if (!conns_fresh(c, now)) {
+				if (conns_idler(c, idle))
+					idle = c;
+			} else if (conns_idler(c, fresh))
+				fresh = c;
 			continue;
 		}
 		if (slow == NULL || c->cn_start_us < slow->cn_start_us)
 			slow = c;
 	}
-	return slow;
+	return idle != NULL ? idle : slow != NULL ? slow : fresh;
 }
 
 /* Connections that count against the maximum. */
@@ -183,6 +272,22 @@ conns_gate(struct hk_conns *cs)
 	}
 }
 
+static void conns_adopt(evutil_socket_t, short, void *);
+static void conns_release(struct hk_conns *, struct hk_conn *);
+
+/* Frees C before evhttp has seen it. */
+static void
+conns_discard(struct hk_conn *c)
+{
+	if (c->cn_adopt != NULL)
+		event_free(c->cn_adopt);
+	if (c->cn_quiet != NULL)
+		event_free(c->cn_quiet);
+	if (c->cn_bev != NULL)
+		bufferevent_free(c->cn_bev);
+	free(c);
+}
+
 /* evhttp's bevcb: the bufferevent of a new connection. */
 static struct bufferevent *
 conns_bev(struct event_base *base, void *arg)
@@ -192,12 +297,17 @@ conns_bev(struct event_base *base, void *arg)
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL; /* evhttp makes its own; it goes uncounted */
-	if ((c->cn_bev = bufferevent_socket_new(base, -1, 0)) == NULL) {
-		free(c);
+	c->cn_bev = bufferevent_socket_new(base, -1, 0);
+	c->cn_adopt = event_new(base, -1, 0, conns_adopt, c);
+	c->cn_quiet = event_new(base, -1, 0, conns_quiet, c);
+	if (c->cn_bev == NULL || c->cn_adopt == NULL || c->cn_quiet == NULL) {
+		conns_discard(c);
 		return NULL;
 	}
 	bufferevent_incref(c->cn_bev);
+	c->cn_ref = 1;
 	c->cn_owner = cs;
+	c->cn_idle_us = hk_mono_us();
 	if (conns_live(cs) >= (size_t)cs->cs_max &&
 	    (victim = conns_victim(cs)) != NULL)
 		conns_cut(cs, victim, "connection_evicted");
@@ -207,11 +317,117 @@ conns_bev(struct event_base *base, void *arg)
 	    evbuffer_add_cb(bufferevent_get_output(c->cn_bev), conns_output, c);
 	TAILQ_INSERT_TAIL(&cs->cs_list, c, cn_entry);
 	cs->cs_count++;
+	event_active(c->cn_adopt, EV_TIMEOUT, 0);
 	conns_gate(cs);
 	return c->cn_bev;
 }
 
-/* Drops our reference to a connection evhttp has released. */
+/* Closes a lingering socket. */
+static void
+conns_linger_end(struct hk_linger *lg)
+{
+	TAILQ_REMOVE(&lg->lg_owner->cs_lingers, lg, lg_entry);
+	lg->lg_owner->cs_nlinger--;
+	event_free(lg->lg_ev);
+	evutil_closesocket(lg->lg_fd);
+	free(lg);
+}
+
+/* Discards what a lingering socket receives, until EOF or its time. */
+static void
+conns_linger_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct hk_linger *lg = arg;
+	char buf[16384];
+	size_t total = 0;
+	ssize_t n = 1;
+
+	(void)what;
+	while (total < CONNS_LINGER_PASS &&
+	    (n = recv(fd, buf, sizeof(buf), 0)) > 0)
+		total += (size_t)n;
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) ||
+	    hk_mono_us() >= lg->lg_until_us)
+		conns_linger_end(lg);
+}
+
+/*
+ * A connection closed with bytes unread (a body refused before it was
+ * read: 413, or 404 for no webhook): closing its socket at once would
+ * reset it, and a client still sending loses the answer it was sent.
+ * Its socket (a dup: evhttp closes its own and has shut down writing,
+ * so the client sees the answer and the end) is drained for a moment,
+ * as httpd's and nginx's lingering close do; bounded in number and time.
+ */
+static void
+conns_linger(struct hk_conns *cs, struct hk_conn *c)
+{
+	struct timeval tv = {0, 200000};
+	struct hk_linger *lg;
+	evutil_socket_t s = bufferevent_getfd(c->cn_bev);
+
+	if (c->cn_cut || s == -1 || cs->cs_nlinger >= CONNS_LINGER_MAX ||
+	    (!c->cn_linger && !conns_unread(c)) ||
+	    (lg = calloc(1, sizeof(*lg))) == NULL)
+		return;
+	lg->lg_owner = cs;
+	lg->lg_until_us = hk_mono_us() + CONNS_LINGER_US;
+	if ((lg->lg_fd = dup(s)) == -1) {
+		free(lg);
+		return;
+	}
+	lg->lg_ev = event_new(cs->cs_base, lg->lg_fd, EV_READ | EV_PERSIST,
+	    conns_linger_read, lg);
+	if (lg->lg_ev == NULL || event_add(lg->lg_ev, &tv) != 0) {
+		if (lg->lg_ev != NULL)
+			event_free(lg->lg_ev);
+		evutil_closesocket(lg->lg_fd);
+		free(lg);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&cs->cs_lingers, lg, lg_entry);
+	cs->cs_nlinger++;
+}
+
+/* evhttp is freeing the connection; its socket is still open. */
+static void
+conns_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct hk_conn *c = arg;
+	struct hk_conns *cs = c->cn_owner;
+
+	(void)evcon;
+	conns_linger(cs, c);
+	conns_release(cs, c);
+	conns_gate(cs);
+}
+
+/*
+ * The loop runs again after the accept: the bufferevent's callback
+ * argument is now evhttp's connection, whose close callback releases C.
+ * Cleared callbacks mean evhttp already freed it (it failed at once).
+ */
+static void
+conns_adopt(evutil_socket_t fd, short what, void *arg)
+{
+	struct hk_conn *c = arg;
+	bufferevent_data_cb rcb;
+	bufferevent_event_cb ecb;
+	void *evcon;
+
+	(void)fd;
+	(void)what;
+	bufferevent_getcb(c->cn_bev, &rcb, NULL, &ecb, &evcon);
+	if (rcb == NULL && ecb == NULL) {
+		conns_release(c->cn_owner, c);
+		return;
+	}
+	evhttp_connection_set_closecb(evcon, conns_closed, c);
+	c->cn_ref = 0;
+	bufferevent_decref(c->cn_bev); /* evhttp holds its own */
+}
+
+/* Forgets C, whose bufferevent evhttp is freeing or has freed. */
 static void
 conns_release(struct hk_conns *cs, struct hk_conn *c)
 {
@@ -222,32 +438,28 @@ conns_release(struct hk_conns *cs, struct hk_conn *c)
 	if (c->cn_outcb != NULL)
 		evbuffer_remove_cb_entry(
 		    bufferevent_get_output(c->cn_bev), c->cn_outcb);
-	bufferevent_decref(c->cn_bev);
+	event_free(c->cn_adopt);
+	event_free(c->cn_quiet);
+	if (c->cn_ref)
+		bufferevent_decref(c->cn_bev);
 	if (c->cn_cut)
 		cs->cs_cut--;
 	free(c);
 	cs->cs_count--;
 }
 
-/* The periodic sweep: reap released connections, cut overdue requests. */
+/* The periodic sweep: cut overdue requests. */
 static void
 conns_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct hk_conns *cs = arg;
 	struct hk_conn *c, *next;
-	bufferevent_data_cb rcb;
 	int64_t now = hk_mono_us();
 
 	(void)fd;
 	(void)what;
 	for (c = TAILQ_FIRST(&cs->cs_list); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, cn_entry);
-		bufferevent_getcb(c->cn_bev, &rcb, NULL, NULL, NULL);
-		if (rcb == NULL) {
-			/* evhttp freed it: its callbacks are cleared. */
-			conns_release(cs, c);
-			continue;
-		}
 		if (c->cn_cut || c->cn_start_us == 0 ||
 		    now - c->cn_start_us < cs->cs_deadline_us ||
 		    !conns_reading(c))
@@ -258,15 +470,39 @@ conns_sweep(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Accept failed (EMFILE and the like): pause a second, as httpd does, or
- * the readable listener spins the loop. The callback's argument is
- * evhttp's, so the listener is found in the registry.
+ * Out of descriptors: closes a few connections without work, of any
+ * listener (idle public connections make room for an admin call, SPEC
+ * §7). Returns how many.
+ */
+static int
+conns_evict_some(void)
+{
+	struct hk_conn *c;
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < HK_NELEM(conns_registry); i++)
+		while (conns_registry[i] != NULL && n < CONNS_EMFILE_EVICT &&
+		    (c = conns_victim(conns_registry[i])) != NULL) {
+			conns_cut(conns_registry[i], c, "connection_evicted");
+			n++;
+		}
+	return n;
+}
+
+/*
+ * Accept failed: out of descriptors (EMFILE, ENFILE), connections
+ * without work are closed and accepting resumes as soon as they are
+ * gone; otherwise, or with none to close, a pause of a second, as httpd
+ * does, or the readable listener spins the loop. The callback's argument
+ * is evhttp's, so the listener is found in the registry.
  */
 static void
 conns_accept_error(struct evconnlistener *lev, void *arg)
 {
 	struct hk_conns *cs = NULL;
 	struct timeval tv = {1, 0};
+	int err = errno;
 	size_t i;
 
 	(void)arg;
@@ -276,7 +512,11 @@ conns_accept_error(struct evconnlistener *lev, void *arg)
 			cs = conns_registry[i];
 	if (cs == NULL)
 		return;
-	log_warn("accept", "error=%s", hk_logq(strerror(errno)));
+	log_warn("accept", "error=%s", hk_logq(strerror(err)));
+	if ((err == EMFILE || err == ENFILE) && conns_evict_some() > 0) {
+		tv.tv_sec = 0;
+		tv.tv_usec = CONNS_EMFILE_PAUSE_US;
+	}
 	evconnlistener_disable(lev);
 	evtimer_add(cs->cs_resume, &tv);
 }
@@ -289,7 +529,7 @@ conns_resume(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (!cs->cs_paused)
+	if (!cs->cs_paused && cs->cs_lev != NULL)
 		evconnlistener_enable(cs->cs_lev);
 }
 
@@ -306,6 +546,7 @@ hk_conns_new(struct event_base *base, struct evhttp *http, int64_t max,
 	cs->cs_max = max;
 	cs->cs_deadline_us = deadline_ms * 1000;
 	TAILQ_INIT(&cs->cs_list);
+	TAILQ_INIT(&cs->cs_lingers);
 	cs->cs_sweep = event_new(base, -1, EV_PERSIST, conns_sweep, cs);
 	cs->cs_resume = evtimer_new(base, conns_resume, cs);
 	if (cs->cs_sweep == NULL || cs->cs_resume == NULL) {
@@ -323,6 +564,8 @@ hk_conns_set_listener(struct hk_conns *cs, struct evconnlistener *lev)
 	size_t i;
 
 	cs->cs_lev = lev;
+	if (lev == NULL)
+		return; /* closing: evhttp_free() frees the listener */
 	for (i = 0; i < HK_NELEM(conns_registry); i++)
 		if (conns_registry[i] == NULL) {
 			conns_registry[i] = cs;
@@ -338,6 +581,49 @@ hk_conns_count(struct hk_conns *cs)
 }
 
 void
+hk_conns_linger(struct evhttp_connection *evcon)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+	struct hk_conn *c;
+	size_t i;
+
+	for (i = 0; i < HK_NELEM(conns_registry); i++)
+		if (conns_registry[i] != NULL)
+			TAILQ_FOREACH(c, &conns_registry[i]->cs_list, cn_entry)
+	if (c->cn_bev == bev) {
+		c->cn_linger = 1;
+		return;
+	}
+}
+
+/*
+ * Stopping (SPEC §7): a connection has work while a request arrives, is
+ * handled or answered, bytes wait unread, or it was accepted a moment
+ * ago and may be sending one; the others are closed.
+ */
+size_t
+hk_conns_drain(struct hk_conns *cs)
+{
+	struct hk_conn *c, *next;
+	bufferevent_data_cb rcb;
+	int64_t now = hk_mono_us();
+	size_t busy = 0;
+
+	for (c = TAILQ_FIRST(&cs->cs_list); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, cn_entry);
+		if (c->cn_cut)
+			continue;
+		bufferevent_getcb(c->cn_bev, &rcb, NULL, NULL, NULL);
+		if (rcb == NULL || !conns_reading(c) || c->cn_start_us != 0 ||
+		    conns_unread(c) || conns_fresh(c, now))
+			busy++;
+		else
+			conns_cut(cs, c, NULL);
+	}
+	return busy;
+}
+
+void
 hk_conns_free(struct hk_conns *cs)
 {
 	struct hk_conn *c;
@@ -349,9 +635,11 @@ hk_conns_free(struct hk_conns *cs)
 	for (i = 0; i < HK_NELEM(conns_registry); i++)
 		if (conns_registry[i] == cs)
 			conns_registry[i] = NULL;
-	/* Called after evhttp_free(): every connection is released. */
+	/* Called after evhttp_free(), whose close callbacks released all. */
 	while ((c = TAILQ_FIRST(&cs->cs_list)) != NULL)
 		conns_release(cs, c);
+	while (!TAILQ_EMPTY(&cs->cs_lingers))
+		conns_linger_end(TAILQ_FIRST(&cs->cs_lingers));
 	if (cs->cs_sweep != NULL)
 		event_free(cs->cs_sweep);
 	if (cs->cs_resume != NULL)

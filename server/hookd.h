@@ -122,12 +122,17 @@ struct hk_conns *hk_conns_new(
 /* The listener accept is paused at the maximum (set once it exists). */
 void hk_conns_set_listener(struct hk_conns *, struct evconnlistener *);
 size_t hk_conns_count(struct hk_conns *);
+/* The body of EVCON's request is refused unread: drain it at the close. */
+void hk_conns_linger(struct evhttp_connection *);
+/* Stopping: closes idle connections; returns how many have work. */
+size_t hk_conns_drain(struct hk_conns *);
 void hk_conns_free(struct hk_conns *);
 
 /* http.c */
 struct hk_listener {
 	struct evhttp *ls_http;
 	struct evconnlistener *ls_lev;
+	struct evhttp_bound_socket *ls_bound;
 	struct hk_conns *ls_conns;
 	char *ls_unix_path; /* unlinked at close */
 	char ls_addr[128]; /* as bound, e.g. 127.0.0.1:8080 */
@@ -139,13 +144,19 @@ struct hk_listen_conf {
 	int64_t lc_idle_ms;
 	int64_t lc_deadline_ms;
 	int64_t lc_max_conns;
+	/*
+	 * Optional: each request's headers are read, before its body (set
+	 * the route's body limit); its body is over that limit (answer it).
+	 */
+	void (*lc_headers)(struct evhttp_request *);
+	void (*lc_too_large)(struct evhttp_request *, const char *path);
 };
 
 int hk_listen(struct hk_listener *, struct event_base *, const char *spec,
     const struct hk_listen_conf *, void (*cb)(struct evhttp_request *, void *),
     void *arg, char **cause);
 void hk_listen_close(struct hk_listener *);
-/* Stops accepting new connections (shutdown). */
+/* Stops accepting: closes the listening socket (shutdown). */
 void hk_listen_pause(struct hk_listener *);
 
 /* Replies STATUS with the JSON text of B (B may be NULL: no body). */
@@ -371,6 +382,9 @@ void hk_reqlog_list(struct evhttp_request *, const struct hk_webhook *);
 
 /* ingest.c: the public listener. */
 void hk_ingest_request(struct evhttp_request *, void *);
+/* The public listener's lc_headers and lc_too_large (SPEC §7 Bodies). */
+void hk_ingest_headers(struct evhttp_request *);
+void hk_ingest_too_large(struct evhttp_request *, const char *path);
 /* /healthz and /readyz, on both listeners. */
 int hk_health(struct evhttp_request *, const char *path);
 

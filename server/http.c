@@ -7,13 +7,15 @@
  * it is read. evhttp's lingering close (drain the body, then answer) is
  * not used: in libevent 2.1.12 it never answers a second request of a
  * keep-alive connection, and it makes a client wait for its whole body
- * to be drained.
+ * to be drained. conn.c answers first and drains after (for a moment).
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -33,6 +35,90 @@
 #include "json.h"
 
 #define HTTP_BACKLOG 1024
+#define HTTP_LISTENERS 4
+
+/* The per-request hooks of each listener, found by its evhttp. */
+static struct http_hooks {
+	struct evhttp *hh_http;
+	void (*hh_headers)(struct evhttp_request *);
+	void (*hh_too_large)(struct evhttp_request *, const char *);
+} http_hooks[HTTP_LISTENERS];
+
+/*
+ * evhttp frees a request's URI before it answers a body over the limit,
+ * so the path is kept, for that answer, in an output header of the
+ * request: freed with it, and removed before any response is sent.
+ */
+#define HTTP_STASH "X-Hookd-Path"
+
+/* Removes the stashed path from REQ's output headers. */
+static void
+http_unstash(struct evhttp_request *req)
+{
+	evhttp_remove_header(
+	    evhttp_request_get_output_headers(req), HTTP_STASH);
+}
+
+/*
+ * The hooks of the listener a server request arrived on: evhttp makes
+ * each with evhttp_request_new(its handler, the evhttp), so cb_arg names
+ * the listener. NULL for none.
+ */
+static const struct http_hooks *
+http_hooks_of(void *http)
+{
+	size_t i;
+
+	for (i = 0; i < HK_NELEM(http_hooks); i++)
+		if (http != NULL && http_hooks[i].hh_http == http)
+			return &http_hooks[i];
+	return NULL;
+}
+
+/* evhttp has read a request's headers and not yet looked at its body. */
+static int
+http_headers_read(struct evhttp_request *req, void *arg)
+{
+	const struct http_hooks *hh = http_hooks_of(arg);
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+
+	if (hh == NULL)
+		return 0;
+	if (hh->hh_too_large != NULL && path != NULL)
+		evhttp_add_header(
+		    evhttp_request_get_output_headers(req), HTTP_STASH, path);
+	if (hh->hh_headers != NULL)
+		hh->hh_headers(req);
+	return 0;
+}
+
+/*
+ * evhttp 2.1 has no server-side hook between a request's headers and its
+ * body, where the body limit of the route must be set (SPEC §7: a path
+ * that names no webhook is refused before its body is read, and before
+ * a 100 Continue). Each request has a header callback, called in
+ * evhttp_read_header() before evhttp_get_body() for server requests too;
+ * evhttp makes its server requests through this exported function (via
+ * the PLT), so this definition interposes on it and sets that callback
+ * on the requests of a listener with hooks.
+ */
+struct evhttp_request *
+evhttp_request_new(void (*cb)(struct evhttp_request *, void *), void *arg)
+{
+	static struct evhttp_request *(*real)(
+	    void (*)(struct evhttp_request *, void *), void *);
+	struct evhttp_request *req;
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "evhttp_request_new");
+	if (real == NULL)
+		abort(); /* libevent is linked: cannot happen */
+	req = real(cb, arg);
+	if (req != NULL && http_hooks_of(arg) != NULL)
+		evhttp_request_set_header_cb(req, http_headers_read);
+	return req;
+}
 
 const char *
 hk_http_reason(int status)
@@ -84,6 +170,10 @@ hk_http_reply(struct evhttp_request *req, int status, const struct hk_buf *b)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
+	http_unstash(req);
+	/* Stopping: every answer ends its connection. */
+	if (hd->hd_stopping && evhttp_find_header(h, "Connection") == NULL)
+		evhttp_add_header(h, "Connection", "close");
 	if (b != NULL) {
 		evhttp_add_header(h, "Content-Type", "application/json");
 		evbuffer_add(
@@ -148,28 +238,66 @@ hk_http_peer(struct evhttp_request *req, char *buf, size_t len)
 	return buf;
 }
 
-/* Refuses (400, Connection: close) doubtful framing; 0 or -1. */
+/*
+ * Whether S is an RFC 9110 token: evhttp keeps a space or tab before a
+ * header's colon in its name, so "Transfer-Encoding : chunked" would be
+ * ignored and the body framed by Content-Length instead.
+ */
 static int
-http_framing(struct evhttp_request *req)
+http_token(const char *s)
+{
+	static const char tchar[] = "!#$%&'*+-.^_`|~";
+
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr(tchar, *s) == NULL)
+			return 0;
+	return 1;
+}
+
+/* What is wrong with the framing of REQ's headers, or NULL. */
+static const char *
+http_framing_error(struct evhttp_request *req)
 {
 	struct evkeyvalq *q = evhttp_request_get_input_headers(req);
 	struct evkeyval *kv;
-	const char *msg = NULL;
-	int ncl = 0;
+	int ncl = 0, nhost = 0, te = 0;
 	size_t n;
 
 	TAILQ_FOREACH(kv, q, next)
 	{
 		n = strlen(kv->key);
+		if (!http_token(kv->key))
+			return "a header name that is not a token";
 		if (n == 14 && strcasecmp(kv->key, "Content-Length") == 0 &&
 		    ++ncl > 1)
-			msg = "more than one Content-Length";
-		else if (n == 17 &&
-		    strcasecmp(kv->key, "Transfer-Encoding") == 0 &&
-		    strcasecmp(kv->value, "chunked") != 0)
-			msg = "the only transfer coding accepted is chunked";
+			return "more than one Content-Length";
+		if (n == 4 && strcasecmp(kv->key, "Host") == 0)
+			nhost++;
+		if (n == 17 && strcasecmp(kv->key, "Transfer-Encoding") == 0) {
+			te = 1;
+			if (strcasecmp(kv->value, "chunked") != 0)
+				return "the only transfer coding accepted is "
+				       "chunked";
+		}
 	}
-	if (msg == NULL)
+	if (te && req->major == 1 && req->minor == 0)
+		return "HTTP/1.0 has no chunked transfer coding";
+	if (nhost > 1)
+		return "more than one Host";
+	if (nhost == 0 && req->major == 1 && req->minor >= 1)
+		return "HTTP/1.1 needs a Host header";
+	return NULL;
+}
+
+/* Refuses (400, Connection: close) doubtful framing; 0 or -1. */
+static int
+http_framing(struct evhttp_request *req)
+{
+	const char *msg;
+
+	if ((msg = http_framing_error(req)) == NULL)
 		return 0;
 	evhttp_add_header(
 	    evhttp_request_get_output_headers(req), "Connection", "close");
@@ -183,6 +311,7 @@ hk_http_begin(struct evhttp_request *req)
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 
+	http_unstash(req);
 	if (path == NULL) {
 		hk_http_error(req, 400, "bad_request", "malformed request URI");
 		return NULL;
@@ -190,6 +319,55 @@ hk_http_begin(struct evhttp_request *req)
 	if (http_framing(req) != 0 || hk_health(req, path))
 		return NULL;
 	return path;
+}
+
+/* Set when http_strtoll refused a number evhttp asked it to read. */
+static int http_number_refused;
+
+/*
+ * evhttp reads Content-Length (base 10) and chunk sizes (base 16) with
+ * evutil_strtoll(), which is strtoll(): it takes leading space, a sign
+ * and, in base 16, a 0x prefix, so "+14" and "0x1c" were lengths. This
+ * definition interposes on libevent's exported one (evhttp calls it
+ * through the PLT) and reads digits only; evhttp then finds the rest of
+ * the field unread and refuses the request (400).
+ */
+ev_int64_t
+evutil_strtoll(const char *s, char **endptr, int base)
+{
+	const char *p;
+	uint64_t v = 0;
+	int d, over = 0;
+
+	while (*s == ' ' || *s == '\t') /* OWS evhttp left before a value */
+		s++;
+	for (p = s;; p++) {
+		if (*p >= '0' && *p <= '9')
+			d = *p - '0';
+		else if (base == 16 && isxdigit((unsigned char)*p))
+			d = tolower((unsigned char)*p) - 'a' + 10;
+		else
+			break;
+		if (v > ((uint64_t)INT64_MAX - (uint64_t)d) / (uint64_t)base)
+			over = 1;
+		else
+			v = v * (uint64_t)base + (uint64_t)d;
+	}
+	/*
+	 * A chunk extension (RFC 9112 §7.1.1) follows a ';': evhttp 2.1
+	 * refuses any, so it is shown the end of the line there instead.
+	 */
+	if (base == 16 && p != s && *p == ';')
+		p = "";
+	if (endptr != NULL)
+		*endptr = (char *)(uintptr_t)p;
+	if (p == s || (*p != '\0' && *p != ' '))
+		http_number_refused = 1;
+	if (over) {
+		errno = ERANGE;
+		return INT64_MAX;
+	}
+	return (ev_int64_t)v;
 }
 
 /*
@@ -205,8 +383,14 @@ void
 evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
 {
 	const char *code = "bad_request", *msg = "malformed request";
+	const struct http_hooks *hh = NULL;
+	char *path = NULL;
+	const char *p;
 
 	(void)reason;
+	if (error == 413 && req->chunked && http_number_refused)
+		error = 400; /* a chunk size that is not one: "too long" */
+	http_number_refused = 0;
 	switch (error) {
 	case 413:
 		/*
@@ -220,6 +404,9 @@ evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
 		} else {
 			code = "payload_too_large";
 			msg = "request body exceeds the limit";
+			hh = http_hooks_of(req->cb_arg);
+			if (req->evcon != NULL)
+				hk_conns_linger(req->evcon);
 		}
 		break;
 	case 501: /* a method evhttp does not know: as SPEC's 405 */
@@ -239,10 +426,18 @@ evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
 		req->major = 1;
 		req->minor = 1;
 	}
+	if (hh != NULL &&
+	    (p = evhttp_find_header(
+	         evhttp_request_get_output_headers(req), HTTP_STASH)) != NULL)
+		path = strdup(p);
 	evhttp_clear_headers(evhttp_request_get_output_headers(req));
 	evhttp_add_header(
 	    evhttp_request_get_output_headers(req), "Connection", "close");
-	hk_http_error(req, error, code, "%s", msg);
+	if (path != NULL && hh->hh_too_large != NULL)
+		hh->hh_too_large(req, path); /* the route's answer and log */
+	else
+		hk_http_error(req, error, code, "%s", msg);
+	free(path);
 }
 
 /* Binds a Unix socket at PATH (replacing a stale one), mode 0600. */
@@ -341,6 +536,34 @@ http_tcp_socket(const char *spec, char *out, size_t outlen, char **cause)
 	return fd;
 }
 
+/* Registers the per-request hooks of LC for the listener HTTP. */
+static void
+http_hooks_add(struct evhttp *http, const struct hk_listen_conf *lc)
+{
+	size_t i;
+
+	if (lc->lc_headers == NULL && lc->lc_too_large == NULL)
+		return;
+	for (i = 0; i < HK_NELEM(http_hooks); i++)
+		if (http_hooks[i].hh_http == NULL) {
+			http_hooks[i].hh_http = http;
+			http_hooks[i].hh_headers = lc->lc_headers;
+			http_hooks[i].hh_too_large = lc->lc_too_large;
+			return;
+		}
+}
+
+/* Forgets the hooks of HTTP, about to be freed. */
+static void
+http_hooks_del(struct evhttp *http)
+{
+	size_t i;
+
+	for (i = 0; i < HK_NELEM(http_hooks); i++)
+		if (http_hooks[i].hh_http == http)
+			memset(&http_hooks[i], 0, sizeof(http_hooks[i]));
+}
+
 int
 hk_listen(struct hk_listener *ls, struct event_base *base, const char *spec,
     const struct hk_listen_conf *lc,
@@ -384,7 +607,9 @@ hk_listen(struct hk_listener *ls, struct event_base *base, const char *spec,
 	        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
 	        EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(ls->ls_http, cb, arg);
-	if (evhttp_bind_listener(ls->ls_http, ls->ls_lev) == NULL)
+	http_hooks_add(ls->ls_http, lc);
+	if ((ls->ls_bound = evhttp_bind_listener(ls->ls_http, ls->ls_lev)) ==
+	    NULL)
 		goto fail;
 	hk_conns_set_listener(ls->ls_conns, ls->ls_lev);
 	return 0;
@@ -399,21 +624,36 @@ fail:
 	return -1;
 }
 
+/*
+ * Closing the socket, not only no longer accepting, refuses new clients
+ * at once (they can try another instance) instead of leaving them in the
+ * backlog until exit.
+ */
 void
 hk_listen_pause(struct hk_listener *ls)
 {
-	if (ls->ls_lev != NULL)
-		evconnlistener_disable(ls->ls_lev);
+	if (ls->ls_bound == NULL)
+		return;
+	if (ls->ls_conns != NULL)
+		hk_conns_set_listener(ls->ls_conns, NULL);
+	evhttp_del_accept_socket(ls->ls_http, ls->ls_bound);
+	ls->ls_bound = NULL;
+	ls->ls_lev = NULL;
 }
 
 void
 hk_listen_close(struct hk_listener *ls)
 {
 	/* evhttp_free frees the bound listener and every connection. */
-	if (ls->ls_http != NULL)
+	if (ls->ls_conns != NULL)
+		hk_conns_set_listener(ls->ls_conns, NULL);
+	if (ls->ls_http != NULL) {
+		http_hooks_del(ls->ls_http);
 		evhttp_free(ls->ls_http);
+	}
 	ls->ls_http = NULL;
 	ls->ls_lev = NULL;
+	ls->ls_bound = NULL;
 	hk_conns_free(ls->ls_conns);
 	ls->ls_conns = NULL;
 	if (ls->ls_unix_path != NULL) {

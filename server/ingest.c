@@ -683,6 +683,97 @@ hk_health(struct evhttp_request *req, const char *path)
 	return 1;
 }
 
+/* The webhook PATH names, or NULL; *BY_URL: by the token in the URL. */
+static struct hk_webhook *
+ingest_route(const char *path, int *by_url)
+{
+	*by_url = 0;
+	if (path == NULL)
+		return NULL;
+	if (strncmp(path, "/webhooks/", 10) == 0 && path[10] != '\0' &&
+	    strchr(path + 10, '/') == NULL)
+		return hk_webhook_find(path + 10);
+	if (strncmp(path, "/hooks/", 7) == 0 && path[7] != '\0' &&
+	    strchr(path + 7, '/') == NULL) {
+		*by_url = 1;
+		return hk_webhook_by_token(path + 7, strlen(path + 7));
+	}
+	return NULL;
+}
+
+/* The path of REQ, or NULL. */
+static const char *
+ingest_path(struct evhttp_request *req)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+
+	return uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+}
+
+/* A request to the public listener begins: nothing known of it yet. */
+static void
+ingest_start(struct ingest *in, struct evhttp_request *req)
+{
+	memset(in, 0, sizeof(*in));
+	in->req = req;
+	in->t0 = hk_mono_us();
+	hd->hd_stats.s_received++;
+}
+
+/* A request for no webhook: 404. */
+static void
+ingest_not_found(struct evhttp_request *req, int64_t t0)
+{
+	hd->hd_stats.s_rejected++;
+	hk_stats_ingest(NULL, 404, "not_found", hk_mono_us() - t0);
+	hk_http_error(req, 404, "not_found", "no such webhook");
+}
+
+/*
+ * Headers read, no body yet: the route's body limit becomes the
+ * connection's (SPEC §7), so evhttp refuses a larger Content-Length
+ * before reading it or sending 100 Continue, and stops a chunked body at
+ * the chunk that crosses it. A path that names no webhook has none.
+ */
+void
+hk_ingest_headers(struct evhttp_request *req)
+{
+	const char *path = ingest_path(req);
+	struct hk_webhook *wh;
+	int64_t max = 0;
+	int by_url;
+
+	if ((wh = ingest_route(path, &by_url)) != NULL)
+		max = hk_webhook_max_body(wh);
+	else if (path != NULL &&
+	    (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0))
+		max = hd->hd_conf.cf_max_body;
+	evhttp_connection_set_max_body_size(
+	    evhttp_request_get_connection(req), (ev_ssize_t)max);
+}
+
+/*
+ * evhttp refused a body over the route's limit (Connection: close is
+ * set): 404 for no webhook, else the webhook's 413, in its request log.
+ */
+void
+hk_ingest_too_large(struct evhttp_request *req, const char *path)
+{
+	struct hk_webhook *wh;
+	struct ingest in;
+	int by_url;
+
+	ingest_start(&in, req);
+	in.bytes = evbuffer_get_length(evhttp_request_get_input_buffer(req));
+	if ((wh = ingest_route(path, &by_url)) == NULL) {
+		ingest_not_found(req, in.t0);
+		return;
+	}
+	hk_http_peer(req, in.peer, sizeof(in.peer));
+	ingest_refuse(req, wh, &in, 413, "payload_too_large",
+	    "the body exceeds this webhook's maxBody");
+}
+
 void
 hk_ingest_request(struct evhttp_request *req, void *arg)
 {
@@ -695,38 +786,15 @@ hk_ingest_request(struct evhttp_request *req, void *arg)
 	(void)arg;
 	if ((path = hk_http_begin(req)) == NULL)
 		return;
-	in.req = req;
-	in.t0 = hk_mono_us();
-	in.bytes = 0;
-	in.authed = 0;
-	in.form = 0;
-	in.wh_id[0] = '\0';
-	hd->hd_stats.s_received++;
-	if (strncmp(path, "/webhooks/", 10) == 0 && path[10] != '\0' &&
-	    strchr(path + 10, '/') == NULL)
-		wh = hk_webhook_find(path + 10);
-	else if (strncmp(path, "/hooks/", 7) == 0 && path[7] != '\0' &&
-	    strchr(path + 7, '/') == NULL) {
-		wh = hk_webhook_by_token(path + 7, strlen(path + 7));
-		by_url = 1;
-	}
-	if (wh == NULL)
-		wh = hk_status_route(path, &by_url, evt, sizeof(evt));
-	if (wh == NULL) {
-		hd->hd_stats.s_rejected++;
-		hk_stats_ingest(NULL, 404, "not_found", hk_mono_us() - in.t0);
-		hk_http_error(req, 404, "not_found", "no such webhook");
+	ingest_start(&in, req);
+	if ((wh = ingest_route(path, &by_url)) == NULL &&
+	    (wh = hk_status_route(path, &by_url, evt, sizeof(evt))) == NULL) {
+		ingest_not_found(req, in.t0);
 		return;
 	}
 	hk_http_peer(req, in.peer, sizeof(in.peer));
 	ingest_headers(req, &in);
-	if (hd->hd_stopping) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Retry-After", "10");
-		ingest_refuse(
-		    req, wh, &in, 503, "unavailable", "hookd is shutting down");
-		return;
-	}
+	/* Stopping: still taken while the store does (the grace). */
 	if (evt[0] != '\0')
 		ingest_status(req, wh, by_url, &in, evt);
 	else

@@ -8,6 +8,7 @@
  * for a commit get their answer (for at most --shutdown-grace), the store
  * drains and closes, and hookd exits 0.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
@@ -29,6 +30,11 @@
 #include "hookd.h"
 
 struct hookd *hd;
+
+/* Descriptors kept for the store, logs, the loop, signals, DNS, files. */
+#define MAIN_FD_BASE 64
+/* Per delivery in flight: its socket, an idle cached one, a resolve. */
+#define MAIN_FD_DELIVERY 3
 
 static struct event *main_sig_term, *main_sig_int, *main_sig_hup;
 static struct event *main_stop_ev;
@@ -53,14 +59,21 @@ main_store_ready(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Stopping: wait until no request waits for a commit, or the grace ends. */
+/*
+ * Stopping: idle connections are closed; wait until no request is
+ * arriving, being handled or waiting for a commit, or the grace ends.
+ */
 static void
 main_stop_check(evutil_socket_t fd, short what, void *arg)
 {
+	size_t busy;
+
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (hk_store_inflight(hd->hd_store) == 0 ||
+	busy = hk_conns_drain(hd->hd_public.ls_conns) +
+	    hk_conns_drain(hd->hd_admin.ls_conns);
+	if ((busy == 0 && hk_store_inflight(hd->hd_store) == 0) ||
 	    hk_mono_us() / 1000 >= main_stop_deadline)
 		event_base_loopexit(hd->hd_base, NULL);
 }
@@ -94,6 +107,59 @@ main_signal(evutil_socket_t sig, short what, void *arg)
 	    event_new(hd->hd_base, -1, EV_PERSIST, main_stop_check, NULL);
 	if (main_stop_ev == NULL || event_add(main_stop_ev, &tick) != 0)
 		event_base_loopexit(hd->hd_base, NULL);
+}
+
+/* The soft RLIMIT_NOFILE, raised to the hard limit where it is lower. */
+static int64_t
+main_nofile(void)
+{
+	struct rlimit rl, want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		hk_fatal("descriptors", "error=%s", hk_logq(strerror(errno)));
+	if (rl.rlim_cur < rl.rlim_max) {
+		want = rl;
+		want.rlim_cur = rl.rlim_max;
+		/* An unlimited hard limit may be above fs.nr_open: kept. */
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
+	}
+	return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT32_MAX
+	    ? INT32_MAX
+	    : (int64_t)rl.rlim_cur;
+}
+
+/*
+ * SPEC §7: --max-in-flight and --max-connections (per listener) are
+ * lowered where they would not fit the descriptor limit, so that
+ * connections can never take what the store, admin calls and deliveries
+ * need; what was chosen is logged.
+ */
+static void
+main_descriptors(struct hk_conf *cf)
+{
+	int64_t lim = main_nofile(), avail = lim - MAIN_FD_BASE, conns;
+	int lowered = 0;
+
+	if (avail < 2 + MAIN_FD_DELIVERY)
+		hk_fatal("descriptors", "limit=%lld error=%s", (long long)lim,
+		    hk_logq("too few descriptors (RLIMIT_NOFILE)"));
+	if (MAIN_FD_DELIVERY * cf->cf_max_in_flight > avail / 2) {
+		cf->cf_max_in_flight = avail / 2 / MAIN_FD_DELIVERY;
+		if (cf->cf_max_in_flight < 1)
+			cf->cf_max_in_flight = 1;
+		lowered = 1;
+	}
+	conns = (avail - MAIN_FD_DELIVERY * cf->cf_max_in_flight) / 2;
+	if (cf->cf_max_connections > conns) {
+		cf->cf_max_connections = conns;
+		lowered = 1;
+	}
+	hk_log(lowered ? HK_LOG_WARN : HK_LOG_INFO, "descriptors",
+	    "limit=%lld max_connections=%lld max_in_flight=%lld%s",
+	    (long long)lim, (long long)cf->cf_max_connections,
+	    (long long)cf->cf_max_in_flight,
+	    lowered ? " lowered=to_fit_the_limit" : "");
 }
 
 /* Reads a token from PATH: its first line, without surrounding space. */
@@ -193,6 +259,11 @@ main_listen(struct hk_listener *ls, const char *spec, int64_t max_body,
 	struct hk_listen_conf lc;
 	char *cause = NULL;
 
+	memset(&lc, 0, sizeof(lc));
+	if (cb == hk_ingest_request) {
+		lc.lc_headers = hk_ingest_headers;
+		lc.lc_too_large = hk_ingest_too_large;
+	}
 	lc.lc_max_headers = cf->cf_max_headers;
 	lc.lc_max_body = max_body;
 	lc.lc_idle_ms = cf->cf_idle_timeout_ms;
@@ -302,6 +373,7 @@ main(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	hk_log_init((int)cf->cf_log_level, cf->cf_log_file);
 	signal(SIGPIPE, SIG_IGN);
+	main_descriptors(cf);
 	if (hk_sig_init() != 0)
 		hk_fatal("start", "error=%s", hk_logq("libsodium failed"));
 	if (cf->cf_allow_targets != NULL) {
