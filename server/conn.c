@@ -69,6 +69,8 @@ struct hk_conn {
 	int cn_served; /* a response was queued */
 	int cn_linger; /* its request's body was refused unread */
 	int cn_cut;
+	void (*cn_close_cb)(void *); /* hk_conns_on_close() */
+	void *cn_close_arg;
 	TAILQ_ENTRY(hk_conn) cn_entry;
 };
 
@@ -397,9 +399,37 @@ conns_closed(struct evhttp_connection *evcon, void *arg)
 	struct hk_conns *cs = c->cn_owner;
 
 	(void)evcon;
+	if (c->cn_close_cb != NULL)
+		c->cn_close_cb(c->cn_close_arg);
 	conns_linger(cs, c);
 	conns_release(cs, c);
 	conns_gate(cs);
+}
+
+/*
+ * evhttp keeps one close callback per connection, and conn.c's must run:
+ * others are chained here. CB(ARG) runs once, while evhttp frees the
+ * connection (hookd stopping too); CB NULL forgets it.
+ */
+int
+hk_conns_on_close(
+    struct evhttp_connection *evcon, void (*cb)(void *), void *arg)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+	struct hk_conn *c;
+	size_t i;
+
+	for (i = 0; i < HK_NELEM(conns_registry); i++) {
+		if (conns_registry[i] == NULL)
+			continue;
+		TAILQ_FOREACH(c, &conns_registry[i]->cs_list, cn_entry)
+		if (c->cn_bev == bev) {
+			c->cn_close_cb = cb;
+			c->cn_close_arg = arg;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 /*

@@ -107,7 +107,7 @@ stream_drop(struct stream *s)
 {
 	TAILQ_REMOVE(&streams, s, st_entry);
 	nstreams--;
-	evhttp_connection_set_closecb(s->st_evcon, NULL, NULL);
+	hk_conns_on_close(s->st_evcon, NULL, NULL);
 	free(s);
 	if (nstreams == 0 && stream_ping_ev != NULL) {
 		event_free(stream_ping_ev);
@@ -115,14 +115,13 @@ stream_drop(struct stream *s)
 	}
 }
 
-/* evhttp's close callback: the client went away or hookd is stopping. */
+/* The connection closes: the client went away or hookd is stopping. */
 static void
-stream_closed(struct evhttp_connection *evcon, void *arg)
+stream_closed(void *arg)
 {
 	struct stream *s = arg;
 	struct evhttp_request *req = s->st_req;
 
-	(void)evcon;
 	stream_drop(s);
 	/*
 	 * A client that left mid-answer: evhttp let go of the request and
@@ -241,7 +240,11 @@ hk_stream_request(struct evhttp_request *req)
 	s->st_evcon = evhttp_request_get_connection(req);
 	TAILQ_INSERT_TAIL(&streams, s, st_entry);
 	nstreams++;
-	evhttp_connection_set_closecb(s->st_evcon, stream_closed, s);
+	if (hk_conns_on_close(s->st_evcon, stream_closed, s) != 0) {
+		stream_drop(s);
+		hk_http_error(req, 500, "internal", "connection not tracked");
+		return;
+	}
 	evhttp_add_header(h, "Content-Type", "text/event-stream");
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_send_reply_start(req, 200, "OK");

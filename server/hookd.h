@@ -122,6 +122,13 @@ struct hk_conns *hk_conns_new(
 /* The listener accept is paused at the maximum (set once it exists). */
 void hk_conns_set_listener(struct hk_conns *, struct evconnlistener *);
 size_t hk_conns_count(struct hk_conns *);
+/*
+ * Runs CB(ARG) once when EVCON closes (evhttp has one close callback per
+ * connection, and conn.c holds it); CB NULL forgets. 0, or -1 when EVCON
+ * is no listener's.
+ */
+int hk_conns_on_close(
+    struct evhttp_connection *, void (*cb)(void *), void *arg);
 /* The body of EVCON's request is refused unread: drain it at the close. */
 void hk_conns_linger(struct evhttp_connection *);
 /* Stopping: closes idle connections; returns how many have work. */
