@@ -45,13 +45,32 @@
 #define ENG_IDLE_MS 1000 /* a pass at least this often */
 #define ENG_RESPONSE_KEEP 1024 /* bytes of a response kept per attempt */
 #define ENG_RESPONSE_MAX (1024 * 1024) /* read beyond this: too_large */
-#define ENG_CIRCUIT 5 /* consecutive failures that open it */
+#define ENG_CIRCUIT 5 /* consecutive failures that open a circuit */
 #define ENG_FAILING_AT 4 /* failed attempts before .failing */
 #define DLV_RECOVER_MAX 10000 /* deliveries one recover call touches */
 #define ENG_STORE_PAUSE_US 5000000 /* after a failed outcome commit */
 #define ENG_HDRS_MAX (11 + HOOKD_SUB_HEADERS_MAX) /* eng_sign's 11, a sub's */
 _Static_assert(ENG_HDRS_MAX <= HK_HDRS_MAX, "a delivery's lines fit a set");
 #define ENG_IDLE_HANDLES 256 /* easy handles kept for reuse */
+
+/*
+ * The engine's own state of one subscription (loop only), found by its
+ * id: made on first use, dropped when the subscription is deleted. The
+ * subscription's record knows nothing of it.
+ */
+struct eng_sub {
+	char id[HK_ID_MAX];
+	int inflight; /* requests out now */
+	int fails; /* consecutive failed attempts */
+	int probing; /* the circuit is open and its probe is out */
+	int64_t probe_after; /* open circuit: no probe before (wall ms) */
+	int ordered_busy; /* ordered: an attempt is out or committing */
+	/* Where the last pass stopped among first attempts (a queue key). */
+	char resume[HK_QKEY_MAX];
+	size_t resume_len;
+	struct hk_bucket bucket; /* the subscription's rate */
+	double rate; /* the rate the bucket was set for */
+};
 
 /* One attempt in flight (or a one-off test request). */
 struct job {
@@ -90,6 +109,7 @@ static struct {
 	struct event *curl_timer;
 	struct event *tick;
 	struct hk_map inflight; /* dlv id -> job, until its outcome commits */
+	struct hk_map subs; /* sub id -> struct eng_sub */
 	size_t ninflight;
 	int scheduled;
 	int64_t pause_until; /* after a failed commit: no new attempts */
@@ -100,6 +120,51 @@ static struct {
 	CURL *idle[ENG_IDLE_HANDLES];
 	size_t nidle;
 } eng;
+
+/* The engine's state of subscription ID, if it has any. */
+static struct eng_sub *
+eng_sub_find(const char *id)
+{
+	return hk_map_get(&eng.subs, id, strlen(id));
+}
+
+/* The engine's state of S, made on first use; its bucket follows S's rate. */
+static struct eng_sub *
+eng_sub_get(const struct hk_sub *s)
+{
+	struct eng_sub *es = eng_sub_find(s->sb_id);
+
+	if (es == NULL) {
+		if ((es = calloc(1, sizeof(*es))) == NULL)
+			return NULL;
+		memcpy(es->id, s->sb_id, sizeof(es->id));
+		if (hk_map_put(&eng.subs, es->id, strlen(es->id), es) != 0) {
+			free(es);
+			return NULL;
+		}
+		hk_bucket_init(
+		    &es->bucket, s->sb_rate, s->sb_rate, hk_mono_us());
+		es->rate = s->sb_rate;
+	} else if (es->rate != s->sb_rate) {
+		hk_bucket_set(&es->bucket, s->sb_rate, s->sb_rate);
+		es->rate = s->sb_rate;
+	}
+	return es;
+}
+
+void
+hk_engine_forget(const char *sub)
+{
+	free(hk_map_del(&eng.subs, sub, strlen(sub)));
+}
+
+int
+hk_engine_circuit_open(const char *sub)
+{
+	const struct eng_sub *es = eng_sub_find(sub);
+
+	return es != NULL && es->fails >= ENG_CIRCUIT;
+}
 
 /* The due time in a queue key whose subscription id is SLEN bytes. */
 static int64_t
@@ -584,6 +649,7 @@ outcome_done(struct hk_store_op *sop, int rc)
 	struct outcome_op *o = (struct outcome_op *)sop;
 	struct job *j = o->job;
 	struct hk_sub *s = hk_sub_find(j->sub);
+	struct eng_sub *es = s != NULL ? eng_sub_get(s) : NULL;
 	int ok = job_ok(j), save = 0, disable = 0;
 
 	if (rc != 0) {
@@ -596,22 +662,22 @@ outcome_done(struct hk_store_op *sop, int rc)
 		eng.pause_until = hk_mono_us() + ENG_STORE_PAUSE_US;
 	}
 	hk_map_del(&eng.inflight, j->dlv, strlen(j->dlv));
-	if (s != NULL) {
+	if (s != NULL && es != NULL) {
 		if (j->probe)
-			s->sb_probing = 0;
-		s->sb_ordered_busy = 0;
+			es->probing = 0;
+		es->ordered_busy = 0;
 		if (ok) {
-			s->sb_fails = 0;
-			s->sb_probe_after = 0;
+			es->fails = 0;
+			es->probe_after = 0;
 			if (s->sb_failing_since != 0) {
 				s->sb_failing_since = 0;
 				save = 1;
 			}
 		} else {
 			/* An open circuit spaces its probes like retries. */
-			if (++s->sb_fails >= ENG_CIRCUIT)
-				s->sb_probe_after = hk_now_ms() +
-				    hk_backoff_ms(s->sb_fails - ENG_CIRCUIT + 1,
+			if (++es->fails >= ENG_CIRCUIT)
+				es->probe_after = hk_now_ms() +
+				    hk_backoff_ms(es->fails - ENG_CIRCUIT + 1,
 				        s->sb_initial_ms, s->sb_max_ms,
 				        randombytes_uniform(1000000) / 1e6);
 			if (s->sb_failing_since == 0) {
@@ -782,6 +848,7 @@ static void
 job_finish(struct job *j)
 {
 	struct hk_sub *s = hk_sub_find(j->sub);
+	struct eng_sub *es = eng_sub_find(j->sub);
 	struct outcome_op *o;
 	struct hk_buf a = HK_BUF_INIT;
 	char iso[HK_ISO_LEN], *p;
@@ -794,8 +861,8 @@ job_finish(struct job *j)
 	 * an open circuit's probe wait for the outcome.
 	 */
 	eng.ninflight--;
-	if (s != NULL)
-		s->sb_inflight--;
+	if (es != NULL)
+		es->inflight--;
 	eng_schedule(0);
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		goto fail;
@@ -834,10 +901,10 @@ fail:
 		outcome_done(&o->op, HK_ESHUTDOWN);
 	} else {
 		hk_map_del(&eng.inflight, j->dlv, strlen(j->dlv));
-		if (s != NULL) {
+		if (es != NULL) {
 			if (j->probe)
-				s->sb_probing = 0;
-			s->sb_ordered_busy = 0;
+				es->probing = 0;
+			es->ordered_busy = 0;
 		}
 		job_free(j);
 	}
@@ -847,21 +914,21 @@ fail:
 
 /* Whether S can take one more attempt now, for delivery DLV. */
 static int
-eng_may_send(struct hk_sub *s, const char *dlv)
+eng_may_send(const struct hk_sub *s, struct eng_sub *es, const char *dlv)
 {
 	int64_t wait;
 
-	if (!s->sb_active || s->sb_inflight >= s->sb_max_in_flight)
+	if (!s->sb_active || es->inflight >= s->sb_max_in_flight)
 		return 0;
-	if (s->sb_fails >= ENG_CIRCUIT && s->sb_probing)
+	if (es->fails >= ENG_CIRCUIT && es->probing)
 		return 0; /* open circuit: one probe at a time */
 	if (s->sb_ordered &&
-	    (s->sb_ordered_busy ||
+	    (es->ordered_busy ||
 	        (s->sb_ordered_head[0] != '\0' &&
 	            strcmp(s->sb_ordered_head, dlv) != 0)))
 		return 0;
 	if (s->sb_rate > 0 &&
-	    hk_bucket_take(&s->sb_bucket, hk_mono_us(), &wait) != 0)
+	    hk_bucket_take(&es->bucket, hk_mono_us(), &wait) != 0)
 		return 0;
 	return 1;
 }
@@ -934,7 +1001,8 @@ eng_body(struct job *j, const struct hk_sub *s, const MDB_val *ev)
  * stays queued and is tried again on a later pass.
  */
 static const char *
-eng_dispatch(MDB_txn *txn, struct hk_sub *s, const char *dlv, const MDB_val *qk)
+eng_dispatch(MDB_txn *txn, const struct hk_sub *s, struct eng_sub *es,
+    const char *dlv, const MDB_val *qk)
 {
 	struct hk_delivery d;
 	const char *cause;
@@ -989,11 +1057,11 @@ eng_dispatch(MDB_txn *txn, struct hk_sub *s, const char *dlv, const MDB_val *qk)
 		goto out;
 	}
 	eng.ninflight++;
-	s->sb_inflight++;
-	if (s->sb_fails >= ENG_CIRCUIT)
-		s->sb_probing = j->probe = 1;
+	es->inflight++;
+	if (es->fails >= ENG_CIRCUIT)
+		es->probing = j->probe = 1;
 	if (s->sb_ordered)
-		s->sb_ordered_busy = 1;
+		es->ordered_busy = 1;
 	/* A header that may not be sent: a failed attempt, recorded. */
 	if (rc == HK_EINVAL) {
 		j->at_ms = hk_now_ms();
@@ -1007,9 +1075,10 @@ out:
 
 /* Starts the attempt of DLV; one that cannot start is logged once here. */
 static void
-eng_start(MDB_txn *txn, struct hk_sub *s, const char *dlv, const MDB_val *qk)
+eng_start(MDB_txn *txn, const struct hk_sub *s, struct eng_sub *es,
+    const char *dlv, const MDB_val *qk)
 {
-	const char *cause = eng_dispatch(txn, s, dlv, qk);
+	const char *cause = eng_dispatch(txn, s, es, dlv, qk);
 
 	if (cause != NULL)
 		log_warn(
@@ -1022,7 +1091,8 @@ eng_start(MDB_txn *txn, struct hk_sub *s, const char *dlv, const MDB_val *qk)
  * and done, cancelled) releases the others.
  */
 static int
-eng_serve_head(MDB_txn *txn, struct hk_sub *s, int64_t now, int64_t *next)
+eng_serve_head(MDB_txn *txn, struct hk_sub *s, struct eng_sub *es, int64_t now,
+    int64_t *next)
 {
 	char key[HK_QKEY_MAX];
 	struct hk_delivery d;
@@ -1050,8 +1120,8 @@ eng_serve_head(MDB_txn *txn, struct hk_sub *s, int64_t now, int64_t *next)
 	}
 	if ((int64_t)eng.ninflight >= hd->hd_conf.cf_max_in_flight)
 		return -1;
-	if (eng_may_send(s, s->sb_ordered_head))
-		eng_start(txn, s, s->sb_ordered_head, &qk);
+	if (eng_may_send(s, es, s->sb_ordered_head))
+		eng_start(txn, s, es, s->sb_ordered_head, &qk);
 	return 0;
 }
 
@@ -1067,17 +1137,20 @@ eng_serve(
 	size_t slen = strlen(s->sb_id);
 	char start[HK_QKEY_MAX], dlv[HK_ID_MAX];
 	const unsigned char *kp;
+	struct eng_sub *es;
 	MDB_val k, v;
 	int64_t due;
 	int cls, rc;
 
-	if (s->sb_fails >= ENG_CIRCUIT && now < s->sb_probe_after) {
-		if (s->sb_probe_after < *next)
-			*next = s->sb_probe_after;
+	if ((es = eng_sub_get(s)) == NULL)
+		return 0; /* out of memory: the next pass tries again */
+	if (es->fails >= ENG_CIRCUIT && now < es->probe_after) {
+		if (es->probe_after < *next)
+			*next = es->probe_after;
 		return 0;
 	}
 	if (s->sb_ordered && s->sb_ordered_head[0] != '\0')
-		return eng_serve_head(txn, s, now, next);
+		return eng_serve_head(txn, s, es, now, next);
 	for (cls = 0; cls < 2; cls++) {
 		memcpy(start, s->sb_id, slen);
 		start[slen] = (char)cls;
@@ -1089,10 +1162,10 @@ eng_serve(
 		 * A pass that finds nothing due from there starts over next
 		 * time, so nothing is left behind for long.
 		 */
-		if (cls == 0 && s->sb_resume_len > 0) {
-			k.mv_data = s->sb_resume;
-			k.mv_size = s->sb_resume_len;
-			s->sb_resume_len = 0;
+		if (cls == 0 && es->resume_len > 0) {
+			k.mv_data = es->resume;
+			k.mv_size = es->resume_len;
+			es->resume_len = 0;
 		}
 		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
 		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -1112,19 +1185,19 @@ eng_serve(
 				continue;
 			if ((int64_t)eng.ninflight >=
 			        hd->hd_conf.cf_max_in_flight ||
-			    !eng_may_send(s, dlv)) {
+			    !eng_may_send(s, es, dlv)) {
 				if (cls == 0 &&
-				    k.mv_size <= sizeof(s->sb_resume)) {
+				    k.mv_size <= sizeof(es->resume)) {
 					memcpy(
-					    s->sb_resume, k.mv_data, k.mv_size);
-					s->sb_resume_len = k.mv_size;
+					    es->resume, k.mv_data, k.mv_size);
+					es->resume_len = k.mv_size;
 				}
 				return (int64_t)eng.ninflight >=
 				        hd->hd_conf.cf_max_in_flight
 				    ? -1
 				    : 0;
 			}
-			eng_start(txn, s, dlv, &k);
+			eng_start(txn, s, es, dlv, &k);
 		}
 	}
 	return 0;
@@ -1243,6 +1316,8 @@ hk_engine_free(void)
 	/* Attempts still in flight stay queued: they run after a restart. */
 	hk_map_foreach(&eng.inflight, eng_free_job);
 	hk_map_free(&eng.inflight);
+	hk_map_foreach(&eng.subs, free);
+	hk_map_free(&eng.subs);
 	while (eng.nidle > 0)
 		curl_easy_cleanup(eng.idle[--eng.nidle]);
 	if (eng.multi != NULL)

@@ -441,19 +441,9 @@ struct hk_sub {
 	int64_t sb_failing_since; /* first failure since the last success */
 	int64_t sb_created;
 	int64_t sb_updated;
-	/* Runtime state of the engine (loop only, not stored). */
-	int sb_inflight;
-	int sb_fails; /* consecutive failed attempts */
-	int sb_probing; /* the circuit is open and its probe is out */
-	int64_t sb_probe_after; /* open circuit: no probe before (wall ms) */
-	int sb_ordered_busy;
 	int sb_state_pending; /* engine saves not yet committed */
-	/* Where the last pass stopped among first attempts (a queue key). */
-	char sb_resume[HK_ID_MAX + 1 + 8 + HK_ID_MAX];
-	size_t sb_resume_len;
 	/* ordered: the delivery everything else waits for (stored). */
 	char sb_ordered_head[HK_ID_MAX];
-	struct hk_bucket sb_bucket;
 	TAILQ_ENTRY(hk_sub) sb_entry;
 };
 TAILQ_HEAD(hk_sub_list, hk_sub);
@@ -545,6 +535,10 @@ void hk_engine_kick(void);
 void hk_engine_flush(void);
 /* Deliveries in flight now. */
 size_t hk_engine_inflight(void);
+/* Whether SUB's circuit is open (its last attempts all failed). */
+int hk_engine_circuit_open(const char *sub);
+/* Drops the engine's state of SUB, deleted (its circuit, bucket...). */
+void hk_engine_forget(const char *sub);
 void hk_engine_test_sub(struct evhttp_request *, const struct hk_sub *);
 void hk_engine_test_delivery(struct evhttp_request *);
 
@@ -570,7 +564,6 @@ struct hk_stats {
 };
 
 /* stats.c: windows, percentiles, /api/stats and /metrics. */
-#define HK_CIRCUIT_FAILS 5 /* consecutive failures that open a circuit */
 /* One request to WEBHOOK answered STATUS (CODE: its error, or NULL). */
 void hk_stats_ingest(
     const char *webhook, int status, const char *code, int64_t latency_us);
