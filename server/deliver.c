@@ -591,6 +591,7 @@ struct outcome_op {
 	struct job *job;
 	char *attempt; /* the attempt's JSON */
 	enum eng_fate fate;
+	const char *disable; /* the subscription goes off: why, or NULL */
 	int64_t due; /* the retry's due time */
 	int gone; /* the delivery was cancelled or vanished meanwhile */
 	struct outcome_op *next; /* waiting in eng.outq */
@@ -698,15 +699,14 @@ outcome_done(struct hk_store_op *sop, int rc)
 				save = 1;
 			}
 		}
-		if (s->sb_active &&
-		    ((!ok && j->status == 410) ||
-		        (!ok &&
-		            hk_now_ms() - s->sb_failing_since >
-		                hd->hd_conf.cf_disable_after_ms))) {
+		if (!ok && o->disable == NULL &&
+		    hk_now_ms() - s->sb_failing_since >
+		        hd->hd_conf.cf_disable_after_ms)
+			o->disable = "failing";
+		if (s->sb_active && o->disable != NULL) {
 			s->sb_active = 0;
 			free(s->sb_disabled_reason);
-			s->sb_disabled_reason =
-			    strdup(j->status == 410 ? "gone" : "failing");
+			s->sb_disabled_reason = strdup(o->disable);
 			save = disable = 1;
 			log_warn("subscription_disabled",
 			    "subscription=%s "
@@ -800,26 +800,35 @@ static const char *const fate_name[] = {[ENG_RETRY] = "retry",
 /*
  * Every finished attempt's fate is decided here, and a failure logged
  * here once with its cause: retried after the backoff (or the target's
- * Retry-After), or failed for good (410 Gone, attempts exhausted, the
- * subscription deleted). *DUE is a retry's due time.
+ * Retry-After), or failed for good (410 Gone, which disables the
+ * subscription too; attempts exhausted; the subscription deleted). *DUE
+ * is a retry's due time, *DISABLE why the subscription goes off (its
+ * failing too long is judged once the outcome is in, outcome_done).
  */
 static enum eng_fate
-eng_fate(const struct job *j, const struct hk_sub *s, int64_t *due)
+eng_fate(const struct job *j, const struct hk_sub *s, int64_t *due,
+    const char **disable)
 {
 	enum eng_fate f = ENG_RETRY;
 	const char *cause = j->error;
 	int64_t delay, ra;
 
 	*due = 0;
-	if (job_ok(j))
-		f = ENG_SUCCEEDED, cause = "delivered";
-	else if (j->status == 410)
-		f = ENG_FAILED, cause = "the target answered 410 Gone";
-	else if (s == NULL)
-		f = ENG_FAILED, cause = "its subscription was deleted";
-	else if (j->attempt >= j->limit)
-		f = ENG_FAILED, cause = "its last attempt failed";
-	else {
+	*disable = NULL;
+	if (job_ok(j)) {
+		f = ENG_SUCCEEDED;
+		cause = "delivered";
+	} else if (j->status == 410) {
+		f = ENG_FAILED;
+		cause = "the target answered 410 Gone";
+		*disable = "gone";
+	} else if (s == NULL) {
+		f = ENG_FAILED;
+		cause = "its subscription was deleted";
+	} else if (j->attempt >= j->limit) {
+		f = ENG_FAILED;
+		cause = "its last attempt failed";
+	} else {
 		delay = hk_backoff_ms(j->attempt, s->sb_initial_ms,
 		    s->sb_max_ms, randombytes_uniform(1000000) / 1e6);
 		if ((j->status == 429 || j->status == 503) &&
@@ -888,7 +897,7 @@ job_finish(struct job *j)
 	    hk_buf_adds(&a, "\"}"))
 		goto fail;
 	o->attempt = hk_buf_take(&a);
-	o->fate = eng_fate(j, s, &o->due);
+	o->fate = eng_fate(j, s, &o->due, &o->disable);
 	o->op.so_apply = outcome_apply;
 	o->op.so_done = outcome_done;
 	eng_outcome_submit(o, j->probe || (s != NULL && s->sb_ordered));
@@ -1741,9 +1750,9 @@ dlv_op_done(struct hk_store_op *sop, int rc)
 	else {
 		if (o->kind == DLV_RETRY)
 			hk_buf_printf(&b,
-			    "{\"status\":\"pending\",\"id\":\"%s\"}"
+			    "{\"status\":\"%s\",\"id\":\"%s\"}"
 			    "\n",
-			    o->id);
+			    hk_dstate_name(HK_DS_PENDING), o->id);
 		else if (o->kind == DLV_RECOVER)
 			hk_buf_printf(&b, "{\"recovered\":%llu}\n",
 			    (unsigned long long)o->count);
