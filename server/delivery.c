@@ -138,8 +138,8 @@ hk_delivery_move(struct hk_store *st, MDB_txn *txn, struct hk_delivery *d,
 	assert(dlv_legal(from, to));
 	if (!dlv_legal(from, to))
 		return HK_EINVAL;
-	log_debug("delivery_state", "%s: delivery=%s %s->%s", __func__, d->id,
-	    hk_dstate_name(from), hk_dstate_name(to));
+	log_debug("delivery_state", "func=%s delivery=%s transition=%s->%s",
+	    __func__, d->id, hk_dstate_name(from), hk_dstate_name(to));
 	/* The old entry and the new go in the record's transaction. */
 	if (from == HK_DS_PENDING && (rc = dlv_queue(st, txn, d, 0)) != 0)
 		return rc;

@@ -128,3 +128,38 @@ describe('the engine keeps its own state of a subscription', () => {
     assert.equal(await open(), 0);
   });
 });
+
+describe('transitions and fates are traced', () => {
+  it('each transition at debug level, each attempt once with its fate', async (t) => {
+    const rx = await new Receiver().start();
+    const h = await new Hookd({ args: [...ALLOW, '--log-level', 'debug'] }).start();
+    t.after(async () => { await h.stop(); h.cleanup(); await rx.stop(); });
+    rx.script('/no', { status: 500 }, { status: 500 });
+    const ok = (await api(h, 'POST', '/api/subscriptions', { url: `${rx.url}/yes`, events: ['yes.*'] })).body;
+    const no = (await api(h, 'POST', '/api/subscriptions', {
+      url: `${rx.url}/no`, events: ['no.*'], retry: { maxAttempts: 2, initialMs: 100, maxMs: 100 },
+    })).body;
+    const e1 = (await api(h, 'POST', '/api/events', { event: 'yes.a', payload: {} })).body.eventId;
+    const e2 = (await api(h, 'POST', '/api/events', { event: 'no.a', payload: {} })).body.eventId;
+    const dlv = async (e) => (await api(h, 'GET', `/api/events/${e}`)).body.deliveries[0];
+    await poll(async () => (await dlv(e1)).status === 'succeeded' && (await dlv(e2)).status === 'failed', 10000, 'both final');
+    const [d1, d2] = [await dlv(e1), await dlv(e2)];
+    const lines = (event, id) => h.log.split('\n').filter((l) => l.includes(`event=${event} `) && l.includes(`delivery=${id} `));
+    const moves = (id) => lines('delivery_state', id).map((l) => /transition=(\S+)/.exec(l)[1]);
+    assert.deepEqual(moves(d1.id), ['pending->succeeded']);
+    assert.deepEqual(moves(d2.id), ['pending->pending', 'pending->failed']);
+    for (const l of lines('delivery_state', d1.id)) assert.match(l, /level=debug .*func=hk_delivery_move /);
+    const fates = (id) => lines('attempt', id).map((l) => /fate=(\S+)/.exec(l)[1]);
+    assert.deepEqual(fates(d1.id), ['succeeded']);
+    assert.deepEqual(fates(d2.id), ['retry', 'failed']);
+    assert.match(lines('attempt', d2.id)[1], /error="HTTP 500" cause="its last attempt failed"/);
+    // A retry by hand, then a cancel with the subscription.
+    rx.script('/no', { status: 500 });
+    assert.equal((await api(h, 'PATCH', `/api/subscriptions/${no.id}`, { active: false })).status, 200);
+    assert.equal((await api(h, 'POST', `/api/deliveries/${d2.id}/retry`)).status, 200);
+    assert.equal((await api(h, 'DELETE', `/api/subscriptions/${no.id}`)).status, 204);
+    assert.equal((await dlv(e2)).status, 'cancelled');
+    assert.deepEqual(moves(d2.id), ['pending->pending', 'pending->failed', 'failed->pending', 'pending->cancelled']);
+    assert.ok(ok.id);
+  });
+});
