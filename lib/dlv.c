@@ -70,14 +70,18 @@ dr_num(const struct hk_json_str *v)
 {
 	char buf[64], *end;
 	long long n;
+	double f;
 
 	if (v->p == NULL || v->kind != HK_JSON_NUMBER || v->len >= sizeof(buf))
 		return 0;
 	memcpy(buf, v->p, v->len);
 	buf[v->len] = '\0';
 	n = strtoll(buf, &end, 10);
+	if (*end == '\0')
+		return n;
 	/* cJSON printed a large double as "1.7e+12" in some builds. */
-	return *end == '\0' ? n : (long long)strtod(buf, NULL);
+	f = strtod(buf, NULL);
+	return f > -9e18 && f < 9e18 ? (long long)f : 0;
 }
 
 int
@@ -99,7 +103,8 @@ hk_delivery_parse(const void *text, size_t len, struct hk_delivery *d)
 		return HK_EINVAL;
 	d->attempts = dr_num(&m[DR_ATTEMPTS]);
 	d->limit = dr_num(&m[DR_LIMIT]);
-	d->cls = (int)dr_num(&m[DR_CLS]);
+	/* The class is a key byte: 0 or 1, as every hookd wrote it. */
+	d->cls = dr_num(&m[DR_CLS]) == 1;
 	d->due = (int64_t)dr_num(&m[DR_DUE]);
 	return 0;
 }

@@ -173,6 +173,9 @@ t_refused(void)
 	    "\"2024-12-02T10:00:00.000Z-too-long\"}",
 	};
 	static const char other[] = "{\"status\":\"succeeded\",\"x\":[1]}";
+	static const char huge[] = "{\"status\":\"pending\",\"due\":1e300,"
+	                           "\"limit\":-1e300,\"cls\":7,"
+	                           "\"attemptCount\":1.7e12}";
 	struct hk_delivery d;
 	size_t i;
 
@@ -183,6 +186,9 @@ t_refused(void)
 	/* Members it does not know are passed over. */
 	T_CHECK(hk_delivery_parse(other, strlen(other), &d) == 0 &&
 	    d.state == HK_DS_SUCCEEDED && d.id[0] == '\0' && d.limit == 0);
+	/* Numbers no hookd wrote read as 0, never as undefined behaviour. */
+	T_CHECK(hk_delivery_parse(huge, strlen(huge), &d) == 0 && d.due == 0 &&
+	    d.limit == 0 && d.cls == 0 && d.attempts == 1700000000000LL);
 }
 
 int
