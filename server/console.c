@@ -274,10 +274,9 @@ hk_stream_event(const char *env, size_t len)
 }
 
 void
-hk_stream_outcome(const char *dlv, const char *evt, const char *sub, int final,
-    const char *attempt)
+hk_stream_outcome(const char *dlv, const char *evt, const char *sub,
+    enum hk_dstate state, const char *attempt)
 {
-	static const char *const status[] = {"pending", "succeeded", "failed"};
 	cJSON *j, *a;
 
 	if (nstreams == 0)
@@ -287,8 +286,7 @@ hk_stream_outcome(const char *dlv, const char *evt, const char *sub, int final,
 	cJSON_AddStringToObject(j, "delivery", dlv);
 	cJSON_AddStringToObject(j, "event", evt);
 	cJSON_AddStringToObject(j, "subscription", sub);
-	cJSON_AddStringToObject(
-	    j, "status", status[final >= 0 && final <= 2 ? final : 0]);
+	cJSON_AddStringToObject(j, "status", hk_dstate_name(state));
 	if (attempt != NULL && (a = cJSON_Parse(attempt)) != NULL)
 		cJSON_AddItemToObject(j, "attempt", a);
 	stream_message("delivery", j);

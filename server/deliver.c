@@ -1,12 +1,7 @@
 /*
- * deliver.c: deliveries, the on-disk queue, and the engine that sends
- * them (SPEC §4).
- *
- * A delivery is created in its event's commit: its record
- * (HK_DB_DELIVERIES), its queue entry (HK_DB_QUEUE, keyed by class, due
- * time and id; class 0 holds first attempts, class 1 retries, so fresh
- * events go before a backlog of retries) and two indexes (per event, per
- * subscription).
+ * deliver.c: the engine that sends deliveries (SPEC §4), and the
+ * deliveries API. A delivery's record, queue entry and transitions are
+ * delivery.c's; the engine reads them and asks the writer for changes.
  *
  * The engine runs on the loop. A scan reads the due part of the queue,
  * at most ENG_SCAN entries a pass, and starts what the limits allow
@@ -50,13 +45,32 @@
 #define ENG_IDLE_MS 1000 /* a pass at least this often */
 #define ENG_RESPONSE_KEEP 1024 /* bytes of a response kept per attempt */
 #define ENG_RESPONSE_MAX (1024 * 1024) /* read beyond this: too_large */
-#define ENG_CIRCUIT 5 /* consecutive failures that open it */
+#define ENG_CIRCUIT 5 /* consecutive failures that open a circuit */
 #define ENG_FAILING_AT 4 /* failed attempts before .failing */
 #define DLV_RECOVER_MAX 10000 /* deliveries one recover call touches */
 #define ENG_STORE_PAUSE_US 5000000 /* after a failed outcome commit */
 #define ENG_HDRS_MAX (11 + HOOKD_SUB_HEADERS_MAX) /* eng_sign's 11, a sub's */
 _Static_assert(ENG_HDRS_MAX <= HK_HDRS_MAX, "a delivery's lines fit a set");
 #define ENG_IDLE_HANDLES 256 /* easy handles kept for reuse */
+
+/*
+ * The engine's own state of one subscription (loop only), found by its
+ * id: made on first use, dropped when the subscription is deleted. The
+ * subscription's record knows nothing of it.
+ */
+struct eng_sub {
+	char id[HK_ID_MAX];
+	int inflight; /* requests out now */
+	int fails; /* consecutive failed attempts */
+	int probing; /* the circuit is open and its probe is out */
+	int64_t probe_after; /* open circuit: no probe before (wall ms) */
+	int ordered_busy; /* ordered: an attempt is out or committing */
+	/* Where the last pass stopped among first attempts (a queue key). */
+	char resume[HK_QKEY_MAX];
+	size_t resume_len;
+	struct hk_bucket bucket; /* the subscription's rate */
+	double rate; /* the rate the bucket was set for */
+};
 
 /* One attempt in flight (or a one-off test request). */
 struct job {
@@ -95,6 +109,7 @@ static struct {
 	struct event *curl_timer;
 	struct event *tick;
 	struct hk_map inflight; /* dlv id -> job, until its outcome commits */
+	struct hk_map subs; /* sub id -> struct eng_sub */
 	size_t ninflight;
 	int scheduled;
 	int64_t pause_until; /* after a failed commit: no new attempts */
@@ -106,18 +121,49 @@ static struct {
 	size_t nidle;
 } eng;
 
-size_t
-hk_queue_key(const char *sub, int cls, int64_t due, const char *dlv, char *out)
+/* The engine's state of subscription ID, if it has any. */
+static struct eng_sub *
+eng_sub_find(const char *id)
 {
-	size_t s = strlen(sub), n = strlen(dlv);
-	int i;
+	return hk_map_get(&eng.subs, id, strlen(id));
+}
 
-	memcpy(out, sub, s);
-	out[s] = (char)cls;
-	for (i = 0; i < 8; i++)
-		out[s + 1 + i] = (char)((uint64_t)due >> (56 - 8 * i));
-	memcpy(out + s + 9, dlv, n);
-	return s + 9 + n;
+/* The engine's state of S, made on first use; its bucket follows S's rate. */
+static struct eng_sub *
+eng_sub_get(const struct hk_sub *s)
+{
+	struct eng_sub *es = eng_sub_find(s->sb_id);
+
+	if (es == NULL) {
+		if ((es = calloc(1, sizeof(*es))) == NULL)
+			return NULL;
+		memcpy(es->id, s->sb_id, sizeof(es->id));
+		if (hk_map_put(&eng.subs, es->id, strlen(es->id), es) != 0) {
+			free(es);
+			return NULL;
+		}
+		hk_bucket_init(
+		    &es->bucket, s->sb_rate, s->sb_rate, hk_mono_us());
+		es->rate = s->sb_rate;
+	} else if (es->rate != s->sb_rate) {
+		hk_bucket_set(&es->bucket, s->sb_rate, s->sb_rate);
+		es->rate = s->sb_rate;
+	}
+	return es;
+}
+
+void
+hk_engine_forget(const char *sub)
+{
+	free(hk_map_del(&eng.subs, sub, strlen(sub)));
+}
+
+int
+hk_engine_circuit_open(const char *sub)
+{
+	const struct eng_sub *es = eng_sub_find(sub);
+
+	return es != NULL && es->fails >= ENG_CIRCUIT;
 }
 
 /* The due time in a queue key whose subscription id is SLEN bytes. */
@@ -132,202 +178,6 @@ queue_due(const unsigned char *k, size_t slen)
 	return (int64_t)v;
 }
 
-/* An attempt's key: the delivery id, then the attempt number (BE). */
-static size_t
-dlv_attempt_key(const char *dlv, int attempt, char *out)
-{
-	size_t n = strlen(dlv);
-
-	memcpy(out, dlv, n);
-	out[n] = (char)((attempt >> 8) & 0xff);
-	out[n + 1] = (char)(attempt & 0xff);
-	return n + 2;
-}
-
-/* An index key: PREFIX id followed by a delivery id. */
-static size_t
-dlv_index_key(const char *prefix, const char *dlv, char *out)
-{
-	size_t a = strlen(prefix), b = strlen(dlv);
-
-	memcpy(out, prefix, a);
-	memcpy(out + a, dlv, b);
-	return a + b;
-}
-
-static int
-dlv_put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, const void *v,
-    size_t vlen)
-{
-	MDB_val key = {klen, (void *)(uintptr_t)k};
-	MDB_val val = {vlen, (void *)(uintptr_t)v};
-	int rc;
-
-	if ((rc = mdb_put(txn, dbi, &key, &val, 0)) != 0)
-		return hk_store_err(rc);
-	return 0;
-}
-
-static int
-dlv_del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen)
-{
-	MDB_val key = {klen, (void *)(uintptr_t)k};
-	int rc = mdb_del(txn, dbi, &key, NULL);
-
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 : hk_store_err(rc);
-}
-
-/* Writes a delivery record (a cJSON object) under its id. */
-static int
-dlv_write(struct hk_store *st, MDB_txn *txn, const cJSON *rec, const char *id)
-{
-	char *text = hk_json_text(rec);
-	int rc;
-
-	if (text == NULL)
-		return HK_ENOMEM;
-	rc = hk_store_put(txn, hk_store_dbi(st, HK_DB_DELIVERIES), id,
-	    strlen(id), text, strlen(text), 0);
-	free(text);
-	return rc;
-}
-
-/* Reads and parses delivery ID; NULL when absent or unreadable. */
-static cJSON *
-dlv_read(struct hk_store *st, MDB_txn *txn, const char *id)
-{
-	MDB_val k = {strlen(id), (void *)(uintptr_t)id}, v;
-
-	if (mdb_get(txn, hk_store_dbi(st, HK_DB_DELIVERIES), &k, &v) != 0)
-		return NULL;
-	return cJSON_ParseWithLength(v.mv_data, v.mv_size);
-}
-
-static const char *
-dlv_str(const cJSON *rec, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, name);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static int64_t
-dlv_num(const cJSON *rec, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, name);
-
-	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
-}
-
-static void
-dlv_set_num(cJSON *rec, const char *name, double n)
-{
-	cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, name);
-
-	if (v != NULL)
-		cJSON_SetNumberValue(v, n);
-	else
-		cJSON_AddNumberToObject(rec, name, n);
-}
-
-static void
-dlv_set_str(cJSON *rec, const char *name, const char *s)
-{
-	cJSON_DeleteItemFromObjectCaseSensitive(rec, name);
-	if (s != NULL)
-		cJSON_AddStringToObject(rec, name, s);
-	else
-		cJSON_AddNullToObject(rec, name);
-}
-
-/*
- * A delivery record as a struct: the paths every attempt takes (its
- * start, its outcome) read and write records without building a tree.
- * The JSON has exactly these members, in this order; the rarer API paths
- * edit records with cJSON (dlv_read, dlv_write).
- */
-struct dlv_rec {
-	char id[HK_ID_MAX];
-	char event[HK_ID_MAX];
-	char sub[HK_ID_MAX];
-	char status[16];
-	long long attempts;
-	char next[HK_ISO_LEN]; /* nextAttemptAt; "" for null */
-	char created[HK_ISO_LEN];
-	char updated[HK_ISO_LEN];
-	long long limit;
-	long long cls;
-	long long due;
-};
-
-enum {
-	DR_ID,
-	DR_EVENT,
-	DR_SUB,
-	DR_STATUS,
-	DR_ATTEMPTS,
-	DR_NEXT,
-	DR_CREATED,
-	DR_UPDATED,
-	DR_LIMIT,
-	DR_CLS,
-	DR_DUE,
-	DR_COUNT
-};
-
-static const char *const dlv_names[DR_COUNT] = {"id", "event", "subscription",
-    "status", "attemptCount", "nextAttemptAt", "createdAt", "updatedAt",
-    "limit", "cls", "due"};
-
-/* A string member into OUT ("" when absent or null); 0 or -1. */
-static int
-dlv_rec_str(const struct hk_json_str *v, char *out, size_t len)
-{
-	out[0] = '\0';
-	if (v->p == NULL || v->kind == HK_JSON_NULL)
-		return 0;
-	if (v->kind != HK_JSON_STRING)
-		return -1;
-	return hk_json_unescape(v, out, len) < 0 ? -1 : 0;
-}
-
-/* A number member, as dlv_num() reads it (0 when absent). */
-static long long
-dlv_rec_num(const struct hk_json_str *v)
-{
-	char buf[64], *end;
-	long long n;
-
-	if (v->p == NULL || v->kind != HK_JSON_NUMBER || v->len >= sizeof(buf))
-		return 0;
-	memcpy(buf, v->p, v->len);
-	buf[v->len] = '\0';
-	n = strtoll(buf, &end, 10);
-	return *end == '\0' ? n : (long long)strtod(buf, NULL);
-}
-
-/* Parses record TEXT into R; 0, or -1 when it is not one. */
-static int
-dlv_parse(const void *text, size_t len, struct dlv_rec *r)
-{
-	struct hk_json_str m[DR_COUNT];
-
-	if (hk_json_members(text, len, dlv_names, DR_COUNT, m) != 0 ||
-	    dlv_rec_str(&m[DR_ID], r->id, sizeof(r->id)) != 0 ||
-	    dlv_rec_str(&m[DR_EVENT], r->event, sizeof(r->event)) != 0 ||
-	    dlv_rec_str(&m[DR_SUB], r->sub, sizeof(r->sub)) != 0 ||
-	    dlv_rec_str(&m[DR_STATUS], r->status, sizeof(r->status)) != 0 ||
-	    dlv_rec_str(&m[DR_NEXT], r->next, sizeof(r->next)) != 0 ||
-	    dlv_rec_str(&m[DR_CREATED], r->created, sizeof(r->created)) != 0 ||
-	    dlv_rec_str(&m[DR_UPDATED], r->updated, sizeof(r->updated)) != 0)
-		return -1;
-	r->attempts = dlv_rec_num(&m[DR_ATTEMPTS]);
-	r->limit = dlv_rec_num(&m[DR_LIMIT]);
-	r->cls = dlv_rec_num(&m[DR_CLS]);
-	r->due = dlv_rec_num(&m[DR_DUE]);
-	return 0;
-}
-
 /* Appends the text KEY (",\"name\":") and the string V, or null. */
 static int
 dlv_print_str(struct hk_buf *b, const char *key, const char *v)
@@ -339,150 +189,6 @@ static int
 dlv_print_num(struct hk_buf *b, const char *key, long long v)
 {
 	return hk_buf_adds(b, key) || hk_buf_add_i64(b, v) ? -1 : 0;
-}
-
-/* Writes R under its id. */
-static int
-dlv_put_rec(struct hk_store *st, MDB_txn *txn, const struct dlv_rec *r)
-{
-	struct hk_buf b = HK_BUF_INIT;
-	int rc = HK_ENOMEM;
-
-	if (dlv_print_str(&b, "{\"id\":", r->id) == 0 &&
-	    dlv_print_str(&b, ",\"event\":", r->event) == 0 &&
-	    dlv_print_str(&b, ",\"subscription\":", r->sub) == 0 &&
-	    dlv_print_str(&b, ",\"status\":", r->status) == 0 &&
-	    dlv_print_num(&b, ",\"attemptCount\":", r->attempts) == 0 &&
-	    dlv_print_str(&b, ",\"nextAttemptAt\":",
-	        r->next[0] != '\0' ? r->next : NULL) == 0 &&
-	    dlv_print_str(&b, ",\"createdAt\":", r->created) == 0 &&
-	    dlv_print_str(&b, ",\"updatedAt\":", r->updated) == 0 &&
-	    dlv_print_num(&b, ",\"limit\":", r->limit) == 0 &&
-	    dlv_print_num(&b, ",\"cls\":", r->cls) == 0 &&
-	    dlv_print_num(&b, ",\"due\":", r->due) == 0 &&
-	    hk_buf_addc(&b, '}') == 0)
-		rc = hk_store_put(txn, hk_store_dbi(st, HK_DB_DELIVERIES),
-		    r->id, strlen(r->id), b.b, b.len, 0);
-	hk_buf_free(&b);
-	return rc;
-}
-
-/* Puts the queue entry of delivery ID for (CLS, DUE), or removes it. */
-static int
-dlv_queue_at(struct hk_store *st, MDB_txn *txn, const char *sub, int cls,
-    int64_t due, const char *id, int add)
-{
-	char k[HK_QKEY_MAX];
-	size_t n = hk_queue_key(sub, cls, due, id, k);
-	MDB_dbi q = hk_store_dbi(st, HK_DB_QUEUE);
-
-	return add ? dlv_put(txn, q, k, n, "", 0) : dlv_del(txn, q, k, n);
-}
-
-/* Puts R's queue entry for its (cls, due), or removes it. */
-static int
-dlv_queue_rec(
-    struct hk_store *st, MDB_txn *txn, const struct dlv_rec *r, int add)
-{
-	return dlv_queue_at(st, txn, r->sub, (int)r->cls, r->due, r->id, add);
-}
-
-/* Puts REC's queue entry for its (cls, due), or removes it. */
-static int
-dlv_queue(struct hk_store *st, MDB_txn *txn, const cJSON *rec, int add)
-{
-	return dlv_queue_at(st, txn, dlv_str(rec, "subscription"),
-	    (int)dlv_num(rec, "cls"), dlv_num(rec, "due"), dlv_str(rec, "id"),
-	    add);
-}
-
-/* Makes REC pending again, due now, allowed one more attempt. */
-static void
-dlv_requeue(cJSON *rec, int64_t now)
-{
-	char iso[HK_ISO_LEN];
-
-	dlv_set_str(rec, "status", "pending");
-	dlv_set_num(rec, "cls", 0);
-	dlv_set_num(rec, "due", (double)now);
-	dlv_set_num(rec, "limit", (double)dlv_num(rec, "attemptCount") + 1);
-	dlv_set_str(rec, "nextAttemptAt", hk_time_iso(now, iso));
-	dlv_set_str(rec, "updatedAt", iso);
-}
-
-int
-hk_delivery_create(struct hk_store *st, MDB_txn *txn, const char *evt,
-    const char *sub, int max_attempts, int64_t now, char *id)
-{
-	char k[HK_QKEY_MAX];
-	struct dlv_rec r;
-	size_t n;
-	int rc;
-
-	hk_id_at("dlv_", now, id);
-	memset(&r, 0, sizeof(r));
-	memcpy(r.id, id, sizeof(r.id));
-	snprintf(r.event, sizeof(r.event), "%s", evt);
-	snprintf(r.sub, sizeof(r.sub), "%s", sub);
-	memcpy(r.status, "pending", sizeof("pending"));
-	hk_time_iso(now, r.next);
-	memcpy(r.created, r.next, sizeof(r.created));
-	memcpy(r.updated, r.next, sizeof(r.updated));
-	r.limit = max_attempts;
-	r.due = now;
-	if ((rc = dlv_put_rec(st, txn, &r)) != 0 ||
-	    (rc = dlv_queue_rec(st, txn, &r, 1)) != 0)
-		return rc;
-	n = dlv_index_key(evt, id, k);
-	if ((rc = dlv_put(txn, hk_store_dbi(st, HK_DB_EVDLV), k, n, "", 0)) !=
-	    0)
-		return rc;
-	n = dlv_index_key(sub, id, k);
-	return dlv_put(txn, hk_store_dbi(st, HK_DB_SUBDLV), k, n, "", 0);
-}
-
-int
-hk_delivery_cancel_all(
-    struct hk_store *st, MDB_txn *txn, const char *sub, uint64_t *count)
-{
-	size_t slen = strlen(sub);
-	char iso[HK_ISO_LEN], id[HK_ID_MAX];
-	MDB_cursor *cur;
-	MDB_val k, v;
-	cJSON *rec;
-	int rc, rc2 = 0;
-
-	*count = 0;
-	if ((rc = mdb_cursor_open(txn, hk_store_dbi(st, HK_DB_SUBDLV), &cur)) !=
-	    0)
-		return hk_store_err(rc);
-	k.mv_data = (void *)(uintptr_t)sub;
-	k.mv_size = slen;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size <= slen || k.mv_size - slen >= HK_ID_MAX ||
-		    memcmp(k.mv_data, sub, slen) != 0)
-			break;
-		memcpy(id, (char *)k.mv_data + slen, k.mv_size - slen);
-		id[k.mv_size - slen] = '\0';
-		if ((rec = dlv_read(st, txn, id)) == NULL)
-			continue;
-		if (strcmp(dlv_str(rec, "status"), "pending") == 0) {
-			if ((rc2 = dlv_queue(st, txn, rec, 0)) == 0) {
-				dlv_set_str(rec, "status", "cancelled");
-				dlv_set_str(rec, "nextAttemptAt", NULL);
-				dlv_set_str(rec, "updatedAt",
-				    hk_time_iso(hk_now_ms(), iso));
-				rc2 = dlv_write(st, txn, rec, id);
-			}
-			(*count)++;
-		}
-		cJSON_Delete(rec);
-		if (rc2 != 0)
-			break;
-	}
-	mdb_cursor_close(cur);
-	return rc2;
 }
 
 /* ---- the engine: curl multi on the loop ---- */
@@ -873,14 +579,28 @@ eng_check(void)
 
 /* ---- outcomes ---- */
 
+/* What a finished attempt leads to (eng_fate decides). */
+enum eng_fate {
+	ENG_RETRY, /* pending again, due later */
+	ENG_SUCCEEDED,
+	ENG_FAILED /* for good: exhausted, gone, or its subscription deleted */
+};
+
 struct outcome_op {
 	struct hk_store_op op;
 	struct job *job;
 	char *attempt; /* the attempt's JSON */
-	int final; /* 0 retry, 1 succeeded, 2 failed */
+	enum eng_fate fate;
+	const char *disable; /* the subscription goes off: why, or NULL */
 	int64_t due; /* the retry's due time */
 	int gone; /* the delivery was cancelled or vanished meanwhile */
 	struct outcome_op *next; /* waiting in eng.outq */
+};
+
+static const enum hk_dstate fate_state[] = {
+    [ENG_RETRY] = HK_DS_PENDING,
+    [ENG_SUCCEEDED] = HK_DS_SUCCEEDED,
+    [ENG_FAILED] = HK_DS_FAILED,
 };
 
 static int
@@ -888,40 +608,16 @@ outcome_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
 {
 	struct outcome_op *o = (struct outcome_op *)sop;
 	struct job *j = o->job;
-	char key[HK_ID_MAX + 2];
-	struct dlv_rec r;
-	MDB_val k = {strlen(j->dlv), j->dlv}, v;
-	size_t n;
-	int rc;
+	struct hk_delivery d;
 
-	if (mdb_get(txn, hk_store_dbi(st, HK_DB_DELIVERIES), &k, &v) != 0 ||
-	    dlv_parse(v.mv_data, v.mv_size, &r) != 0 ||
-	    strcmp(r.status, "pending") != 0) {
+	if (hk_delivery_read(st, txn, j->dlv, &d) != 0 ||
+	    d.state != HK_DS_PENDING) {
 		o->gone = 1;
 		return 0;
 	}
-	/* Attempts live beside the record: it stays small to rewrite. */
-	n = dlv_attempt_key(j->dlv, j->attempt, key);
-	if ((rc = dlv_put(txn, hk_store_dbi(st, HK_DB_ATTEMPTS), key, n,
-	         o->attempt, strlen(o->attempt))) != 0)
-		return rc;
 	/* The old queue entry goes in the same commit as the outcome. */
-	if ((rc = dlv_queue_rec(st, txn, &r, 0)) != 0)
-		return rc;
-	r.attempts = j->attempt;
-	hk_time_iso(hk_now_ms(), r.updated);
-	if (o->final) {
-		snprintf(r.status, sizeof(r.status), "%s",
-		    o->final == 1 ? "succeeded" : "failed");
-		r.next[0] = '\0';
-	} else {
-		r.cls = 1;
-		r.due = o->due;
-		hk_time_iso(o->due, r.next);
-		if ((rc = dlv_queue_rec(st, txn, &r, 1)) != 0)
-			return rc;
-	}
-	return dlv_put_rec(st, txn, &r);
+	return hk_delivery_attempt(st, txn, &d, j->attempt, o->attempt,
+	    strlen(o->attempt), fate_state[o->fate], o->due);
 }
 
 /* Publishes an operational event about J (never about one of those). */
@@ -954,6 +650,7 @@ outcome_done(struct hk_store_op *sop, int rc)
 	struct outcome_op *o = (struct outcome_op *)sop;
 	struct job *j = o->job;
 	struct hk_sub *s = hk_sub_find(j->sub);
+	struct eng_sub *es = s != NULL ? eng_sub_get(s) : NULL;
 	int ok = job_ok(j), save = 0, disable = 0;
 
 	if (rc != 0) {
@@ -966,24 +663,25 @@ outcome_done(struct hk_store_op *sop, int rc)
 		eng.pause_until = hk_mono_us() + ENG_STORE_PAUSE_US;
 	}
 	if (rc == 0 && !o->gone)
-		hk_stream_outcome(j->dlv, j->evt, j->sub, o->final, o->attempt);
+		hk_stream_outcome(
+		    j->dlv, j->evt, j->sub, fate_state[o->fate], o->attempt);
 	hk_map_del(&eng.inflight, j->dlv, strlen(j->dlv));
-	if (s != NULL) {
+	if (s != NULL && es != NULL) {
 		if (j->probe)
-			s->sb_probing = 0;
-		s->sb_ordered_busy = 0;
+			es->probing = 0;
+		es->ordered_busy = 0;
 		if (ok) {
-			s->sb_fails = 0;
-			s->sb_probe_after = 0;
+			es->fails = 0;
+			es->probe_after = 0;
 			if (s->sb_failing_since != 0) {
 				s->sb_failing_since = 0;
 				save = 1;
 			}
 		} else {
 			/* An open circuit spaces its probes like retries. */
-			if (++s->sb_fails >= ENG_CIRCUIT)
-				s->sb_probe_after = hk_now_ms() +
-				    hk_backoff_ms(s->sb_fails - ENG_CIRCUIT + 1,
+			if (++es->fails >= ENG_CIRCUIT)
+				es->probe_after = hk_now_ms() +
+				    hk_backoff_ms(es->fails - ENG_CIRCUIT + 1,
 				        s->sb_initial_ms, s->sb_max_ms,
 				        randombytes_uniform(1000000) / 1e6);
 			if (s->sb_failing_since == 0) {
@@ -993,25 +691,25 @@ outcome_done(struct hk_store_op *sop, int rc)
 		}
 		if (s->sb_ordered && rc == 0 && !o->gone) {
 			/* The head waits for its retries; others wait for it. */
-			if (o->final &&
+			if (o->fate != ENG_RETRY &&
 			    strcmp(s->sb_ordered_head, j->dlv) == 0) {
 				s->sb_ordered_head[0] = '\0';
 				save = 1;
-			} else if (!o->final && s->sb_ordered_head[0] == '\0') {
+			} else if (o->fate == ENG_RETRY &&
+			    s->sb_ordered_head[0] == '\0') {
 				memcpy(
 				    s->sb_ordered_head, j->dlv, sizeof(j->dlv));
 				save = 1;
 			}
 		}
-		if (s->sb_active &&
-		    ((!ok && j->status == 410) ||
-		        (!ok &&
-		            hk_now_ms() - s->sb_failing_since >
-		                hd->hd_conf.cf_disable_after_ms))) {
+		if (!ok && o->disable == NULL &&
+		    hk_now_ms() - s->sb_failing_since >
+		        hd->hd_conf.cf_disable_after_ms)
+			o->disable = "failing";
+		if (s->sb_active && o->disable != NULL) {
 			s->sb_active = 0;
 			free(s->sb_disabled_reason);
-			s->sb_disabled_reason =
-			    strdup(j->status == 410 ? "gone" : "failing");
+			s->sb_disabled_reason = strdup(o->disable);
 			save = disable = 1;
 			log_warn("subscription_disabled",
 			    "subscription=%s "
@@ -1025,25 +723,22 @@ outcome_done(struct hk_store_op *sop, int rc)
 	if (rc == 0 && !o->gone) {
 		if (ok && j->attempt > ENG_FAILING_AT)
 			eng_notify("hookd.delivery.recovered", j, s);
-		else if (!ok && j->attempt == ENG_FAILING_AT && !o->final)
+		else if (!ok && j->attempt == ENG_FAILING_AT &&
+		    o->fate == ENG_RETRY)
 			eng_notify("hookd.delivery.failing", j, s);
-		if (o->final == 2)
+		if (o->fate == ENG_FAILED)
 			eng_notify("hookd.delivery.exhausted", j, s);
 	}
 	hd->hd_stats.s_attempts++;
 	if (j->attempt > 1)
 		hd->hd_stats.s_retries++;
 	hk_stats_attempt(j->sub, ok, j->latency_ms * 1000);
-	if (rc == 0 && !o->gone && o->final == 1) {
+	if (rc == 0 && !o->gone && o->fate == ENG_SUCCEEDED) {
 		hd->hd_stats.s_succeeded++;
 		hk_stats_first_success(
 		    (hk_now_ms() - hk_id_ms("evt_", j->evt)) * 1000);
-	} else if (rc == 0 && !o->gone && o->final == 2)
+	} else if (rc == 0 && !o->gone && o->fate == ENG_FAILED)
 		hd->hd_stats.s_failed++;
-	log_debug("attempt",
-	    "delivery=%s attempt=%d status=%ld reason=%s "
-	    "ms=%lld",
-	    j->dlv, j->attempt, j->status, j->reason, (long long)j->latency_ms);
 	free(o->attempt);
 	free(o);
 	job_free(j);
@@ -1101,15 +796,74 @@ hk_engine_flush(void)
 	eng_outcome_flush(-1, 0, NULL);
 }
 
+static const char *const fate_name[] = {[ENG_RETRY] = "retry",
+    [ENG_SUCCEEDED] = "succeeded",
+    [ENG_FAILED] = "failed"};
+
+/*
+ * Every finished attempt's fate is decided here, and a failure logged
+ * here once with its cause: retried after the backoff (or the target's
+ * Retry-After), or failed for good (410 Gone, which disables the
+ * subscription too; attempts exhausted; the subscription deleted). *DUE
+ * is a retry's due time, *DISABLE why the subscription goes off (its
+ * failing too long is judged once the outcome is in, outcome_done).
+ */
+static enum eng_fate
+eng_fate(const struct job *j, const struct hk_sub *s, int64_t *due,
+    const char **disable)
+{
+	enum eng_fate f = ENG_RETRY;
+	const char *cause = j->error;
+	int64_t delay, ra;
+
+	*due = 0;
+	*disable = NULL;
+	if (job_ok(j)) {
+		f = ENG_SUCCEEDED;
+		cause = "delivered";
+	} else if (j->status == 410) {
+		f = ENG_FAILED;
+		cause = "the target answered 410 Gone";
+		*disable = "gone";
+	} else if (s == NULL) {
+		f = ENG_FAILED;
+		cause = "its subscription was deleted";
+	} else if (j->attempt >= j->limit) {
+		f = ENG_FAILED;
+		cause = "its last attempt failed";
+	} else {
+		delay = hk_backoff_ms(j->attempt, s->sb_initial_ms,
+		    s->sb_max_ms, randombytes_uniform(1000000) / 1e6);
+		if ((j->status == 429 || j->status == 503) &&
+		    j->retry_after[0] != '\0' &&
+		    hk_retry_after_ms(
+		        j->retry_after, hk_now_ms(), s->sb_max_ms, &ra) == 0)
+			delay = ra;
+		*due = hk_now_ms() + delay;
+	}
+	/* A header that may not be sent is the subscription's mistake. */
+	if (j->reason != NULL && strcmp(j->reason, "bad_header") == 0)
+		log_warn("attempt_refused", "delivery=%s fate=%s error=%s",
+		    j->dlv, fate_name[f], hk_logq(j->error));
+	else
+		log_debug("attempt",
+		    "delivery=%s attempt=%d status=%ld reason=%s ms=%lld "
+		    "fate=%s error=%s cause=%s",
+		    j->dlv, j->attempt, j->status, j->reason,
+		    (long long)j->latency_ms, fate_name[f], hk_logq(j->error),
+		    hk_logq(cause));
+	return f;
+}
+
 /* An attempt is over: commit what happened and when the next one is. */
 static void
 job_finish(struct job *j)
 {
 	struct hk_sub *s = hk_sub_find(j->sub);
+	struct eng_sub *es = eng_sub_find(j->sub);
 	struct outcome_op *o;
 	struct hk_buf a = HK_BUF_INIT;
 	char iso[HK_ISO_LEN], *p;
-	int64_t delay, ra;
 	size_t i;
 
 	/*
@@ -1119,8 +873,8 @@ job_finish(struct job *j)
 	 * an open circuit's probe wait for the outcome.
 	 */
 	eng.ninflight--;
-	if (s != NULL)
-		s->sb_inflight--;
+	if (es != NULL)
+		es->inflight--;
 	eng_schedule(0);
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		goto fail;
@@ -1146,20 +900,7 @@ job_finish(struct job *j)
 	    hk_buf_adds(&a, "\"}"))
 		goto fail;
 	o->attempt = hk_buf_take(&a);
-	if (job_ok(j))
-		o->final = 1;
-	else if (j->attempt >= j->limit || j->status == 410 || s == NULL)
-		o->final = 2;
-	else {
-		delay = hk_backoff_ms(j->attempt, s->sb_initial_ms,
-		    s->sb_max_ms, randombytes_uniform(1000000) / 1e6);
-		if ((j->status == 429 || j->status == 503) &&
-		    j->retry_after[0] != '\0' &&
-		    hk_retry_after_ms(
-		        j->retry_after, hk_now_ms(), s->sb_max_ms, &ra) == 0)
-			delay = ra;
-		o->due = hk_now_ms() + delay;
-	}
+	o->fate = eng_fate(j, s, &o->due, &o->disable);
 	o->op.so_apply = outcome_apply;
 	o->op.so_done = outcome_done;
 	eng_outcome_submit(o, j->probe || (s != NULL && s->sb_ordered));
@@ -1172,10 +913,10 @@ fail:
 		outcome_done(&o->op, HK_ESHUTDOWN);
 	} else {
 		hk_map_del(&eng.inflight, j->dlv, strlen(j->dlv));
-		if (s != NULL) {
+		if (es != NULL) {
 			if (j->probe)
-				s->sb_probing = 0;
-			s->sb_ordered_busy = 0;
+				es->probing = 0;
+			es->ordered_busy = 0;
 		}
 		job_free(j);
 	}
@@ -1185,131 +926,175 @@ fail:
 
 /* Whether S can take one more attempt now, for delivery DLV. */
 static int
-eng_may_send(struct hk_sub *s, const char *dlv)
+eng_may_send(const struct hk_sub *s, struct eng_sub *es, const char *dlv)
 {
 	int64_t wait;
 
-	if (!s->sb_active || s->sb_inflight >= s->sb_max_in_flight)
+	if (!s->sb_active || es->inflight >= s->sb_max_in_flight)
 		return 0;
-	if (s->sb_fails >= ENG_CIRCUIT && s->sb_probing)
+	if (es->fails >= ENG_CIRCUIT && es->probing)
 		return 0; /* open circuit: one probe at a time */
 	if (s->sb_ordered &&
-	    (s->sb_ordered_busy ||
+	    (es->ordered_busy ||
 	        (s->sb_ordered_head[0] != '\0' &&
 	            strcmp(s->sb_ordered_head, dlv) != 0)))
 		return 0;
 	if (s->sb_rate > 0 &&
-	    hk_bucket_take(&s->sb_bucket, hk_mono_us(), &wait) != 0)
+	    hk_bucket_take(&es->bucket, hk_mono_us(), &wait) != 0)
 		return 0;
 	return 1;
 }
 
-/* Builds and starts the attempt of queue entry DLV (key QK) for S. */
-static int
-eng_dispatch(MDB_txn *txn, struct hk_sub *s, const char *dlv, const MDB_val *qk)
+/*
+ * Builds J's body for S from its event record EV (the envelope, or the
+ * subscription's template over it). NULL, or why it cannot be built.
+ */
+static const char *
+eng_body(struct job *j, const struct hk_sub *s, const MDB_val *ev)
 {
 	static const char *const env_names[] = {"event"};
-	char hbuf[1024];
-	size_t n;
-	struct hk_tmpl_vars tv;
 	struct hk_json_str etype;
-	struct dlv_rec r;
-	struct job *j;
-	MDB_val k, v;
-	cJSON *head = NULL;
-	char *cut;
-	int rc = -1, scanned, signed_rc;
+	struct hk_tmpl_vars tv;
+	const cJSON *src, *ts, *nm;
+	const char *payload, *cause = NULL;
+	char hbuf[1024], *cut;
+	cJSON *head;
+	size_t n;
+	int scanned;
 
-	if ((j = calloc(1, sizeof(*j))) == NULL)
-		return -1;
-	snprintf(j->dlv, sizeof(j->dlv), "%s", dlv);
-	snprintf(j->sub, sizeof(j->sub), "%s", s->sb_id);
-	memcpy(j->qkey, qk->mv_data, qk->mv_size);
-	j->qklen = qk->mv_size;
-	k.mv_data = j->dlv;
-	k.mv_size = strlen(j->dlv);
-	if (mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_DELIVERIES), &k,
-	        &v) != 0 ||
-	    dlv_parse(v.mv_data, v.mv_size, &r) != 0 ||
-	    strcmp(r.status, "pending") != 0)
-		goto out;
-	memcpy(j->evt, r.event, sizeof(j->evt));
-	j->attempt = (int)r.attempts + 1;
-	j->limit = (int)r.limit;
-	k.mv_data = j->evt;
-	k.mv_size = strlen(j->evt);
-	if (mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_EVENTS), &k, &v) !=
-	        0 ||
-	    (cut = memmem(v.mv_data, v.mv_size, ",\"payload\":", 11)) == NULL)
-		goto out;
+	if ((cut = memmem(ev->mv_data, ev->mv_size, ",\"payload\":", 11)) ==
+	    NULL)
+		return "its event record has no payload";
 	/*
 	 * The type is in the envelope's head, before its payload: scanning
 	 * that (closed with a brace) spares a pass over the payload.
 	 */
-	n = (size_t)(cut - (char *)v.mv_data);
+	n = (size_t)(cut - (char *)ev->mv_data);
 	if (n + 1 < sizeof(hbuf)) {
-		memcpy(hbuf, v.mv_data, n);
+		memcpy(hbuf, ev->mv_data, n);
 		hbuf[n++] = '}';
 		scanned = hk_json_scan(hbuf, n, env_names, 1, &etype);
 	} else
-		scanned =
-		    hk_json_scan(v.mv_data, v.mv_size, env_names, 1, &etype);
+		scanned = hk_json_scan(
+		    ev->mv_data, ev->mv_size, env_names, 1, &etype);
 	if (scanned != 0)
-		goto out;
+		return "its event record is not JSON";
 	if (etype.p == NULL ||
 	    hk_json_unescape(&etype, j->type, sizeof(j->type)) < 0)
 		j->type[0] = '\0';
-	if (s->sb_template != NULL) {
-		const cJSON *src, *ts, *nm;
-		const char *payload = cut + 11;
+	if (s->sb_template == NULL)
+		return hk_buf_add(&j->body, ev->mv_data, ev->mv_size) != 0
+		    ? "out of memory"
+		    : NULL;
+	if ((head = hk_event_head(ev->mv_data, ev->mv_size)) == NULL)
+		return "its event's head is unreadable";
+	payload = cut + 11;
+	src = cJSON_GetObjectItemCaseSensitive(head, "source");
+	ts = cJSON_GetObjectItemCaseSensitive(head, "timestamp");
+	nm = cJSON_GetObjectItemCaseSensitive(src, "name");
+	memset(&tv, 0, sizeof(tv));
+	tv.event_type = j->type;
+	tv.event_id = j->evt;
+	tv.timestamp = cJSON_IsString(ts) ? ts->valuestring : "";
+	tv.source_name = cJSON_IsString(nm) ? nm->valuestring : "";
+	tv.payload = payload;
+	/* The payload runs to the envelope's closing brace. */
+	tv.payload_len =
+	    (size_t)((char *)ev->mv_data + ev->mv_size - 1 - payload);
+	if (hk_tmpl_render(s->sb_template, &tv, &j->body) != 0)
+		cause = "its template cannot be rendered";
+	cJSON_Delete(head);
+	return cause;
+}
 
-		if ((head = hk_event_head(v.mv_data, v.mv_size)) == NULL)
-			goto out;
-		src = cJSON_GetObjectItemCaseSensitive(head, "source");
-		ts = cJSON_GetObjectItemCaseSensitive(head, "timestamp");
-		nm = cJSON_GetObjectItemCaseSensitive(src, "name");
-		memset(&tv, 0, sizeof(tv));
-		tv.event_type = j->type;
-		tv.event_id = j->evt;
-		tv.timestamp = cJSON_IsString(ts) ? ts->valuestring : "";
-		tv.source_name = cJSON_IsString(nm) ? nm->valuestring : "";
-		tv.payload = payload;
-		/* The payload runs to the envelope's closing brace. */
-		tv.payload_len =
-		    (size_t)((char *)v.mv_data + v.mv_size - 1 - payload);
-		if (hk_tmpl_render(s->sb_template, &tv, &j->body) != 0)
-			goto out;
-	} else if (hk_buf_add(&j->body, v.mv_data, v.mv_size) != 0)
+/*
+ * Builds and starts the attempt of queue entry DLV (key QK) for S.
+ * NULL, or why it could not start: nothing is recorded then, the entry
+ * stays queued and is tried again on a later pass.
+ */
+static const char *
+eng_dispatch(MDB_txn *txn, const struct hk_sub *s, struct eng_sub *es,
+    const char *dlv, const MDB_val *qk)
+{
+	struct hk_delivery d;
+	const char *cause;
+	struct job *j;
+	MDB_val k, v;
+	int rc;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return "out of memory";
+	snprintf(j->dlv, sizeof(j->dlv), "%s", dlv);
+	snprintf(j->sub, sizeof(j->sub), "%s", s->sb_id);
+	memcpy(j->qkey, qk->mv_data, qk->mv_size);
+	j->qklen = qk->mv_size;
+	if ((rc = hk_delivery_read(hd->hd_store, txn, j->dlv, &d)) != 0) {
+		cause = rc == HK_ENOTFOUND
+		    ? "its delivery record is missing"
+		    : "its delivery record is unreadable";
 		goto out;
-	signed_rc = eng_sign(j, s->sb_secret,
+	}
+	if (d.state != HK_DS_PENDING) {
+		cause = "its delivery is no longer pending";
+		goto out;
+	}
+	memcpy(j->evt, d.event, sizeof(j->evt));
+	j->attempt = (int)d.attempts + 1;
+	j->limit = (int)d.limit;
+	k.mv_data = j->evt;
+	k.mv_size = strlen(j->evt);
+	if (mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_EVENTS), &k, &v) !=
+	    0) {
+		cause = "its event record is missing";
+		goto out;
+	}
+	if ((cause = eng_body(j, s, &v)) != NULL)
+		goto out;
+	rc = eng_sign(j, s->sb_secret,
 	    s->sb_prev_secret != NULL && s->sb_prev_until > hk_now_ms()
 	        ? s->sb_prev_secret
 	        : NULL,
 	    s->sb_headers);
-	if ((signed_rc != 0 && signed_rc != HK_EINVAL) ||
-	    (signed_rc == 0 &&
-	        job_start(j, s->sb_url, s->sb_timeout_ms) != 0) ||
-	    hk_map_put(&eng.inflight, j->dlv, strlen(j->dlv), j) != 0)
+	if (rc != 0 && rc != HK_EINVAL) {
+		cause = rc == HK_ERR ? "no secret can sign it"
+		                     : "its header lines cannot be built";
 		goto out;
+	}
+	if (rc == 0 && job_start(j, s->sb_url, s->sb_timeout_ms) != 0) {
+		cause = "libcurl cannot start the request";
+		goto out;
+	}
+	if (hk_map_put(&eng.inflight, j->dlv, strlen(j->dlv), j) != 0) {
+		cause = "out of memory";
+		goto out;
+	}
 	eng.ninflight++;
-	s->sb_inflight++;
-	if (s->sb_fails >= ENG_CIRCUIT)
-		s->sb_probing = j->probe = 1;
+	es->inflight++;
+	if (es->fails >= ENG_CIRCUIT)
+		es->probing = j->probe = 1;
 	if (s->sb_ordered)
-		s->sb_ordered_busy = 1;
-	rc = 0;
+		es->ordered_busy = 1;
 	/* A header that may not be sent: a failed attempt, recorded. */
-	if (signed_rc == HK_EINVAL) {
+	if (rc == HK_EINVAL) {
 		j->at_ms = hk_now_ms();
-		log_warn("attempt_refused", "delivery=%s error=%s", j->dlv,
-		    hk_logq(j->error));
 		job_finish(j);
 	}
+	return NULL;
 out:
-	cJSON_Delete(head);
-	if (rc != 0)
-		job_free(j);
-	return rc;
+	job_free(j);
+	return cause;
+}
+
+/* Starts the attempt of DLV; one that cannot start is logged once here. */
+static void
+eng_start(MDB_txn *txn, const struct hk_sub *s, struct eng_sub *es,
+    const char *dlv, const MDB_val *qk)
+{
+	const char *cause = eng_dispatch(txn, s, es, dlv, qk);
+
+	if (cause != NULL)
+		log_warn(
+		    "dispatch", "delivery=%s error=%s", dlv, hk_logq(cause));
 }
 
 /*
@@ -1318,31 +1103,28 @@ out:
  * and done, cancelled) releases the others.
  */
 static int
-eng_serve_head(MDB_txn *txn, struct hk_sub *s, int64_t now, int64_t *next)
+eng_serve_head(MDB_txn *txn, struct hk_sub *s, struct eng_sub *es, int64_t now,
+    int64_t *next)
 {
 	char key[HK_QKEY_MAX];
-	MDB_val k = {strlen(s->sb_ordered_head), s->sb_ordered_head}, v, qk;
-	cJSON *rec = NULL;
+	struct hk_delivery d;
+	MDB_val qk;
 	int64_t due;
 
 	if (hk_map_get(&eng.inflight, s->sb_ordered_head,
 	        strlen(s->sb_ordered_head)) != NULL)
 		return 0;
-	if (mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_DELIVERIES), &k,
-	        &v) != 0 ||
-	    (rec = cJSON_ParseWithLength(v.mv_data, v.mv_size)) == NULL ||
-	    strcmp(dlv_str(rec, "status"), "pending") != 0) {
-		cJSON_Delete(rec);
+	if (hk_delivery_read(hd->hd_store, txn, s->sb_ordered_head, &d) != 0 ||
+	    d.state != HK_DS_PENDING) {
 		s->sb_ordered_head[0] = '\0';
 		hk_sub_save_state(s, 0);
 		eng_schedule(0);
 		return 0;
 	}
-	due = dlv_num(rec, "due");
-	qk.mv_size = hk_queue_key(
-	    s->sb_id, (int)dlv_num(rec, "cls"), due, s->sb_ordered_head, key);
+	due = d.due;
+	qk.mv_size =
+	    hk_queue_key(s->sb_id, d.cls, due, s->sb_ordered_head, key);
 	qk.mv_data = key;
-	cJSON_Delete(rec);
 	if (due > now) {
 		if (due < *next)
 			*next = due;
@@ -1350,10 +1132,8 @@ eng_serve_head(MDB_txn *txn, struct hk_sub *s, int64_t now, int64_t *next)
 	}
 	if ((int64_t)eng.ninflight >= hd->hd_conf.cf_max_in_flight)
 		return -1;
-	if (eng_may_send(s, s->sb_ordered_head) &&
-	    eng_dispatch(txn, s, s->sb_ordered_head, &qk) != 0)
-		log_warn("dispatch", "delivery=%s error=%s", s->sb_ordered_head,
-		    hk_logq("cannot start the attempt"));
+	if (eng_may_send(s, es, s->sb_ordered_head))
+		eng_start(txn, s, es, s->sb_ordered_head, &qk);
 	return 0;
 }
 
@@ -1369,17 +1149,20 @@ eng_serve(
 	size_t slen = strlen(s->sb_id);
 	char start[HK_QKEY_MAX], dlv[HK_ID_MAX];
 	const unsigned char *kp;
+	struct eng_sub *es;
 	MDB_val k, v;
 	int64_t due;
 	int cls, rc;
 
-	if (s->sb_fails >= ENG_CIRCUIT && now < s->sb_probe_after) {
-		if (s->sb_probe_after < *next)
-			*next = s->sb_probe_after;
+	if ((es = eng_sub_get(s)) == NULL)
+		return 0; /* out of memory: the next pass tries again */
+	if (es->fails >= ENG_CIRCUIT && now < es->probe_after) {
+		if (es->probe_after < *next)
+			*next = es->probe_after;
 		return 0;
 	}
 	if (s->sb_ordered && s->sb_ordered_head[0] != '\0')
-		return eng_serve_head(txn, s, now, next);
+		return eng_serve_head(txn, s, es, now, next);
 	for (cls = 0; cls < 2; cls++) {
 		memcpy(start, s->sb_id, slen);
 		start[slen] = (char)cls;
@@ -1391,10 +1174,10 @@ eng_serve(
 		 * A pass that finds nothing due from there starts over next
 		 * time, so nothing is left behind for long.
 		 */
-		if (cls == 0 && s->sb_resume_len > 0) {
-			k.mv_data = s->sb_resume;
-			k.mv_size = s->sb_resume_len;
-			s->sb_resume_len = 0;
+		if (cls == 0 && es->resume_len > 0) {
+			k.mv_data = es->resume;
+			k.mv_size = es->resume_len;
+			es->resume_len = 0;
 		}
 		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
 		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -1414,21 +1197,19 @@ eng_serve(
 				continue;
 			if ((int64_t)eng.ninflight >=
 			        hd->hd_conf.cf_max_in_flight ||
-			    !eng_may_send(s, dlv)) {
+			    !eng_may_send(s, es, dlv)) {
 				if (cls == 0 &&
-				    k.mv_size <= sizeof(s->sb_resume)) {
+				    k.mv_size <= sizeof(es->resume)) {
 					memcpy(
-					    s->sb_resume, k.mv_data, k.mv_size);
-					s->sb_resume_len = k.mv_size;
+					    es->resume, k.mv_data, k.mv_size);
+					es->resume_len = k.mv_size;
 				}
 				return (int64_t)eng.ninflight >=
 				        hd->hd_conf.cf_max_in_flight
 				    ? -1
 				    : 0;
 			}
-			if (eng_dispatch(txn, s, dlv, &k) != 0)
-				log_warn("dispatch", "delivery=%s error=%s",
-				    dlv, hk_logq("cannot start the attempt"));
+			eng_start(txn, s, es, dlv, &k);
 		}
 	}
 	return 0;
@@ -1547,6 +1328,8 @@ hk_engine_free(void)
 	/* Attempts still in flight stay queued: they run after a restart. */
 	hk_map_foreach(&eng.inflight, eng_free_job);
 	hk_map_free(&eng.inflight);
+	hk_map_foreach(&eng.subs, free);
+	hk_map_free(&eng.subs);
 	while (eng.nidle > 0)
 		curl_easy_cleanup(eng.idle[--eng.nidle]);
 	if (eng.multi != NULL)
@@ -1708,38 +1491,27 @@ dlv_attempts(MDB_txn *txn, const char *id, struct hk_buf *b)
 	return hk_buf_addc(b, ']');
 }
 
-/* Appends REC in its public form (internal fields dropped) to B. */
+/*
+ * Appends record V in its public form to B: no queue fields, and
+ * in_flight while its attempt is out.
+ */
 static int
 dlv_public(MDB_txn *txn, struct hk_buf *b, const MDB_val *v, int with_attempts)
 {
-	cJSON *rec = cJSON_ParseWithLength(v->mv_data, v->mv_size);
-	const char *id;
-	char *text;
+	struct hk_delivery d;
 	int rc;
 
-	if (rec == NULL)
-		return HK_ENOMEM;
-	id = dlv_str(rec, "id");
-	if (hk_map_get(&eng.inflight, id, strlen(id)) != NULL &&
-	    strcmp(dlv_str(rec, "status"), "pending") == 0)
-		dlv_set_str(rec, "status", "in_flight");
-	cJSON_DeleteItemFromObjectCaseSensitive(rec, "cls");
-	cJSON_DeleteItemFromObjectCaseSensitive(rec, "due");
-	cJSON_DeleteItemFromObjectCaseSensitive(rec, "limit");
-	text = hk_json_text(rec);
-	if (text == NULL) {
-		cJSON_Delete(rec);
-		return HK_ENOMEM;
-	}
-	/* The record's closing brace gives way to its attempts. */
-	rc = hk_buf_add(b, text, strlen(text) - 1);
+	if (hk_delivery_parse(v->mv_data, v->mv_size, &d) != 0)
+		return HK_EINVAL;
+	if (d.state == HK_DS_PENDING &&
+	    hk_map_get(&eng.inflight, d.id, strlen(d.id)) != NULL)
+		d.state = HK_DS_IN_FLIGHT;
+	rc = hk_delivery_print(b, &d, HK_DLV_PUBLIC | HK_DLV_OPEN);
 	if (rc == 0 && with_attempts)
 		rc = hk_buf_adds(b, ",\"attempts\":") ||
-		    dlv_attempts(txn, dlv_str(rec, "id"), b);
+		    dlv_attempts(txn, d.id, b);
 	if (rc == 0)
 		rc = hk_buf_addc(b, '}');
-	free(text);
-	cJSON_Delete(rec);
 	return rc;
 }
 
@@ -1782,13 +1554,31 @@ hk_delivery_of_event(MDB_txn *txn, const char *evt, struct hk_buf *b)
 	return hk_buf_addc(b, ']');
 }
 
+/* Whether record V passes the list's filters (empty: any). */
+static int
+dlv_listed(const MDB_val *v, const char *sub, const char *evt,
+    const enum hk_dstate *want)
+{
+	struct hk_delivery d;
+
+	if (hk_delivery_parse(v->mv_data, v->mv_size, &d) != 0)
+		return 0;
+	if (d.state == HK_DS_PENDING &&
+	    hk_map_get(&eng.inflight, d.id, strlen(d.id)) != NULL)
+		d.state = HK_DS_IN_FLIGHT;
+	return (sub[0] == '\0' || strcmp(d.sub, sub) == 0) &&
+	    (evt[0] == '\0' || strcmp(d.event, evt) == 0) &&
+	    (want == NULL || d.state == *want);
+}
+
 /* GET /api/deliveries?status&subscription&event&limit&after. */
 static void
 dlv_list(struct evhttp_request *req)
 {
 	char after[HK_ID_MAX] = "", status[16], sub[HK_ID_MAX], evt[HK_ID_MAX];
-	char last[HK_ID_MAX] = "", pat[3 * HK_ID_MAX];
+	char last[HK_ID_MAX] = "";
 	struct hk_buf b = HK_BUF_INIT;
+	enum hk_dstate want;
 	MDB_cursor *cur;
 	MDB_txn *txn;
 	MDB_val k, v;
@@ -1803,10 +1593,8 @@ dlv_list(struct evhttp_request *req)
 		hk_http_error(req, 400, "bad_request", "a filter is too long");
 		return;
 	}
-	if (status[0] != '\0' && strcmp(status, "pending") != 0 &&
-	    strcmp(status, "in_flight") != 0 &&
-	    strcmp(status, "succeeded") != 0 && strcmp(status, "failed") != 0 &&
-	    strcmp(status, "cancelled") != 0) {
+	if (status[0] != '\0' &&
+	    hk_dstate_parse(status, strlen(status), &want) != 0) {
 		hk_http_error(req, 400, "bad_request",
 		    "status must be pending, "
 		    "in_flight, succeeded, failed or cancelled");
@@ -1818,9 +1606,6 @@ dlv_list(struct evhttp_request *req)
 	txn = mdb_cursor_txn(cur);
 	hk_buf_adds(&b, "{\"data\":[");
 	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
-		const char *id;
-		int in_flight;
-
 		if (k.mv_size >= HK_ID_MAX)
 			continue;
 		if (n == limit || scanned == HOOKD_SCAN_MAX) {
@@ -1830,27 +1615,8 @@ dlv_list(struct evhttp_request *req)
 		scanned++;
 		memcpy(last, k.mv_data, k.mv_size);
 		last[k.mv_size] = '\0';
-		id = last;
-		in_flight = hk_map_get(&eng.inflight, id, strlen(id)) != NULL;
-		/* Cheap filters on the raw record before parsing it. */
-		if (sub[0] != '\0' &&
-		    (snprintf(pat, sizeof(pat), "\"subscription\":\"%s\"", sub),
-		        memmem(v.mv_data, v.mv_size, pat, strlen(pat)) == NULL))
+		if (!dlv_listed(&v, sub, evt, status[0] != '\0' ? &want : NULL))
 			continue;
-		if (evt[0] != '\0' &&
-		    (snprintf(pat, sizeof(pat), "\"event\":\"%s\"", evt),
-		        memmem(v.mv_data, v.mv_size, pat, strlen(pat)) == NULL))
-			continue;
-		if (status[0] != '\0') {
-			snprintf(pat, sizeof(pat), "\"status\":\"%s\"",
-			    strcmp(status, "in_flight") == 0 ? "pending"
-			                                     : status);
-			if (memmem(v.mv_data, v.mv_size, pat, strlen(pat)) ==
-			        NULL ||
-			    (strcmp(status, "in_flight") == 0) != in_flight ||
-			    (strcmp(status, "pending") == 0 && in_flight))
-				continue;
-		}
 		if ((n++ > 0 && hk_buf_addc(&b, ',') != 0) ||
 		    dlv_public(txn, &b, &v, 0) != 0)
 			break;
@@ -1903,60 +1669,25 @@ struct dlv_op {
 	int busy;
 };
 
-/* Brings pending REC's next attempt forward to NOW; its limit stays. */
-static void
-dlv_due_now(cJSON *rec, int64_t now)
-{
-	char iso[HK_ISO_LEN];
-
-	dlv_set_num(rec, "due", (double)now);
-	dlv_set_str(rec, "nextAttemptAt", hk_time_iso(now, iso));
-	dlv_set_str(rec, "updatedAt", iso);
-}
-
-/*
- * Retry now: a pending delivery's next attempt is due at once (it uses
- * no attempt of its own); a failed one is pending again with one more.
- */
-static int
-dlv_retry_one(struct hk_store *st, MDB_txn *txn, cJSON *rec, int *busy)
-{
-	int rc;
-
-	if (strcmp(dlv_str(rec, "status"), "pending") == 0) {
-		if ((rc = dlv_queue(st, txn, rec, 0)) != 0)
-			return rc;
-		dlv_due_now(rec, hk_now_ms());
-	} else if (strcmp(dlv_str(rec, "status"), "failed") == 0)
-		dlv_requeue(rec, hk_now_ms());
-	else {
-		*busy = 1;
-		return HK_EEXIST;
-	}
-	if ((rc = dlv_queue(st, txn, rec, 1)) != 0)
-		return rc;
-	return dlv_write(st, txn, rec, dlv_str(rec, "id"));
-}
-
 static int
 dlv_op_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
 {
 	struct dlv_op *o = (struct dlv_op *)sop;
 	size_t ilen = strlen(o->id), i;
 	char id[HK_ID_MAX], iso[HK_ISO_LEN];
+	struct hk_delivery d;
 	MDB_cursor *cur;
 	MDB_val k, v;
-	cJSON *rec;
 	int64_t created;
 	int rc = 0;
 
 	switch (o->kind) {
 	case DLV_RETRY:
-		if ((rec = dlv_read(st, txn, o->id)) == NULL)
+		if (hk_delivery_read(st, txn, o->id, &d) != 0)
 			return HK_ENOTFOUND;
 		/* The record may be in flight: the loop checked before. */
-		rc = dlv_retry_one(st, txn, rec, &o->busy);
-		cJSON_Delete(rec);
+		if ((rc = hk_delivery_retry(st, txn, &d)) == HK_EEXIST)
+			o->busy = 1;
 		return rc;
 	case DLV_RECOVER:
 		if ((rc = mdb_cursor_open(
@@ -1977,14 +1708,12 @@ dlv_op_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
 			if (created < o->since ||
 			    (o->until > 0 && created >= o->until))
 				continue;
-			if ((rec = dlv_read(st, txn, id)) == NULL)
-				continue;
 			rc = 0;
-			if (strcmp(dlv_str(rec, "status"), "failed") == 0) {
-				rc = dlv_retry_one(st, txn, rec, &o->busy);
-				o->count++;
-			}
-			cJSON_Delete(rec);
+			if (hk_delivery_read(st, txn, id, &d) != 0 ||
+			    d.state != HK_DS_FAILED)
+				continue;
+			rc = hk_delivery_retry(st, txn, &d);
+			o->count++;
 			if (rc != 0)
 				break;
 		}
@@ -2024,9 +1753,9 @@ dlv_op_done(struct hk_store_op *sop, int rc)
 	else {
 		if (o->kind == DLV_RETRY)
 			hk_buf_printf(&b,
-			    "{\"status\":\"pending\",\"id\":\"%s\"}"
+			    "{\"status\":\"%s\",\"id\":\"%s\"}"
 			    "\n",
-			    o->id);
+			    hk_dstate_name(HK_DS_PENDING), o->id);
 		else if (o->kind == DLV_RECOVER)
 			hk_buf_printf(&b, "{\"recovered\":%llu}\n",
 			    (unsigned long long)o->count);

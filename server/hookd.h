@@ -20,6 +20,7 @@
 #include "addr.h"
 #include "bucket.h"
 #include "buf.h"
+#include "dlv.h"
 #include "id.h"
 #include "map.h"
 #include "secret.h"
@@ -411,9 +412,9 @@ int hk_console_serve(struct evhttp_request *, const char *path);
 void hk_stream_request(struct evhttp_request *);
 /* Sends an event's envelope (without its payload) to every stream. */
 void hk_stream_event(const char *env, size_t len);
-/* Sends an attempt's outcome (FINAL: 0 retry, 1 succeeded, 2 failed). */
+/* Sends an attempt's outcome: the delivery's state after it. */
 void hk_stream_outcome(const char *dlv, const char *evt, const char *sub,
-    int final, const char *attempt);
+    enum hk_dstate state, const char *attempt);
 
 /* admin.c: the admin listener. */
 void hk_admin_request(struct evhttp_request *, void *);
@@ -483,19 +484,9 @@ struct hk_sub {
 	int64_t sb_failing_since; /* first failure since the last success */
 	int64_t sb_created;
 	int64_t sb_updated;
-	/* Runtime state of the engine (loop only, not stored). */
-	int sb_inflight;
-	int sb_fails; /* consecutive failed attempts */
-	int sb_probing; /* the circuit is open and its probe is out */
-	int64_t sb_probe_after; /* open circuit: no probe before (wall ms) */
-	int sb_ordered_busy;
 	int sb_state_pending; /* engine saves not yet committed */
-	/* Where the last pass stopped among first attempts (a queue key). */
-	char sb_resume[HK_ID_MAX + 1 + 8 + HK_ID_MAX];
-	size_t sb_resume_len;
 	/* ordered: the delivery everything else waits for (stored). */
 	char sb_ordered_head[HK_ID_MAX];
-	struct hk_bucket sb_bucket;
 	TAILQ_ENTRY(hk_sub) sb_entry;
 };
 TAILQ_HEAD(hk_sub_list, hk_sub);
@@ -527,7 +518,7 @@ int hk_sub_check_url(const char *url, char *name, size_t namelen,
     const char **code, char *err, size_t errlen);
 void hk_sub_route(struct evhttp_request *, char **seg, int nseg);
 
-/* deliver.c: deliveries, the queue and the engine. */
+/* delivery.c: the delivery lifecycle, its records and queue entries. */
 #define HK_QKEY_MAX (HK_ID_MAX + 1 + 8 + HK_ID_MAX)
 
 /*
@@ -545,6 +536,33 @@ int hk_delivery_create(struct hk_store *, MDB_txn *, const char *evt,
 /* Cancels every pending delivery of SUB (writer thread). */
 int hk_delivery_cancel_all(
     struct hk_store *, MDB_txn *, const char *sub, uint64_t *count);
+/*
+ * Reads delivery ID into D (any thread, inside TXN). Returns 0,
+ * HK_ENOTFOUND, HK_EINVAL (unreadable) or a store failure.
+ */
+int hk_delivery_read(
+    struct hk_store *, MDB_txn *, const char *id, struct hk_delivery *d);
+/*
+ * The one transition (writer thread): D, as read in TXN, goes to state
+ * TO; pending again means queued for (CLS, DUE). Asserts the move is
+ * legal, traces it at debug level, moves the queue entry and rewrites
+ * the record in TXN.
+ */
+int hk_delivery_move(struct hk_store *, MDB_txn *, struct hk_delivery *d,
+    enum hk_dstate to, int cls, int64_t due);
+/*
+ * Records attempt ATTEMPT of pending D (its TEXT) and moves D to TO:
+ * pending again as a retry due at DUE, succeeded or failed.
+ */
+int hk_delivery_attempt(struct hk_store *, MDB_txn *, struct hk_delivery *d,
+    int attempt, const char *text, size_t len, enum hk_dstate to, int64_t due);
+/*
+ * Retry now: pending D's next attempt is due at once, failed D pending
+ * again with one attempt more; HK_EEXIST for any other state.
+ */
+int hk_delivery_retry(struct hk_store *, MDB_txn *, struct hk_delivery *d);
+
+/* deliver.c: the engine that sends deliveries, and their API. */
 void hk_delivery_route(struct evhttp_request *, char **seg, int nseg);
 void hk_delivery_recover(struct evhttp_request *, const struct hk_sub *);
 /* The deliveries of event ID as a JSON array (for GET /api/events/id). */
@@ -560,6 +578,10 @@ void hk_engine_kick(void);
 void hk_engine_flush(void);
 /* Deliveries in flight now. */
 size_t hk_engine_inflight(void);
+/* Whether SUB's circuit is open (its last attempts all failed). */
+int hk_engine_circuit_open(const char *sub);
+/* Drops the engine's state of SUB, deleted (its circuit, bucket...). */
+void hk_engine_forget(const char *sub);
 void hk_engine_test_sub(struct evhttp_request *, const struct hk_sub *);
 void hk_engine_test_delivery(struct evhttp_request *);
 
@@ -585,7 +607,6 @@ struct hk_stats {
 };
 
 /* stats.c: windows, percentiles, /api/stats and /metrics. */
-#define HK_CIRCUIT_FAILS 5 /* consecutive failures that open a circuit */
 /* One request to WEBHOOK answered STATUS (CODE: its error, or NULL). */
 void hk_stats_ingest(
     const char *webhook, int status, const char *code, int64_t latency_us);

@@ -21,7 +21,6 @@
 #define PURGE_BATCH 500 /* records deleted by one operation at most */
 #define PURGE_SCAN 5000 /* events looked at by one operation at most */
 #define PURGE_MAX_MS 60000 /* the interval, at most */
-#define PURGE_PENDING "\"status\":\"pending\"" /* in a delivery record */
 
 struct purge_op {
 	struct hk_store_op op;
@@ -57,8 +56,8 @@ purge_deliveries(struct purge_op *o, struct hk_store *st, MDB_txn *txn,
 	size_t elen = strlen(evt), n = 0, i;
 	char ids[64][HK_ID_MAX], sub[HK_ID_MAX], k[2 * HK_ID_MAX + 2];
 	MDB_cursor *cur;
+	struct hk_delivery dr;
 	MDB_val key, v, d;
-	const char *p;
 	int rc, a, pending = 0;
 
 	*kept = 0;
@@ -79,8 +78,7 @@ purge_deliveries(struct purge_op *o, struct hk_store *st, MDB_txn *txn,
 		d.mv_size = strlen(sub);
 		if (mdb_get(txn, hk_store_dbi(st, HK_DB_DELIVERIES), &d, &v) ==
 		        0 &&
-		    memmem(v.mv_data, v.mv_size, PURGE_PENDING,
-		        sizeof(PURGE_PENDING) - 1) != NULL) {
+		    hk_delivery_is_pending(v.mv_data, v.mv_size)) {
 			pending = 1;
 			break;
 		}
@@ -95,17 +93,8 @@ purge_deliveries(struct purge_op *o, struct hk_store *st, MDB_txn *txn,
 		return 0;
 	}
 	for (i = 0; i < n; i++) {
-		d.mv_data = ids[i];
-		d.mv_size = strlen(ids[i]);
-		sub[0] = '\0';
-		if (mdb_get(txn, hk_store_dbi(st, HK_DB_DELIVERIES), &d, &v) ==
-		        0 &&
-		    (p = memmem(v.mv_data, v.mv_size, "\"subscription\":\"",
-		         16)) != NULL &&
-		    (size_t)(p - (char *)v.mv_data) + 16 + 30 <= v.mv_size) {
-			memcpy(sub, p + 16, 30);
-			sub[30] = '\0';
-		}
+		if (hk_delivery_read(st, txn, ids[i], &dr) != 0)
+			dr.sub[0] = '\0';
 		if ((rc = purge_del(txn, hk_store_dbi(st, HK_DB_DELIVERIES),
 		         ids[i], strlen(ids[i]))) != 0)
 			return rc;
@@ -124,11 +113,11 @@ purge_deliveries(struct purge_op *o, struct hk_store *st, MDB_txn *txn,
 		if ((rc = purge_del(txn, hk_store_dbi(st, HK_DB_EVDLV), k,
 		         elen + strlen(ids[i]))) != 0)
 			return rc;
-		if (sub[0] != '\0') {
-			memcpy(k, sub, strlen(sub));
-			memcpy(k + strlen(sub), ids[i], strlen(ids[i]));
+		if (dr.sub[0] != '\0') {
+			memcpy(k, dr.sub, strlen(dr.sub));
+			memcpy(k + strlen(dr.sub), ids[i], strlen(ids[i]));
 			if ((rc = purge_del(txn, hk_store_dbi(st, HK_DB_SUBDLV),
-			         k, strlen(sub) + strlen(ids[i]))) != 0)
+			         k, strlen(dr.sub) + strlen(ids[i]))) != 0)
 				return rc;
 		}
 		o->deliveries++;

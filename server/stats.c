@@ -298,7 +298,7 @@ stats_count(struct stats_counts *c)
 			c->sub_on++;
 		else
 			c->sub_off++;
-		if (s->sb_fails >= HK_CIRCUIT_FAILS)
+		if (hk_engine_circuit_open(s->sb_id))
 			c->circuits++;
 	}
 	if (hk_store_rbegin(hd->hd_store, &txn) == 0) {

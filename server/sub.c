@@ -869,8 +869,6 @@ hk_sub_load(char **cause)
 			hk_store_rend(hd->hd_store);
 			return HK_EINVAL;
 		}
-		hk_bucket_init(
-		    &s->sb_bucket, s->sb_rate, s->sb_rate, hk_mono_us());
 		TAILQ_INSERT_TAIL(&sub_list, s, sb_entry);
 	}
 	mdb_cursor_close(cur);
@@ -1155,9 +1153,9 @@ sub_op_free(struct sub_op *o)
 
 /*
  * Puts NEW, a committed record, in the cache in place of OLD (either may
- * be NULL). The engine's runtime state stays with the subscription; its
- * stored state too while a save of it is still on the way to the store,
- * since the cache holds the engine's newest word.
+ * be NULL). The engine keeps its runtime state itself, by id; the
+ * stored state it changes stays while a save of it is still on the way
+ * to the store, since the cache holds the engine's newest word.
  */
 static void
 sub_install(struct hk_sub *old, struct hk_sub *new)
@@ -1165,15 +1163,6 @@ sub_install(struct hk_sub *old, struct hk_sub *new)
 	if (old != NULL) {
 		hk_map_del(&sub_by_id, old->sb_id, strlen(old->sb_id));
 		if (new != NULL) {
-			new->sb_inflight = old->sb_inflight;
-			new->sb_fails = old->sb_fails;
-			new->sb_probing = old->sb_probing;
-			new->sb_probe_after = old->sb_probe_after;
-			memcpy(
-			    new->sb_resume, old->sb_resume, old->sb_resume_len);
-			new->sb_resume_len = old->sb_resume_len;
-			new->sb_bucket = old->sb_bucket;
-			new->sb_ordered_busy = old->sb_ordered_busy;
 			memcpy(new->sb_ordered_head, old->sb_ordered_head,
 			    sizeof(old->sb_ordered_head));
 			new->sb_state_pending = old->sb_state_pending;
@@ -1193,11 +1182,6 @@ sub_install(struct hk_sub *old, struct hk_sub *new)
 	if (new == NULL)
 		return;
 	hk_map_put(&sub_by_id, new->sb_id, strlen(new->sb_id), new);
-	if (old == NULL)
-		hk_bucket_init(
-		    &new->sb_bucket, new->sb_rate, new->sb_rate, hk_mono_us());
-	else
-		hk_bucket_set(&new->sb_bucket, new->sb_rate, new->sb_rate);
 }
 
 /* A change that did not commit: answered, or logged for the engine's. */
@@ -1244,8 +1228,10 @@ sub_op_done(struct hk_store_op *sop, int rc)
 	                                : "subscription_updated",
 	    "subscription=%s cancelled=%llu", o->id,
 	    (unsigned long long)o->cancelled);
-	if (o->kind == SUB_DELETE)
+	if (o->kind == SUB_DELETE) {
 		hk_stats_forget(o->id);
+		hk_engine_forget(o->id);
+	}
 	if (o->req != NULL) {
 		if (o->kind == SUB_DELETE)
 			hk_http_reply(o->req, 204, NULL);
