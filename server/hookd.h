@@ -95,8 +95,6 @@ struct hk_conf {
  */
 int hk_conf_load(struct hk_conf *, int argc, char **argv);
 void hk_conf_free(struct hk_conf *);
-int hk_parse_size(const char *, int64_t *);
-int hk_parse_duration(const char *, int64_t *ms);
 
 /* log.c */
 void hk_log_init(int level, const char *file);
