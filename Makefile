@@ -6,7 +6,7 @@
 include config.mk
 
 LIB = hk buf id clock secret sig bucket store form jptr json env map addr tmpl backoff hdr units
-SERVER = main config log http conn ingest admin webhook event reqlog sub deliver stats purge provider status
+SERVER = main config log http conn ingest admin webhook event reqlog sub deliver stats purge provider status check
 # Every test/unit/<name>.c but the framework is a unit test binary.
 UNIT = $(filter-out t,$(basename $(notdir $(wildcard test/unit/*.c))))
 
