@@ -13,7 +13,6 @@
  * names to ids so that a name is unique even between two commits.
  */
 #include <ctype.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
