@@ -5,8 +5,8 @@
 
 include config.mk
 
-LIB = hk buf id clock secret sig bucket store form jptr json env map addr tmpl backoff hdr units
-SERVER = main config log http conn ingest admin webhook event reqlog sub deliver stats purge provider status check
+LIB = hk buf id clock secret sig bucket store form jptr json env map addr tmpl backoff hdr units check
+SERVER = main config log http conn ingest admin webhook event reqlog sub deliver stats purge provider status
 # Every test/unit/<name>.c but the framework is a unit test binary.
 UNIT = $(filter-out t,$(basename $(notdir $(wildcard test/unit/*.c))))
 

@@ -626,6 +626,7 @@ static const struct hk_check_row sub_rows[] = {
     {.ck_name = "rateLimit",
         .ck_type = HK_CHECK_RATE,
         SUB_AT(sb_rate),
+        .ck_min = HOOKD_RATE_MIN,
         .ck_max = SUB_RATE_MAX,
         .ck_msg = "rateLimit must be 0 (unlimited) or requests per second "
                   "from " HK_CHECK_NUM(HOOKD_RATE_MIN) " to " HK_CHECK_NUM(

@@ -508,6 +508,7 @@ static const struct hk_check_row wh_rows[] = {
         .ck_type = HK_CHECK_RATE,
         .ck_flags = HK_CHECK_NULL,
         WH_AT(wh_rate),
+        .ck_min = HOOKD_RATE_MIN,
         .ck_max = WH_RATE_MAX,
         .ck_null = -1,
         .ck_msg =

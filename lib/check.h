@@ -1,10 +1,12 @@
 /*
- * check.h: request bodies judged by a table, as config.c judges flags.
+ * check.h: JSON bodies judged by a table, as server/config.c judges
+ * flags.
  *
  * A resource lists its members as rows (name, type, bounds, message,
  * where the value goes, a setter where one is needed); hk_check_apply
- * walks them in order, so the first bad member is the one reported.
- * Loop or writer thread; the rows are constant.
+ * walks them in order, so the first bad member is the one reported, with
+ * its row's message. Any thread: the rows are constant, a walk's state
+ * is its struct hk_check. Quiet, like all of lib/: the caller answers.
  */
 #ifndef HK_CHECK_H
 #define HK_CHECK_H
@@ -17,7 +19,7 @@
 enum hk_check_type {
 	HK_CHECK_STR, /* a string of ck_min..ck_max bytes (no max if 0) */
 	HK_CHECK_INT, /* an integer number in [ck_min, ck_max] */
-	HK_CHECK_RATE, /* 0, or a number in [HOOKD_RATE_MIN, ck_max] */
+	HK_CHECK_RATE, /* 0, or a number in [ck_min, ck_max] */
 	HK_CHECK_BOOL, /* true or false */
 	HK_CHECK_ENUM, /* one of ck_names; stored as its index */
 	HK_CHECK_OBJ, /* an object of the rows ck_sub, no other member */
@@ -42,11 +44,13 @@ enum hk_check_mem {
 #define HK_CHECK_EMPTY 0x08 /* "" is stored as NULL */
 #define HK_CHECK_WIPE 0x10 /* a secret: the old value is wiped */
 
-/* Walk flags (struct hk_check ck_flags). */
+/*
+ * Walk flags (struct hk_check ck_flags). HK_CHECK_RECORD: a stored
+ * record, with members no row names, and a rate below ck_min that an
+ * older hookd took, both kept.
+ */
 #define HK_CHECK_CREATE 0x01 /* a create or a PUT: HK_CHECK_NEED rows */
-#define HK_CHECK_RECORD                                                        \
-	0x02 /* stored: no unknown-member check, and
-                                rows keep what an older hookd took */
+#define HK_CHECK_RECORD 0x02
 
 struct hk_check;
 
@@ -59,9 +63,9 @@ struct hk_check_row {
 	double ck_min, ck_max;
 	const char *ck_msg; /* the refusal: type, bounds, ck_ok, ck_set */
 	/* Judges more after type and bounds (for an object: after its
-	 * rows); 0, or -1 to refuse (with its own message, else ck_msg). */
+	 * rows); 0, or nonzero to refuse (with its message, else ck_msg). */
 	int (*ck_ok)(const void *obj, const cJSON *v, struct hk_check *);
-	/* Stores V into OBJ instead of ck_mem; 0 or -1 as ck_ok. */
+	/* Stores V into OBJ instead of ck_mem; 0 or nonzero as ck_ok. */
 	int (*ck_set)(void *obj, const cJSON *v, struct hk_check *);
 	const struct hk_check_row *ck_sub; /* HK_CHECK_OBJ, NULL-name ended */
 	const char *const *ck_names; /* HK_CHECK_ENUM, NULL ended */
@@ -90,13 +94,15 @@ struct hk_check {
 /*
  * Applies the members of J to OBJ by ROWS (ended by a row without a
  * name): a member that is not a row is refused unless CK has
- * HK_CHECK_RECORD. Returns 0, or -1 with ck->ck_err set; OBJ may then
- * hold some of the body's values (the caller drops it).
+ * HK_CHECK_RECORD. Returns 0, or HK_EINVAL with ck->ck_err set (also
+ * for a setter out of memory, "out of memory"); OBJ may then hold some
+ * of the body's values (the caller drops it). A string stored is OBJ's,
+ * the old one freed.
  */
 int hk_check_apply(const struct hk_check_row *rows, void *obj, const cJSON *j,
     struct hk_check *ck);
 
-/* Sets CK's message (printf) and returns -1. */
+/* Sets CK's message (printf) and returns HK_EINVAL. */
 int hk_check_fail(struct hk_check *ck, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

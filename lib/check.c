@@ -15,7 +15,7 @@
 #include <sodium.h>
 
 #include "check.h"
-#include "hookd.h"
+#include "hk.h"
 
 int
 hk_check_fail(struct hk_check *ck, const char *fmt, ...)
@@ -25,7 +25,7 @@ hk_check_fail(struct hk_check *ck, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(ck->ck_err, ck->ck_errlen, fmt, ap);
 	va_end(ap);
-	return -1;
+	return HK_EINVAL;
 }
 
 /* Refuses with ROW's message unless a judge or setter gave its own. */
@@ -33,7 +33,7 @@ static int
 check_refuse(const struct hk_check_row *row, struct hk_check *ck)
 {
 	if (ck->ck_err[0] != '\0')
-		return -1;
+		return HK_EINVAL;
 	return hk_check_fail(ck, "%s", row->ck_msg);
 }
 
@@ -91,8 +91,7 @@ check_type(const struct hk_check_row *row, const cJSON *v, int flags)
 		/* A record keeps what an older hookd accepted. */
 		d = v->valuedouble;
 		return cJSON_IsNumber(v) && d >= 0 && d <= row->ck_max &&
-		    !(d > 0 && d < HOOKD_RATE_MIN &&
-		        !(flags & HK_CHECK_RECORD));
+		    !(d > 0 && d < row->ck_min && !(flags & HK_CHECK_RECORD));
 	case HK_CHECK_BOOL:
 		return cJSON_IsBool(v);
 	case HK_CHECK_ENUM:
@@ -190,7 +189,7 @@ check_member(const struct hk_check_row *row, void *obj, const cJSON *v,
 	if (row->ck_type == HK_CHECK_OBJ &&
 	    (check_known(row->ck_sub, v, row->ck_name, ck) != 0 ||
 	        check_walk(row->ck_sub, obj, v, ck) != 0))
-		return -1;
+		return HK_EINVAL;
 	if (row->ck_ok != NULL && row->ck_ok(obj, v, ck) != 0)
 		return check_refuse(row, ck);
 	if (row->ck_set != NULL)
@@ -211,7 +210,7 @@ check_walk(const struct hk_check_row *rows, void *obj, const cJSON *j,
 		if (check_member(row, obj,
 		        cJSON_GetObjectItemCaseSensitive(j, row->ck_name),
 		        ck) != 0)
-			return -1;
+			return HK_EINVAL;
 	return 0;
 }
 
@@ -223,6 +222,6 @@ hk_check_apply(const struct hk_check_row *rows, void *obj, const cJSON *j,
 		ck->ck_err[0] = '\0';
 	if (!(ck->ck_flags & HK_CHECK_RECORD) &&
 	    check_known(rows, j, NULL, ck) != 0)
-		return -1;
+		return HK_EINVAL;
 	return check_walk(rows, obj, j, ck);
 }
