@@ -14,6 +14,7 @@
 
 #include "hk.h"
 #include "hookd.h"
+#include "units.h"
 
 enum conf_type {
 	CONF_STR,
@@ -99,63 +100,6 @@ static const struct conf_row conf_rows[] = {
 
 static const char *conf_levels[] = {"debug", "info", "warn", "error"};
 
-int
-hk_parse_size(const char *s, int64_t *out)
-{
-	static const struct {
-		const char *suffix;
-		int64_t mult;
-	} units[] = {{"", 1}, {"b", 1}, {"k", KiB}, {"kb", KiB}, {"kib", KiB},
-	    {"m", MiB}, {"mb", MiB}, {"mib", MiB}, {"g", GiB}, {"gb", GiB},
-	    {"gib", GiB}, {"t", TiB}, {"tb", TiB}, {"tib", TiB}};
-	char *end;
-	long long v;
-	size_t i;
-
-	errno = 0;
-	if (!isdigit((unsigned char)*s))
-		return HK_EINVAL;
-	v = strtoll(s, &end, 10);
-	if (errno != 0)
-		return HK_EINVAL;
-	for (i = 0; i < HK_NELEM(units); i++)
-		if (strcasecmp(end, units[i].suffix) == 0) {
-			if (v > INT64_MAX / units[i].mult)
-				return HK_EINVAL;
-			*out = v * units[i].mult;
-			return 0;
-		}
-	return HK_EINVAL;
-}
-
-int
-hk_parse_duration(const char *s, int64_t *ms)
-{
-	static const struct {
-		const char *suffix;
-		int64_t mult;
-	} units[] = {{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000},
-	    {"h", 3600000}, {"d", DAY}};
-	char *end;
-	long long v;
-	size_t i;
-
-	errno = 0;
-	if (!isdigit((unsigned char)*s))
-		return HK_EINVAL;
-	v = strtoll(s, &end, 10);
-	if (errno != 0)
-		return HK_EINVAL;
-	for (i = 0; i < HK_NELEM(units); i++)
-		if (strcmp(end, units[i].suffix) == 0) {
-			if (v > INT64_MAX / units[i].mult)
-				return HK_EINVAL;
-			*ms = v * units[i].mult;
-			return 0;
-		}
-	return HK_EINVAL;
-}
-
 /* Sets ROW's member of CONF from the text VAL; FROM names the origin. */
 static int
 conf_set(struct hk_conf *conf, const struct conf_row *row, const char *val,
@@ -173,11 +117,11 @@ conf_set(struct hk_conf *conf, const struct conf_row *row, const char *val,
 			return -1;
 		return 0;
 	case CONF_SIZE:
-		if (hk_parse_size(val, &v) != 0)
+		if (hk_units_parse(val, &hk_units_size, &v) != 0)
 			goto bad;
 		break;
 	case CONF_DURATION:
-		if (hk_parse_duration(val, &v) != 0)
+		if (hk_units_parse(val, &hk_units_duration, &v) != 0)
 			goto bad;
 		break;
 	case CONF_INT:

@@ -98,8 +98,6 @@ struct hk_conf {
  */
 int hk_conf_load(struct hk_conf *, int argc, char **argv);
 void hk_conf_free(struct hk_conf *);
-int hk_parse_size(const char *, int64_t *);
-int hk_parse_duration(const char *, int64_t *ms);
 
 /* log.c */
 void hk_log_init(int level, const char *file);
@@ -256,12 +254,12 @@ struct hk_handshake {
 };
 
 /*
- * Applies the members provider (presetting auth, signature.scheme and
- * eventPrefix, which members applied after it override), verifyToken and
- * acceptForms of J to WH. 0, or -1 with the 400 message in ERR.
+ * Applies member provider V (a name, or null) to WH, presetting auth,
+ * signature.scheme and eventPrefix, which members applied after it
+ * override. 0, or -1 with the 400 message in ERR.
  */
-int hk_provider_apply(
-    struct hk_webhook *, const cJSON *j, char *err, size_t errlen);
+int hk_provider_set(
+    struct hk_webhook *, const cJSON *v, char *err, size_t errlen);
 /* Judges WH once all its fields are set: 0, or -1 with ERR. */
 int hk_provider_check(const struct hk_webhook *, char *err, size_t errlen);
 /* Adds provider, verifyToken and acceptForms to a webhook's JSON. */

@@ -130,51 +130,23 @@ pv_preset(struct hk_webhook *wh, const struct hk_provider *pv)
 }
 
 int
-hk_provider_apply(
-    struct hk_webhook *wh, const cJSON *j, char *err, size_t errlen)
+hk_provider_set(struct hk_webhook *wh, const cJSON *v, char *err, size_t errlen)
 {
-	const cJSON *v;
-	char *dup;
 	size_t i;
 	int n;
 
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "provider")) != NULL) {
-		if (cJSON_IsNull(v))
-			wh->wh_provider = NULL;
-		else if (!cJSON_IsString(v) ||
-		    pv_find(v->valuestring) == NULL) {
-			n = snprintf(err, errlen, "provider must be one of");
-			for (i = 0; i < HK_NELEM(pv_rows) && n > 0 &&
-			     (size_t)n < errlen;
-			     i++)
-				n += snprintf(err + n, errlen - (size_t)n,
-				    " %s", pv_rows[i].pv_name);
-			return -1;
-		} else if (pv_preset(wh, pv_find(v->valuestring)) != 0) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "verifyToken")) != NULL) {
-		if (!cJSON_IsNull(v) &&
-		    (!cJSON_IsString(v) || *v->valuestring == '\0' ||
-		        strlen(v->valuestring) > 200)) {
-			snprintf(err, errlen,
-			    "verifyToken must be a string of 1-200 characters, "
-			    "or null");
-			return -1;
-		}
-		dup = cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
-		free(wh->wh_verify_token);
-		wh->wh_verify_token = dup;
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "acceptForms")) != NULL) {
-		if (!cJSON_IsBool(v)) {
-			snprintf(
-			    err, errlen, "acceptForms must be true or false");
-			return -1;
-		}
-		wh->wh_accept_forms = cJSON_IsTrue(v);
+	if (cJSON_IsNull(v))
+		wh->wh_provider = NULL;
+	else if (!cJSON_IsString(v) || pv_find(v->valuestring) == NULL) {
+		n = snprintf(err, errlen, "provider must be one of");
+		for (i = 0;
+		     i < HK_NELEM(pv_rows) && n > 0 && (size_t)n < errlen; i++)
+			n += snprintf(err + n, errlen - (size_t)n, " %s",
+			    pv_rows[i].pv_name);
+		return -1;
+	} else if (pv_preset(wh, pv_find(v->valuestring)) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
 	return 0;
 }

@@ -13,7 +13,6 @@
  * delivery engine judges the address again at every connect.
  */
 #include <ctype.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include <sodium.h>
 
 #include "addr.h"
+#include "check.h"
 #include "clock.h"
 #include "hdr.h"
 #include "hk.h"
@@ -40,8 +40,8 @@
 #define SUB_RATE_MAX 100000
 
 /* How sub_apply_json reads its input. */
-#define SUB_J_NEED_URL 1 /* a create or PUT: url and events required */
-#define SUB_J_RECORD 2 /* a stored record, or a change checked already */
+#define SUB_J_NEED_URL HK_CHECK_CREATE /* a create or PUT: url, events */
+#define SUB_J_RECORD HK_CHECK_RECORD /* stored, or a change checked already */
 
 static struct hk_sub_list sub_list = TAILQ_HEAD_INITIALIZER(sub_list);
 static struct hk_map sub_by_id = HK_MAP_INIT;
@@ -219,17 +219,6 @@ sub_defaults(struct hk_sub *s)
 	s->sb_max_attempts = 15;
 	s->sb_initial_ms = 5000;
 	s->sb_max_ms = 21600000;
-}
-
-/* A number member that must be an integer in [LO, HI]. */
-static int
-sub_int(const cJSON *v, double lo, double hi, int64_t *out)
-{
-	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi ||
-	    v->valuedouble != floor(v->valuedouble))
-		return -1;
-	*out = (int64_t)v->valuedouble;
-	return 0;
 }
 
 /*
@@ -462,223 +451,221 @@ sub_apply_headers(struct hk_sub *s, const cJSON *v, char *err, size_t errlen)
 	return 0;
 }
 
+/* events: patterns; a create or PUT needs some (a PUT may keep none). */
+static int
+sub_set_events(void *obj, const cJSON *v, struct hk_check *ck)
+{
+	struct hk_sub *s = obj;
+	char **strs;
+	size_t cnt, i;
+
+	if (v == NULL)
+		return (ck->ck_flags & SUB_J_NEED_URL) && s->sb_nevents == 0
+		    ? hk_check_fail(ck, "events is required")
+		    : 0;
+	if (sub_strings(v, SUB_EVENTS_MAX, HOOKD_TYPE_MAX, &strs, &cnt) != 0)
+		return -1;
+	for (i = 0; i < s->sb_nevents; i++)
+		free(s->sb_events[i]);
+	free(s->sb_events);
+	s->sb_events = strs;
+	s->sb_nevents = cnt;
+	return 0;
+}
+
+static int
+sub_set_sources(void *obj, const cJSON *v, struct hk_check *ck)
+{
+	return sub_apply_sources(
+	    obj, v, ck->ck_flags, ck->ck_err, ck->ck_errlen);
+}
+
+/* A PUT without headers has none; with them it may keep some. */
+static int
+sub_set_headers(void *obj, const cJSON *v, struct hk_check *ck)
+{
+	struct hk_sub *s = obj;
+
+	if (v != NULL)
+		return sub_apply_headers(s, v, ck->ck_err, ck->ck_errlen);
+	if (ck->ck_flags & SUB_J_NEED_URL) {
+		cJSON_Delete(s->sb_headers);
+		s->sb_headers = NULL;
+	}
+	return 0;
+}
+
+/* A template must render a sample event to valid JSON. */
+static int
+sub_template_ok(const void *obj, const cJSON *v, struct hk_check *ck)
+{
+	struct hk_tmpl_vars tv = {"sample.event", "evt_sample",
+	    "2025-01-01T00:00:00.000Z", "sample", "{}", 2, NULL, 1};
+	struct hk_buf b = HK_BUF_INIT;
+	cJSON *parsed = NULL;
+
+	(void)obj;
+	if (!cJSON_IsString(v))
+		return 0;
+	if (hk_tmpl_check(v->valuestring, ck->ck_err, ck->ck_errlen) != 0)
+		return -1;
+	if (hk_tmpl_render(v->valuestring, &tv, &b) == 0)
+		parsed = cJSON_ParseWithLength(b.b, b.len);
+	hk_buf_free(&b);
+	if (parsed == NULL)
+		return hk_check_fail(
+		    ck, "template does not render to valid JSON");
+	cJSON_Delete(parsed);
+	return 0;
+}
+
+/* Judged once all three retry members are set. */
+static int
+sub_retry_ok(const void *obj, const cJSON *v, struct hk_check *ck)
+{
+	const struct hk_sub *s = obj;
+
+	(void)v;
+	if (s->sb_max_ms < s->sb_initial_ms)
+		return hk_check_fail(
+		    ck, "retry.maxMs must not be below retry.initialMs");
+	return 0;
+}
+
+/* A whsec_ secret must decode; any other is the key itself. */
+static int
+sub_secret_ok(const void *obj, const cJSON *v, struct hk_check *ck)
+{
+	unsigned char key[HK_SIG_KEYMAX];
+	int klen = hk_sig_standard_key(v->valuestring, key);
+
+	(void)obj;
+	(void)ck;
+	sodium_memzero(key, sizeof(key));
+	return klen < 0 ? -1 : 0;
+}
+
+#define SUB_AT(m) HK_CHECK_AT(struct hk_sub, m)
+
+static const struct hk_check_row sub_retry_rows[] = {
+    {.ck_name = "maxAttempts",
+        .ck_type = HK_CHECK_INT,
+        SUB_AT(sb_max_attempts),
+        .ck_min = 1,
+        .ck_max = 100,
+        .ck_msg = "retry.maxAttempts must be an integer from 1 to 100"},
+    {.ck_name = "initialMs",
+        .ck_type = HK_CHECK_INT,
+        SUB_AT(sb_initial_ms),
+        .ck_min = 100,
+        .ck_max = 86400000,
+        .ck_msg = "retry.initialMs must be an integer from 100 to 86400000"},
+    {.ck_name = "maxMs",
+        .ck_type = HK_CHECK_INT,
+        SUB_AT(sb_max_ms),
+        .ck_min = 100,
+        .ck_max = 604800000,
+        .ck_msg = "retry.maxMs must be an integer from 100 to 604800000 (7 "
+                  "days)"},
+    {.ck_name = NULL},
+};
+
+/* The members of a subscription body, in the order they are judged. */
+static const struct hk_check_row sub_rows[] = {
+    {.ck_name = "url",
+        .ck_type = HK_CHECK_STR,
+        .ck_flags = HK_CHECK_NEED,
+        SUB_AT(sb_url),
+        .ck_msg = "url must be a string"},
+    {.ck_name = "events",
+        .ck_type = HK_CHECK_ANY,
+        .ck_flags = HK_CHECK_ABSENT,
+        .ck_set = sub_set_events,
+        .ck_msg = "events must be 1-" HK_CHECK_NUM(
+            SUB_EVENTS_MAX) " patterns: a type, a prefix ending in *, or *"},
+    {.ck_name = "sources",
+        .ck_type = HK_CHECK_ANY,
+        .ck_set = sub_set_sources,
+        .ck_msg = "sources must be an array of at most " HK_CHECK_NUM(
+            SUB_SOURCES_MAX) " webhook ids or names"},
+    {.ck_name = "headers",
+        .ck_type = HK_CHECK_ANY,
+        .ck_flags = HK_CHECK_ABSENT,
+        .ck_set = sub_set_headers,
+        .ck_msg = "headers must be an object"},
+    {.ck_name = "template",
+        .ck_type = HK_CHECK_STR,
+        .ck_flags = HK_CHECK_NULL,
+        SUB_AT(sb_template),
+        .ck_max = SUB_TEMPLATE_MAX,
+        .ck_ok = sub_template_ok,
+        .ck_msg = "template must be a string of at most " HK_CHECK_NUM(
+            SUB_TEMPLATE_MAX) " bytes"},
+    {.ck_name = "description",
+        .ck_type = HK_CHECK_STR,
+        .ck_flags = HK_CHECK_NULL,
+        SUB_AT(sb_description),
+        .ck_max = 1024,
+        .ck_msg = "description must be a string of at most 1024 characters"},
+    {.ck_name = "active",
+        .ck_type = HK_CHECK_BOOL,
+        SUB_AT(sb_active),
+        .ck_msg = "active must be true or false"},
+    {.ck_name = "timeoutMs",
+        .ck_type = HK_CHECK_INT,
+        SUB_AT(sb_timeout_ms),
+        .ck_min = 100,
+        .ck_max = 120000,
+        .ck_msg = "timeoutMs must be an integer from 100 to 120000"},
+    {.ck_name = "maxInFlight",
+        .ck_type = HK_CHECK_INT,
+        SUB_AT(sb_max_in_flight),
+        .ck_min = 1,
+        .ck_max = 1000,
+        .ck_msg = "maxInFlight must be an integer from 1 to 1000"},
+    {.ck_name = "rateLimit",
+        .ck_type = HK_CHECK_RATE,
+        SUB_AT(sb_rate),
+        .ck_min = HOOKD_RATE_MIN,
+        .ck_max = SUB_RATE_MAX,
+        .ck_msg = "rateLimit must be 0 (unlimited) or requests per second "
+                  "from " HK_CHECK_NUM(HOOKD_RATE_MIN) " to " HK_CHECK_NUM(
+                      SUB_RATE_MAX)},
+    {.ck_name = "retry",
+        .ck_type = HK_CHECK_OBJ,
+        .ck_sub = sub_retry_rows,
+        .ck_ok = sub_retry_ok,
+        .ck_msg = "retry must be an object"},
+    {.ck_name = "ordered",
+        .ck_type = HK_CHECK_BOOL,
+        SUB_AT(sb_ordered),
+        .ck_msg = "ordered must be true or false"},
+    {.ck_name = "secret",
+        .ck_type = HK_CHECK_STR,
+        .ck_flags = HK_CHECK_WIPE,
+        SUB_AT(sb_secret),
+        .ck_max = 200,
+        .ck_ok = sub_secret_ok,
+        .ck_msg = "secret must be 1-200 characters; a whsec_ secret must be "
+                  "valid base64 after the prefix"},
+    {.ck_name = NULL},
+};
+
 /*
  * Applies the members of J to S (create, PATCH or PUT; a stored record
- * too). FLAGS: SUB_J_*. Returns 0, -1 with ERR, or -2 with ERR when the
- * target is not allowed.
+ * too) by sub_rows, then judges a URL the body sets. FLAGS: SUB_J_*.
+ * Returns 0, -1 with ERR, or -2 with ERR when the target is not allowed.
  */
 static int
 sub_apply_json(
     struct hk_sub *s, const cJSON *j, int flags, char *err, size_t errlen)
 {
-	const cJSON *v, *e;
-	char host[256], **strs;
+	struct hk_check ck = {flags, err, errlen};
+	char host[256];
 	const char *code;
-	int64_t n;
-	size_t cnt, i;
 
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "url")) != NULL) {
-		if (!cJSON_IsString(v)) {
-			snprintf(err, errlen, "url must be a string");
-			return -1;
-		}
-		sub_set_str(&s->sb_url, strdup(v->valuestring));
-	} else if (flags & SUB_J_NEED_URL) {
-		snprintf(err, errlen, "url is required");
+	if (hk_check_apply(sub_rows, s, j, &ck) != 0)
 		return -1;
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "events")) != NULL) {
-		if (sub_strings(
-		        v, SUB_EVENTS_MAX, HOOKD_TYPE_MAX, &strs, &cnt) != 0) {
-			snprintf(err, errlen,
-			    "events must be 1-%d patterns: a "
-			    "type, a prefix ending in *, or *",
-			    SUB_EVENTS_MAX);
-			return -1;
-		}
-		for (i = 0; i < s->sb_nevents; i++)
-			free(s->sb_events[i]);
-		free(s->sb_events);
-		s->sb_events = strs;
-		s->sb_nevents = cnt;
-	} else if ((flags & SUB_J_NEED_URL) && s->sb_nevents == 0) {
-		snprintf(err, errlen, "events is required");
-		return -1;
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "sources")) != NULL &&
-	    sub_apply_sources(s, v, flags, err, errlen) != 0)
-		return -1;
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "headers")) != NULL) {
-		if (sub_apply_headers(s, v, err, errlen) != 0)
-			return -1;
-	} else if (flags & SUB_J_NEED_URL) {
-		/* A PUT without headers has none; with them it may keep some. */
-		cJSON_Delete(s->sb_headers);
-		s->sb_headers = NULL;
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "template")) != NULL) {
-		if (cJSON_IsNull(v))
-			sub_set_str(&s->sb_template, NULL);
-		else if (!cJSON_IsString(v) ||
-		    strlen(v->valuestring) > SUB_TEMPLATE_MAX) {
-			snprintf(err, errlen,
-			    "template must be a string of at "
-			    "most %d bytes",
-			    SUB_TEMPLATE_MAX);
-			return -1;
-		} else {
-			struct hk_tmpl_vars tv = {"sample.event", "evt_sample",
-			    "2025-01-01T00:00:00.000Z", "sample", "{}", 2, NULL,
-			    1};
-			struct hk_buf b = HK_BUF_INIT;
-			cJSON *parsed = NULL;
-
-			if (hk_tmpl_check(v->valuestring, err, errlen) != 0)
-				return -1;
-			if (hk_tmpl_render(v->valuestring, &tv, &b) == 0)
-				parsed = cJSON_ParseWithLength(b.b, b.len);
-			hk_buf_free(&b);
-			if (parsed == NULL) {
-				snprintf(err, errlen,
-				    "template does not "
-				    "render to valid JSON");
-				return -1;
-			}
-			cJSON_Delete(parsed);
-			sub_set_str(&s->sb_template, strdup(v->valuestring));
-		}
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "description")) != NULL) {
-		if ((!cJSON_IsString(v) && !cJSON_IsNull(v)) ||
-		    (cJSON_IsString(v) && strlen(v->valuestring) > 1024)) {
-			snprintf(err, errlen,
-			    "description must be a string "
-			    "of at most 1024 characters");
-			return -1;
-		}
-		sub_set_str(&s->sb_description,
-		    cJSON_IsString(v) ? strdup(v->valuestring) : NULL);
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "active")) != NULL) {
-		if (!cJSON_IsBool(v)) {
-			snprintf(err, errlen, "active must be true or false");
-			return -1;
-		}
-		s->sb_active = cJSON_IsTrue(v);
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "timeoutMs")) != NULL) {
-		if (sub_int(v, 100, 120000, &n) != 0) {
-			snprintf(err, errlen,
-			    "timeoutMs must be an integer "
-			    "from 100 to 120000");
-			return -1;
-		}
-		s->sb_timeout_ms = n;
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "maxInFlight")) != NULL) {
-		if (sub_int(v, 1, 1000, &n) != 0) {
-			snprintf(err, errlen,
-			    "maxInFlight must be an integer "
-			    "from 1 to 1000");
-			return -1;
-		}
-		s->sb_max_in_flight = (int)n;
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "rateLimit")) != NULL) {
-		/* A record keeps what an older hookd accepted. */
-		if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
-		    v->valuedouble > SUB_RATE_MAX ||
-		    (v->valuedouble > 0 && v->valuedouble < HOOKD_RATE_MIN &&
-		        !(flags & SUB_J_RECORD))) {
-			snprintf(err, errlen,
-			    "rateLimit must be 0 (unlimited) or requests per "
-			    "second from %g to %d",
-			    HOOKD_RATE_MIN, SUB_RATE_MAX);
-			return -1;
-		}
-		s->sb_rate = v->valuedouble;
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "retry")) != NULL) {
-		static const char *const known[] = {
-		    "maxAttempts", "initialMs", "maxMs"};
-
-		if (!cJSON_IsObject(v)) {
-			snprintf(err, errlen, "retry must be an object");
-			return -1;
-		}
-		cJSON_ArrayForEach(e, v)
-		{
-			for (i = 0; i < HK_NELEM(known); i++)
-				if (strcmp(e->string, known[i]) == 0)
-					break;
-			if (i == HK_NELEM(known)) {
-				snprintf(err, errlen,
-				    "unknown field retry.%.64s", e->string);
-				return -1;
-			}
-		}
-		if ((e = cJSON_GetObjectItemCaseSensitive(v, "maxAttempts")) !=
-		    NULL) {
-			if (sub_int(e, 1, 100, &n) != 0) {
-				snprintf(err, errlen,
-				    "retry.maxAttempts must "
-				    "be an integer from 1 to 100");
-				return -1;
-			}
-			s->sb_max_attempts = (int)n;
-		}
-		if ((e = cJSON_GetObjectItemCaseSensitive(v, "initialMs")) !=
-		    NULL) {
-			if (sub_int(e, 100, 86400000, &n) != 0) {
-				snprintf(err, errlen,
-				    "retry.initialMs must be "
-				    "an integer from 100 to 86400000");
-				return -1;
-			}
-			s->sb_initial_ms = n;
-		}
-		if ((e = cJSON_GetObjectItemCaseSensitive(v, "maxMs")) !=
-		    NULL) {
-			if (sub_int(e, 100, 604800000, &n) != 0) {
-				snprintf(err, errlen,
-				    "retry.maxMs must be an "
-				    "integer from 100 to 604800000 (7 days)");
-				return -1;
-			}
-			s->sb_max_ms = n;
-		}
-		if (s->sb_max_ms < s->sb_initial_ms) {
-			snprintf(err, errlen,
-			    "retry.maxMs must not be below "
-			    "retry.initialMs");
-			return -1;
-		}
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "ordered")) != NULL) {
-		if (!cJSON_IsBool(v)) {
-			snprintf(err, errlen, "ordered must be true or false");
-			return -1;
-		}
-		s->sb_ordered = cJSON_IsTrue(v);
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "secret")) != NULL) {
-		unsigned char key[HK_SIG_KEYMAX];
-		int klen;
-
-		klen = cJSON_IsString(v) && strlen(v->valuestring) <= 200
-		    ? hk_sig_standard_key(v->valuestring, key)
-		    : HK_EINVAL;
-		sodium_memzero(key, sizeof(key));
-		if (klen < 0) {
-			snprintf(err, errlen,
-			    "secret must be 1-200 characters; "
-			    "a whsec_ secret must be valid base64 after the "
-			    "prefix");
-			return -1;
-		}
-		sub_wipe(s->sb_secret);
-		s->sb_secret = strdup(v->valuestring);
-	}
 	/*
 	 * Only a URL the body sets is judged: a stored one is kept when
 	 * --allow-targets no longer admits it (SPEC §7).
@@ -1343,10 +1330,6 @@ sub_check_and_submit(struct sub_op *o, int url_set)
 	evdns_getaddrinfo(hd->hd_dns, host, NULL, &hints, sub_dns_done, o);
 }
 
-static const char *const sub_fields[] = {"url", "events", "secret", "sources",
-    "headers", "template", "description", "active", "timeoutMs", "maxInFlight",
-    "rateLimit", "retry", "ordered", NULL};
-
 /*
  * The body's sources as the ids they name, so that the writer, which
  * cannot look into the webhook cache, applies the same change.
@@ -1383,10 +1366,6 @@ sub_body(struct evhttp_request *req, struct hk_sub *s, int flags, cJSON **keep)
 
 	if (hk_admin_body(req, &j) != 0)
 		return -1;
-	if (hk_admin_known(req, j, sub_fields) != 0) {
-		cJSON_Delete(j);
-		return -1;
-	}
 	rc = sub_apply_json(s, j, flags, err, sizeof(err));
 	if (rc != 0) {
 		cJSON_Delete(j);

@@ -13,13 +13,13 @@
  * names to ids so that a name is unique even between two commits.
  */
 #include <ctype.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
+#include "check.h"
 #include "clock.h"
 #include "hk.h"
 #include "hookd.h"
@@ -33,11 +33,11 @@ static struct hk_map wh_by_name = HK_MAP_INIT;
 static struct hk_map wh_by_token = HK_MAP_INIT;
 
 static const char *const wh_auths[] = {
-    "token", "signature", "token+signature", "none"};
+    "token", "signature", "token+signature", "none", NULL};
 
 /* How wh_apply_json reads its input. */
-#define WH_J_CREATE 1 /* a create: name required */
-#define WH_J_RECORD 2 /* a stored record: what hookd accepted before */
+#define WH_J_CREATE HK_CHECK_CREATE /* a create: name required */
+#define WH_J_RECORD HK_CHECK_RECORD /* stored: what hookd accepted before */
 #define WH_RATE_MAX 1000000
 
 static void
@@ -320,253 +320,252 @@ wh_header_name_valid(const char *s)
 	return 1;
 }
 
+/* A name: a slug, copied into the struct. */
+static int
+wh_set_name(void *obj, const cJSON *v, struct hk_check *ck)
+{
+	struct hk_webhook *wh = obj;
+
+	(void)ck;
+	if (!wh_name_valid(v->valuestring))
+		return -1;
+	snprintf(wh->wh_name, sizeof(wh->wh_name), "%s", v->valuestring);
+	return 0;
+}
+
+/* A description's length has a message of its own. */
+static int
+wh_description_ok(const void *obj, const cJSON *v, struct hk_check *ck)
+{
+	(void)obj;
+	if (cJSON_IsString(v) && strlen(v->valuestring) > 1024)
+		return hk_check_fail(ck, "description is too long");
+	return 0;
+}
+
+/* A preset, applied before the rows that override it (provider.c). */
+static int
+wh_set_provider(void *obj, const cJSON *v, struct hk_check *ck)
+{
+	return hk_provider_set(obj, v, ck->ck_err, ck->ck_errlen);
+}
+
+static int
+wh_set_scheme(void *obj, const cJSON *v, struct hk_check *ck)
+{
+	struct hk_webhook *wh = obj;
+
+	(void)ck;
+	return hk_sig_scheme_parse(v->valuestring, &wh->wh_scheme) != 0 ? -1
+	                                                                : 0;
+}
+
 /*
- * Applies the members of J to WH (a create, a PATCH or a record). FLAGS:
- * WH_J_*. On failure fills ERR with the message and returns -1.
+ * The kind of eventType member F and whether its value is valid for it:
+ * a stored record keeps a fixed type an older hookd took.
+ */
+static int
+wh_etype_kind(const cJSON *f, enum hk_etype *t, struct hk_check *ck)
+{
+	if (strcmp(f->string, "header") == 0)
+		*t = HK_ETYPE_HEADER;
+	else if (strcmp(f->string, "json") == 0)
+		*t = HK_ETYPE_JSON;
+	else if (strcmp(f->string, "fixed") == 0)
+		*t = HK_ETYPE_FIXED;
+	else
+		return hk_check_fail(
+		    ck, "eventType must be header, json or fixed");
+	if (*t == HK_ETYPE_FIXED && !(ck->ck_flags & WH_J_RECORD) &&
+	    !hk_event_type_ok(f->valuestring))
+		return hk_check_fail(
+		    ck, "eventType.fixed must be " HOOKD_TYPE_RULE);
+	if ((*t == HK_ETYPE_JSON && !hk_jptr_valid(f->valuestring)) ||
+	    (*t == HK_ETYPE_HEADER && !wh_header_name_valid(f->valuestring)))
+		return hk_check_fail(ck, "eventType.%s is not a valid %s",
+		    f->string,
+		    *t == HK_ETYPE_JSON ? "JSON pointer" : "header name");
+	return 0;
+}
+
+/* eventType: null for the default, else one member naming the kind. */
+static int
+wh_set_etype(void *obj, const cJSON *v, struct hk_check *ck)
+{
+	struct hk_webhook *wh = obj;
+	const cJSON *f = cJSON_IsObject(v) ? v->child : NULL;
+	enum hk_etype t = HK_ETYPE_DEFAULT;
+	char *dup = NULL;
+
+	if (!cJSON_IsNull(v)) {
+		if (f == NULL || f->next != NULL || !cJSON_IsString(f) ||
+		    *f->valuestring == '\0' ||
+		    strlen(f->valuestring) > HOOKD_TYPE_MAX)
+			return -1;
+		if (wh_etype_kind(f, &t, ck) != 0)
+			return -1;
+		if ((dup = strdup(f->valuestring)) == NULL)
+			return hk_check_fail(ck, "out of memory");
+	}
+	free(wh->wh_etype_value);
+	wh->wh_etype_value = dup;
+	wh->wh_etype = t;
+	return 0;
+}
+
+/* A prefix goes into a header-like type: visible ASCII (not a record). */
+static int
+wh_prefix_ok(const void *obj, const cJSON *v, struct hk_check *ck)
+{
+	(void)obj;
+	if (!cJSON_IsString(v) || *v->valuestring == '\0' ||
+	    (ck->ck_flags & WH_J_RECORD))
+		return 0;
+	return hk_hdr_visible(v->valuestring, strlen(v->valuestring)) ? 0 : -1;
+}
+
+#define WH_AT(m) HK_CHECK_AT(struct hk_webhook, m)
+
+static const struct hk_check_row wh_sig_rows[] = {
+    {.ck_name = "scheme",
+        .ck_type = HK_CHECK_STR,
+        .ck_set = wh_set_scheme,
+        .ck_msg = "signature.scheme must be hex, github, standard, stripe, "
+                  "slack, gitlab, shopify, zoom, meta, dropbox or x"},
+    {.ck_name = "secret",
+        .ck_type = HK_CHECK_STR,
+        .ck_flags = HK_CHECK_WIPE,
+        WH_AT(wh_secret),
+        .ck_min = 1,
+        .ck_max = 200,
+        .ck_msg = "signature.secret must be a string of 1-200 characters"},
+    {.ck_name = "toleranceSeconds",
+        .ck_type = HK_CHECK_INT,
+        WH_AT(wh_tolerance),
+        .ck_min = 1,
+        .ck_max = 86400 * 30,
+        .ck_msg = "signature.toleranceSeconds must be an integer from 1 to "
+                  "2592000"},
+    {.ck_name = NULL},
+};
+
+/* The members of a webhook body, in the order they are judged. */
+static const struct hk_check_row wh_rows[] = {
+    {.ck_name = "name",
+        .ck_type = HK_CHECK_STR,
+        .ck_flags = HK_CHECK_NEED,
+        .ck_set = wh_set_name,
+        .ck_msg = "name must be a slug of 1-" HK_CHECK_NUM(
+            HOOKD_NAME_MAX) " characters [a-z0-9._-], starting with a letter "
+                            "or "
+                            "digit, "
+                            "not with wh_"},
+    {.ck_name = "description",
+        .ck_type = HK_CHECK_STR,
+        .ck_flags = HK_CHECK_NULL,
+        WH_AT(wh_description),
+        .ck_ok = wh_description_ok,
+        .ck_msg = "description must be a string"},
+    {.ck_name = "provider",
+        .ck_type = HK_CHECK_ANY,
+        .ck_set = wh_set_provider,
+        .ck_msg = "provider is not known"},
+    {.ck_name = "verifyToken",
+        .ck_type = HK_CHECK_STR,
+        .ck_flags = HK_CHECK_NULL,
+        WH_AT(wh_verify_token),
+        .ck_min = 1,
+        .ck_max = 200,
+        .ck_msg = "verifyToken must be a string of 1-200 characters, or "
+                  "null"},
+    {.ck_name = "acceptForms",
+        .ck_type = HK_CHECK_BOOL,
+        WH_AT(wh_accept_forms),
+        .ck_msg = "acceptForms must be true or false"},
+    {.ck_name = "auth",
+        .ck_type = HK_CHECK_ENUM,
+        WH_AT(wh_auth),
+        .ck_names = wh_auths,
+        .ck_msg = "auth must be token, signature, token+signature or none"},
+    {.ck_name = "signature",
+        .ck_type = HK_CHECK_OBJ,
+        .ck_sub = wh_sig_rows,
+        .ck_msg = "signature must be an object"},
+    {.ck_name = "eventType",
+        .ck_type = HK_CHECK_ANY,
+        .ck_set = wh_set_etype,
+        .ck_msg = "eventType must be {\"header\":…}, {\"json\":…} or "
+                  "{\"fixed\":…} with a non-empty string"},
+    {.ck_name = "eventPrefix",
+        .ck_type = HK_CHECK_STR,
+        .ck_flags = HK_CHECK_NULL | HK_CHECK_EMPTY,
+        WH_AT(wh_prefix),
+        .ck_max = 64,
+        .ck_ok = wh_prefix_ok,
+        .ck_msg = "eventPrefix must be a string of at most 64 visible ASCII "
+                  "characters (0x21-0x7E)"},
+    {.ck_name = "rateLimit",
+        .ck_type = HK_CHECK_RATE,
+        .ck_flags = HK_CHECK_NULL,
+        WH_AT(wh_rate),
+        .ck_min = HOOKD_RATE_MIN,
+        .ck_max = WH_RATE_MAX,
+        .ck_null = -1,
+        .ck_msg =
+            "rateLimit must be 0 (unlimited), a number of events per "
+            "second from " HK_CHECK_NUM(HOOKD_RATE_MIN) " to " HK_CHECK_NUM(
+                WH_RATE_MAX) ", or null for the default"},
+    {.ck_name = "maxBody",
+        .ck_type = HK_CHECK_INT,
+        .ck_flags = HK_CHECK_NULL,
+        WH_AT(wh_max_body),
+        .ck_min = 1,
+        .ck_max = 1073741824.0,
+        .ck_null = 0,
+        .ck_msg = "maxBody must be a number of bytes from 1 to 1073741824, "
+                  "or null for the default"},
+    {.ck_name = "enabled",
+        .ck_type = HK_CHECK_BOOL,
+        WH_AT(wh_enabled),
+        .ck_msg = "enabled must be true or false"},
+    {.ck_name = NULL},
+};
+
+/* Only the standard scheme decodes a whsec_ secret. */
+static int
+wh_key_ok(const struct hk_webhook *wh, char *err, size_t errlen)
+{
+	unsigned char key[HK_SIG_KEYMAX];
+	int klen;
+
+	if (wh->wh_scheme != HK_SCHEME_STANDARD || wh->wh_secret == NULL)
+		return 0;
+	klen = hk_sig_standard_key(wh->wh_secret, key);
+	sodium_memzero(key, sizeof(key));
+	if (klen >= 0)
+		return 0;
+	snprintf(err, errlen,
+	    "under the standard scheme a whsec_ secret must be valid base64 "
+	    "after the prefix");
+	return -1;
+}
+
+/*
+ * Applies the members of J to WH (a create, a PATCH or a record) by
+ * wh_rows, then the rules joining members. FLAGS: WH_J_*. On failure
+ * fills ERR with the message and returns -1.
  */
 static int
 wh_apply_json(
     struct hk_webhook *wh, const cJSON *j, int flags, char *err, size_t errlen)
 {
-	static const char *const sig_fields[] = {
-	    "scheme", "secret", "toleranceSeconds", NULL};
-	const cJSON *v, *s, *f;
-	char *dup;
-	size_t i;
+	struct hk_check ck = {flags, err, errlen};
 
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "name")) != NULL) {
-		if (!cJSON_IsString(v) || !wh_name_valid(v->valuestring)) {
-			snprintf(err, errlen,
-			    "name must be a slug of 1-%d "
-			    "characters [a-z0-9._-], starting with a letter or "
-			    "digit, not with wh_",
-			    HOOKD_NAME_MAX);
-			return -1;
-		}
-		snprintf(
-		    wh->wh_name, sizeof(wh->wh_name), "%s", v->valuestring);
-	} else if (flags & WH_J_CREATE) {
-		snprintf(err, errlen, "name is required");
+	if (hk_check_apply(wh_rows, wh, j, &ck) != 0 ||
+	    wh_key_ok(wh, err, errlen) != 0)
 		return -1;
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "description")) != NULL) {
-		if (!cJSON_IsString(v) && !cJSON_IsNull(v)) {
-			snprintf(err, errlen, "description must be a string");
-			return -1;
-		}
-		if (cJSON_IsString(v) && strlen(v->valuestring) > 1024) {
-			snprintf(err, errlen, "description is too long");
-			return -1;
-		}
-		dup = cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
-		free(wh->wh_description);
-		wh->wh_description = dup;
-	}
-	/* Before the fields a preset sets, so that they override it. */
-	if (hk_provider_apply(wh, j, err, errlen) != 0)
-		return -1;
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "auth")) != NULL) {
-		for (i = 0; i < HK_NELEM(wh_auths); i++)
-			if (cJSON_IsString(v) &&
-			    strcmp(v->valuestring, wh_auths[i]) == 0)
-				break;
-		if (i == HK_NELEM(wh_auths)) {
-			snprintf(err, errlen,
-			    "auth must be token, signature, "
-			    "token+signature or none");
-			return -1;
-		}
-		wh->wh_auth = (enum hk_auth)i;
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "signature")) != NULL) {
-		if (!cJSON_IsObject(v)) {
-			snprintf(err, errlen, "signature must be an object");
-			return -1;
-		}
-		cJSON_ArrayForEach(f, v)
-		{
-			for (i = 0; sig_fields[i] != NULL; i++)
-				if (strcmp(f->string, sig_fields[i]) == 0)
-					break;
-			if (sig_fields[i] == NULL) {
-				snprintf(err, errlen,
-				    "unknown field "
-				    "signature.%.64s",
-				    f->string);
-				return -1;
-			}
-		}
-		if ((s = cJSON_GetObjectItemCaseSensitive(v, "scheme")) !=
-		        NULL &&
-		    (!cJSON_IsString(s) ||
-		        hk_sig_scheme_parse(s->valuestring, &wh->wh_scheme) !=
-		            0)) {
-			snprintf(err, errlen,
-			    "signature.scheme must be hex, github, standard, "
-			    "stripe, slack, gitlab, shopify, zoom, meta, "
-			    "dropbox or x");
-			return -1;
-		}
-		if ((s = cJSON_GetObjectItemCaseSensitive(v, "secret")) !=
-		    NULL) {
-			if (!cJSON_IsString(s) || *s->valuestring == '\0' ||
-			    strlen(s->valuestring) > 200) {
-				snprintf(err, errlen,
-				    "signature.secret must be "
-				    "a string of 1-200 characters");
-				return -1;
-			}
-			if ((dup = strdup(s->valuestring)) == NULL)
-				return -1;
-			if (wh->wh_secret != NULL) {
-				sodium_memzero(
-				    wh->wh_secret, strlen(wh->wh_secret));
-				free(wh->wh_secret);
-			}
-			wh->wh_secret = dup;
-		}
-		if ((s = cJSON_GetObjectItemCaseSensitive(
-		         v, "toleranceSeconds")) != NULL) {
-			if (!cJSON_IsNumber(s) || s->valuedouble < 1 ||
-			    s->valuedouble > 86400 * 30 ||
-			    s->valuedouble != floor(s->valuedouble)) {
-				snprintf(err, errlen,
-				    "signature."
-				    "toleranceSeconds must be an integer "
-				    "from 1 to 2592000");
-				return -1;
-			}
-			wh->wh_tolerance = (long)s->valuedouble;
-		}
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "eventType")) != NULL) {
-		if (cJSON_IsNull(v)) {
-			wh->wh_etype = HK_ETYPE_DEFAULT;
-			free(wh->wh_etype_value);
-			wh->wh_etype_value = NULL;
-		} else {
-			enum hk_etype t;
-
-			f = cJSON_IsObject(v) ? v->child : NULL;
-			if (f == NULL || f->next != NULL ||
-			    !cJSON_IsString(f) || *f->valuestring == '\0' ||
-			    strlen(f->valuestring) > HOOKD_TYPE_MAX) {
-				snprintf(err, errlen,
-				    "eventType must be "
-				    "{\"header\":…}, {\"json\":…} or "
-				    "{\"fixed\":…} with a non-empty string");
-				return -1;
-			}
-			if (strcmp(f->string, "header") == 0)
-				t = HK_ETYPE_HEADER;
-			else if (strcmp(f->string, "json") == 0)
-				t = HK_ETYPE_JSON;
-			else if (strcmp(f->string, "fixed") == 0)
-				t = HK_ETYPE_FIXED;
-			else {
-				snprintf(err, errlen,
-				    "eventType must be "
-				    "header, json or fixed");
-				return -1;
-			}
-			/* A stored record keeps what an older hookd took. */
-			if (t == HK_ETYPE_FIXED && !(flags & WH_J_RECORD) &&
-			    !hk_event_type_ok(f->valuestring)) {
-				snprintf(err, errlen,
-				    "eventType.fixed must be " HOOKD_TYPE_RULE);
-				return -1;
-			}
-			if ((t == HK_ETYPE_JSON &&
-			        !hk_jptr_valid(f->valuestring)) ||
-			    (t == HK_ETYPE_HEADER &&
-			        !wh_header_name_valid(f->valuestring))) {
-				snprintf(err, errlen,
-				    "eventType.%s is not a "
-				    "valid %s",
-				    f->string,
-				    t == HK_ETYPE_JSON ? "JSON pointer"
-				                       : "header name");
-				return -1;
-			}
-			if ((dup = strdup(f->valuestring)) == NULL)
-				return -1;
-			free(wh->wh_etype_value);
-			wh->wh_etype_value = dup;
-			wh->wh_etype = t;
-		}
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "eventPrefix")) != NULL) {
-		if ((!cJSON_IsString(v) && !cJSON_IsNull(v)) ||
-		    (cJSON_IsString(v) && strlen(v->valuestring) > 64) ||
-		    (cJSON_IsString(v) && *v->valuestring != '\0' &&
-		        !(flags & WH_J_RECORD) &&
-		        !hk_hdr_visible(
-		            v->valuestring, strlen(v->valuestring)))) {
-			snprintf(err, errlen,
-			    "eventPrefix must be a string of at most 64 "
-			    "visible ASCII characters (0x21-0x7E)");
-			return -1;
-		}
-		dup = cJSON_IsString(v) && *v->valuestring != '\0'
-		    ? strdup(v->valuestring)
-		    : NULL;
-		free(wh->wh_prefix);
-		wh->wh_prefix = dup;
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "rateLimit")) != NULL) {
-		if (cJSON_IsNull(v))
-			wh->wh_rate = -1;
-		else if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
-		    v->valuedouble > WH_RATE_MAX ||
-		    (v->valuedouble > 0 && v->valuedouble < HOOKD_RATE_MIN &&
-		        !(flags & WH_J_RECORD))) {
-			snprintf(err, errlen,
-			    "rateLimit must be 0 (unlimited), a number of "
-			    "events per second from %g to %d, or null for the "
-			    "default",
-			    HOOKD_RATE_MIN, WH_RATE_MAX);
-			return -1;
-		} else
-			wh->wh_rate = v->valuedouble;
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "maxBody")) != NULL) {
-		if (cJSON_IsNull(v))
-			wh->wh_max_body = 0;
-		else if (!cJSON_IsNumber(v) || v->valuedouble < 1 ||
-		    v->valuedouble > 1073741824.0 ||
-		    v->valuedouble != floor(v->valuedouble)) {
-			snprintf(err, errlen,
-			    "maxBody must be a number of "
-			    "bytes from 1 to 1073741824, or null for the "
-			    "default");
-			return -1;
-		} else
-			wh->wh_max_body = (int64_t)v->valuedouble;
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "enabled")) != NULL) {
-		if (!cJSON_IsBool(v)) {
-			snprintf(err, errlen, "enabled must be true or false");
-			return -1;
-		}
-		wh->wh_enabled = cJSON_IsTrue(v);
-	}
-	/* Only the standard scheme decodes a whsec_ secret. */
-	if (wh->wh_scheme == HK_SCHEME_STANDARD && wh->wh_secret != NULL) {
-		unsigned char key[HK_SIG_KEYMAX];
-		int klen = hk_sig_standard_key(wh->wh_secret, key);
-
-		sodium_memzero(key, sizeof(key));
-		if (klen < 0) {
-			snprintf(err, errlen,
-			    "under the standard scheme a "
-			    "whsec_ secret must be valid base64 after the "
-			    "prefix");
-			return -1;
-		}
-	}
 	return hk_provider_check(wh, err, errlen);
 }
-
 /* Rebuilds WH from a stored record; opens its secret. */
 static struct hk_webhook *
 wh_from_record(const char *data, size_t len, char **cause)
@@ -977,10 +976,6 @@ wh_submit(struct evhttp_request *req, struct wh_op *o)
 	}
 }
 
-static const char *const wh_fields[] = {"name", "description", "auth",
-    "signature", "eventType", "eventPrefix", "rateLimit", "maxBody", "enabled",
-    "provider", "verifyToken", "acceptForms", NULL};
-
 static void
 wh_create(struct evhttp_request *req)
 {
@@ -991,10 +986,6 @@ wh_create(struct evhttp_request *req)
 
 	if (hk_admin_body(req, &j) != 0)
 		return;
-	if (hk_admin_known(req, j, wh_fields) != 0) {
-		cJSON_Delete(j);
-		return;
-	}
 	if ((o = calloc(1, sizeof(*o))) == NULL ||
 	    (o->new = wh = calloc(1, sizeof(*wh))) == NULL) {
 		free(o);
@@ -1065,8 +1056,7 @@ wh_patch(struct evhttp_request *req, struct hk_webhook *wh)
 
 	if (hk_admin_body(req, &j) != 0)
 		return;
-	if (hk_admin_known(req, j, wh_fields) != 0 ||
-	    (o = wh_op_for(req, wh, WH_UPDATE)) == NULL) {
+	if ((o = wh_op_for(req, wh, WH_UPDATE)) == NULL) {
 		cJSON_Delete(j);
 		return;
 	}
