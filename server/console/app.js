@@ -44,6 +44,16 @@ class ApiError extends Error {
   }
 }
 
+// A number JSON.parse cannot hold (a 64-bit id, 1e400) keeps the digits
+// hookd sent, so a payload is shown as received (JSON.rawJSON).
+function keepDigits(k, v, ctx) {
+  if (typeof v === 'number' && ctx && typeof ctx.source === 'string' &&
+      typeof JSON.rawJSON === 'function' &&
+      (!Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v))))
+    return JSON.rawJSON(ctx.source);
+  return v;
+}
+
 // One admin API call with the Bearer token; the parsed JSON answer.
 async function api(method, path, body) {
   const headers = { Authorization: `Bearer ${sessionStorage.getItem(KEY) || ''}` };
@@ -60,7 +70,7 @@ async function api(method, path, body) {
   }
   const text = await r.text();
   let j = null;
-  try { j = text ? JSON.parse(text) : null; } catch { j = null; }
+  try { j = text ? JSON.parse(text, keepDigits) : null; } catch { j = null; }
   if (!r.ok) {
     if (r.status === 401 && path !== '/api/stats') signOut('The admin token was refused: sign in again.');
     const e = j && j.error;
