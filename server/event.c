@@ -220,9 +220,9 @@ event_api_submit(struct evhttp_request *req, const char *type,
 {
 	int err;
 
-	if (hd->hd_stopping || hk_store_full(hd->hd_store)) {
-		hk_http_unavailable(
-		    req, hd->hd_stopping ? HK_ESHUTDOWN : HK_EFULL);
+	/* Stopping: still taken while the store does (the grace). */
+	if (hk_store_full(hd->hd_store)) {
+		hk_http_unavailable(req, HK_EFULL);
 		return;
 	}
 	if (hk_event_submit(type, wh != NULL ? wh->wh_id : NULL,

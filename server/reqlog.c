@@ -277,7 +277,8 @@ hk_reqlog_add(const struct hk_reqlog *rl)
 
 	hk_stats_ingest(
 	    rl->rl_webhook, rl->rl_status, rl->rl_code, rl->rl_latency_us);
-	if (hd->hd_stopping || hk_store_full(hd->hd_store)) {
+	/* Stopping: requests of the grace are logged while the store runs. */
+	if (hk_store_full(hd->hd_store)) {
 		reqlog_dropped++;
 		return;
 	}

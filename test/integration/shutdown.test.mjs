@@ -32,6 +32,43 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const head = (len) => `POST /webhooks/n HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${len}\r\n\r\n`;
 
 describe('SIGTERM', () => {
+  it('takes a publish and logs an ingest completed during the grace, like ingest itself', async () => {
+    const h = await new Hookd({ args: ['--shutdown-grace', '30s'] }).start();
+    try {
+      await h.api('POST', '/api/webhooks', { name: 'n', auth: 'none', rateLimit: 0 });
+      const pub = JSON.stringify({ event: 'late.publish', payload: { marker: 'late-publish' } });
+      const adm = await connect(h.admin);
+      const ar = reader(adm);
+      adm.write(`POST /api/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${h.token}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${pub.length}\r\n\r\n` + pub.slice(0, 10));
+      const body = JSON.stringify({ event: 'late.ingest' });
+      const half = await connect(h.pub);
+      const hr = reader(half);
+      half.write(head(body.length) + body.slice(0, 5));
+      await sleep(200);
+      h.proc.kill('SIGTERM');
+      await sleep(500);
+      adm.write(pub.slice(10));
+      half.write(body.slice(5));
+      assert.equal(await ar.ended, 'closed');
+      assert.match(ar.got, /^HTTP\/1\.1 202 /, ar.got);
+      assert.equal(await hr.ended, 'closed');
+      assert.match(hr.got, /^HTTP\/1\.1 202 /, hr.got);
+      const st = await Promise.race([h.exited, sleep(15000).then(() => 'still running')]);
+      assert.deepEqual(st, { code: 0, signal: null });
+      h.check(st);
+      await h.restart();
+      const types = (await h.api('GET', '/api/events?limit=10')).body.data.map((e) => e.event ?? e.type);
+      assert.ok(types.includes('late.publish'), JSON.stringify(types));
+      assert.ok(types.includes('late.ingest'), JSON.stringify(types));
+      const log = (await h.api('GET', '/api/webhooks/n/logs')).body.data;
+      assert.ok(log.some((e) => e.status === 202), JSON.stringify(log));
+    } finally {
+      await h.stop();
+      h.cleanup();
+    }
+  });
+
   it('answers a body completed 1 s later, closes idle connections, refuses new ones, stores it', async () => {
     const h = await new Hookd({ args: ['--shutdown-grace', '30s'] }).start();
     try {
