@@ -4,47 +4,20 @@
 // 413 answered from Content-Length is in the webhook's request log.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { Hookd } from '../lib/hookd.mjs';
+import { Hookd, raw } from '../lib/hookd.mjs';
 
 // Sends only the head of a request that announces a big body, and
 // resolves with what hookd answers before any body byte is sent (or ''
 // after 3 s: hookd waited for the body).
-function headOnly(base, head) {
-  const u = new URL(base);
-  return new Promise((resolve) => {
-    const s = net.connect(Number(u.port), u.hostname);
-    let got = '';
-    s.setEncoding('latin1');
-    s.on('data', (d) => { got += d; });
-    s.on('error', () => resolve(got));
-    s.on('close', () => resolve(got));
-    s.setTimeout(3000, () => { s.destroy(); resolve(got); });
-    s.on('connect', () => s.write(head));
-  });
-}
+const headOnly = (base, bytes) => raw(base, bytes);
 
 const MB = 1024 * 1024;
 const head = (path, extra = '') => `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${extra}\r\n`;
 
 // Sends a whole request with a body of N bytes, written without waiting
 // for an answer, as most clients do; resolves with what hookd answered.
-function whole(base, path, n) {
-  const u = new URL(base);
-  return new Promise((resolve) => {
-    const s = net.connect(Number(u.port), u.hostname);
-    let got = '';
-    s.setEncoding('latin1');
-    s.on('data', (d) => { got += d; });
-    s.on('error', () => resolve(got));
-    s.on('close', () => resolve(got));
-    s.setTimeout(10000, () => { s.destroy(); resolve(got); });
-    s.on('connect', () => {
-      s.write(head(path, `Content-Length: ${n}\r\n`));
-      s.end(Buffer.alloc(n, 'a'));
-    });
-  });
-}
+const whole = (base, path, n) =>
+  raw(base, Buffer.concat([Buffer.from(head(path, `Content-Length: ${n}\r\n`)), Buffer.alloc(n, 'a')]), { end: true, waitMs: 10000 });
 
 describe('body ceiling per route', () => {
   let h, small;

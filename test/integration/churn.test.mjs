@@ -5,7 +5,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import { Hookd, raw } from '../lib/hookd.mjs';
 
 // A POST over node's http with a connection of its own; resolves with
@@ -26,19 +25,7 @@ function agentless(base, path, body) {
 
 // Writes BYTES on one connection, half-closes it (shutdown(SHUT_WR)) and
 // resolves with everything read until the server closes (or 10 s).
-function halfClose(base, bytes) {
-  const u = new URL(base);
-  return new Promise((resolve) => {
-    const s = net.connect(Number(u.port), u.hostname);
-    let got = '';
-    s.setEncoding('latin1');
-    s.on('data', (d) => { got += d; });
-    s.on('error', () => resolve(got));
-    s.on('close', () => resolve(got));
-    s.setTimeout(10000, () => { s.destroy(); resolve(got); });
-    s.on('connect', () => { s.write(bytes); s.end(); });
-  });
-}
+const halfClose = (base, bytes) => raw(base, bytes, { end: true, waitMs: 10000 });
 
 const status = (r) => Number(/^HTTP\/1\.[01] (\d+)/.exec(r)?.[1] ?? 0);
 

@@ -5,51 +5,10 @@
 // PID stays hookd's).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Hookd, BIN } from '../lib/hookd.mjs';
+import { Hookd } from '../lib/hookd.mjs';
 import { Receiver } from '../lib/receiver.mjs';
-
-// A Hookd spawned under a descriptor limit; otherwise the same.
-class LimitedHookd extends Hookd {
-  constructor(nofile, opts) {
-    super(opts);
-    this.nofile = nofile;
-  }
-
-  async start() {
-    const args = [`--nofile=${this.nofile}`, BIN, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0',
-      '--data', this.dir, '--shutdown-grace', '5s', ...this.args];
-    this.proc = spawn('prlimit', args, {
-      env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => resolve({ code, signal })));
-    this.proc.stderr.setEncoding('utf8');
-    await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`hookd did not start:\n${this.log}`)), 15000);
-      this.proc.stderr.on('data', (chunk) => {
-        this.log += chunk;
-        const m = /event=listening .*public=(\S+) admin="?([^"\s]+)"?/.exec(this.log);
-        if (m && !this.pub) {
-          clearTimeout(timer);
-          this.pub = `http://${m[1]}`;
-          this.admin = `http://${m[2]}`;
-          resolve();
-        }
-      });
-      this.exited.then(({ code, signal }) => {
-        clearTimeout(timer);
-        if (!this.pub) reject(new Error(`hookd exited (${code ?? signal}) before listening:\n${this.log}`));
-      });
-    });
-    this.token = readFileSync(join(this.dir, 'admin.token'), 'utf8').trim();
-    this.secrets.add(this.token);
-    return this;
-  }
-}
 
 // Opens N connections that send nothing; resolves with the sockets.
 async function idle(base, n) {
@@ -70,7 +29,7 @@ describe('descriptors', () => {
   let h, rx, socks = [];
   before(async () => {
     rx = await new Receiver().start();
-    h = await new LimitedHookd('256:256', { args: ['--allow-targets', '127.0.0.0/8', '--idle-timeout', '120s'] }).start();
+    h = await new Hookd({ wrap: ['prlimit', '--nofile=256:256'], args: ['--allow-targets', '127.0.0.0/8', '--idle-timeout', '120s'] }).start();
   });
   after(async () => {
     for (const s of socks) s.destroy();

@@ -5,23 +5,11 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { Hookd } from '../lib/hookd.mjs';
+import { Hookd, raw } from '../lib/hookd.mjs';
 
 // Sends BYTES; resolves with {got, closed}: closed is false when hookd
 // kept the connection open for 3 s after its answer.
-function send(base, bytes) {
-  const u = new URL(base);
-  return new Promise((resolve) => {
-    const s = net.connect(Number(u.port), u.hostname);
-    let got = '';
-    s.setEncoding('latin1');
-    s.on('data', (d) => { got += d; });
-    s.on('error', () => {});
-    s.on('close', () => resolve({ got, closed: true }));
-    s.setTimeout(3000, () => { s.destroy(); resolve({ got, closed: false }); });
-    s.on('connect', () => s.write(bytes));
-  });
-}
+const send = (base, bytes) => raw(base, bytes, { detail: true });
 
 const body = '{"framing":1}'; // 13 bytes: 0xd
 const head = 'POST /webhooks/n HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n';

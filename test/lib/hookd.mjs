@@ -37,6 +37,8 @@ export class Hookd {
     this.ownDir = !opts.dir;
     this.args = opts.args || [];
     this.env = opts.env || {};
+    // A command that execs hookd (its PID stays hookd's), e.g. prlimit.
+    this.wrap = opts.wrap || [];
     this.log = '';
     this.logs = []; // earlier runs' logs, kept for the secret check
     this.secrets = new Set();
@@ -50,7 +52,8 @@ export class Hookd {
   async start() {
     const args = ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0',
       '--data', this.dir, '--shutdown-grace', '5s', ...this.args];
-    this.proc = spawn(BIN, args, {
+    const [cmd, ...pre] = [...this.wrap, BIN];
+    this.proc = spawn(cmd, [...pre, ...args], {
       env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1', ...this.env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -156,19 +159,22 @@ export async function request(url, init) {
   return { status: res.status, headers: res.headers, body, text };
 }
 
-// Sends raw bytes and returns what came back before the server closed.
-export function raw(url, bytes, { waitMs = 3000 } = {}) {
+// Sends raw bytes and returns what came back before the server closed
+// or WAITMS of silence passed. END half-closes after the bytes
+// (shutdown(SHUT_WR)); DETAIL resolves with {got, closed}, closed false
+// when hookd still held the connection open.
+export function raw(url, bytes, { waitMs = 3000, end = false, detail = false } = {}) {
   const u = new URL(url);
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const s = net.connect(Number(u.port), u.hostname);
     let got = '';
+    const done = (closed) => resolve(detail ? { got, closed } : got);
     s.setEncoding('latin1');
     s.on('data', (d) => { got += d; });
-    s.on('error', () => resolve(got));
-    s.on('close', () => resolve(got));
-    s.setTimeout(waitMs, () => { s.destroy(); resolve(got); });
-    s.on('connect', () => s.write(bytes));
-    s.on('error', reject);
+    s.on('error', () => {});
+    s.on('close', () => done(true));
+    s.setTimeout(waitMs, () => { done(false); s.destroy(); });
+    s.on('connect', () => (end ? s.end(bytes) : s.write(bytes)));
   });
 }
 
