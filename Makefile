@@ -1,7 +1,8 @@
-.POSIX:
 # hookd: `make` builds server/hookd and server/hookctl (optimised);
 # `make test` builds the AddressSanitizer + UBSan variant in build/asan/
 # and runs every test against it; `make run` starts hookd on ./data.
+# This is a GNU make file (Debian's make; gmake on the BSDs): it uses
+# $(shell), $(wildcard), $(filter-out), $(patsubst) and % pattern rules.
 
 include config.mk
 

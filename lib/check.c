@@ -57,8 +57,7 @@ check_known(const struct hk_check_row *rows, const cJSON *j, const char *parent,
 	/* hk_admin_body answers a body that is not an object itself. */
 	if (!cJSON_IsObject(j))
 		return 0;
-	cJSON_ArrayForEach(m, j)
-	{
+	cJSON_ArrayForEach(m, j) {
 		if (check_row(rows, m->string) != NULL)
 			continue;
 		if (parent != NULL)

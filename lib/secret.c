@@ -110,8 +110,7 @@ hk_mkey_load(
 	}
 	if (st.st_mode & 077) {
 		if (asprintf(cause,
-		        "%s: mode %03o, must not be readable by "
-		        "group or others",
+		        "%s: mode %03o, must not be readable by group or others",
 		        path, (unsigned)(st.st_mode & 0777)) == -1)
 			*cause = NULL;
 		goto done;

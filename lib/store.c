@@ -421,8 +421,8 @@ static int
 store_refuse(char **cause, const char *path, const char *why)
 {
 	if (asprintf(cause,
-	        "%s: %s; refusing to start (restore it from a backup, or "
-	        "move it away to start with an empty store)",
+	        "%s: %s; refusing to start "
+	        "(restore it from a backup, or move it away to start with an empty store)",
 	        path, why) == -1)
 		*cause = NULL;
 	return HK_EINVAL;
@@ -528,8 +528,7 @@ store_check_file(const char *dir, char **cause)
 	for (i = 0; i < 2; i++)
 		if (!ok[i]) {
 			snprintf(why, sizeof(why),
-			    "corrupt: meta page %d is not a sound LMDB meta "
-			    "page",
+			    "corrupt: meta page %d is not a sound LMDB meta page",
 			    i);
 			return store_refuse(cause, path, why);
 		}

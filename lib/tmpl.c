@@ -56,8 +56,7 @@ hk_tmpl_check(const char *t, char *err, size_t len)
 	for (p = t; (p = strstr(p, "${")) != NULL; p = end) {
 		if (tmpl_var(p + 2, name, &end) != 0) {
 			snprintf(err, len,
-			    "template: unknown or malformed "
-			    "variable at \"%.40s\"",
+			    "template: unknown or malformed variable at \"%.40s\"",
 			    p);
 			return HK_EINVAL;
 		}

@@ -59,16 +59,14 @@ hk_admin_body(struct evhttp_request *req, cJSON **out)
 			end++;
 	if (j == NULL || end != p + len) {
 		cJSON_Delete(j);
-		hk_http_error(req, 400, "invalid_json",
-		    "the body is not valid "
-		    "JSON");
+		hk_http_error(
+		    req, 400, "invalid_json", "the body is not valid JSON");
 		return -1;
 	}
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);
-		hk_http_error(req, 400, "bad_request",
-		    "the body must be a JSON "
-		    "object");
+		hk_http_error(
+		    req, 400, "bad_request", "the body must be a JSON object");
 		return -1;
 	}
 	*out = j;
@@ -82,16 +80,13 @@ hk_admin_known(
 	const cJSON *m;
 	size_t i;
 
-	cJSON_ArrayForEach(m, obj)
-	{
+	cJSON_ArrayForEach(m, obj) {
 		for (i = 0; names[i] != NULL; i++)
 			if (strcmp(m->string, names[i]) == 0)
 				break;
 		if (names[i] == NULL) {
 			hk_http_error(req, 400, "bad_request",
-			    "unknown field "
-			    "%.64s",
-			    m->string);
+			    "unknown field %.64s", m->string);
 			return -1;
 		}
 	}
@@ -139,9 +134,7 @@ hk_admin_page(
 		n = strtol(buf, &end, 10);
 		if (*end != '\0' || end == buf || n < 1 || n > HOOKD_LIST_MAX) {
 			hk_http_error(req, 400, "bad_request",
-			    "limit must be "
-			    "from 1 to %d",
-			    HOOKD_LIST_MAX);
+			    "limit must be from 1 to %d", HOOKD_LIST_MAX);
 			return -1;
 		}
 		*limit = (int)n;
@@ -236,16 +229,14 @@ admin_authorized(struct evhttp_request *req)
 
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
 		hk_http_error(req, 401, "missing_token",
-		    "send Authorization: "
-		    "Bearer <admin token>");
+		    "send Authorization: Bearer <admin token>");
 		return 0;
 	}
 	for (h += 7; *h == ' '; h++)
 		;
 	if (!hk_str_ct_eq(h, hd->hd_admin_token)) {
-		hk_http_error(req, 401, "invalid_token",
-		    "the admin token is "
-		    "not valid");
+		hk_http_error(
+		    req, 401, "invalid_token", "the admin token is not valid");
 		return 0;
 	}
 	return 1;

@@ -396,8 +396,8 @@ eng_sign(
 	if ((rc = hk_hdrs_delivery(&j->hdrs, &d)) == HK_EINVAL) {
 		j->reason = "bad_header";
 		snprintf(j->error, sizeof(j->error),
-		    "header %s not sent: its name or value has a byte outside "
-		    "visible ASCII, space and tab",
+		    "header %s not sent: "
+		    "its name or value has a byte outside visible ASCII, space and tab",
 		    j->hdrs.h_bad);
 	}
 	return rc;
@@ -486,9 +486,7 @@ job_outcome(struct job *j, CURLcode rc)
 	if (j->too_large) {
 		j->reason = "too_large";
 		snprintf(j->error, sizeof(j->error),
-		    "response larger than "
-		    "%d bytes",
-		    ENG_RESPONSE_MAX);
+		    "response larger than %d bytes", ENG_RESPONSE_MAX);
 		return;
 	}
 	switch (rc) {
@@ -712,9 +710,8 @@ outcome_done(struct hk_store_op *sop, int rc)
 			s->sb_disabled_reason = strdup(o->disable);
 			save = disable = 1;
 			log_warn("subscription_disabled",
-			    "subscription=%s "
-			    "reason=%s",
-			    s->sb_id, s->sb_disabled_reason);
+			    "subscription=%s reason=%s", s->sb_id,
+			    s->sb_disabled_reason);
 			eng_notify("hookd.subscription.disabled", j, s);
 		}
 		if (save)
@@ -1247,8 +1244,8 @@ eng_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	TAILQ_FOREACH(s, hk_sub_all(), sb_entry)
-	if (s->sb_active && eng_serve(txn, cur, s, now, &next) != 0)
-		break;
+		if (s->sb_active && eng_serve(txn, cur, s, now, &next) != 0)
+			break;
 	mdb_cursor_close(cur);
 	hk_store_rend(hd->hd_store);
 	/* An ending attempt or a new event brings the next pass sooner. */
@@ -1596,8 +1593,7 @@ dlv_list(struct evhttp_request *req)
 	if (status[0] != '\0' &&
 	    hk_dstate_parse(status, strlen(status), &want) != 0) {
 		hk_http_error(req, 400, "bad_request",
-		    "status must be pending, "
-		    "in_flight, succeeded, failed or cancelled");
+		    "status must be pending, in_flight, succeeded, failed or cancelled");
 		return;
 	}
 	if ((rc = hk_admin_newest(req, HK_DB_DELIVERIES, after, strlen(after),
@@ -1746,8 +1742,7 @@ dlv_op_done(struct hk_store_op *sop, int rc)
 		    o->req, 404, "not_found", "no delivery %s", o->id);
 	else if (rc == HK_EEXIST)
 		hk_http_error(o->req, 409, "conflict",
-		    "the delivery is in "
-		    "flight or already succeeded");
+		    "the delivery is in flight or already succeeded");
 	else if (rc != 0)
 		hk_http_unavailable(o->req, rc);
 	else {
@@ -1826,8 +1821,7 @@ hk_delivery_recover(struct evhttp_request *req, const struct hk_sub *s)
 	        (!cJSON_IsString(until) ||
 	            hk_time_parse(until->valuestring, &o->until) != 0))) {
 		hk_http_error(req, 400, "bad_request",
-		    "since (and until) must "
-		    "be ISO 8601 times");
+		    "since (and until) must be ISO 8601 times");
 		cJSON_Delete(j);
 		free(o);
 		return;
@@ -1886,8 +1880,7 @@ hk_delivery_replay(struct evhttp_request *req, const char *evt)
 		cJSON_Delete(head);
 		return;
 	}
-	TAILQ_FOREACH(s, hk_sub_all(), sb_entry)
-	{
+	TAILQ_FOREACH(s, hk_sub_all(), sb_entry) {
 		if (only != NULL
 		        ? strcmp(s->sb_id, only->valuestring) != 0
 		        : !hk_sub_matches(s,
@@ -1928,9 +1921,8 @@ hk_delivery_route(struct evhttp_request *req, char **seg, int nseg)
 			hk_admin_405(req, "POST");
 		else if (hk_map_get(&eng.inflight, seg[2], strlen(seg[2])) !=
 		    NULL)
-			hk_http_error(req, 409, "conflict",
-			    "the delivery is in "
-			    "flight");
+			hk_http_error(
+			    req, 409, "conflict", "the delivery is in flight");
 		else if (!hk_id_valid("dlv_", seg[2]))
 			hk_http_error(
 			    req, 404, "not_found", "no delivery %.80s", seg[2]);

@@ -89,8 +89,8 @@ event_fanout(struct hk_event_op *eo, const char *type, const char *source)
 	size_t n = 0;
 
 	TAILQ_FOREACH(s, hk_sub_all(), sb_entry)
-	if (hk_sub_matches(s, type, source))
-		n++;
+		if (hk_sub_matches(s, type, source))
+			n++;
 	if (n == 0)
 		return 0;
 	eo->eo_subs = calloc(n, sizeof(*eo->eo_subs));
@@ -98,10 +98,10 @@ event_fanout(struct hk_event_op *eo, const char *type, const char *source)
 	if (eo->eo_subs == NULL || eo->eo_sub_max == NULL)
 		return HK_ENOMEM;
 	TAILQ_FOREACH(s, hk_sub_all(), sb_entry)
-	if (eo->eo_nsubs < n && hk_sub_matches(s, type, source)) {
-		memcpy(eo->eo_subs[eo->eo_nsubs], s->sb_id, HK_ID_MAX);
-		eo->eo_sub_max[eo->eo_nsubs++] = s->sb_max_attempts;
-	}
+		if (eo->eo_nsubs < n && hk_sub_matches(s, type, source)) {
+			memcpy(eo->eo_subs[eo->eo_nsubs], s->sb_id, HK_ID_MAX);
+			eo->eo_sub_max[eo->eo_nsubs++] = s->sb_max_attempts;
+		}
 	return 0;
 }
 
@@ -312,8 +312,7 @@ event_publish(struct evhttp_request *req)
 	    (!cJSON_IsString(idem) || *idem->valuestring == '\0' ||
 	        strlen(idem->valuestring) > HOOKD_IDEM_MAX)) {
 		hk_http_error(req, 400, "bad_request",
-		    "idempotencyKey must be "
-		    "a string of 1-%d characters",
+		    "idempotencyKey must be a string of 1-%d characters",
 		    HOOKD_IDEM_MAX);
 		goto out;
 	}
@@ -447,8 +446,7 @@ event_list(struct evhttp_request *req)
 	}
 	if (since[0] != '\0' && hk_time_parse(since, &since_ms) != 0) {
 		hk_http_error(req, 400, "bad_request",
-		    "since must be an ISO "
-		    "8601 time or seconds since the epoch");
+		    "since must be an ISO 8601 time or seconds since the epoch");
 		return;
 	}
 	if ((rc = hk_admin_newest(

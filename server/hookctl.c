@@ -49,17 +49,17 @@ static void __attribute__((noreturn)) ctl_fail(struct hk_buf *msg)
 /* The synopsis: on stdout for --help (exit 0), else on stderr (exit 2). */
 static void __attribute__((noreturn)) usage(int code)
 {
-	fputs("usage: hookctl [-a ADDR] [-t TOKEN | -T TOKEN_FILE] [--json] "
-	      "COMMAND ...\n"
-	      "       hookctl --help | --version\n"
-	      "  webhooks list|create NAME|show ID|enable ID|disable ID|"
-	      "regenerate ID|delete ID|logs ID|test ID\n"
-	      "  subs list|create URL EVENT...|show ID|enable ID|disable ID|"
-	      "delete ID|test ID|rotate-secret ID\n"
-	      "  events list|show ID|publish TYPE [PAYLOAD]|replay ID\n"
-	      "  deliveries list|show ID|retry ID\n"
-	      "  stats [--watch]\n"
-	      "Options of create and list commands: see hookctl(1).\n",
+	fputs(
+	    "usage: hookctl [-a ADDR] [-t TOKEN | -T TOKEN_FILE] [--json] COMMAND ...\n"
+	    "       hookctl --help | --version\n"
+	    "  webhooks list|create NAME|show ID|enable ID|disable ID|"
+	    "regenerate ID|delete ID|logs ID|test ID\n"
+	    "  subs list|create URL EVENT...|show ID|enable ID|disable ID|"
+	    "delete ID|test ID|rotate-secret ID\n"
+	    "  events list|show ID|publish TYPE [PAYLOAD]|replay ID\n"
+	    "  deliveries list|show ID|retry ID\n"
+	    "  stats [--watch]\n"
+	    "Options of create and list commands: see hookctl(1).\n",
 	    code == 0 ? stdout : stderr);
 	exit(code);
 }
@@ -272,8 +272,7 @@ json_flat(const cJSON *j)
 {
 	const cJSON *e;
 
-	cJSON_ArrayForEach(e, j)
-	{
+	cJSON_ArrayForEach(e, j) {
 		if (cJSON_IsObject(e) || cJSON_IsArray(e))
 			return 0;
 	}
@@ -343,8 +342,7 @@ put_value(const cJSON *v)
 		free(s);
 		return;
 	}
-	cJSON_ArrayForEach(e, v)
-	{
+	cJSON_ArrayForEach(e, v) {
 		if (cJSON_IsArray(v)) {
 			printf("%s", e != v->child ? ", " : "");
 			put_scalar(e);
@@ -376,13 +374,11 @@ ctl_summary(const cJSON *j, const struct hk_buf *raw)
 	int w = 0, len;
 	size_t n;
 
-	cJSON_ArrayForEach(m, j)
-	{
+	cJSON_ArrayForEach(m, j) {
 		if ((len = (int)strlen(m->string)) > w)
 			w = len;
 	}
-	cJSON_ArrayForEach(m, j)
-	{
+	cJSON_ArrayForEach(m, j) {
 		printf("%-*s  ", w, m->string);
 		if ((cJSON_IsNumber(m) || strcmp(m->string, "payload") == 0) &&
 		    json_member(raw, m->string, &text, &n) == 0)
@@ -390,8 +386,7 @@ ctl_summary(const cJSON *j, const struct hk_buf *raw)
 		else if (cJSON_IsArray(m) && m->child != NULL &&
 		    cJSON_IsObject(m->child)) {
 			printf("%d", cJSON_GetArraySize(m));
-			cJSON_ArrayForEach(e, m)
-			{
+			cJSON_ArrayForEach(e, m) {
 				fputs("\n  ", stdout);
 				put_value(e);
 			}
@@ -419,7 +414,8 @@ ctl_list(const char *path, void (*row)(const cJSON *), const char *what)
 			hk_buf_free(&raw);
 			die(1, "malformed answer from hookd at %s", ctl_addr);
 		}
-		cJSON_ArrayForEach(e, data) row(e);
+		cJSON_ArrayForEach(e, data)
+			row(e);
 		next = cJSON_GetObjectItemCaseSensitive(j, "next");
 		/* Silence would look like a hang or a failure. */
 		if (data->child == NULL)
@@ -538,7 +534,7 @@ row_sub(const cJSON *s)
 	printf("%s  %s  [%s]  ", str(s, "id"), str(s, "url"),
 	    flag(s, "active") ? "active" : "disabled");
 	cJSON_ArrayForEach(e, ev)
-	    printf("%s%s", e == ev->child ? "" : ",", e->valuestring);
+		printf("%s%s", e == ev->child ? "" : ",", e->valuestring);
 	putchar('\n');
 }
 

@@ -72,8 +72,7 @@ ingest_headers(struct evhttp_request *req, struct ingest *in)
 		for (i = 0; i < H_COUNT; i++)
 			lens[i] = strlen(ingest_names[i]);
 	memset(in->h, 0, sizeof(in->h));
-	TAILQ_FOREACH(kv, q, next)
-	{
+	TAILQ_FOREACH(kv, q, next) {
 		n = strlen(kv->key);
 		for (i = 0; i < H_COUNT; i++)
 			if (n == lens[i] && in->h[i] == NULL &&
@@ -464,9 +463,9 @@ ingest_form(struct evhttp_request *req, const struct hk_webhook *wh,
 		hk_buf_free(&b);
 		ingest_refuse(req, wh, in, rc == HK_ENOMEM ? 503 : 400,
 		    rc == HK_ENOMEM ? "unavailable" : "bad_request",
-		    rc == HK_ENOMEM ? "out of memory"
-		                    : "form fields must be UTF-8 text, "
-		                      "without NUL, with valid escapes");
+		    rc == HK_ENOMEM
+		        ? "out of memory"
+		        : "form fields must be UTF-8 text, without NUL, with valid escapes");
 		return -1;
 	}
 	*plen = b.len;
@@ -619,16 +618,14 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 	if (ingest_idem(
 	        in, wh, mem, payload, plen, idbuf, sizeof(idbuf), &idem) != 0) {
 		ingest_refuse(req, wh, in, 400, "bad_request",
-		    "the idempotency key must be at most 256 characters, "
-		    "without NUL");
+		    "the idempotency key must be at most 256 characters, without NUL");
 		goto out;
 	}
 	if (hk_store_full(hd->hd_store)) {
 		evhttp_add_header(
 		    evhttp_request_get_output_headers(req), "Retry-After", "5");
 		ingest_refuse(req, wh, in, 503, "unavailable",
-		    "the store is "
-		    "full; nothing accepted is lost, retry later");
+		    "the store is full; nothing accepted is lost, retry later");
 		goto out;
 	}
 	if ((copy = malloc(sizeof(*copy))) == NULL) {

@@ -159,16 +159,14 @@ hk_provider_check(const struct hk_webhook *wh, char *err, size_t errlen)
 	/* A generated secret would be of no use: the provider signs. */
 	if (pv != NULL && pv->pv_own_secret && wh->wh_secret == NULL) {
 		snprintf(err, errlen,
-		    "provider %s hands out its own secret: set "
-		    "signature.secret to it",
+		    "provider %s hands out its own secret: set signature.secret to it",
 		    pv->pv_name);
 		return -1;
 	}
 	/* Any token is a form body: X's CRC would sign forged forms. */
 	if (pv != NULL && pv->pv_get == pv_x_get && wh->wh_accept_forms) {
 		snprintf(err, errlen,
-		    "provider x takes no forms (acceptForms): its CRC "
-		    "answer would sign them");
+		    "provider x takes no forms (acceptForms): its CRC answer would sign them");
 		return -1;
 	}
 	return 0;
@@ -232,8 +230,7 @@ pv_key_suffix(
 
 	if ((j = cJSON_ParseWithLength(payload, plen)) == NULL)
 		return 0;
-	cJSON_ArrayForEach(c, j)
-	{
+	cJSON_ArrayForEach(c, j) {
 		if (c->string == NULL || (kl = strlen(c->string)) < sl ||
 		    strcmp(c->string + kl - sl, suffix) != 0)
 			continue;
@@ -414,8 +411,7 @@ pv_zoom_post(const struct hk_webhook *wh, const char *payload, size_t plen,
 	    hk_sig_mac_text(wh->wh_secret, (const unsigned char *)p, strlen(p),
 	        0, mac, sizeof(mac)) != 0)
 		return pv_refuse(hs, 400, "bad_request",
-		    "endpoint.url_validation needs a payload.plainToken of "
-		    "visible ASCII");
+		    "endpoint.url_validation needs a payload.plainToken of visible ASCII");
 	pv_answer(hs, "application/json");
 	hk_buf_adds(&hs->hs_body, "{\"plainToken\":");
 	hk_buf_add_jsonstr(&hs->hs_body, p);
@@ -473,8 +469,7 @@ pv_meta_get(struct evhttp_request *req, const struct hk_webhook *wh,
 	    hk_str_ct_eq(vt, wh->wh_verify_token))
 		return pv_text(hs, c);
 	return pv_refuse(hs, 403, "invalid_token",
-	    "hub.mode must be subscribe and hub.verify_token the webhook's "
-	    "verifyToken");
+	    "hub.mode must be subscribe and hub.verify_token the webhook's verifyToken");
 }
 
 /* Dropbox: GET ?challenge=C, echoed. */

@@ -431,9 +431,8 @@ hk_reqlog_list(struct evhttp_request *req, const struct hk_webhook *wh)
 	if (hk_admin_page(req, &limit, after, sizeof(after)) != 0)
 		return;
 	if (after[0] != '\0' && !hk_id_valid("rlg_", after)) {
-		hk_http_error(req, 400, "bad_request",
-		    "after must be a log "
-		    "entry id");
+		hk_http_error(
+		    req, 400, "bad_request", "after must be a log entry id");
 		return;
 	}
 	/*

@@ -285,15 +285,13 @@ stats_count(struct stats_counts *c)
 	MDB_txn *txn;
 
 	memset(c, 0, sizeof(*c));
-	TAILQ_FOREACH(wh, hk_webhook_all(), wh_entry)
-	{
+	TAILQ_FOREACH(wh, hk_webhook_all(), wh_entry) {
 		if (wh->wh_enabled)
 			c->wh_on++;
 		else
 			c->wh_off++;
 	}
-	TAILQ_FOREACH(s, hk_sub_all(), sb_entry)
-	{
+	TAILQ_FOREACH(s, hk_sub_all(), sb_entry) {
 		if (s->sb_active)
 			c->sub_on++;
 		else
@@ -480,8 +478,7 @@ hk_stats_metrics(struct evhttp_request *req)
 	    "Requests refused, by error code.");
 	for (i = 0; i < HK_NELEM(stats_codes); i++)
 		hk_buf_printf(&b,
-		    "hookd_ingest_rejected_total{code=\"%s\"} "
-		    "%llu\n",
+		    "hookd_ingest_rejected_total{code=\"%s\"} %llu\n",
 		    stats_codes[i], (unsigned long long)stats_rejected[i]);
 	prom_head(&b, "hookd_ingest_latency_seconds", "histogram",
 	    "Time from a request read to its 202.");
@@ -489,8 +486,7 @@ hk_stats_metrics(struct evhttp_request *req)
 	    &b, "hookd_ingest_latency_seconds", NULL, NULL, &stats_ingest);
 	prom_head(&b, "hookd_webhook_requests_total", "counter",
 	    "Requests to each webhook, by result.");
-	TAILQ_FOREACH(wh, hk_webhook_all(), wh_entry)
-	{
+	TAILQ_FOREACH(wh, hk_webhook_all(), wh_entry) {
 		ss = stats_get(wh->wh_id, 0);
 		hk_buf_printf(&b,
 		    "hookd_webhook_requests_total{webhook=\"%s\","
@@ -510,9 +506,9 @@ hk_stats_metrics(struct evhttp_request *req)
 	prom_head(&b, "hookd_webhook_latency_seconds", "histogram",
 	    "Time from a webhook request read to its answer.");
 	TAILQ_FOREACH(wh, hk_webhook_all(), wh_entry)
-	if ((ss = stats_get(wh->wh_id, 0)) != NULL)
-		prom_hist(&b, "hookd_webhook_latency_seconds", "webhook",
-		    wh->wh_id, ss);
+		if ((ss = stats_get(wh->wh_id, 0)) != NULL)
+			prom_hist(&b, "hookd_webhook_latency_seconds",
+			    "webhook", wh->wh_id, ss);
 	prom_counter(&b, "hookd_delivery_attempts_total",
 	    "Delivery attempts made.", st->s_attempts);
 	prom_counter(&b, "hookd_delivery_retries_total",
@@ -537,8 +533,7 @@ hk_stats_metrics(struct evhttp_request *req)
 	    &b, "hookd_event_first_success_seconds", NULL, NULL, &stats_first);
 	prom_head(&b, "hookd_subscription_attempts_total", "counter",
 	    "Attempts to each subscription, by result.");
-	TAILQ_FOREACH(s, hk_sub_all(), sb_entry)
-	{
+	TAILQ_FOREACH(s, hk_sub_all(), sb_entry) {
 		ss = stats_get(s->sb_id, 0);
 		hk_buf_printf(&b,
 		    "hookd_subscription_attempts_total{"
@@ -553,9 +548,9 @@ hk_stats_metrics(struct evhttp_request *req)
 	prom_head(&b, "hookd_subscription_latency_seconds", "histogram",
 	    "Attempt latency of each subscription.");
 	TAILQ_FOREACH(s, hk_sub_all(), sb_entry)
-	if ((ss = stats_get(s->sb_id, 0)) != NULL)
-		prom_hist(&b, "hookd_subscription_latency_seconds",
-		    "subscription", s->sb_id, ss);
+		if ((ss = stats_get(s->sb_id, 0)) != NULL)
+			prom_hist(&b, "hookd_subscription_latency_seconds",
+			    "subscription", s->sb_id, ss);
 	prom_head(&b, "hookd_webhooks", "gauge", "Webhooks by state.");
 	hk_buf_printf(&b,
 	    "hookd_webhooks{state=\"enabled\"} %zu\n"

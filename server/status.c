@@ -33,8 +33,7 @@ status_count(const struct hk_buf *dlv, struct status_counts *c)
 	memset(c, 0, sizeof(*c));
 	if ((arr = cJSON_ParseWithLength(dlv->b, dlv->len)) == NULL)
 		return HK_ENOMEM;
-	cJSON_ArrayForEach(d, arr)
-	{
+	cJSON_ArrayForEach(d, arr) {
 		s = cJSON_GetObjectItemCaseSensitive(d, "status");
 		c->total++;
 		if (!cJSON_IsString(s))

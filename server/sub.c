@@ -179,7 +179,7 @@ hk_sub_public(const struct hk_sub *s)
 	if ((a = cJSON_AddObjectToObject(j, "headers")) != NULL &&
 	    s->sb_headers != NULL)
 		cJSON_ArrayForEach(r, s->sb_headers)
-		    cJSON_AddStringToObject(a, r->string, SUB_REDACTED);
+			cJSON_AddStringToObject(a, r->string, SUB_REDACTED);
 	if (s->sb_template != NULL)
 		cJSON_AddStringToObject(j, "template", s->sb_template);
 	else
@@ -275,8 +275,7 @@ hk_sub_check_url(const char *url, char *name, size_t namelen, const char **code,
 	if (!hk_hdr_visible(url, strlen(url))) {
 		curl_url_cleanup(u);
 		snprintf(err, errlen,
-		    "url must be visible ASCII (0x21-0x7E): "
-		    "percent-encode the rest");
+		    "url must be visible ASCII (0x21-0x7E): percent-encode the rest");
 		return -1;
 	}
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
@@ -294,8 +293,7 @@ hk_sub_check_url(const char *url, char *name, size_t namelen, const char **code,
 		if (!hk_addr_allowed(&a, &hd->hd_allow)) {
 			*code = "target_not_allowed";
 			snprintf(err, errlen,
-			    "%s is not a public address "
-			    "(see --allow-targets)",
+			    "%s is not a public address (see --allow-targets)",
 			    host);
 			goto out;
 		}
@@ -322,18 +320,19 @@ sub_strings(const cJSON *v, size_t max, size_t maxlen, char ***out, size_t *n)
 	if (!cJSON_IsArray(v) || (cnt = (size_t)cJSON_GetArraySize(v)) > max ||
 	    cnt == 0)
 		return -1;
-	cJSON_ArrayForEach(e, v) if (!cJSON_IsString(e) ||
-	    *e->valuestring == '\0' ||
-	    strlen(e->valuestring) > maxlen) return -1;
+	cJSON_ArrayForEach(e, v)
+		if (!cJSON_IsString(e) || *e->valuestring == '\0' ||
+		    strlen(e->valuestring) > maxlen)
+			return -1;
 	if ((a = calloc(cnt + 1, sizeof(*a))) == NULL)
 		return -1;
-	cJSON_ArrayForEach(e, v) if ((a[i++] = strdup(e->valuestring)) == NULL)
-	{
-		while (i > 0)
-			free(a[--i]);
-		free(a);
-		return -1;
-	}
+	cJSON_ArrayForEach(e, v)
+		if ((a[i++] = strdup(e->valuestring)) == NULL) {
+			while (i > 0)
+				free(a[--i]);
+			free(a);
+			return -1;
+		}
 	*out = a;
 	*n = cnt;
 	return 0;
@@ -362,16 +361,14 @@ sub_apply_sources(
 
 	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > SUB_SOURCES_MAX) {
 		snprintf(err, errlen,
-		    "sources must be an array of at "
-		    "most %d webhook ids or names",
+		    "sources must be an array of at most %d webhook ids or names",
 		    SUB_SOURCES_MAX);
 		return -1;
 	}
 	cnt = (size_t)cJSON_GetArraySize(v);
 	if ((src = calloc(cnt + 1, sizeof(*src))) == NULL)
 		return -1;
-	cJSON_ArrayForEach(e, v)
-	{
+	cJSON_ArrayForEach(e, v) {
 		wh = cJSON_IsString(e) && !(flags & SUB_J_RECORD)
 		    ? hk_webhook_find(e->valuestring)
 		    : NULL;
@@ -423,8 +420,7 @@ sub_apply_headers(struct hk_sub *s, const cJSON *v, char *err, size_t errlen)
 			    s->sb_headers, e->string);
 			if (!cJSON_IsString(had)) {
 				snprintf(err, errlen,
-				    "headers: %.64s has no stored value to "
-				    "keep",
+				    "headers: %.64s has no stored value to keep",
 				    e->string);
 				cJSON_Delete(n);
 				return -1;
@@ -437,10 +433,9 @@ sub_apply_headers(struct hk_sub *s, const cJSON *v, char *err, size_t errlen)
 		}
 		if (!sub_header_ok(e)) {
 			snprintf(err, errlen,
-			    "headers: %.64s is not "
-			    "allowed (a token name, a string value of "
-			    "visible ASCII, space and tab; hookd's own "
-			    "headers are reserved)",
+			    "headers: %.64s is not allowed "
+			    "(a token name, a string value of visible ASCII, space and tab; "
+			    "hookd's own headers are reserved)",
 			    e->string);
 			cJSON_Delete(n);
 			return -1;
@@ -565,8 +560,8 @@ static const struct hk_check_row sub_retry_rows[] = {
         SUB_AT(sb_max_ms),
         .ck_min = 100,
         .ck_max = 604800000,
-        .ck_msg = "retry.maxMs must be an integer from 100 to 604800000 (7 "
-                  "days)"},
+        .ck_msg =
+            "retry.maxMs must be an integer from 100 to 604800000 (7 days)"},
     {.ck_name = NULL},
 };
 
@@ -628,9 +623,12 @@ static const struct hk_check_row sub_rows[] = {
         SUB_AT(sb_rate),
         .ck_min = HOOKD_RATE_MIN,
         .ck_max = SUB_RATE_MAX,
-        .ck_msg = "rateLimit must be 0 (unlimited) or requests per second "
-                  "from " HK_CHECK_NUM(HOOKD_RATE_MIN) " to " HK_CHECK_NUM(
-                      SUB_RATE_MAX)},
+        /* Laid out by hand: clang-format splits the message at a macro. */
+        /* clang-format off */
+        .ck_msg = "rateLimit must be 0 (unlimited) "
+                  "or requests per second from "
+                  HK_CHECK_NUM(HOOKD_RATE_MIN) " to " HK_CHECK_NUM(SUB_RATE_MAX)},
+    /* clang-format on */
     {.ck_name = "retry",
         .ck_type = HK_CHECK_OBJ,
         .ck_sub = sub_retry_rows,
@@ -646,8 +644,8 @@ static const struct hk_check_row sub_rows[] = {
         SUB_AT(sb_secret),
         .ck_max = 200,
         .ck_ok = sub_secret_ok,
-        .ck_msg = "secret must be 1-200 characters; a whsec_ secret must be "
-                  "valid base64 after the prefix"},
+        .ck_msg = "secret must be 1-200 characters; "
+                  "a whsec_ secret must be valid base64 after the prefix"},
     {.ck_name = NULL},
 };
 
@@ -698,8 +696,7 @@ sub_open_headers(struct hk_sub *s, cJSON *j, char **cause)
 		return HK_ENOMEM;
 	if ((plain = hk_unseal(hd->hd_mkey, v->valuestring, &rc)) == NULL) {
 		if (asprintf(cause,
-		        "subscription %s: headers do not open with this "
-		        "master key",
+		        "subscription %s: headers do not open with this master key",
 		        s->sb_id) == -1)
 			*cause = NULL;
 		return HK_ECRYPTO;
@@ -777,8 +774,7 @@ hk_sub_from_json(const cJSON *j, char **cause)
 	    (s->sb_secret = hk_unseal(hd->hd_mkey, v->valuestring, &rc)) ==
 	        NULL) {
 		if (asprintf(cause,
-		        "subscription %s: secret does not open "
-		        "with this master key",
+		        "subscription %s: secret does not open with this master key",
 		        s->sb_id) == -1)
 			*cause = NULL;
 		sub_free(s);
@@ -810,8 +806,7 @@ sub_load_seal(char **cause)
 {
 	struct hk_sub *s;
 
-	TAILQ_FOREACH(s, &sub_list, sb_entry)
-	{
+	TAILQ_FOREACH(s, &sub_list, sb_entry) {
 		if (!sub_has_headers(s) || s->sb_headers_sealed != NULL)
 			continue;
 		if (sub_seal(s, 0, 1) != 0) {
@@ -1283,9 +1278,8 @@ sub_dns_done(int result, struct evutil_addrinfo *res, void *arg)
 		    hk_addr_allowed(&a, &hd->hd_allow))
 			continue;
 		hk_http_error(o->req, 400, "target_not_allowed",
-		    "the url's "
-		    "host resolves to %s, which is not a public address (see "
-		    "--allow-targets)",
+		    "the url's host resolves to %s, "
+		    "which is not a public address (see --allow-targets)",
 		    hk_addr_str(&a, txt));
 		evutil_freeaddrinfo(res);
 		sub_op_free(o);
@@ -1484,9 +1478,8 @@ sub_rotate(struct evhttp_request *req, const struct hk_sub *old)
 	    (!cJSON_IsString(v) || *v->valuestring == '\0' ||
 	        strlen(v->valuestring) > 200)) {
 		cJSON_Delete(j);
-		hk_http_error(req, 400, "bad_request",
-		    "secret must be 1-200 "
-		    "characters");
+		hk_http_error(
+		    req, 400, "bad_request", "secret must be 1-200 characters");
 		return;
 	}
 	if ((o = sub_op_new(req, SUB_ROTATE)) == NULL) {

@@ -120,8 +120,8 @@ wh_insert(struct hk_webhook *wh)
 	struct hk_webhook *w;
 
 	TAILQ_FOREACH_REVERSE(w, &wh_list, hk_webhook_list, wh_entry)
-	if (strcmp(w->wh_id, wh->wh_id) < 0)
-		break;
+		if (strcmp(w->wh_id, wh->wh_id) < 0)
+			break;
 	if (w == NULL)
 		TAILQ_INSERT_HEAD(&wh_list, wh, wh_entry);
 	else
@@ -168,8 +168,8 @@ hk_webhook_body_ceiling(void)
 	int64_t max = hd->hd_conf.cf_max_body;
 
 	TAILQ_FOREACH(wh, &wh_list, wh_entry)
-	if (wh->wh_max_body > max)
-		max = wh->wh_max_body;
+		if (wh->wh_max_body > max)
+			max = wh->wh_max_body;
 	return max;
 }
 
@@ -444,8 +444,8 @@ static const struct hk_check_row wh_sig_rows[] = {
         WH_AT(wh_tolerance),
         .ck_min = 1,
         .ck_max = 86400 * 30,
-        .ck_msg = "signature.toleranceSeconds must be an integer from 1 to "
-                  "2592000"},
+        .ck_msg =
+            "signature.toleranceSeconds must be an integer from 1 to 2592000"},
     {.ck_name = NULL},
 };
 
@@ -455,11 +455,12 @@ static const struct hk_check_row wh_rows[] = {
         .ck_type = HK_CHECK_STR,
         .ck_flags = HK_CHECK_NEED,
         .ck_set = wh_set_name,
-        .ck_msg = "name must be a slug of 1-" HK_CHECK_NUM(
-            HOOKD_NAME_MAX) " characters [a-z0-9._-], starting with a letter "
-                            "or "
-                            "digit, "
-                            "not with wh_"},
+        /* Laid out by hand: clang-format splits the message at a macro. */
+        /* clang-format off */
+        .ck_msg = "name must be a slug of 1-" HK_CHECK_NUM(HOOKD_NAME_MAX)
+                  " characters [a-z0-9._-], "
+                  "starting with a letter or digit, not with wh_"},
+    /* clang-format on */
     {.ck_name = "description",
         .ck_type = HK_CHECK_STR,
         .ck_flags = HK_CHECK_NULL,
@@ -476,8 +477,7 @@ static const struct hk_check_row wh_rows[] = {
         WH_AT(wh_verify_token),
         .ck_min = 1,
         .ck_max = 200,
-        .ck_msg = "verifyToken must be a string of 1-200 characters, or "
-                  "null"},
+        .ck_msg = "verifyToken must be a string of 1-200 characters, or null"},
     {.ck_name = "acceptForms",
         .ck_type = HK_CHECK_BOOL,
         WH_AT(wh_accept_forms),
@@ -494,16 +494,17 @@ static const struct hk_check_row wh_rows[] = {
     {.ck_name = "eventType",
         .ck_type = HK_CHECK_ANY,
         .ck_set = wh_set_etype,
-        .ck_msg = "eventType must be {\"header\":…}, {\"json\":…} or "
-                  "{\"fixed\":…} with a non-empty string"},
+        .ck_msg =
+            "eventType must be {\"header\":…}, {\"json\":…} or {\"fixed\":…} "
+            "with a non-empty string"},
     {.ck_name = "eventPrefix",
         .ck_type = HK_CHECK_STR,
         .ck_flags = HK_CHECK_NULL | HK_CHECK_EMPTY,
         WH_AT(wh_prefix),
         .ck_max = 64,
         .ck_ok = wh_prefix_ok,
-        .ck_msg = "eventPrefix must be a string of at most 64 visible ASCII "
-                  "characters (0x21-0x7E)"},
+        .ck_msg = "eventPrefix must be a string "
+                  "of at most 64 visible ASCII characters (0x21-0x7E)"},
     {.ck_name = "rateLimit",
         .ck_type = HK_CHECK_RATE,
         .ck_flags = HK_CHECK_NULL,
@@ -511,10 +512,13 @@ static const struct hk_check_row wh_rows[] = {
         .ck_min = HOOKD_RATE_MIN,
         .ck_max = WH_RATE_MAX,
         .ck_null = -1,
-        .ck_msg =
-            "rateLimit must be 0 (unlimited), a number of events per "
-            "second from " HK_CHECK_NUM(HOOKD_RATE_MIN) " to " HK_CHECK_NUM(
-                WH_RATE_MAX) ", or null for the default"},
+        /* Laid out by hand: clang-format splits the message at a macro. */
+        /* clang-format off */
+        .ck_msg = "rateLimit must be 0 (unlimited), "
+                  "a number of events per second from "
+                  HK_CHECK_NUM(HOOKD_RATE_MIN) " to " HK_CHECK_NUM(WH_RATE_MAX)
+                  ", or null for the default"},
+    /* clang-format on */
     {.ck_name = "maxBody",
         .ck_type = HK_CHECK_INT,
         .ck_flags = HK_CHECK_NULL,
@@ -545,8 +549,8 @@ wh_key_ok(const struct hk_webhook *wh, char *err, size_t errlen)
 	if (klen >= 0)
 		return 0;
 	snprintf(err, errlen,
-	    "under the standard scheme a whsec_ secret must be valid base64 "
-	    "after the prefix");
+	    "under the standard scheme "
+	    "a whsec_ secret must be valid base64 after the prefix");
 	return -1;
 }
 
@@ -599,8 +603,7 @@ wh_from_record(const char *data, size_t len, char **cause)
 	wh->wh_secret = hk_unseal(hd->hd_mkey, v->valuestring, &rc);
 	if (wh->wh_secret == NULL) {
 		if (asprintf(cause,
-		        "webhook %s: secret does not open with "
-		        "this master key",
+		        "webhook %s: secret does not open with this master key",
 		        wh->wh_id) == -1)
 			*cause = NULL;
 		cJSON_Delete(j);
@@ -658,9 +661,7 @@ hk_webhook_load(char **cause)
 		wh_bucket_reset(wh, 0);
 		if (wh->wh_auth == HK_AUTH_NONE && wh->wh_enabled)
 			log_warn("webhook_unauthenticated",
-			    "webhook=%s name=%s "
-			    "msg=%s",
-			    wh->wh_id, wh->wh_name,
+			    "webhook=%s name=%s msg=%s", wh->wh_id, wh->wh_name,
 			    hk_logq("accepts events from anyone (auth: none)"));
 	}
 	mdb_cursor_close(cur);
@@ -886,9 +887,7 @@ wh_op_done(struct hk_store_op *sop, int rc)
 		break;
 	case HK_EEXIST:
 		hk_http_error(o->req, 409, "conflict",
-		    "a webhook named %s "
-		    "exists",
-		    o->new->wh_name);
+		    "a webhook named %s exists", o->new->wh_name);
 		goto out;
 	case HK_ENOTFOUND:
 		hk_http_error(o->req, 404, "not_found", "no webhook %s", o->id);
@@ -905,9 +904,7 @@ wh_op_done(struct hk_store_op *sop, int rc)
 		log_error("webhook_commit", "webhook=%s error=%s", o->id,
 		    hk_logq(hk_strerror(rc)));
 		hk_http_error(o->req, 503, "unavailable",
-		    "the store refused "
-		    "the change: %s",
-		    hk_strerror(rc));
+		    "the store refused the change: %s", hk_strerror(rc));
 		goto out;
 	}
 	if (o->new != NULL && old != NULL)

@@ -247,8 +247,7 @@ main(int argc, char **argv)
 
 	if (argc < 5 || argc > 7) {
 		fprintf(stderr,
-		    "usage: bare_curl URL BODYFILE N CONC "
-		    "[HEADERFILE [OUTFILE]]\n");
+		    "usage: bare_curl URL BODYFILE N CONC [HEADERFILE [OUTFILE]]\n");
 		return 2;
 	}
 	n = atol(argv[3]);

@@ -90,6 +90,31 @@ test_get(void)
 	    hk_form_get("payload=%z", 10, "payload", &out, &n) == HK_EINVAL);
 }
 
+/* One field out of a form, decoded; LEN bounds the text. */
+static void
+test_fields(void)
+{
+	const char *f = "a=1&payload=%7B%22x%22%3A%22a+b%22%7D&payload=2&e=%";
+	char *out;
+	size_t n;
+
+	T_CHECK(hk_form_get(f, strlen(f), "payload", &out, &n) == 0);
+	T_STREQ(out, "{\"x\":\"a b\"}");
+	T_CHECK(n == strlen(out));
+	free(out);
+	T_CHECK(hk_form_get(f, strlen(f), "a", &out, &n) == 0);
+	T_STREQ(out, "1");
+	free(out);
+	T_CHECK(hk_form_get(f, strlen(f), "nope", &out, &n) == HK_ENOTFOUND);
+	T_CHECK(hk_form_get(f, strlen(f), "e", &out, &n) == HK_EINVAL);
+	T_CHECK(
+	    hk_form_get("payload=%zz", 11, "payload", &out, &n) == HK_EINVAL);
+	/* Not NUL-terminated: only LEN bytes count. */
+	T_CHECK(hk_form_get("payload=abcdef", 10, "payload", &out, &n) == 0);
+	T_STREQ(out, "ab");
+	free(out);
+}
+
 int
 main(void)
 {
@@ -97,6 +122,7 @@ main(void)
 	    {"json", test_json},
 	    {"many", test_many},
 	    {"get", test_get},
+	    {"fields", test_fields},
 	};
 
 	return t_run("form", cases, HK_NELEM(cases));

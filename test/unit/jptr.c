@@ -64,12 +64,42 @@ t_tree(void)
 	cJSON_Delete(j);
 }
 
+/* The examples of RFC 6901 §5, over a tree. */
+static void
+t_rfc6901(void)
+{
+	cJSON *j = cJSON_Parse("{\"foo\":[\"bar\",\"baz\"],\"\":0,\"a/b\":1,"
+	                       "\"c%d\":2,\"e^f\":3,\"g|h\":4,\"i\\\\j\":5,"
+	                       "\"k\\\"l\":6,\" \":7,\"m~n\":8}");
+	const cJSON *n;
+
+	T_CHECK(hk_jptr_get(j, "") == j);
+	n = hk_jptr_get(j, "/foo/0");
+	T_CHECK(cJSON_IsString(n) && strcmp(n->valuestring, "bar") == 0);
+	T_CHECK(hk_jptr_get(j, "/")->valuedouble == 0);
+	T_CHECK(hk_jptr_get(j, "/a~1b")->valuedouble == 1);
+	T_CHECK(hk_jptr_get(j, "/c%d")->valuedouble == 2);
+	T_CHECK(hk_jptr_get(j, "/i\\j")->valuedouble == 5);
+	T_CHECK(hk_jptr_get(j, "/k\"l")->valuedouble == 6);
+	T_CHECK(hk_jptr_get(j, "/ ")->valuedouble == 7);
+	T_CHECK(hk_jptr_get(j, "/m~0n")->valuedouble == 8);
+	T_CHECK(hk_jptr_get(j, "/foo/2") == NULL);
+	T_CHECK(hk_jptr_get(j, "/foo/01") == NULL);
+	T_CHECK(hk_jptr_get(j, "/foo/-") == NULL);
+	T_CHECK(hk_jptr_get(j, "foo") == NULL);
+	T_CHECK(hk_jptr_get(j, "/m~2n") == NULL);
+	T_CHECK(hk_jptr_valid("") && hk_jptr_valid("/a/b"));
+	T_CHECK(!hk_jptr_valid("a") && !hk_jptr_valid("/a~"));
+	cJSON_Delete(j);
+}
+
 int
 main(void)
 {
 	static const struct t_case cases[] = {
 	    {"text", t_text},
 	    {"tree", t_tree},
+	    {"rfc6901", t_rfc6901},
 	};
 
 	return t_run("jptr", cases, HK_NELEM(cases));

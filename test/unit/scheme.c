@@ -21,8 +21,7 @@ hdr_get(void *arg, const char *name)
 {
 	const cJSON *h;
 
-	cJSON_ArrayForEach(h, (const cJSON *)arg)
-	{
+	cJSON_ArrayForEach(h, (const cJSON *)arg) {
 		if (h->string != NULL && strcasecmp(h->string, name) == 0 &&
 		    cJSON_IsString(h))
 			return h->valuestring;
@@ -91,8 +90,7 @@ test_vectors(void)
 	all = cJSON_Parse(text);
 	free(text);
 	T_CHECK(cJSON_IsArray(all));
-	cJSON_ArrayForEach(v, all)
-	{
+	cJSON_ArrayForEach(v, all) {
 		const cJSON *nm = cJSON_GetObjectItem(v, "name"),
 		            *sc = cJSON_GetObjectItem(v, "scheme"),
 		            *sec = cJSON_GetObjectItem(v, "secret"),

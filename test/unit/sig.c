@@ -24,8 +24,7 @@ hdr_get(void *arg, const char *name)
 {
 	const cJSON *h;
 
-	cJSON_ArrayForEach(h, (const cJSON *)arg)
-	{
+	cJSON_ArrayForEach(h, (const cJSON *)arg) {
 		if (h->string != NULL && strcasecmp(h->string, name) == 0 &&
 		    cJSON_IsString(h))
 			return h->valuestring;
@@ -116,8 +115,7 @@ test_vectors(void)
 	all = cJSON_Parse(text);
 	free(text);
 	T_CHECK(cJSON_IsArray(all));
-	cJSON_ArrayForEach(v, all)
-	{
+	cJSON_ArrayForEach(v, all) {
 		const char *name = jstr(v, "name"), *body = jstr(v, "body");
 		const char *scheme = jstr(v, "scheme"),
 		           *sec = jstr(v, "secret");
@@ -575,9 +573,7 @@ test_refusals(void)
 	T_CHECK(hk_sig_verify(HK_SCHEME_HEX, "s", &r) == 0);
 	/* RFC 4231 test case 2. */
 	hk_sig_hex("Jefe",
-	    (const unsigned char *)"what do ya want for "
-	                           "nothing?",
-	    28, hex);
+	    (const unsigned char *)"what do ya want for nothing?", 28, hex);
 	T_STREQ(hex,
 	    "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b9"
 	    "64ec3843");
