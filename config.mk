@@ -13,7 +13,7 @@ PKGS = libevent libsodium libcjson lmdb libcurl libcrypto
 CPPFLAGS = -D_GNU_SOURCE \
 	-DVERSION=\"$(VERSION)\" -Ilib -Iserver
 WARNFLAGS = -Wall -Wextra -Wpedantic -Wshadow -Wpointer-arith \
-	-Wstrict-prototypes -Wmissing-prototypes -Wcast-qual -Wsign-compare
+	-Wstrict-prototypes -Wmissing-prototypes -Wcast-qual -Wsign-compare -Wmissing-declarations
 OPTFLAGS = -O2 -g
 CFLAGS = -std=c11 $(WARNFLAGS) $(OPTFLAGS)
 LDFLAGS =
