@@ -1,5 +1,6 @@
 /*
- * backoff.h: when the next delivery attempt is due (SPEC §4 "Retries").
+ * backoff.h: when the next delivery attempt is due
+ * (proto/delivery.md "Retries").
  *
  * Pure; the caller passes the randomness and the clock.
  */

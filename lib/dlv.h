@@ -1,5 +1,5 @@
 /*
- * dlv.h: a delivery's stored record (SPEC §4), the one codec for it.
+ * dlv.h: a delivery's stored record (proto/delivery.md), the one codec for it.
  *
  * A record is a JSON object: id, event, subscription, status,
  * attemptCount, nextAttemptAt (null unless pending), createdAt,
@@ -21,7 +21,7 @@
 #include "id.h"
 
 /*
- * The states of SPEC §4. in_flight is never stored: it is a pending
+ * The states of proto/delivery.md. in_flight is never stored: it is a pending
  * delivery whose attempt is out, as the engine knows it.
  */
 enum hk_dstate {
@@ -47,7 +47,7 @@ struct hk_delivery {
 	int64_t due; /* the queue entry's due time (wall ms) */
 };
 
-/* The state's name as SPEC §4 spells it. */
+/* The state's name as proto/delivery.md spells it. */
 const char *hk_dstate_name(enum hk_dstate);
 /* The state named NAME (LEN bytes); HK_EINVAL when none is. */
 int hk_dstate_parse(const char *name, size_t len, enum hk_dstate *out);

@@ -41,13 +41,13 @@ struct hk_hdrs {
 		HK_BUF_INIT, {0}, 0, 0, ""                                     \
 	}
 
-/* A field of a subscription's own (SPEC §4 "headers"). */
+/* A field of a subscription's own (proto/delivery.md "headers"). */
 struct hk_hdr_field {
 	const char *name;
 	const char *value;
 };
 
-/* What the lines of one delivery attempt are made of (SPEC §4's table). */
+/* What one delivery attempt's lines are made of (proto/delivery.md). */
 struct hk_hdr_delivery {
 	const char *type; /* X-Webhook-Event */
 	const char *event; /* webhook-id */
@@ -87,7 +87,7 @@ int hk_hdrs_add_i64(struct hk_hdrs *h, const char *name, long long v);
 int hk_hdrs_omit(struct hk_hdrs *h, const char *name);
 
 /*
- * The lines of one delivery attempt, D's, in the order of SPEC §4's
+ * The lines of one delivery attempt, D's, in the order of proto/delivery.md's
  * table, then "Expect:", then D's custom fields. Returns as hk_hdrs_add():
  * one bad field refuses the set.
  */

@@ -1,5 +1,5 @@
 /*
- * sig.c: the HMAC-SHA256 signature schemes of SPEC §3 and its providers.
+ * sig.c: the HMAC-SHA256 signature schemes of proto/http.md and its providers.
  *
  * Each scheme differs only in where the signature and timestamp travel,
  * what is signed, how the MAC is written and how the key is made, so a
@@ -68,7 +68,7 @@ struct sig_row {
 	enum sig_key sr_key;
 };
 
-/* SPEC §3's schemes, then its providers'; indexed by enum hk_scheme. */
+/* proto/http.md's schemes, then its providers'; indexed by enum hk_scheme. */
 static const struct sig_row sig_rows[HK_SCHEME_COUNT] = {
     [HK_SCHEME_HEX] = {"hex",
         {{"X-Webhook-Signature", "X-Event-Signature", SIG_R_SIG}}, "sha256=", 1,

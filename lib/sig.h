@@ -1,5 +1,5 @@
 /*
- * sig.h: HMAC-SHA256 webhook signatures: the schemes of SPEC §3 and of
+ * sig.h: HMAC-SHA256 webhook signatures: the schemes of proto/http.md and of
  * its providers, each a row of one table (lib/sig.c sig_rows: signature
  * header, prefix, timestamp header, signed content, encoding, key form).
  *

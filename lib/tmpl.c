@@ -83,7 +83,7 @@ tmpl_field(const char *p, size_t len, char *path, struct hk_json_str *v)
 }
 
 /*
- * Inserts V as SPEC §4 says: a string's contents as they are in the
+ * Inserts V as proto/delivery.md says: a string's contents as they are in the
  * payload (JSON-escaped already), anything else as its JSON text.
  */
 static int

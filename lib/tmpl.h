@@ -1,5 +1,5 @@
 /*
- * tmpl.h: subscription body templates (SPEC §4).
+ * tmpl.h: subscription body templates (proto/delivery.md).
  *
  * A template is text with ${name} variables: event_type, event_id,
  * timestamp, source_name, payload (the payload as JSON) and

@@ -1,5 +1,5 @@
 /*
- * units.h: a count with a unit suffix, as the flags of SPEC §7 take
+ * units.h: a count with a unit suffix, as the flags of proto/operation.md take
  * sizes ("64m", "1GiB") and durations ("250ms", "30s", "7d").
  *
  * One parser, a table of suffixes per kind. It judges only the text and

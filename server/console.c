@@ -1,5 +1,5 @@
 /*
- * console.c: the operator console of SPEC §10 on the admin listener.
+ * console.c: the operator console of proto/console.md on the admin listener.
  *
  * Its HTML, CSS and JavaScript are compiled into hookd (scripts/embed
  * writes them into hk_console_files), so a plain binary serves the

@@ -1,5 +1,5 @@
 /*
- * deliver.c: the engine that sends deliveries (SPEC §4), and the
+ * deliver.c: the engine that sends deliveries (proto/delivery.md), and the
  * deliveries API. A delivery's record, queue entry and transitions are
  * delivery.c's; the engine reads them and asks the writer for changes.
  *
@@ -341,7 +341,7 @@ eng_hdr_link(struct job *j)
 }
 
 /*
- * The headers of SPEC §4's table, signed with SECRET and, during a
+ * The headers of proto/delivery.md's table, signed with SECRET and, during a
  * rotation, PREV (one webhook-signature entry per valid secret), then
  * CUSTOM's. Returns 0; HK_EINVAL when a field may not be sent (j->error
  * says which: the attempt fails, nothing is sent); another error.
@@ -1416,7 +1416,7 @@ hk_engine_test_delivery(struct evhttp_request *req)
 		goto out;
 	url = cJSON_GetObjectItemCaseSensitive(j, "url");
 	secret = cJSON_GetObjectItemCaseSensitive(j, "secret");
-	/* The type goes out in a header line: SPEC §3's rule, checked. */
+	/* The type goes out in a header line: proto/http.md's rule, checked. */
 	if (!cJSON_IsString(url) ||
 	    (raw[0].p != NULL &&
 	        hk_event_type_raw(&raw[0], type, sizeof(type)) != 0) ||

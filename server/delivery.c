@@ -1,5 +1,5 @@
 /*
- * delivery.c: the delivery lifecycle (SPEC §4), its one owner.
+ * delivery.c: the delivery lifecycle (proto/delivery.md), its one owner.
  *
  * A delivery is created in its event's commit: its record
  * (HK_DB_DELIVERIES), its queue entry (HK_DB_QUEUE, keyed by class, due

@@ -234,7 +234,7 @@ event_api_submit(struct evhttp_request *req, const char *type,
 
 /*
  * An event type goes out in a header line: only visible ASCII, so no
- * byte from a sender can split the request at a receiver (SPEC §3).
+ * byte from a sender can split the request at a receiver (proto/http.md).
  */
 int
 hk_event_type_ok(const char *t)

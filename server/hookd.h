@@ -27,7 +27,7 @@
 #include "sig.h"
 #include "store.h"
 
-/* Defaults (SPEC §7); each is a flag with a HOOKD_* twin. */
+/* Defaults (proto/operation.md); each is a flag with a HOOKD_* twin. */
 #define HOOKD_LISTEN "127.0.0.1:8080"
 #define HOOKD_ADMIN "127.0.0.1:8081"
 #define HOOKD_DATA "./data"
@@ -241,7 +241,7 @@ void hk_webhook_route(struct evhttp_request *, char **seg, int nseg);
  */
 int hk_webhook_check_json(const cJSON *, int create, char *err, size_t errlen);
 
-/* provider.c: provider presets (SPEC §3 Providers), rows of one table. */
+/* provider.c: provider presets (proto/http.md Providers), rows of one table. */
 struct hk_provider;
 
 /* The answer to a handshake, which ingest sends and logs. */
@@ -286,7 +286,7 @@ int hk_provider_get(
 int hk_provider_post(const struct hk_webhook *, const char *payload,
     size_t plen, struct hk_handshake *);
 
-/* status.c: links.status, the sender's view of its event (SPEC §3). */
+/* status.c: links.status, the sender's view of its event (proto/http.md). */
 /*
  * The webhook and event id (into EVT, LEN bytes) of a status path,
  * /webhooks/{idOrName}/events/{id} or /hooks/{token}/events/{id} (*BY_URL
@@ -388,13 +388,13 @@ void hk_reqlog_list(struct evhttp_request *, const struct hk_webhook *);
 
 /* ingest.c: the public listener. */
 void hk_ingest_request(struct evhttp_request *, void *);
-/* The public listener's lc_headers and lc_too_large (SPEC §7 Bodies). */
+/* The public listener's lc_headers, lc_too_large (proto/operation.md). */
 void hk_ingest_headers(struct evhttp_request *);
 void hk_ingest_too_large(struct evhttp_request *, const char *path);
 /* /healthz and /readyz, on both listeners. */
 int hk_health(struct evhttp_request *, const char *path);
 
-/* console.c: the operator console (SPEC §10), its files compiled in. */
+/* console.c: the operator console (proto/console.md), its files compiled in. */
 struct hk_console_file {
 	const char *cf_path; /* "/app.js"; NULL ends the table */
 	const char *cf_type; /* its Content-Type */

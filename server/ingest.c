@@ -1,5 +1,5 @@
 /*
- * ingest.c: the public listener, SPEC §3.
+ * ingest.c: the public listener, proto/http.md.
  *
  * A request is judged in a fixed order, cheapest and least revealing
  * first: route (404), method (405), disabled (403), body size (413),
@@ -285,7 +285,7 @@ ingest_pointer(
 }
 
 /*
- * The event type of the request (SPEC §3) into OUT, with the webhook's
+ * The event type of the request (proto/http.md) into OUT, with the webhook's
  * prefix. MEM holds the body's top-level members; PAYLOAD (PLEN bytes)
  * is the whole, for a JSON pointer rule. Returns 0, or -1 when it is not
  * 1 to 200 visible ASCII characters: it goes out in a header line
@@ -360,7 +360,7 @@ ingest_idem(const struct ingest *in, const struct hk_webhook *wh,
 	size_t i;
 	int n;
 
-	/* The provider's own delivery id first (SPEC §3 Providers). */
+	/* The provider's own delivery id first (proto/http.md Providers). */
 	if ((n = hk_provider_idem(in->req, wh, payload, plen, buf, len, key)) !=
 	    0)
 		return n < 0 || strlen(buf) > HOOKD_IDEM_MAX ? -1 : 0;
@@ -728,7 +728,7 @@ ingest_not_found(struct evhttp_request *req, int64_t t0)
 
 /*
  * Headers read, no body yet: the route's body limit becomes the
- * connection's (SPEC §7), so evhttp refuses a larger Content-Length
+ * connection's (proto/operation.md), so evhttp refuses a larger Content-Length
  * before reading it or sending 100 Continue, and stops a chunked body at
  * the chunk that crosses it. A path that names no webhook has none.
  */

@@ -1,5 +1,5 @@
 /*
- * provider.c: provider presets, SPEC §3 Providers.
+ * provider.c: provider presets, proto/http.md Providers.
  *
  * A provider is a row of pv_rows: the signature scheme it uses (a row of
  * lib/sig.c), whether it hands out the secret, where the event type and
@@ -69,7 +69,7 @@ static int pv_x_get(
     struct evhttp_request *, const struct hk_webhook *, struct hk_handshake *);
 
 /*
- * SPEC §3's table. Standard's keys (webhook-id, svix-id) are among
+ * proto/http.md's table. Standard's keys (webhook-id, svix-id) are among
  * ingest's defaults, which every webhook keeps after its provider's own.
  */
 static const struct hk_provider pv_rows[] = {

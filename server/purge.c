@@ -1,5 +1,5 @@
 /*
- * purge.c: retention (SPEC §7): events and request logs older than
+ * purge.c: retention (proto/operation.md): events and request logs older than
  * --retention, whose deliveries are all final, are deleted.
  *
  * A libevent timer queues one purge operation at a time; the writer does

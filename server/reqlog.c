@@ -9,7 +9,7 @@
  * that cannot be written (the map is full) is dropped and counted, not
  * retried.
  *
- * The log can never crowd out events (SPEC §3). Refusals before
+ * The log can never crowd out events (proto/http.md). Refusals before
  * authentication cost at most --log-refusals entries a second per
  * webhook; the others are counted (stats) and summed into the webhook's
  * next entry as "suppressed". And the writer keeps the whole log within

@@ -1,5 +1,5 @@
 /*
- * stats.c: the figures of SPEC §6, /api/stats, per-webhook and
+ * stats.c: the figures of proto/api.md, /api/stats, per-webhook and
  * per-subscription stats, and /metrics.
  *
  * Everything lives in fixed memory on the loop. A series (one per webhook

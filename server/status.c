@@ -1,6 +1,6 @@
 /*
  * status.c: links.status, the sender's view of what became of its event
- * (SPEC §3, Responses).
+ * (proto/http.md, Responses).
  *
  * On the public listener, behind the webhook's own authentication
  * (ingest.c), so it shows only what the sender may know: the event's id,
@@ -50,7 +50,7 @@ status_count(const struct hk_buf *dlv, struct status_counts *c)
 	return 0;
 }
 
-/* SPEC §3's state of an event with the counts C. */
+/* proto/http.md's state of an event with the counts C. */
 static const char *
 status_state(const struct status_counts *c)
 {

@@ -666,7 +666,7 @@ sub_apply_json(
 		return -1;
 	/*
 	 * Only a URL the body sets is judged: a stored one is kept when
-	 * --allow-targets no longer admits it (SPEC §7).
+	 * --allow-targets no longer admits it (proto/operation.md).
 	 */
 	if (s->sb_url != NULL && !(flags & SUB_J_RECORD) &&
 	    cJSON_GetObjectItemCaseSensitive(j, "url") != NULL &&
@@ -1294,7 +1294,7 @@ sub_dns_done(int result, struct evutil_addrinfo *res, void *arg)
 /*
  * Judges the target a create or change sets, then submits. A change
  * that leaves the URL alone is not judged again: a stored target that
- * --allow-targets no longer admits is kept (SPEC §7).
+ * --allow-targets no longer admits is kept (proto/operation.md).
  */
 static void
 sub_check_and_submit(struct sub_op *o, int url_set)

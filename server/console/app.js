@@ -1,4 +1,4 @@
-// hookd console (SPEC §10): plain JavaScript over the admin API of §5.
+// hookd console (proto/console.md): plain JavaScript over the admin API of proto/admin.md.
 // Every action here is one API call a script could make; the page only
 // shows and sends. The admin token lives in sessionStorage, never in a
 // cookie; a /#token=... link signs in and the token leaves the address

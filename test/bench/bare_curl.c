@@ -12,7 +12,7 @@
  *
  * usage: bare_curl URL BODYFILE N CONC HEADERFILE OUTFILE
  *
- * The floor of a delivery engine on libcurl that keeps SPEC §4's
+ * The floor of a delivery engine on libcurl that keeps proto/delivery.md's
  * promises and does nothing else: each request is signed (HMAC-SHA256
  * of the body, hex, and of "id.timestamp.body", base64, as hookd's two
  * signature headers; they replace the lines of those names in

@@ -1,4 +1,4 @@
-// The admin API for webhooks and events (SPEC §5), and hookd's start and
+// The admin API for webhooks and events (proto/admin.md), and hookd's start and
 // stop (§7).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -252,7 +252,7 @@ describe('admin: events', () => {
 });
 
 describe('operation', () => {
-  it('--help lists every flag of SPEC §7; a bad flag exits non-zero', () => {
+  it('--help lists every flag of proto/operation.md; a bad flag exits non-zero', () => {
     const r = spawnSync(BIN, ['--help'], { encoding: 'utf8' });
     assert.equal(r.status, 0);
     for (const f of ['listen', 'admin', 'data', 'admin-token-file', 'master-key-file', 'public-url', 'map-size',

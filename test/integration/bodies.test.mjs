@@ -1,4 +1,4 @@
-// The body ceiling per route (ISSUE13 items 8 and 17, SPEC §7 "Bodies"):
+// The body ceiling per route (ISSUE13 items 8 and 17, proto/operation.md "Bodies"):
 // one webhook's large maxBody raises the ceiling for that webhook only, a
 // path that names no webhook is refused before its body is read, and a
 // 413 answered from Content-Length is in the webhook's request log.

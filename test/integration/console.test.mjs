@@ -1,4 +1,4 @@
-// The console (SPEC §10) in a real browser: Debian's chromium, headless,
+// The console (proto/console.md) in a real browser: Debian's chromium, headless,
 // driven by the pinned puppeteer-core, against a real hookd and a
 // loopback receiver that fails (500) and then recovers. An operator signs
 // in, creates a webhook and takes its token from the page, a sender posts

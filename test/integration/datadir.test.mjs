@@ -1,4 +1,4 @@
-// The data directory (SPEC §7): one hookd per directory, data files that
+// The data directory (proto/operation.md): one hookd per directory, data files that
 // are empty, truncated or corrupt refused at start, secret files that
 // group or others can read refused like the master key.
 import { it } from 'node:test';

@@ -1,4 +1,4 @@
-// Delivery (SPEC §4 and the subscription and delivery parts of §5),
+// Delivery (proto/delivery.md and the subscription and delivery parts of proto/admin.md),
 // against a scripted loopback receiver.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -110,7 +110,7 @@ describe('delivery', () => {
     return e.body.deliveries.find((d) => d.subscription === subId);
   }
 
-  it('delivers the envelope with every header of SPEC §4, signed', async () => {
+  it('delivers the envelope with every header of proto/delivery.md, signed', async () => {
     const s = await sub('/ok', { events: ['order.*'], headers: { Authorization: 'Bearer abc' } });
     const evt = await publish('order.created', { id: 7, name: 'x' });
     await rx.until(() => rx.to('/ok').length === 1, 10000, 'the delivery');

@@ -1,4 +1,4 @@
-// Running out of descriptors (ISSUE13 item 5, SPEC §7): under a hard
+// Running out of descriptors (ISSUE13 item 5, proto/operation.md): under a hard
 // RLIMIT_NOFILE of 256 and the default --max-connections, hundreds of
 // idle public connections must not stop admin calls, ingest or
 // deliveries. hookd is started through prlimit(1), which execs it (the

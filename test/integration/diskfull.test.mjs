@@ -1,4 +1,4 @@
-// A full disk (SPEC §7): answered 503 while it lasts and recovering by
+// A full disk (proto/operation.md): answered 503 while it lasts and recovering by
 // itself once space is free, also when the write that hits the end is
 // short (LMDB reports a short write as EIO); only a real I/O error stops
 // writes until restart (faults.test.mjs). Once with the fault library's

@@ -1,4 +1,4 @@
-// Durability (SPEC §3): SIGKILL hookd at random moments while clients
+// Durability (proto/http.md): SIGKILL hookd at random moments while clients
 // post; after a restart, every event that got a 202 is there.
 // HOOKD_KILL_ROUNDS sets the number of rounds (a few here; the hardening
 // script runs many).

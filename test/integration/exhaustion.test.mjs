@@ -1,4 +1,4 @@
-// Exhaustion by the request log (SPEC §3): refusals before
+// Exhaustion by the request log (proto/http.md): refusals before
 // authentication are counted always but logged at most --log-refusals
 // per second per webhook, the rest summed into the next entry as
 // "suppressed":N; the log as a whole stays within --log-budget percent

@@ -17,7 +17,7 @@ function assertError(res, status, code) {
 
 // A request-splitting payload: a header, a body end, a second request.
 const SPLIT = 'x\r\nX-Injected: yes\r\nContent-Length: 0\r\n\r\nPOST /admin HTTP/1.1\r\nHost: evil\r\nX-Injected: yes\r\n\r\n';
-// Types that are not 1-200 visible ASCII characters (SPEC §3).
+// Types that are not 1-200 visible ASCII characters (proto/http.md).
 const BAD_TYPES = [SPLIT, 'a\nb', 'a\rb', 'a b', 'a\tb', 'a\u0001b', 'a\u007fb', 'a\u0085b', 'caf\u00e9', 'a\u0000b', 'x'.repeat(201)];
 
 // A receiver that keeps the raw bytes of every request it is sent, and

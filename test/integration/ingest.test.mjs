@@ -1,4 +1,4 @@
-// Receiving (SPEC §3): every status and error code, each reached by a
+// Receiving (proto/http.md): every status and error code, each reached by a
 // real request to a real hookd.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Bounded connections and read deadlines (SPEC §3 "Slow or stalled
+// Bounded connections and read deadlines (proto/http.md "Slow or stalled
 // clients are cut off by read timeouts; the number of connections is
 // bounded"), each while a normal client keeps getting 202.
 import { describe, it, before, after } from 'node:test';

@@ -1,4 +1,4 @@
-// Logs (SPEC §7): key=value lines, --log-level, --log-file reopened on
+// Logs (proto/operation.md): key=value lines, --log-level, --log-file reopened on
 // SIGHUP; no secret in any line.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Provider presets through the admin API and hookctl (SPEC §3,
+// Provider presets through the admin API and hookctl (proto/http.md,
 // Providers; proto/http.md): the one-step create with --provider and
 // --secret or --secret-file, explicit fields over a preset, the checks of
 // provider and verifyToken, a preset kept across a restart and a PATCH,

@@ -1,4 +1,4 @@
-// Retention (SPEC §7): events and logs older than --retention whose
+// Retention (proto/operation.md): events and logs older than --retention whose
 // deliveries are final are purged, in batches; the count shows in stats.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';

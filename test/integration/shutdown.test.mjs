@@ -1,4 +1,4 @@
-// SIGTERM with requests still arriving (ISSUE13 item 14, SPEC §7): hookd
+// SIGTERM with requests still arriving (ISSUE13 item 14, proto/operation.md): hookd
 // stops accepting, finishes receiving and answers what is under way
 // within --shutdown-grace, closes idle connections, exits 0 as soon as
 // nothing is under way, and what it answered 202 is stored.

@@ -1,4 +1,4 @@
-// Stats (SPEC §6, §5 stats endpoints) and /metrics: exact figures after a
+// Stats (proto/api.md, §5 stats endpoints) and /metrics: exact figures after a
 // known sequence, and the exposition checked by promtool.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';

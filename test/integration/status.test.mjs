@@ -1,4 +1,4 @@
-// links.status (SPEC §3, Responses): the sender's poll URL on the public
+// links.status (proto/http.md, Responses): the sender's poll URL on the public
 // listener. GET /webhooks/{idOrName}/events/{id} with the same
 // authentication as the POST, or /hooks/{token}/events/{id}, answers
 // {eventId, type, receivedAt, state, deliveries:{total, pending,

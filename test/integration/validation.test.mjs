@@ -1,4 +1,4 @@
-// The request bodies of /api/webhooks and /api/subscriptions (SPEC §5):
+// The request bodies of /api/webhooks and /api/subscriptions (proto/admin.md):
 // for each field, what is refused and the message it is refused with,
 // at create, PATCH and PUT; the edges that are accepted. The checks are
 // rows of a table (server/check.c); this file pins what the API answers.

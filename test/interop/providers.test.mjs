@@ -1,4 +1,4 @@
-// Interop: every provider preset of SPEC §3 (provider: NAME), driven by
+// Interop: every provider preset of proto/http.md (provider: NAME), driven by
 // the providers' own libraries where they exist on npm (pinned in
 // test/package.json): @octokit/webhooks with real payloads from
 // @octokit/webhooks-examples, stripe, @slack/bolt's verifySlackRequest,
@@ -237,7 +237,7 @@ describe('interop: provider presets', () => {
     const old = { ...zoomHeaders(body), 'x-zm-request-timestamp': String(Number(now()) - 600) };
     old['x-zm-signature'] = `v0=${hmac(SECRETS.zoom, `v0:${old['x-zm-request-timestamp']}:${body}`)}`;
     assertCode(await h.post('/webhooks/zoom', body, old), 403, 'timestamp_out_of_tolerance');
-    // Zoom names no delivery id (SPEC §3): a resend is a new event,
+    // Zoom names no delivery id (proto/http.md): a resend is a new event,
     // unless the sender adds Idempotency-Key.
     const again = await h.post('/webhooks/zoom', body, zoomHeaders(body));
     assertCode(again, 202);

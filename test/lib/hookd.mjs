@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 
 export const BIN = process.env.HOOKD_BIN || 'build/asan/hookd';
 
-// Tokens and secrets as hookd shows them (SPEC §3): none may ever reach
+// Tokens and secrets as hookd shows them (proto/http.md): none may ever reach
 // a log line (checked at every stop) or an answer they were not sent in.
 const SECRET = /\b(whtok|whsec|hkadm)_[A-Za-z0-9+/=_-]{16,}/g;
 

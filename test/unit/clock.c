@@ -8,7 +8,7 @@
 #include "hk.h"
 #include "t.h"
 
-/* ISO 8601 out agrees with gmtime; in, the forms SPEC accepts. */
+/* ISO 8601 out agrees with gmtime; in, the forms proto/api.md accepts. */
 static void
 test_clock(void)
 {

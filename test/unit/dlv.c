@@ -68,7 +68,7 @@ t_round_trip(void)
 	}
 }
 
-/* The names are SPEC §4's, both ways. */
+/* The names are proto/delivery.md's, both ways. */
 static void
 t_names(void)
 {
