@@ -28,6 +28,23 @@ jptr_token(const char *s, size_t n, char out[JPTR_TOKMAX])
 	return 0;
 }
 
+/*
+ * Takes the reference token after the '/' at *P, unescaped into TOK, and
+ * moves *P to the next '/' or the end: 0, or -1 when it is malformed.
+ */
+static int
+jptr_step(const char **p, char tok[JPTR_TOKMAX])
+{
+	const char *s = *p + 1, *next;
+
+	if ((next = strchr(s, '/')) == NULL)
+		next = s + strlen(s);
+	if (jptr_token(s, (size_t)(next - s), tok) != 0)
+		return -1;
+	*p = next;
+	return 0;
+}
+
 /* The array index TOK names, or -1 (no sign, no leading zero). */
 static long
 jptr_index(const char *tok)
@@ -47,18 +64,12 @@ int
 hk_jptr_valid(const char *p)
 {
 	char tok[JPTR_TOKMAX];
-	const char *next;
 
 	if (p == NULL || (*p != '\0' && *p != '/'))
 		return 0;
 	while (*p == '/') {
-		p++;
-		next = strchr(p, '/');
-		if (next == NULL)
-			next = p + strlen(p);
-		if (jptr_token(p, (size_t)(next - p), tok) != 0)
+		if (jptr_step(&p, tok) != 0)
 			return 0;
-		p = next;
 	}
 	return 1;
 }
@@ -67,18 +78,13 @@ const cJSON *
 hk_jptr_get(const cJSON *node, const char *p)
 {
 	char tok[JPTR_TOKMAX];
-	const char *next;
 	const cJSON *child;
 	long idx;
 
 	if (p == NULL || (*p != '\0' && *p != '/'))
 		return NULL;
 	while (node != NULL && *p == '/') {
-		p++;
-		next = strchr(p, '/');
-		if (next == NULL)
-			next = p + strlen(p);
-		if (jptr_token(p, (size_t)(next - p), tok) != 0)
+		if (jptr_step(&p, tok) != 0)
 			return NULL;
 		if (cJSON_IsObject(node)) {
 			/* Exact, case-sensitive member names. */
@@ -94,7 +100,6 @@ hk_jptr_get(const cJSON *node, const char *p)
 			node = cJSON_GetArrayItem(node, (int)idx);
 		} else
 			return NULL;
-		p = next;
 	}
 	return node;
 }
@@ -125,7 +130,6 @@ hk_jptr_text(
     const char *text, size_t len, const char *p, struct hk_json_str *out)
 {
 	char tok[JPTR_TOKMAX];
-	const char *next;
 	int rc;
 
 	if (p == NULL || (*p != '\0' && *p != '/'))
@@ -142,18 +146,13 @@ hk_jptr_text(
 	out->len = len;
 	out->kind = jptr_kind(*text);
 	while (*p == '/') {
-		p++;
-		next = strchr(p, '/');
-		if (next == NULL)
-			next = p + strlen(p);
-		if (jptr_token(p, (size_t)(next - p), tok) != 0)
+		if (jptr_step(&p, tok) != 0)
 			return HK_EINVAL;
 		/* An index as RFC 6901 spells it: no sign, no leading zero. */
 		if (out->kind == HK_JSON_ARRAY && jptr_index(tok) < 0)
 			return HK_ENOTFOUND;
 		if ((rc = hk_json_child(out->p, out->len, tok, out)) != 0)
 			return rc;
-		p = next;
 	}
 	return 0;
 }
