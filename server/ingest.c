@@ -475,6 +475,29 @@ ingest_form(struct evhttp_request *req, const struct hk_webhook *wh,
 }
 
 /*
+ * Refuses REQ unless it is a METHOD request (ALLOW names it, WHY says
+ * why) to an enabled WH: 0, or -1 once answered.
+ */
+static int
+ingest_allowed(struct evhttp_request *req, struct hk_webhook *wh,
+    struct ingest *in, enum evhttp_cmd_type method, const char *allow,
+    const char *why)
+{
+	if (evhttp_request_get_command(req) != method) {
+		evhttp_add_header(
+		    evhttp_request_get_output_headers(req), "Allow", allow);
+		ingest_refuse(req, wh, in, 405, "method_not_allowed", why);
+		return -1;
+	}
+	if (!wh->wh_enabled) {
+		ingest_refuse(req, wh, in, 403, "webhook_disabled",
+		    "this webhook is disabled");
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * GET of links.status (status.c): the same checks as a POST up to
  * authentication (a signature is over the request's body, empty for a
  * GET), then the event's state, logged like any request.
@@ -490,18 +513,9 @@ ingest_status(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 	int rc;
 
 	in->bytes = evbuffer_get_length(eb);
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-		evhttp_add_header(
-		    evhttp_request_get_output_headers(req), "Allow", "GET");
-		ingest_refuse(req, wh, in, 405, "method_not_allowed",
-		    "an event's status answers GET only");
+	if (ingest_allowed(req, wh, in, EVHTTP_REQ_GET, "GET",
+	        "an event's status answers GET only") != 0)
 		return;
-	}
-	if (!wh->wh_enabled) {
-		ingest_refuse(req, wh, in, 403, "webhook_disabled",
-		    "this webhook is disabled");
-		return;
-	}
 	body = evbuffer_pullup(eb, -1);
 	if (ingest_auth(req, wh, by_url, body, in->bytes, in) != 0)
 		return;
@@ -547,20 +561,12 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 	len = evbuffer_get_length(eb);
 	in->bytes = len;
 	hd->hd_stats.s_bytes += len;
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-		if (ingest_get(req, wh, in))
-			return;
-		evhttp_add_header(
-		    evhttp_request_get_output_headers(req), "Allow", "POST");
-		ingest_refuse(req, wh, in, 405, "method_not_allowed",
-		    "webhooks accept POST only");
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST &&
+	    ingest_get(req, wh, in))
 		return;
-	}
-	if (!wh->wh_enabled) {
-		ingest_refuse(req, wh, in, 403, "webhook_disabled",
-		    "this webhook is disabled");
+	if (ingest_allowed(req, wh, in, EVHTTP_REQ_POST, "POST",
+	        "webhooks accept POST only") != 0)
 		return;
-	}
 	if ((int64_t)len > hk_webhook_max_body(wh)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Connection", "close");
