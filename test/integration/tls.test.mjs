@@ -54,13 +54,13 @@ function req(base, path, { method = 'GET', body, headers = {}, agent = false, ca
     }
     const r = https.request({ host: u.hostname, port: Number(u.port), path, method, agent, ca, headers: h }, (res) => {
       let text = '';
+      const fingerprint = res.socket.getPeerCertificate().fingerprint256;
       res.setEncoding('utf8');
       res.on('data', (d) => { text += d; });
       res.on('end', () => {
         let parsed = text;
         try { parsed = JSON.parse(text); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode, body: parsed, text, reused: r.reusedSocket,
-          fingerprint: res.socket.getPeerCertificate().fingerprint256 });
+        resolve({ status: res.statusCode, body: parsed, text, reused: r.reusedSocket, fingerprint });
       });
     });
     r.setTimeout(timeoutMs, () => r.destroy(new Error('timed out')));
