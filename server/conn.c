@@ -41,6 +41,8 @@
  */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -469,6 +471,23 @@ hk_conns_on_close(
 }
 
 /*
+ * An OpenSSL bufferevent writes a response as several TLS records, one
+ * send() each (headers, then body); Nagle's algorithm held the second
+ * for the client's delayed ACK, 40 ms a request on a kept-alive
+ * connection. nginx sets TCP_NODELAY on kept-alive connections too.
+ */
+static void
+conns_nodelay(struct hk_conn *c)
+{
+	evutil_socket_t s = bufferevent_getfd(c->cn_bev);
+	int one = 1;
+
+	if (s != -1)
+		(void)setsockopt(
+		    s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/*
  * The loop runs again after the accept: the bufferevent's callback
  * argument is now evhttp's connection, whose close callback releases C.
  * Cleared callbacks mean evhttp already freed it (it failed at once).
@@ -489,6 +508,8 @@ conns_adopt(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	evhttp_connection_set_closecb(evcon, conns_closed, c);
+	if (c->cn_owner->cs_tls != NULL)
+		conns_nodelay(c);
 	c->cn_ref = 0;
 	bufferevent_decref(c->cn_bev); /* evhttp holds its own */
 }
