@@ -176,6 +176,11 @@ describe('TLS', () => {
     const r13 = sClient(pubPort(), '-tls1_3');
     assert.ok(r13.ok, r13.out);
     assert.match(r13.out, /TLSv1\.3/);
+    // ALPN: http/1.1 chosen when offered; h2 alone gets no ALPN answer.
+    assert.match(sClient(pubPort(), '-tls1_3', ['-alpn', 'h2,http/1.1']).out, /ALPN protocol: http\/1\.1/);
+    const h2 = sClient(pubPort(), '-tls1_3', ['-alpn', 'h2']);
+    assert.ok(h2.ok, h2.out);
+    assert.match(h2.out, /No ALPN negotiated/);
     // A TLS 1.2 client offering only CBC ciphers is refused.
     const cbc = sClient(pubPort(), '-tls1_2', ['-cipher', 'ECDHE-ECDSA-AES128-SHA']);
     assert.equal(cbc.ok, false, cbc.out);
