@@ -285,6 +285,32 @@ describe('TLS', () => {
   });
 });
 
+describe('TLS stop', () => {
+  it('stops cleanly (exit 0, no leak) with TLS connections open: idle, mid-handshake, mid-request', async () => {
+    const h = await new Hookd({ args: ['--tls-cert', f('s1.crt'), '--tls-key', f('s1.key')] }).start();
+    const port = Number(new URL(h.pub).port);
+    const socks = [];
+    try {
+      await Promise.all([0, 1].map((i) => new Promise((resolve, reject) => {
+        const s = tls.connect({ host: '127.0.0.1', port, ca: readFileSync(f('ca.crt')) });
+        socks.push(s);
+        s.on('error', () => {});
+        s.on('secureConnect', () => {
+          if (i) s.write('POST /webhooks/x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{');
+          resolve();
+        });
+        setTimeout(() => reject(new Error('no handshake')), 5000);
+      })));
+      const raw = net.connect(port, '127.0.0.1');
+      raw.on('error', () => {});
+      socks.push(raw);
+      raw.write(Buffer.from('160301020001000200', 'hex'));
+      const st = await h.stop();
+      assert.equal(st.code, 0, h.log);
+    } finally { for (const s of socks) s.destroy(); h.cleanup(); }
+  });
+});
+
 describe('TLS start errors', () => {
   it('a certificate without its key (and the reverse) is a start error', () => {
     for (const args of [['--tls-cert', f('s1.crt')], ['--admin-tls-key', f('s1.key')]]) {
