@@ -7,7 +7,7 @@
 include config.mk
 
 LIB = hk buf id clock secret sig bucket store form jptr json env map addr tmpl backoff hdr dlv units check
-SERVER = main config log http conn ingest admin webhook event reqlog sub delivery deliver stats purge provider status console
+SERVER = main config log http conn tls ingest admin webhook event reqlog sub delivery deliver stats purge provider status console
 # The console's files (proto/console.md), compiled into hookd by scripts/embed.
 CONSOLE = server/console/index.html server/console/app.css \
 	server/console/app.js server/console/favicon.svg

@@ -7,8 +7,9 @@ MANPREFIX = $(PREFIX)/share/man
 
 CC = cc
 PKG_CONFIG = pkg-config
-# libcrypto: SHA-256 for signatures (see README, Dependencies).
-PKGS = libevent libsodium libcjson lmdb libcurl libcrypto
+# libcrypto: SHA-256 for signatures; libssl and libevent_openssl: TLS on
+# the listeners (see README, Dependencies).
+PKGS = libevent libevent_openssl libsodium libcjson lmdb libcurl libssl libcrypto
 
 CPPFLAGS = -D_GNU_SOURCE \
 	-DVERSION=\"$(VERSION)\" -Ilib -Iserver

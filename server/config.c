@@ -96,6 +96,14 @@ static const struct conf_row conf_rows[] = {
         "debug, info, warn or error"},
     {"log-file", CONF_STR, OFF(cf_log_file), 0, 0, NULL,
         "append logs to this file, reopened on SIGHUP (default: stderr)"},
+    {"tls-cert", CONF_STR, OFF(cf_tls_cert), 0, 0, NULL,
+        "PEM certificate (chain): serve the public listener over HTTPS"},
+    {"tls-key", CONF_STR, OFF(cf_tls_key), 0, 0, NULL,
+        "PEM private key of --tls-cert (both reread on SIGHUP)"},
+    {"admin-tls-cert", CONF_STR, OFF(cf_admin_tls_cert), 0, 0, NULL,
+        "PEM certificate (chain): serve the admin listener over HTTPS"},
+    {"admin-tls-key", CONF_STR, OFF(cf_admin_tls_key), 0, 0, NULL,
+        "PEM private key of --admin-tls-cert"},
 };
 
 static const char *conf_levels[] = {"debug", "info", "warn", "error"};

@@ -30,9 +30,19 @@
  *   A request still arriving when its deadline passes has its socket shut
  *   down, and evhttp tears the connection down on the EOF it then reads.
  *   A request being handled (evhttp stops reading then) is never cut.
+ * - TLS: on a listener with a certificate the bufferevent is an OpenSSL
+ *   one, accepting, that owns its SSL and socket (BEV_OPT_CLOSE_ON_FREE:
+ *   the SSL is freed with it, and the socket is closed when it is
+ *   finalized, after its events are gone, so the reuse above stays
+ *   safe). Its input buffer sees only decrypted bytes, so the handshake
+ *   starts the first request's clock at the accept: a client that never
+ *   finishes it is cut like one that dribbles its request. A close
+ *   without close_notify is an EOF (dirty shutdown allowed), as over TCP.
  */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -41,7 +51,9 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
+#include <openssl/ssl.h>
 
 #include "clock.h"
 #include "hk.h"
@@ -77,6 +89,7 @@ struct hk_conn {
 struct hk_conns {
 	struct event_base *cs_base;
 	struct evconnlistener *cs_lev;
+	struct hk_tls *cs_tls; /* NULL: plain HTTP */
 	struct event *cs_sweep;
 	struct event *cs_resume; /* after accept() failed (EMFILE) */
 	int64_t cs_max;
@@ -290,6 +303,28 @@ conns_discard(struct hk_conn *c)
 	free(c);
 }
 
+/*
+ * A TLS connection's bufferevent, with a session of the listener's
+ * current context. Out of memory it is NULL, and evhttp then makes a
+ * plain one: the client's handshake is answered 400 and closed.
+ */
+static struct bufferevent *
+conns_tls_bev(struct hk_conns *cs, struct event_base *base)
+{
+	struct bufferevent *bev;
+	SSL *ssl;
+
+	if ((ssl = hk_tls_session(cs->cs_tls)) == NULL)
+		return NULL;
+	if ((bev = bufferevent_openssl_socket_new(base, -1, ssl,
+	         BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
 /* evhttp's bevcb: the bufferevent of a new connection. */
 static struct bufferevent *
 conns_bev(struct event_base *base, void *arg)
@@ -299,7 +334,8 @@ conns_bev(struct event_base *base, void *arg)
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL; /* evhttp makes its own; it goes uncounted */
-	c->cn_bev = bufferevent_socket_new(base, -1, 0);
+	c->cn_bev = cs->cs_tls != NULL ? conns_tls_bev(cs, base)
+	                               : bufferevent_socket_new(base, -1, 0);
 	c->cn_adopt = event_new(base, -1, 0, conns_adopt, c);
 	c->cn_quiet = event_new(base, -1, 0, conns_quiet, c);
 	if (c->cn_bev == NULL || c->cn_adopt == NULL || c->cn_quiet == NULL) {
@@ -310,6 +346,8 @@ conns_bev(struct event_base *base, void *arg)
 	c->cn_ref = 1;
 	c->cn_owner = cs;
 	c->cn_idle_us = hk_mono_us();
+	if (cs->cs_tls != NULL)
+		c->cn_start_us = c->cn_idle_us; /* the handshake counts */
 	if (conns_live(cs) >= (size_t)cs->cs_max &&
 	    (victim = conns_victim(cs)) != NULL)
 		conns_cut(cs, victim, "connection_evicted");
@@ -433,6 +471,23 @@ hk_conns_on_close(
 }
 
 /*
+ * An OpenSSL bufferevent writes a response as several TLS records, one
+ * send() each (headers, then body); Nagle's algorithm held the second
+ * for the client's delayed ACK, 40 ms a request on a kept-alive
+ * connection. nginx sets TCP_NODELAY on kept-alive connections too.
+ */
+static void
+conns_nodelay(struct hk_conn *c)
+{
+	evutil_socket_t s = bufferevent_getfd(c->cn_bev);
+	int one = 1;
+
+	if (s != -1)
+		(void)setsockopt(
+		    s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/*
  * The loop runs again after the accept: the bufferevent's callback
  * argument is now evhttp's connection, whose close callback releases C.
  * Cleared callbacks mean evhttp already freed it (it failed at once).
@@ -453,6 +508,8 @@ conns_adopt(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	evhttp_connection_set_closecb(evcon, conns_closed, c);
+	if (c->cn_owner->cs_tls != NULL)
+		conns_nodelay(c);
 	c->cn_ref = 0;
 	bufferevent_decref(c->cn_bev); /* evhttp holds its own */
 }
@@ -586,6 +643,12 @@ hk_conns_new(struct event_base *base, struct evhttp *http, int64_t max,
 	event_add(cs->cs_sweep, &tv);
 	evhttp_set_bevcb(http, conns_bev, cs);
 	return cs;
+}
+
+void
+hk_conns_set_tls(struct hk_conns *cs, struct hk_tls *tls)
+{
+	cs->cs_tls = tls;
 }
 
 void

@@ -72,6 +72,8 @@ struct hk_conf {
 	char *cf_public_url;
 	char *cf_allow_targets;
 	char *cf_log_file;
+	char *cf_tls_cert, *cf_tls_key; /* the public listener's; NULL: none */
+	char *cf_admin_tls_cert, *cf_admin_tls_key;
 	int64_t cf_map_size;
 	int64_t cf_max_body;
 	int64_t cf_max_headers;
@@ -134,6 +136,20 @@ void hk_conns_linger(struct evhttp_connection *);
 size_t hk_conns_drain(struct hk_conns *);
 void hk_conns_free(struct hk_conns *);
 
+/* tls.c: a listener's certificate and key, reread on SIGHUP. */
+struct hk_tls;
+struct ssl_st;
+/* Reads CERT and KEY (NAME names the listener); NULL and *CAUSE set. */
+struct hk_tls *hk_tls_new(
+    const char *name, const char *cert, const char *key, char **cause);
+/* Rereads the files into a new context; the old one stays on failure. */
+int hk_tls_reload(struct hk_tls *, char **cause);
+/* A session of the current context for a new connection; NULL: none. */
+struct ssl_st *hk_tls_session(struct hk_tls *);
+void hk_tls_free(struct hk_tls *);
+/* New connections of the listener speak TLS (set before it accepts). */
+void hk_conns_set_tls(struct hk_conns *, struct hk_tls *);
+
 /* http.c */
 struct hk_listener {
 	struct evhttp *ls_http;
@@ -142,6 +158,7 @@ struct hk_listener {
 	struct hk_conns *ls_conns;
 	char *ls_unix_path; /* unlinked at close */
 	char ls_addr[128]; /* as bound, e.g. 127.0.0.1:8080 */
+	int ls_tls; /* speaks HTTPS */
 };
 
 struct hk_listen_conf {
@@ -150,6 +167,7 @@ struct hk_listen_conf {
 	int64_t lc_idle_ms;
 	int64_t lc_deadline_ms;
 	int64_t lc_max_conns;
+	struct hk_tls *lc_tls; /* NULL: plain HTTP */
 	/*
 	 * Optional: each request's headers are read, before its body (set
 	 * the route's body limit); its body is over that limit (answer it).

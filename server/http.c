@@ -596,6 +596,8 @@ hk_listen(struct hk_listener *ls, struct event_base *base, const char *spec,
 	    base, ls->ls_http, lc->lc_max_conns, lc->lc_deadline_ms);
 	if (ls->ls_conns == NULL)
 		goto fail;
+	hk_conns_set_tls(ls->ls_conns, lc->lc_tls);
+	ls->ls_tls = lc->lc_tls != NULL;
 	evhttp_set_max_headers_size(ls->ls_http, lc->lc_max_headers);
 	evhttp_set_max_body_size(ls->ls_http, lc->lc_max_body);
 	idle.tv_sec = lc->lc_idle_ms / 1000;

@@ -38,6 +38,7 @@ struct hookd *hd;
 
 static struct event *main_sig_term, *main_sig_int, *main_sig_hup;
 static struct event *main_stop_ev;
+static struct hk_tls *main_tls_public, *main_tls_admin;
 static int64_t main_stop_deadline;
 
 static void
@@ -78,6 +79,48 @@ main_stop_check(evutil_socket_t fd, short what, void *arg)
 		event_base_loopexit(hd->hd_base, NULL);
 }
 
+/*
+ * The certificate and key of a listener: both flags or neither, files
+ * read and matched at the start (a bad one stops hookd before it opens
+ * the store). NULL: plain HTTP.
+ */
+static struct hk_tls *
+main_tls_open(
+    const char *name, const char *flag, const char *cert, const char *key)
+{
+	struct hk_tls *t;
+	char *cause = NULL;
+
+	if (cert == NULL && key == NULL)
+		return NULL;
+	if (cert == NULL || key == NULL)
+		hk_fatal("tls", "listener=%s error=%s", name,
+		    hk_logq(strcmp(flag, "tls") == 0
+		            ? "--tls-cert and --tls-key go together"
+		            : "--admin-tls-cert and --admin-tls-key go "
+		              "together"));
+	if ((t = hk_tls_new(name, cert, key, &cause)) == NULL)
+		hk_fatal("tls", "listener=%s error=%s", name,
+		    hk_logq(cause != NULL ? cause : "out of memory"));
+	return t;
+}
+
+/* SIGHUP: a listener's files again; a failure keeps the old context. */
+static void
+main_tls_reload(struct hk_tls *t, const char *name)
+{
+	char *cause = NULL;
+
+	if (t == NULL)
+		return;
+	if (hk_tls_reload(t, &cause) == 0)
+		log_info("tls_reloaded", "listener=%s", name);
+	else
+		log_error("tls_reload_failed", "listener=%s error=%s", name,
+		    hk_logq(cause != NULL ? cause : "out of memory"));
+	free(cause);
+}
+
 static void
 main_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -88,6 +131,8 @@ main_signal(evutil_socket_t sig, short what, void *arg)
 	if (sig == SIGHUP) {
 		hk_log_reopen();
 		log_info("logs_reopened", "signal=HUP");
+		main_tls_reload(main_tls_public, "public");
+		main_tls_reload(main_tls_admin, "admin");
 		return;
 	}
 	if (hd->hd_stopping) {
@@ -253,7 +298,7 @@ main_admin_token(const struct hk_conf *cf)
 
 static void
 main_listen(struct hk_listener *ls, const char *spec, int64_t max_body,
-    void (*cb)(struct evhttp_request *, void *))
+    struct hk_tls *tls, void (*cb)(struct evhttp_request *, void *))
 {
 	const struct hk_conf *cf = &hd->hd_conf;
 	struct hk_listen_conf lc;
@@ -269,6 +314,7 @@ main_listen(struct hk_listener *ls, const char *spec, int64_t max_body,
 	lc.lc_idle_ms = cf->cf_idle_timeout_ms;
 	lc.lc_deadline_ms = cf->cf_request_timeout_ms;
 	lc.lc_max_conns = cf->cf_max_connections;
+	lc.lc_tls = tls;
 	if (hk_listen(ls, hd->hd_base, spec, &lc, cb, NULL, &cause) != 0)
 		hk_fatal("listen", "address=%s error=%s", hk_logq(spec),
 		    hk_logq(cause != NULL ? cause : "cannot listen"));
@@ -384,6 +430,10 @@ main(int argc, char **argv)
 			hk_fatal("allow_targets", "error=%s", hk_logq(err));
 	}
 	hd->hd_started_ms = hk_now_ms();
+	main_tls_public =
+	    main_tls_open("public", "tls", cf->cf_tls_cert, cf->cf_tls_key);
+	main_tls_admin = main_tls_open(
+	    "admin", "admin-tls", cf->cf_admin_tls_cert, cf->cf_admin_tls_key);
 
 	if (mkdir(cf->cf_data, 0700) == -1 && errno != EEXIST)
 		hk_fatal("data_dir", "path=%s error=%s", hk_logq(cf->cf_data),
@@ -453,10 +503,10 @@ main(int argc, char **argv)
 		    hk_logq(cause != NULL ? cause : "cannot start"));
 
 	main_listen(&hd->hd_public, cf->cf_listen, hk_webhook_body_ceiling(),
-	    hk_ingest_request);
+	    main_tls_public, hk_ingest_request);
 	/* Published events are bounded like received ones, plus the wrapper. */
 	main_listen(&hd->hd_admin, cf->cf_admin, cf->cf_max_body + 65536,
-	    hk_admin_request);
+	    main_tls_admin, hk_admin_request);
 	free(hd->hd_public_url);
 	if (cf->cf_public_url != NULL) {
 		hd->hd_public_url = strdup(cf->cf_public_url);
@@ -466,15 +516,19 @@ main(int argc, char **argv)
 			while (n > 0 && hd->hd_public_url[n - 1] == '/')
 				hd->hd_public_url[--n] = '\0';
 		}
-	} else if (asprintf(&hd->hd_public_url, "http://%s",
+	} else if (asprintf(&hd->hd_public_url, "%s://%s",
+	               hd->hd_public.ls_tls ? "https" : "http",
 	               hd->hd_public.ls_addr) == -1)
 		hd->hd_public_url = NULL;
 	if (hd->hd_public_url == NULL)
 		hk_fatal("start", "error=%s", hk_logq("out of memory"));
 
-	log_info("listening", "version=%s public=%s admin=%s data=%s", VERSION,
-	    hd->hd_public.ls_addr, hk_logq(hd->hd_admin.ls_addr),
-	    hk_logq(cf->cf_data));
+	log_info("listening", "version=%s public=%s admin=%s data=%s tls=%s",
+	    VERSION, hd->hd_public.ls_addr, hk_logq(hd->hd_admin.ls_addr),
+	    hk_logq(cf->cf_data),
+	    main_tls_public != NULL
+	        ? (main_tls_admin != NULL ? "public,admin" : "public")
+	        : (main_tls_admin != NULL ? "admin" : "none"));
 	event_base_dispatch(hd->hd_base);
 
 	/* Answer what the writer finished, then drop the connections. */
@@ -495,6 +549,8 @@ main(int argc, char **argv)
 	hk_purge_free();
 	hk_listen_close(&hd->hd_public);
 	hk_listen_close(&hd->hd_admin);
+	hk_tls_free(main_tls_public);
+	hk_tls_free(main_tls_admin);
 	log_info("stopped", "uptime_ms=%lld",
 	    (long long)(hk_now_ms() - hd->hd_started_ms));
 	if (main_stop_ev != NULL)
