@@ -1,5 +1,5 @@
 /*
- * config.c: the flags of SPEC §7, one table row each.
+ * config.c: the flags of proto/operation.md, one table row each.
  *
  * Every flag has an environment twin HOOKD_<NAME> (dashes become
  * underscores); the command line wins over the environment, which wins
@@ -239,8 +239,7 @@ hk_conf_load(struct hk_conf *conf, int argc, char **argv)
 		}
 		if (strncmp(arg, "--", 2) != 0) {
 			fprintf(stderr,
-			    "hookd: unexpected argument '%s' "
-			    "(see --help)\n",
+			    "hookd: unexpected argument '%s' (see --help)\n",
 			    arg);
 			return -1;
 		}
@@ -250,9 +249,7 @@ hk_conf_load(struct hk_conf *conf, int argc, char **argv)
 		    arg, eq != NULL ? (size_t)(eq - arg) : strlen(arg));
 		if (row == NULL) {
 			fprintf(stderr,
-			    "hookd: unknown flag '%s' (see "
-			    "--help)\n",
-			    argv[a]);
+			    "hookd: unknown flag '%s' (see --help)\n", argv[a]);
 			return -1;
 		}
 		if (eq != NULL)

@@ -237,8 +237,7 @@ conns_victim(struct hk_conns *cs)
 	bufferevent_data_cb rcb;
 	int64_t now = hk_mono_us();
 
-	TAILQ_FOREACH(c, &cs->cs_list, cn_entry)
-	{
+	TAILQ_FOREACH(c, &cs->cs_list, cn_entry) {
 		bufferevent_getcb(c->cn_bev, &rcb, NULL, NULL, NULL);
 		if (c->cn_cut || rcb == NULL || !conns_reading(c))
 			continue;
@@ -461,11 +460,11 @@ hk_conns_on_close(
 		if (conns_registry[i] == NULL)
 			continue;
 		TAILQ_FOREACH(c, &conns_registry[i]->cs_list, cn_entry)
-		if (c->cn_bev == bev) {
-			c->cn_close_cb = cb;
-			c->cn_close_arg = arg;
-			return 0;
-		}
+			if (c->cn_bev == bev) {
+				c->cn_close_cb = cb;
+				c->cn_close_arg = arg;
+				return 0;
+			}
 	}
 	return -1;
 }
@@ -558,8 +557,8 @@ conns_sweep(evutil_socket_t fd, short what, void *arg)
 
 /*
  * Out of descriptors: closes a few connections without work, of any
- * listener (idle public connections make room for an admin call, SPEC
- * §7). Returns how many.
+ * listener (idle public connections make room for an admin call,
+ * proto/operation.md). Returns how many.
  */
 static int
 conns_evict_some(void)
@@ -683,14 +682,14 @@ hk_conns_linger(struct evhttp_connection *evcon)
 	for (i = 0; i < HK_NELEM(conns_registry); i++)
 		if (conns_registry[i] != NULL)
 			TAILQ_FOREACH(c, &conns_registry[i]->cs_list, cn_entry)
-	if (c->cn_bev == bev) {
-		c->cn_linger = 1;
-		return;
-	}
+				if (c->cn_bev == bev) {
+					c->cn_linger = 1;
+					return;
+				}
 }
 
 /*
- * Stopping (SPEC §7): a connection has work while a request arrives, is
+ * Stopping (proto/operation.md): a connection has work while a request arrives, is
  * handled or answered, bytes wait unread, or it was accepted a moment
  * ago and may be sending one; the others are closed.
  */

@@ -95,7 +95,7 @@ http_headers_read(struct evhttp_request *req, void *arg)
 
 /*
  * evhttp 2.1 has no server-side hook between a request's headers and its
- * body, where the body limit of the route must be set (SPEC §7: a path
+ * body, where the body limit of the route must be set (proto/operation.md: a path
  * that names no webhook is refused before its body is read, and before
  * a 100 Continue). Each request has a header callback, called in
  * evhttp_read_header() before evhttp_get_body() for server requests too;
@@ -265,8 +265,7 @@ http_framing_error(struct evhttp_request *req)
 	int ncl = 0, nhost = 0, te = 0;
 	size_t n;
 
-	TAILQ_FOREACH(kv, q, next)
-	{
+	TAILQ_FOREACH(kv, q, next) {
 		n = strlen(kv->key);
 		if (!http_token(kv->key))
 			return "a header name that is not a token";
@@ -278,8 +277,7 @@ http_framing_error(struct evhttp_request *req)
 		if (n == 17 && strcasecmp(kv->key, "Transfer-Encoding") == 0) {
 			te = 1;
 			if (strcasecmp(kv->value, "chunked") != 0)
-				return "the only transfer coding accepted is "
-				       "chunked";
+				return "the only transfer coding accepted is chunked";
 		}
 	}
 	if (te && req->major == 1 && req->minor == 0)
@@ -375,7 +373,7 @@ evutil_strtoll(const char *s, char **endptr, int base)
  * the limit, an unknown method, a bad Expect) through evhttp_send_error(),
  * with an HTML page that libevent 2.1 offers no hook to change. This
  * definition interposes on libevent's exported one (its internal calls go
- * through the PLT), so those answers carry the JSON error body of SPEC §3
+ * through the PLT), so those answers carry the JSON error body of proto/http.md
  * like every other. It must keep the original's effects: the status, and
  * Connection: close.
  */
@@ -409,7 +407,7 @@ evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
 				hk_conns_linger(req->evcon);
 		}
 		break;
-	case 501: /* a method evhttp does not know: as SPEC's 405 */
+	case 501: /* a method evhttp does not know: as proto/http.md's 405 */
 		error = 405;
 		/* FALLTHROUGH */
 	case 405:
@@ -674,7 +672,7 @@ hk_http_unavailable(struct evhttp_request *req, int rc)
 	    rc == HK_EFULL
 	        ? "the store is full; nothing accepted is lost, retry later"
 	        : rc == HK_ESHUTDOWN ? "hookd is shutting down"
-	        : rc == HK_EIO ? "the disk refused a write; nothing accepted "
-	                         "is lost, retry later"
-	                       : hk_strerror(rc));
+	        : rc == HK_EIO
+	        ? "the disk refused a write; nothing accepted is lost, retry later"
+	        : hk_strerror(rc));
 }

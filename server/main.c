@@ -97,8 +97,7 @@ main_tls_open(
 		hk_fatal("tls", "listener=%s error=%s", name,
 		    hk_logq(strcmp(flag, "tls") == 0
 		            ? "--tls-cert and --tls-key go together"
-		            : "--admin-tls-cert and --admin-tls-key go "
-		              "together"));
+		            : "--admin-tls-cert and --admin-tls-key go together"));
 	if ((t = hk_tls_new(name, cert, key, &cause)) == NULL)
 		hk_fatal("tls", "listener=%s error=%s", name,
 		    hk_logq(cause != NULL ? cause : "out of memory"));
@@ -175,7 +174,7 @@ main_nofile(void)
 }
 
 /*
- * SPEC §7: --max-in-flight and --max-connections (per listener) are
+ * proto/operation.md: --max-in-flight and --max-connections (per listener) are
  * lowered where they would not fit the descriptor limit, so that
  * connections can never take what the store, admin calls and deliveries
  * need; what was chosen is logged.
@@ -227,8 +226,7 @@ main_read_token(const char *path, char **cause)
 		close(fd);
 		if ((S_ISREG(st.st_mode)
 		            ? asprintf(cause,
-		                  "%s: mode %03o, must not be readable by "
-		                  "group or others",
+		                  "%s: mode %03o, must not be readable by group or others",
 		                  path, (unsigned)(st.st_mode & 0777))
 		            : asprintf(
 		                  cause, "%s: not a regular file", path)) == -1)
@@ -248,8 +246,7 @@ main_read_token(const char *path, char **cause)
 	*e = '\0';
 	if (strlen(s) < 16) {
 		if (asprintf(cause,
-		        "%s: the admin token must be at least 16 "
-		        "characters",
+		        "%s: the admin token must be at least 16 characters",
 		        path) == -1)
 			*cause = NULL;
 		sodium_memzero(buf, sizeof(buf));

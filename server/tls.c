@@ -1,5 +1,5 @@
 /*
- * tls.c: the certificate and key of one listener (SPEC §7), as an
+ * tls.c: the certificate and key of one listener (proto/operation.md), as an
  * OpenSSL context that conn.c gives every new connection.
  *
  * TLS 1.2 and 1.3 only; for 1.2 only ECDHE with AES-GCM or
