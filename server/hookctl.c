@@ -23,6 +23,7 @@
 
 static const char *ctl_addr;
 static char *ctl_token;
+static const char *ctl_cacert; /* --cacert: the CA of an https admin */
 static int ctl_json;
 
 static void __attribute__((noreturn, format(printf, 2, 3)))
@@ -50,7 +51,7 @@ static void __attribute__((noreturn)) ctl_fail(struct hk_buf *msg)
 static void __attribute__((noreturn)) usage(int code)
 {
 	fputs(
-	    "usage: hookctl [-a ADDR] [-t TOKEN | -T TOKEN_FILE] [--json] COMMAND ...\n"
+	    "usage: hookctl [-a ADDR] [-t TOKEN | -T TOKEN_FILE] [--cacert FILE] [--json] COMMAND ...\n"
 	    "       hookctl --help | --version\n"
 	    "  webhooks list|create NAME|show ID|enable ID|disable ID|"
 	    "regenerate ID|delete ID|logs ID|test ID\n"
@@ -93,7 +94,8 @@ ctl_call(
 	if (strncmp(ctl_addr, "unix:", 5) == 0) {
 		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, ctl_addr + 5);
 		hk_buf_printf(&url, "http://localhost%s", path);
-	} else if (strncmp(ctl_addr, "http://", 7) == 0)
+	} else if (strncmp(ctl_addr, "http://", 7) == 0 ||
+	    strncmp(ctl_addr, "https://", 8) == 0)
 		hk_buf_printf(&url, "%s%s", ctl_addr, path);
 	else
 		hk_buf_printf(&url, "http://%s%s", ctl_addr, path);
@@ -104,6 +106,8 @@ ctl_call(
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	if (ctl_cacert != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, ctl_cacert);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ctl_collect);
@@ -1011,6 +1015,7 @@ main(int argc, char **argv)
 
 	ctl_addr = getenv("HOOKD_ADMIN") != NULL ? getenv("HOOKD_ADMIN")
 	                                         : CTL_DEFAULT_ADMIN;
+	ctl_cacert = getenv("HOOKD_CACERT");
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			ctl_json = 1;
@@ -1026,6 +1031,8 @@ main(int argc, char **argv)
 			ctl_token = strdup(argv[++i]);
 		else if (i + 1 < argc && strcmp(argv[i], "-T") == 0)
 			token_file = argv[++i];
+		else if (i + 1 < argc && strcmp(argv[i], "--cacert") == 0)
+			ctl_cacert = argv[++i];
 		else
 			die(2, "unknown option %s (see hookctl --help)",
 			    argv[i]);

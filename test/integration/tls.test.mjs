@@ -11,7 +11,7 @@ import { copyFileSync, mkdtempSync, renameSync, rmSync, writeFileSync, readFileS
 import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import tls from 'node:tls';
 import { Hookd, BIN, dataRoot } from '../lib/hookd.mjs';
 import { Receiver } from '../lib/receiver.mjs';
@@ -139,6 +139,21 @@ describe('TLS', () => {
     assert.equal(r.status, 200, r.text);
     const no = await req(admin, '/api/webhooks', { ca });
     assert.equal(no.status, 401);
+  });
+
+  it('hookctl reaches an https admin listener with --cacert, and refuses one it cannot trust', () => {
+    const ctl = (...args) => spawnSync(join(dirname(BIN), 'hookctl'), ['-a', admin, '-T', join(h.dir, 'admin.token'), ...args],
+      { encoding: 'utf8', timeout: 15000, env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1' } });
+    const ok = ctl('--cacert', f('ca.crt'), '--json', 'webhooks', 'list');
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.ok(Array.isArray(JSON.parse(ok.stdout).data));
+    const env = spawnSync(join(dirname(BIN), 'hookctl'), ['-a', admin, '-T', join(h.dir, 'admin.token'), 'webhooks', 'list'],
+      { encoding: 'utf8', timeout: 15000, env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1', HOOKD_CACERT: f('ca.crt') } });
+    assert.equal(env.status, 0, env.stderr);
+    const no = ctl('webhooks', 'list');
+    assert.equal(no.status, 1);
+    assert.match(no.stderr, /^hookctl: .*(certificate|SSL)/im);
+    assert.doesNotMatch(ok.stderr + no.stderr + env.stderr, /Sanitizer|runtime error/);
   });
 
   it('an https client trusting the CA posts an event: 202, delivered over plain http; URLs are https', async () => {
