@@ -431,12 +431,22 @@ describe('delivery: limits and operational events', () => {
     assert.equal(failing.payload.attempts, 4);
     assert.equal(failing.source.name, 'hookd');
 
-    rx.script('/dying', ...Array.from({ length: 20 }, () => ({ status: 500 })));
+    rx.script('/dying', ...Array.from({ length: 60 }, () => ({ status: 500 })));
     const dying = (await h.api('POST', '/api/subscriptions', { url: `${rx.url}/dying`, events: ['dying.*'], retry: { maxAttempts: 2, initialMs: 600, maxMs: 600 } })).body;
     await h.api('POST', '/api/events', { event: 'dying.e', payload: {} });
     await rx.until(() => rx.to('/ops').some((r) => JSON.parse(r.body).event === 'hookd.delivery.exhausted'), 15000, 'exhausted');
-    await h.api('POST', '/api/events', { event: 'dying.e2', payload: {} });
-    await rx.until(() => rx.to('/ops').some((r) => JSON.parse(r.body).event === 'hookd.subscription.disabled'), 15000, 'disabled');
+    // The first failed attempt more than 1 s after the first failure
+    // disables it. The retries' jitter (±20 %) can put both attempts of
+    // one more event inside that second: send another until it happens.
+    const disabled = () => rx.to('/ops').some((r) => JSON.parse(r.body).event === 'hookd.subscription.disabled');
+    let n = 2;
+    await poll(async () => {
+      if (disabled()) return true;
+      if ((await h.api('GET', `/api/subscriptions/${dying.id}`)).body.active)
+        await h.api('POST', '/api/events', { event: `dying.e${n++}`, payload: {} });
+      await new Promise((r) => setTimeout(r, 700));
+      return disabled();
+    }, 15000, 'disabled');
     const s = (await h.api('GET', `/api/subscriptions/${dying.id}`)).body;
     assert.equal(s.active, false);
     assert.equal(s.disabledReason, 'failing');
