@@ -14,45 +14,8 @@
 
 #include "hk.h"
 #include "sig.h"
+#include "sigreq.h"
 #include "t.h"
-
-static const char *
-hdr_get(void *arg, const char *name)
-{
-	const cJSON *h;
-
-	cJSON_ArrayForEach(h, (const cJSON *)arg) {
-		if (h->string != NULL && strcasecmp(h->string, name) == 0 &&
-		    cJSON_IsString(h))
-			return h->valuestring;
-	}
-	return NULL;
-}
-
-static struct hk_sig_req
-req(cJSON *h, const char *body, long long now, long tolerance)
-{
-	struct hk_sig_req r;
-
-	r.get = hdr_get;
-	r.arg = h;
-	r.body = (const unsigned char *)body;
-	r.len = strlen(body);
-	r.now = now;
-	r.tolerance = tolerance;
-	return r;
-}
-
-static cJSON *
-hdrs(const struct hk_sig_header *out, int n)
-{
-	cJSON *h = cJSON_CreateObject();
-	int i;
-
-	for (i = 0; i < n; i++)
-		cJSON_AddStringToObject(h, out[i].name, out[i].value);
-	return h;
-}
 
 static int
 expect_rc(const char *e)
