@@ -87,29 +87,40 @@ ingest_header(void *arg, const char *name)
 	return evhttp_find_header(evhttp_request_get_input_headers(arg), name);
 }
 
-/* Answers, counts and logs one request that did not become an event. */
+/*
+ * Writes IN's entry in the request log of webhook WH_ID. SPARING: the
+ * sender is not authenticated, so anyone may send it as often as they
+ * like: logged at most --log-refusals a second (reqlog.c).
+ */
 static void
-ingest_refuse(struct evhttp_request *req, const struct hk_webhook *wh,
-    const struct ingest *in, int status, const char *code, const char *msg)
+ingest_log(const char *wh_id, const struct ingest *in, int status,
+    const char *code, const char *evt, int sparing)
 {
 	struct hk_reqlog rl;
 
-	hd->hd_stats.s_rejected++;
-	hk_http_error(req, status, code, "%s", msg);
-	if (wh == NULL)
-		return;
-	rl.rl_webhook = wh->wh_id;
+	rl.rl_webhook = wh_id;
 	rl.rl_status = status;
 	rl.rl_code = code;
 	rl.rl_peer = in->peer;
 	rl.rl_bytes = in->bytes;
 	rl.rl_latency_us = hk_mono_us() - in->t0;
-	rl.rl_event = NULL;
-	/* Before authentication anyone may send it: logged sparingly. */
-	if (in->authed)
-		hk_reqlog_add(&rl);
-	else
+	rl.rl_event = evt;
+	if (sparing)
 		hk_reqlog_refused(&rl);
+	else
+		hk_reqlog_add(&rl);
+}
+
+/* Answers, counts and logs one request that did not become an event. */
+static void
+ingest_refuse(struct evhttp_request *req, const struct hk_webhook *wh,
+    const struct ingest *in, int status, const char *code, const char *msg)
+{
+	hd->hd_stats.s_rejected++;
+	hk_http_error(req, status, code, "%s", msg);
+	if (wh == NULL)
+		return;
+	ingest_log(wh->wh_id, in, status, code, NULL, !in->authed);
 	log_debug("ingest_refused", "webhook=%s status=%d code=%s peer=%s",
 	    wh->wh_id, status, code, hk_logq(in->peer));
 }
@@ -118,30 +129,20 @@ static void
 ingest_done(struct hk_event_op *eo, int rc)
 {
 	struct ingest *in = eo->eo_arg;
-	struct hk_reqlog rl;
 
 	hk_event_reply_for(in->req, eo, rc, in->wh_name);
-	rl.rl_webhook = in->wh_id;
-	rl.rl_peer = in->peer;
-	rl.rl_bytes = in->bytes;
-	rl.rl_latency_us = hk_mono_us() - in->t0;
-	if (rc == 0 || rc == HK_EDUP) {
-		rl.rl_status = rc == 0 ? 202 : 200;
-		rl.rl_code = rc == 0 ? NULL : "duplicate";
-		rl.rl_event = rc == 0 ? eo->eo_id : eo->eo_dup_id;
-		if (rc == 0)
-			hd->hd_stats.s_accepted++;
-		else
-			hd->hd_stats.s_duplicates++;
+	if (rc == 0) {
+		hd->hd_stats.s_accepted++;
+		ingest_log(in->wh_id, in, 202, NULL, eo->eo_id, 0);
+	} else if (rc == HK_EDUP) {
+		hd->hd_stats.s_duplicates++;
+		ingest_log(in->wh_id, in, 200, "duplicate", eo->eo_dup_id, 0);
 	} else {
-		rl.rl_status = 503;
-		rl.rl_code = "unavailable";
-		rl.rl_event = NULL;
 		hd->hd_stats.s_rejected++;
 		log_warn("ingest_commit", "webhook=%s error=%s", in->wh_id,
 		    hk_logq(hk_strerror(rc)));
+		ingest_log(in->wh_id, in, 503, "unavailable", NULL, 0);
 	}
-	hk_reqlog_add(&rl);
 	hk_event_op_free(eo);
 	free(in);
 }
@@ -389,7 +390,6 @@ ingest_handshake(struct evhttp_request *req, const struct hk_webhook *wh,
     const struct ingest *in, struct hk_handshake *hs)
 {
 	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
-	struct hk_reqlog rl;
 
 	if (hs->hs_status != 200) {
 		ingest_refuse(req, wh, in, hs->hs_status, hs->hs_code,
@@ -404,17 +404,7 @@ ingest_handshake(struct evhttp_request *req, const struct hk_webhook *wh,
 	    hs->hs_body.len);
 	evhttp_send_reply(req, 200, hk_http_reason(200), NULL);
 	hk_buf_free(&hs->hs_body);
-	rl.rl_webhook = wh->wh_id;
-	rl.rl_status = 200;
-	rl.rl_code = hs->hs_code;
-	rl.rl_peer = in->peer;
-	rl.rl_bytes = in->bytes;
-	rl.rl_latency_us = hk_mono_us() - in->t0;
-	rl.rl_event = NULL;
-	if (in->authed)
-		hk_reqlog_add(&rl);
-	else
-		hk_reqlog_refused(&rl);
+	ingest_log(wh->wh_id, in, 200, hs->hs_code, NULL, !in->authed);
 	log_debug("ingest_handshake", "webhook=%s peer=%s", wh->wh_id,
 	    hk_logq(in->peer));
 }
@@ -508,7 +498,6 @@ ingest_status(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 {
 	struct evbuffer *eb = evhttp_request_get_input_buffer(req);
 	struct hk_buf b = HK_BUF_INIT;
-	struct hk_reqlog rl;
 	unsigned char *body;
 	int rc;
 
@@ -530,14 +519,8 @@ ingest_status(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 	}
 	hk_http_reply(req, 200, &b);
 	hk_buf_free(&b);
-	rl.rl_webhook = wh->wh_id;
-	rl.rl_status = 200;
-	rl.rl_code = "status";
-	rl.rl_peer = in->peer;
-	rl.rl_bytes = in->bytes;
-	rl.rl_latency_us = hk_mono_us() - in->t0;
-	rl.rl_event = evt;
-	hk_reqlog_add(&rl);
+	/* auth: none: an anonymous poll, logged like a refusal (sparingly). */
+	ingest_log(wh->wh_id, in, 200, "status", evt, !in->authed);
 }
 
 /* POST to a webhook: everything after routing. */

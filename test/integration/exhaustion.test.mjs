@@ -174,3 +174,35 @@ it('--log-budget drops the oldest entries of all webhooks first, not a share of 
     h.cleanup();
   }
 });
+
+it('anonymous status polls of an auth:none webhook are logged like refusals: a few, the rest summed', async () => {
+  const h = await new Hookd({ args: ['--log-refusals', '5'] }).start();
+  try {
+    const wh = (await h.api('POST', '/api/webhooks', { name: 'open', auth: 'none', rateLimit: 0 })).body;
+    const evt = (await h.post('/webhooks/open', { event: 'a.b' })).body.eventId;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+    const u = new URL(h.pub);
+    const get = () => new Promise((resolve) => {
+      http.get({ agent, host: u.hostname, port: u.port, path: `/webhooks/open/events/${evt}` }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      }).on('error', () => resolve(0));
+    });
+    const codes = [];
+    for (let i = 0; i < 50; i++) codes.push(...await Promise.all([get(), get(), get(), get()]));
+    agent.destroy();
+    assert.ok(codes.every((c) => c === 200), JSON.stringify(codes));
+    await h.post('/webhooks/open', { event: 'a.c' });
+    const log = await poll(async () => {
+      const l = await logOf(h, wh.id);
+      return l.filter((e) => e.status === 202).length === 2 && l;
+    }, 10000, 'the second event logged');
+    const polls = log.filter((e) => e.error === 'status');
+    const summed = log.reduce((n, e) => n + (e.suppressed || 0), 0);
+    assert.ok(polls.length < 200 && polls.length >= 1, `${polls.length} status entries logged for 200 polls`);
+    assert.equal(polls.length + summed, 200, `${polls.length} logged + ${summed} suppressed`);
+  } finally {
+    await h.stop();
+    h.cleanup();
+  }
+});
