@@ -53,6 +53,18 @@ async function acceptedAgain(h) {
   assert.fail('not accepting again after the disk was freed');
 }
 
+// Space is free again: hookd accepts without a restart, is ready, was
+// never broken, and after a restart every event it answered 202 is there.
+async function recovered(h, ids) {
+  ids.push(await acceptedAgain(h));
+  ids.push(...(await accept(h, 3)));
+  assert.equal((await request(`${h.pub}/readyz`)).status, 200);
+  assert.doesNotMatch(h.log, /event=store_broken/);
+  await h.stop();
+  await h.restart();
+  for (const id of ids) assert.equal((await h.api('GET', `/api/events/${id}`)).status, 200);
+}
+
 it('a short write on a filling disk: 503 while full, accepting again without a restart', async () => {
   assert.ok(existsSync(SHIM), `${SHIM} is missing: make build/fault/diskfail.so`);
   const h = new Hookd();
@@ -70,13 +82,7 @@ it('a short write on a filling disk: 503 while full, accepting again without a r
     assert.equal((await h.post('/webhooks/f', { event: 'f.e', pad: 'p'.repeat(30000) })).status, 503);
     assert.doesNotMatch(h.log, /event=store_broken/);
     rmSync(fault);
-    ids.push(await acceptedAgain(h));
-    ids.push(...(await accept(h, 3)));
-    assert.equal((await request(`${h.pub}/readyz`)).status, 200);
-    assert.doesNotMatch(h.log, /event=store_broken/);
-    await h.stop();
-    await h.restart();
-    for (const id of ids) assert.equal((await h.api('GET', `/api/events/${id}`)).status, 200);
+    await recovered(h, ids);
   } finally {
     await h.stop();
     h.cleanup();
@@ -137,13 +143,7 @@ it('a real full ext4 filesystem: 503 while full, accepting again once space is f
     assertFullAnswer(full);
     assert.doesNotMatch(h.log, /event=store_broken/);
     rmSync(filler);
-    ids.push(await acceptedAgain(h));
-    ids.push(...(await accept(h, 3)));
-    assert.equal((await request(`${h.pub}/readyz`)).status, 200);
-    assert.doesNotMatch(h.log, /event=store_broken/);
-    await h.stop();
-    await h.restart();
-    for (const id of ids) assert.equal((await h.api('GET', `/api/events/${id}`)).status, 200);
+    await recovered(h, ids);
   } finally {
     await h.stop();
   }
