@@ -6,11 +6,18 @@
 
 include config.mk
 
-LIB = hk buf id clock secret sig bucket store form jptr json env map addr tmpl backoff hdr dlv units check
-SERVER = main config log http conn tls ingest admin webhook event reqlog sub delivery deliver stats purge provider status console
+LIB = hk buf id clock secret sig bucket form jptr json env map addr tmpl backoff hdr dlv units check
+# The daemon, by layer (README, Layout): listeners call API handlers, which
+# call the domain, which calls the store; the engine sits beside the domain.
+SERVER = main config log \
+	listen/http listen/conn listen/tls listen/ingest listen/provider listen/status \
+	api/admin api/stats api/console \
+	domain/webhook domain/sub domain/event domain/delivery domain/reqlog domain/purge \
+	engine/deliver \
+	store/lmdb_core
 # The console's files (proto/console.md), compiled into hookd by scripts/embed.
-CONSOLE = server/console/index.html server/console/app.css \
-	server/console/app.js server/console/favicon.svg
+CONSOLE = server/api/console/index.html server/api/console/app.css \
+	server/api/console/app.js server/api/console/favicon.svg
 # Every test/unit/<name>.c but the framework is a unit test binary.
 UNIT = $(filter-out t,$(basename $(notdir $(wildcard test/unit/*.c))))
 
@@ -37,9 +44,9 @@ $(SRV_OUT)/hookctl: $(B)/ctl/hookctl.o $(B)/lib/libhk.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(B)/ctl/hookctl.o $(B)/lib/libhk.a \
 	    $(ALL_LIBS)
 
-$(B)/ctl/hookctl.o: server/hookctl.c config.mk
+$(B)/ctl/hookctl.o: server/ctl/hookctl.c config.mk
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ server/hookctl.c
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ server/ctl/hookctl.c
 
 $(B)/lib/libhk.a: $(LIBOBJ)
 	rm -f $@
@@ -71,6 +78,12 @@ $(B)/test/unit_%: test/unit/%.c $(B)/test/t.o $(B)/lib/libhk.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itest/unit -o $@ $< $(B)/test/t.o \
 	    $(B)/lib/libhk.a $(ALL_LIBS)
+
+# The store's unit test drives the LMDB engine, which lives in server/store.
+$(B)/test/unit_store: test/unit/store.c $(B)/test/t.o $(B)/server/store/lmdb_core.o $(B)/lib/libhk.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itest/unit -o $@ $< $(B)/test/t.o \
+	    $(B)/server/store/lmdb_core.o $(B)/lib/libhk.a $(ALL_LIBS)
 
 units: $(UNITBIN)
 
@@ -131,7 +144,7 @@ install: all
 	    $(DESTDIR)$(MANPREFIX)/man8
 	cp -f server/hookd server/hookctl $(DESTDIR)$(PREFIX)/bin/
 	chmod 755 $(DESTDIR)$(PREFIX)/bin/hookd $(DESTDIR)$(PREFIX)/bin/hookctl
-	cp -f server/hookctl.1 $(DESTDIR)$(MANPREFIX)/man1/
+	cp -f server/ctl/hookctl.1 $(DESTDIR)$(MANPREFIX)/man1/
 	cp -f server/hookd.8 $(DESTDIR)$(MANPREFIX)/man8/
 	chmod 644 $(DESTDIR)$(MANPREFIX)/man1/hookctl.1 \
 	    $(DESTDIR)$(MANPREFIX)/man8/hookd.8

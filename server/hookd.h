@@ -25,7 +25,7 @@
 #include "map.h"
 #include "secret.h"
 #include "sig.h"
-#include "store.h"
+#include "store/lmdb_core.h"
 
 /* Defaults (proto/operation.md); each is a flag with a HOOKD_* twin. */
 #define HOOKD_LISTEN "127.0.0.1:8080"

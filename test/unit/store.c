@@ -1,4 +1,4 @@
-/* Unit tests of lib/store.c: group commit, refusals, a full map. */
+/* Unit tests of server/store/lmdb_core.c: group commit, refusals, a full map. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "hk.h"
-#include "store.h"
+#include "store/lmdb_core.h"
 #include "t.h"
 
 struct put_op {

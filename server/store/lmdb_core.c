@@ -13,7 +13,7 @@
 
 #include "clock.h"
 #include "hk.h"
-#include "store.h"
+#include "store/lmdb_core.h"
 
 #define STORE_SCHEMA "1"
 #define STORE_MAXDBS 16
