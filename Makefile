@@ -14,7 +14,7 @@ SERVER = main config log \
 	api/admin api/stats api/console \
 	domain/webhook domain/sub domain/event domain/delivery domain/reqlog domain/purge \
 	engine/deliver \
-	store/lmdb_core
+	store/store store/lmdb store/lmdb_core
 # The console's files (proto/console.md), compiled into hookd by scripts/embed.
 CONSOLE = server/api/console/index.html server/api/console/app.css \
 	server/api/console/app.js server/api/console/favicon.svg

@@ -26,6 +26,7 @@
 #include "secret.h"
 #include "sig.h"
 #include "store/lmdb_core.h"
+#include "store/store.h"
 
 /* Defaults (proto/operation.md); each is a flag with a HOOKD_* twin. */
 #define HOOKD_LISTEN "127.0.0.1:8080"
@@ -457,6 +458,33 @@ int hk_admin_newest(struct evhttp_request *, enum hk_db db, const char *below,
 void hk_admin_page_end(struct evhttp_request *, MDB_cursor *cur,
     struct hk_buf *b, const char *next);
 /*
+ * A page of a stored list, answered as {"data":[...],"next":cursor}.
+ * hk_admin_pager allocates SIZE bytes (a struct whose first member is a
+ * struct hk_admin_pager, for the handler's filters) and reads ?limit and
+ * ?after; NULL once it has answered. The handler sets pg_item (and
+ * pg_free, pg_rd.rd_attempt, rd_oldest...), then hk_admin_pager_start:
+ * each row goes to pg_item, which adds it with hk_admin_pager_add (its
+ * return value is pg_item's: 1 counted, -1 failed) or returns 0 to skip
+ * it or -1 to stop; the answer is sent, and the pager freed, when the
+ * read is done.
+ */
+struct hk_admin_pager {
+	struct hk_st_read pg_rd;
+	struct evhttp_request *pg_req;
+	int (*pg_item)(struct hk_admin_pager *, const char *id,
+	    const char *text, size_t len);
+	void (*pg_free)(struct hk_admin_pager *); /* frees the handler's */
+	struct hk_buf pg_b;
+	size_t pg_n; /* items added */
+	int pg_rc; /* a failure while adding */
+	char pg_after[HK_ID_MAX];
+	char pg_scope[HK_ID_MAX];
+};
+void *hk_admin_pager(struct evhttp_request *, enum hk_st_list,
+    const char *scope, size_t size);
+void hk_admin_pager_start(struct hk_admin_pager *);
+int hk_admin_pager_add(struct hk_admin_pager *, const char *text, size_t len);
+/*
  * GET of a cached list, newest first: OLDER(NULL) is the newest item,
  * OLDER(x) the one before x; ID and PUB give an item's id and JSON.
  */
@@ -641,7 +669,6 @@ struct hookd {
 	struct hk_conf hd_conf;
 	struct event_base *hd_base;
 	struct hk_store *hd_store;
-	struct event *hd_store_ev;
 	struct hk_listener hd_public;
 	struct hk_listener hd_admin;
 	unsigned char hd_mkey[HK_MKEY_LEN];

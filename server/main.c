@@ -28,6 +28,7 @@
 #include "clock.h"
 #include "hk.h"
 #include "hookd.h"
+#include "store/lmdb.h"
 
 struct hookd *hd;
 
@@ -40,25 +41,6 @@ static struct event *main_sig_term, *main_sig_int, *main_sig_hup;
 static struct event *main_stop_ev;
 static struct hk_tls *main_tls_public, *main_tls_admin;
 static int64_t main_stop_deadline;
-
-static void
-main_store_ready(evutil_socket_t fd, short what, void *arg)
-{
-	static int broken;
-	struct hk_store_usage u;
-
-	(void)fd;
-	(void)what;
-	(void)arg;
-	hk_store_reap(hd->hd_store);
-	hk_store_usage(hd->hd_store, &u);
-	if (u.su_broken && !broken) {
-		broken = 1;
-		log_error("store_broken", "error=%s",
-		    hk_logq("a write to the disk failed; hookd "
-		            "accepts nothing more until restarted"));
-	}
-}
 
 /*
  * Stopping: idle connections are closed; wait until no request is
@@ -74,7 +56,7 @@ main_stop_check(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 	busy = hk_conns_drain(hd->hd_public.ls_conns) +
 	    hk_conns_drain(hd->hd_admin.ls_conns);
-	if ((busy == 0 && hk_store_inflight(hd->hd_store) == 0) ||
+	if ((busy == 0 && hk_st_inflight() == 0) ||
 	    hk_mono_us() / 1000 >= main_stop_deadline)
 		event_base_loopexit(hd->hd_base, NULL);
 }
@@ -318,32 +300,6 @@ main_listen(struct hk_listener *ls, const char *spec, int64_t max_body,
 }
 
 /*
- * The writer gets the requests of a whole pass of the loop at once:
- * the first submit of a pass makes this event active, and it runs after
- * the callbacks already queued for this pass.
- */
-static struct event *main_flush_ev;
-
-static void
-main_flush(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	hk_store_flush(hd->hd_store);
-}
-
-static void
-main_kick(void *arg)
-{
-	(void)arg;
-	if (main_flush_ev != NULL)
-		event_active(main_flush_ev, EV_TIMEOUT, 0);
-	else
-		hk_store_flush(hd->hd_store);
-}
-
-/*
  * Refuses a data directory in memory (tmpfs, ramfs): its fsync is a
  * no-op and a reboot loses it, so every 202 would be a promise hookd
  * cannot keep. There is no setting that trades durability for speed.
@@ -407,7 +363,7 @@ main(int argc, char **argv)
 {
 	static struct hookd hookd;
 	struct hk_conf *cf = &hookd.hd_conf;
-	struct hk_store_conf sc;
+	struct hk_st_conf sc;
 	char path[4096], *cause = NULL;
 	int rc;
 
@@ -449,17 +405,17 @@ main(int argc, char **argv)
 		    hk_logq(cause != NULL ? cause : hk_strerror(rc)));
 	hd->hd_admin_token = main_admin_token(cf);
 
-	sc.sc_dir = cf->cf_data;
-	sc.sc_mapsize = (size_t)cf->cf_map_size;
-	sc.sc_highwater = (int)cf->cf_highwater;
-	sc.sc_kick = main_kick;
-	sc.sc_kick_arg = NULL;
-	if ((rc = hk_store_open(&hd->hd_store, &sc, &cause)) != 0)
-		hk_fatal("store", "error=%s",
-		    hk_logq(cause != NULL ? cause : hk_strerror(rc)));
-
 	if ((hd->hd_base = event_base_new()) == NULL)
 		hk_fatal("start", "error=%s", hk_logq("event_base_new failed"));
+	sc.sc_where = cf->cf_data;
+	sc.sc_mapsize = (size_t)cf->cf_map_size;
+	sc.sc_highwater = (int)cf->cf_highwater;
+	sc.sc_base = hd->hd_base;
+	if ((rc = hk_st_open(&sc, &cause)) != 0)
+		hk_fatal("store", "error=%s",
+		    hk_logq(cause != NULL ? cause : hk_strerror(rc)));
+	hd->hd_store = hk_lm_store();
+
 	/* Signals first: a stop asked for during the start is kept. */
 	main_sig_term = evsignal_new(hd->hd_base, SIGTERM, main_signal, NULL);
 	main_sig_int = evsignal_new(hd->hd_base, SIGINT, main_signal, NULL);
@@ -469,13 +425,6 @@ main(int argc, char **argv)
 	    event_add(main_sig_int, NULL) != 0 ||
 	    event_add(main_sig_hup, NULL) != 0)
 		hk_fatal("start", "error=%s", hk_logq("cannot watch signals"));
-	hd->hd_store_ev = event_new(hd->hd_base, hk_store_fd(hd->hd_store),
-	    EV_READ | EV_PERSIST, main_store_ready, NULL);
-	if (hd->hd_store_ev == NULL || event_add(hd->hd_store_ev, NULL) != 0 ||
-	    (main_flush_ev = event_new(hd->hd_base, -1, 0, main_flush, NULL)) ==
-	        NULL)
-		hk_fatal(
-		    "start", "error=%s", hk_logq("cannot watch the store"));
 	/* The URLs printed before the listener exists are fixed below. */
 	hd->hd_public_url = strdup("");
 	if (hk_webhook_load(&cause) != 0)
@@ -530,17 +479,15 @@ main(int argc, char **argv)
 
 	/* Answer what the writer finished, then drop the connections. */
 	{
-		struct hk_store_usage u;
+		struct hk_st_usage u;
 
-		hk_store_usage(hd->hd_store, &u);
+		hk_st_usage(&u);
 		log_info("store_totals", "commits=%llu ops=%llu",
 		    (unsigned long long)u.su_commits,
 		    (unsigned long long)u.su_ops);
 	}
 	hk_engine_flush(); /* outcomes still gathering */
-	hk_store_close(hd->hd_store);
-	event_free(main_flush_ev);
-	main_flush_ev = NULL;
+	hk_st_close();
 	hk_engine_free();
 	hk_reqlog_free();
 	hk_purge_free();
@@ -555,7 +502,6 @@ main(int argc, char **argv)
 	event_free(main_sig_term);
 	event_free(main_sig_int);
 	event_free(main_sig_hup);
-	event_free(hd->hd_store_ev);
 	/* evdns_base_free() deletes events of the base: free it first. */
 	if (hd->hd_dns != NULL)
 		evdns_base_free(hd->hd_dns, 1);

@@ -187,6 +187,95 @@ hk_admin_page_end(struct evhttp_request *req, MDB_cursor *cur, struct hk_buf *b,
 	hk_buf_free(b);
 }
 
+static int
+admin_pager_row(
+    struct hk_st_read *rd, const char *id, const char *text, size_t len)
+{
+	struct hk_admin_pager *pg = (struct hk_admin_pager *)rd;
+	int r = pg->pg_item(pg, id, text, len);
+
+	if (r < 0 && pg->pg_rc == 0)
+		r = -1;
+	return r;
+}
+
+static void
+admin_pager_done(struct hk_st_read *rd, int rc)
+{
+	struct hk_admin_pager *pg = (struct hk_admin_pager *)rd;
+	struct hk_buf *b = &pg->pg_b;
+
+	if (rc == 0)
+		rc = pg->pg_rc;
+	if (rc == HK_ENOMEM)
+		hk_http_error(pg->pg_req, 500, "internal", "out of memory");
+	else if (rc != 0)
+		hk_http_error(pg->pg_req, 503, "unavailable",
+		    "cannot read the store: %s", hk_strerror(rc));
+	else if (hk_buf_adds(b, "],\"next\":") != 0 ||
+	    hk_buf_add_jsonstr(b, rd->rd_more ? rd->rd_next : NULL) != 0 ||
+	    hk_buf_adds(b, "}\n") != 0)
+		hk_http_error(pg->pg_req, 500, "internal", "out of memory");
+	else
+		hk_http_reply(pg->pg_req, 200, b);
+	if (pg->pg_free != NULL)
+		pg->pg_free(pg);
+	hk_buf_free(b);
+	free(pg);
+}
+
+void *
+hk_admin_pager(struct evhttp_request *req, enum hk_st_list list,
+    const char *scope, size_t size)
+{
+	struct hk_admin_pager *pg;
+	int limit;
+
+	if (size < sizeof(*pg) || (pg = calloc(1, size)) == NULL) {
+		hk_http_error(req, 500, "internal", "out of memory");
+		return NULL;
+	}
+	if (hk_admin_page(req, &limit, pg->pg_after, sizeof(pg->pg_after)) !=
+	    0) {
+		free(pg);
+		return NULL;
+	}
+	if (scope != NULL)
+		snprintf(pg->pg_scope, sizeof(pg->pg_scope), "%s", scope);
+	pg->pg_req = req;
+	pg->pg_rd.rd_list = list;
+	pg->pg_rd.rd_scope = pg->pg_scope;
+	pg->pg_rd.rd_after = pg->pg_after;
+	pg->pg_rd.rd_limit = (size_t)limit;
+	pg->pg_rd.rd_scan = HOOKD_SCAN_MAX;
+	pg->pg_rd.rd_row = admin_pager_row;
+	pg->pg_rd.rd_done = admin_pager_done;
+	return pg;
+}
+
+void
+hk_admin_pager_start(struct hk_admin_pager *pg)
+{
+	if (hk_buf_adds(&pg->pg_b, "{\"data\":[") != 0) {
+		pg->pg_rc = HK_ENOMEM;
+		pg->pg_rd.rd_done(&pg->pg_rd, 0);
+		return;
+	}
+	hk_st_read(&pg->pg_rd);
+}
+
+int
+hk_admin_pager_add(struct hk_admin_pager *pg, const char *text, size_t len)
+{
+	if ((pg->pg_n > 0 && hk_buf_addc(&pg->pg_b, ',') != 0) ||
+	    hk_buf_add(&pg->pg_b, text, len) != 0) {
+		pg->pg_rc = HK_ENOMEM;
+		return -1;
+	}
+	pg->pg_n++;
+	return 1;
+}
+
 void
 hk_admin_list(struct evhttp_request *req, void *(*older)(void *),
     const char *(*id)(const void *), cJSON *(*pub)(const void *))

@@ -260,21 +260,10 @@ hk_stats_entity(struct evhttp_request *req, const char *id)
 	hk_buf_free(&b);
 }
 
-/* Entries of DB, from LMDB's own count. */
-static size_t
-stats_entries(MDB_txn *txn, enum hk_db db)
-{
-	MDB_stat st;
-
-	if (mdb_stat(txn, hk_store_dbi(hd->hd_store, db), &st) != 0)
-		return 0;
-	return st.ms_entries;
-}
-
 struct stats_counts {
 	size_t wh_on, wh_off, sub_on, sub_off, circuits;
 	size_t events, deliveries, pending;
-	struct hk_store_usage u;
+	struct hk_st_usage u;
 };
 
 static void
@@ -282,7 +271,6 @@ stats_count(struct stats_counts *c)
 {
 	struct hk_webhook *wh;
 	struct hk_sub *s;
-	MDB_txn *txn;
 
 	memset(c, 0, sizeof(*c));
 	TAILQ_FOREACH(wh, hk_webhook_all(), wh_entry) {
@@ -299,13 +287,10 @@ stats_count(struct stats_counts *c)
 		if (hk_engine_circuit_open(s->sb_id))
 			c->circuits++;
 	}
-	if (hk_store_rbegin(hd->hd_store, &txn) == 0) {
-		c->events = stats_entries(txn, HK_DB_EVENTS);
-		c->deliveries = stats_entries(txn, HK_DB_DELIVERIES);
-		c->pending = stats_entries(txn, HK_DB_QUEUE);
-		hk_store_rend(hd->hd_store);
-	}
-	hk_store_usage(hd->hd_store, &c->u);
+	hk_st_usage(&c->u);
+	c->events = c->u.su_rows[HK_SL_EVENTS];
+	c->deliveries = c->u.su_rows[HK_SL_DELIVERIES];
+	c->pending = c->u.su_rows[HK_SL_PENDING];
 }
 
 /* GET /api/stats. */
@@ -359,7 +344,7 @@ hk_stats_all(struct evhttp_request *req)
 	    "\"deliveries\":%zu,\"commits\":%llu},\"retention\":{"
 	    "\"purgedEvents\":%llu,\"purgedLogs\":%llu,\"purgedDeliveries\":"
 	    "%llu}}\n",
-	    c.wh_on, c.wh_off, c.sub_on, c.sub_off, c.u.su_mapsize, c.u.su_used,
+	    c.wh_on, c.wh_off, c.sub_on, c.sub_off, c.u.su_size, c.u.su_used,
 	    c.events, c.deliveries, (unsigned long long)c.u.su_commits,
 	    (unsigned long long)st->s_purged_events,
 	    (unsigned long long)st->s_purged_logs,
@@ -563,7 +548,7 @@ hk_stats_metrics(struct evhttp_request *req)
 	    "hookd_subscriptions{state=\"disabled\"} %zu\n",
 	    c.sub_on, c.sub_off);
 	prom_gauge(&b, "hookd_store_map_size_bytes", "LMDB map size.",
-	    (double)c.u.su_mapsize);
+	    (double)c.u.su_size);
 	prom_gauge(&b, "hookd_store_used_bytes", "LMDB pages in use, bytes.",
 	    (double)c.u.su_used);
 	prom_gauge(

@@ -221,7 +221,7 @@ event_api_submit(struct evhttp_request *req, const char *type,
 	int err;
 
 	/* Stopping: still taken while the store does (the grace). */
-	if (hk_store_full(hd->hd_store)) {
+	if (hk_st_full()) {
 		hk_http_unavailable(req, HK_EFULL);
 		return;
 	}
@@ -396,83 +396,80 @@ hk_event_match(const char *pattern, const char *type)
 	return strcmp(pattern, type) == 0;
 }
 
+/* A page of events with its filters. */
+struct event_page {
+	struct hk_admin_pager pg;
+	char type[HOOKD_TYPE_MAX + 2];
+	char source[HK_ID_MAX + HOOKD_NAME_MAX];
+	int64_t since_ms;
+};
+
 static int
-event_filter(const MDB_val *v, const char *type, const char *source)
+event_filter(const struct event_page *ep, const char *text, size_t len)
 {
 	const cJSON *t, *src, *w, *n;
 	cJSON *h;
 	int ok = 1;
 
-	if (type[0] == '\0' && source[0] == '\0')
+	if (ep->type[0] == '\0' && ep->source[0] == '\0')
 		return 1;
-	if ((h = hk_event_head(v->mv_data, v->mv_size)) == NULL)
+	if ((h = hk_event_head(text, len)) == NULL)
 		return 0;
 	t = cJSON_GetObjectItemCaseSensitive(h, "event");
 	src = cJSON_GetObjectItemCaseSensitive(h, "source");
 	w = cJSON_GetObjectItemCaseSensitive(src, "webhook");
 	n = cJSON_GetObjectItemCaseSensitive(src, "name");
-	if (type[0] != '\0' &&
-	    (!cJSON_IsString(t) || !hk_event_match(type, t->valuestring)))
+	if (ep->type[0] != '\0' &&
+	    (!cJSON_IsString(t) || !hk_event_match(ep->type, t->valuestring)))
 		ok = 0;
-	if (source[0] != '\0' &&
-	    !(cJSON_IsString(w) && strcmp(w->valuestring, source) == 0) &&
-	    !(cJSON_IsString(n) && strcmp(n->valuestring, source) == 0))
+	if (ep->source[0] != '\0' &&
+	    !(cJSON_IsString(w) && strcmp(w->valuestring, ep->source) == 0) &&
+	    !(cJSON_IsString(n) && strcmp(n->valuestring, ep->source) == 0))
 		ok = 0;
 	cJSON_Delete(h);
 	return ok;
+}
+
+static int
+event_item(struct hk_admin_pager *pg, const char *id, const char *text,
+    size_t len)
+{
+	struct event_page *ep = (struct event_page *)pg;
+
+	if (ep->since_ms >= 0 && hk_id_ms("evt_", id) < ep->since_ms) {
+		pg->pg_rd.rd_more = 0;
+		return -1;
+	}
+	if (!event_filter(ep, text, len))
+		return 0;
+	return hk_admin_pager_add(pg, text, len);
 }
 
 /* GET /api/events?limit&after&type&source&since, newest first. */
 static void
 event_list(struct evhttp_request *req)
 {
-	char after[HK_ID_MAX] = "", type[HOOKD_TYPE_MAX + 2] = "";
-	char source[HK_ID_MAX + HOOKD_NAME_MAX] = "", since[64];
-	struct hk_buf b = HK_BUF_INIT;
-	char last[HK_ID_MAX] = "";
-	int64_t since_ms = -1;
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	int limit, n = 0, rc, more = 0;
-	long scanned = 0;
+	struct event_page *ep;
+	char since[64];
 
-	if (hk_admin_page(req, &limit, after, sizeof(after)) != 0)
+	if ((ep = hk_admin_pager(req, HK_SL_EVENTS, NULL, sizeof(*ep))) == NULL)
 		return;
-	if (hk_admin_query(req, "type", type, sizeof(type)) < 0 ||
-	    hk_admin_query(req, "source", source, sizeof(source)) < 0 ||
+	ep->since_ms = -1;
+	if (hk_admin_query(req, "type", ep->type, sizeof(ep->type)) < 0 ||
+	    hk_admin_query(req, "source", ep->source, sizeof(ep->source)) < 0 ||
 	    hk_admin_query(req, "since", since, sizeof(since)) < 0) {
 		hk_http_error(req, 400, "bad_request", "a filter is too long");
+		free(ep);
 		return;
 	}
-	if (since[0] != '\0' && hk_time_parse(since, &since_ms) != 0) {
+	if (since[0] != '\0' && hk_time_parse(since, &ep->since_ms) != 0) {
 		hk_http_error(req, 400, "bad_request",
 		    "since must be an ISO 8601 time or seconds since the epoch");
+		free(ep);
 		return;
 	}
-	if ((rc = hk_admin_newest(
-	         req, HK_DB_EVENTS, after, strlen(after), &cur, &k, &v)) == -1)
-		return;
-	hk_buf_adds(&b, "{\"data\":[");
-	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
-		if (k.mv_size >= HK_ID_MAX)
-			continue;
-		if (n == limit || scanned == HOOKD_SCAN_MAX) {
-			more = 1;
-			break;
-		}
-		memcpy(last, k.mv_data, k.mv_size);
-		last[k.mv_size] = '\0';
-		if (since_ms >= 0 && hk_id_ms("evt_", last) < since_ms)
-			break;
-		scanned++;
-		if (!event_filter(&v, type, source))
-			continue;
-		if (n > 0)
-			hk_buf_addc(&b, ',');
-		hk_buf_add(&b, v.mv_data, v.mv_size);
-		n++;
-	}
-	hk_admin_page_end(req, cur, &b, more && last[0] != '\0' ? last : NULL);
+	ep->pg.pg_item = event_item;
+	hk_admin_pager_start(&ep->pg);
 }
 
 static void

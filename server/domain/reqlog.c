@@ -278,7 +278,7 @@ hk_reqlog_add(const struct hk_reqlog *rl)
 	hk_stats_ingest(
 	    rl->rl_webhook, rl->rl_status, rl->rl_code, rl->rl_latency_us);
 	/* Stopping: requests of the grace are logged while the store runs. */
-	if (hk_store_full(hd->hd_store)) {
+	if (hk_st_full()) {
 		reqlog_dropped++;
 		return;
 	}

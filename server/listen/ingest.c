@@ -610,7 +610,7 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 		    "the idempotency key must be at most 256 characters, without NUL");
 		goto out;
 	}
-	if (hk_store_full(hd->hd_store)) {
+	if (hk_st_full()) {
 		evhttp_add_header(
 		    evhttp_request_get_output_headers(req), "Retry-After", "5");
 		ingest_refuse(req, wh, in, 503, "unavailable",
@@ -640,7 +640,7 @@ hk_health(struct evhttp_request *req, const char *path)
 {
 	enum evhttp_cmd_type m = evhttp_request_get_command(req);
 	struct hk_buf b = HK_BUF_INIT;
-	struct hk_store_usage u;
+	struct hk_st_usage u;
 
 	if (strcmp(path, "/healthz") != 0 && strcmp(path, "/readyz") != 0)
 		return 0;
@@ -651,12 +651,12 @@ hk_health(struct evhttp_request *req, const char *path)
 		return 1;
 	}
 	if (strcmp(path, "/readyz") == 0) {
-		hk_store_usage(hd->hd_store, &u);
+		hk_st_usage(&u);
 		if (hd->hd_stopping) {
 			hk_http_unavailable(req, HK_ESHUTDOWN);
 			return 1;
 		}
-		if (u.su_failed || hk_store_full(hd->hd_store)) {
+		if (u.su_failed || hk_st_full()) {
 			hk_http_unavailable(
 			    req, u.su_failed ? HK_EIO : HK_EFULL);
 			return 1;
