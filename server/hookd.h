@@ -609,8 +609,17 @@ int hk_delivery_retry(struct hk_store *, MDB_txn *, struct hk_delivery *d);
 /* deliver.c: the engine that sends deliveries, and their API. */
 void hk_delivery_route(struct evhttp_request *, char **seg, int nseg);
 void hk_delivery_recover(struct evhttp_request *, const struct hk_sub *);
-/* The deliveries of event ID as a JSON array (for GET /api/events/id). */
-int hk_delivery_of_event(MDB_txn *, const char *evt, struct hk_buf *);
+/*
+ * Appends the deliveries of event EVT, each with its attempts, to B as a
+ * JSON array, then calls DONE(ARG, rc) (maybe before returning).
+ */
+void hk_delivery_of_event(const char *evt, struct hk_buf *b,
+    void (*done)(void *arg, int rc), void *arg);
+/*
+ * Appends delivery record TEXT in its public form to B: no queue fields,
+ * in_flight while its attempt is out; OPEN leaves out the closing brace.
+ */
+int hk_delivery_public(struct hk_buf *, const char *text, size_t len, int open);
 /* POST /api/events/{id}/replay. */
 void hk_delivery_replay(struct evhttp_request *, const char *evt);
 

@@ -472,39 +472,91 @@ event_list(struct evhttp_request *req)
 	hk_admin_pager_start(&ep->pg);
 }
 
+/* GET /api/events/{id}: the envelope, with its deliveries added. */
+struct event_one {
+	struct hk_st_read rd;
+	struct evhttp_request *req;
+	char id[HK_ID_MAX];
+	struct hk_buf b;
+};
+
+static void
+event_one_free(struct event_one *eo)
+{
+	hk_buf_free(&eo->b);
+	free(eo);
+}
+
+static void
+event_one_answer(struct event_one *eo, int rc)
+{
+	if (rc == 0 && hk_buf_adds(&eo->b, "}\n") != 0)
+		rc = HK_ENOMEM;
+	if (rc == HK_ENOTFOUND)
+		hk_http_error(eo->req, 404, "not_found", "no event %s", eo->id);
+	else if (rc == HK_EIO || rc == HK_EFULL)
+		hk_http_error(
+		    eo->req, 503, "unavailable", "cannot read the store");
+	else if (rc != 0)
+		hk_http_error(
+		    eo->req, 500, "internal", "cannot read event %s", eo->id);
+	else
+		hk_http_reply(eo->req, 200, &eo->b);
+	event_one_free(eo);
+}
+
+static void
+event_one_deliveries(void *arg, int rc)
+{
+	event_one_answer(arg, rc);
+}
+
+static int
+event_one_row(
+    struct hk_st_read *rd, const char *id, const char *text, size_t len)
+{
+	struct event_one *eo = (struct event_one *)rd;
+
+	(void)id;
+	/* The envelope, with its deliveries added before the last brace. */
+	if (len < 2 || hk_buf_add(&eo->b, text, len - 1) != 0 ||
+	    hk_buf_adds(&eo->b, ",\"deliveries\":") != 0)
+		eo->b.len = 0;
+	return 1;
+}
+
+static void
+event_one_done(struct hk_st_read *rd, int rc)
+{
+	struct event_one *eo = (struct event_one *)rd;
+
+	if (rc == 0 && eo->b.len == 0)
+		rc = HK_ENOMEM;
+	if (rc != 0)
+		event_one_answer(eo, rc);
+	else
+		hk_delivery_of_event(eo->id, &eo->b, event_one_deliveries, eo);
+}
+
 static void
 event_show(struct evhttp_request *req, const char *id)
 {
-	struct hk_buf b = HK_BUF_INIT;
-	MDB_txn *txn;
-	MDB_val k, v;
-	int rc;
+	struct event_one *eo;
 
 	if (!hk_id_valid("evt_", id)) {
 		hk_http_error(req, 404, "not_found", "no event %.80s", id);
 		return;
 	}
-	if (hk_store_rbegin(hd->hd_store, &txn) != 0) {
-		hk_http_error(req, 503, "unavailable", "cannot read the store");
+	if ((eo = calloc(1, sizeof(*eo))) == NULL) {
+		hk_http_error(req, 500, "internal", "out of memory");
 		return;
 	}
-	k.mv_data = (void *)(uintptr_t)id;
-	k.mv_size = strlen(id);
-	rc = mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_EVENTS), &k, &v);
-	/* The envelope, with its deliveries added before the last brace. */
-	if (rc == 0)
-		rc = v.mv_size < 2 ||
-		    hk_buf_add(&b, v.mv_data, v.mv_size - 1) ||
-		    hk_buf_adds(&b, ",\"deliveries\":") ||
-		    hk_delivery_of_event(txn, id, &b) || hk_buf_adds(&b, "}\n");
-	hk_store_rend(hd->hd_store);
-	if (rc == MDB_NOTFOUND)
-		hk_http_error(req, 404, "not_found", "no event %s", id);
-	else if (rc != 0)
-		hk_http_error(req, 500, "internal", "cannot read event %s", id);
-	else
-		hk_http_reply(req, 200, &b);
-	hk_buf_free(&b);
+	eo->req = req;
+	snprintf(eo->id, sizeof(eo->id), "%s", id);
+	eo->rd.rd_list = HK_SL_EVENTS;
+	eo->rd.rd_row = event_one_row;
+	eo->rd.rd_done = event_one_done;
+	hk_st_get(&eo->rd, eo->id);
 }
 
 void

@@ -1458,132 +1458,160 @@ out:
 
 /* ---- the deliveries API ---- */
 
-/* Appends the attempts of delivery ID, as a JSON array, to B. */
-static int
-dlv_attempts(MDB_txn *txn, const char *id, struct hk_buf *b)
-{
-	size_t ilen = strlen(id);
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc, n = 0;
-
-	if (hk_buf_addc(b, '[') != 0)
-		return HK_ENOMEM;
-	if (mdb_cursor_open(
-	        txn, hk_store_dbi(hd->hd_store, HK_DB_ATTEMPTS), &cur) != 0)
-		return HK_EIO;
-	k.mv_data = (void *)(uintptr_t)id;
-	k.mv_size = ilen;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != ilen + 2 || memcmp(k.mv_data, id, ilen) != 0)
-			break;
-		if ((n++ > 0 && hk_buf_addc(b, ',') != 0) ||
-		    hk_buf_add(b, v.mv_data, v.mv_size) != 0) {
-			mdb_cursor_close(cur);
-			return HK_ENOMEM;
-		}
-	}
-	mdb_cursor_close(cur);
-	return hk_buf_addc(b, ']');
-}
-
-/*
- * Appends record V in its public form to B: no queue fields, and
- * in_flight while its attempt is out.
- */
-static int
-dlv_public(MDB_txn *txn, struct hk_buf *b, const MDB_val *v, int with_attempts)
+int
+hk_delivery_public(struct hk_buf *b, const char *text, size_t len, int open)
 {
 	struct hk_delivery d;
-	int rc;
 
-	if (hk_delivery_parse(v->mv_data, v->mv_size, &d) != 0)
+	if (hk_delivery_parse(text, len, &d) != 0)
 		return HK_EINVAL;
 	if (d.state == HK_DS_PENDING &&
 	    hk_map_get(&eng.inflight, d.id, strlen(d.id)) != NULL)
 		d.state = HK_DS_IN_FLIGHT;
-	rc = hk_delivery_print(b, &d, HK_DLV_PUBLIC | HK_DLV_OPEN);
-	if (rc == 0 && with_attempts)
-		rc = hk_buf_adds(b, ",\"attempts\":") ||
-		    dlv_attempts(txn, d.id, b);
-	if (rc == 0)
-		rc = hk_buf_addc(b, '}');
-	return rc;
+	return hk_delivery_print(
+	    b, &d, HK_DLV_PUBLIC | (open ? HK_DLV_OPEN : 0));
 }
 
-int
-hk_delivery_of_event(MDB_txn *txn, const char *evt, struct hk_buf *b)
-{
-	size_t elen = strlen(evt);
-	char id[HK_ID_MAX];
-	MDB_cursor *cur;
-	MDB_val k, v, d;
-	int rc, n = 0;
+/* A read of an event's deliveries with their attempts, as JSON. */
+struct dlv_of_event {
+	struct hk_st_read rd;
+	struct hk_buf *b;
+	void (*done)(void *, int);
+	void *arg;
+	size_t n; /* deliveries written */
+	int nattempts; /* of the last one */
+	int rc;
+};
 
-	if (hk_buf_addc(b, '[') != 0)
-		return HK_ENOMEM;
-	if (mdb_cursor_open(
-	        txn, hk_store_dbi(hd->hd_store, HK_DB_EVDLV), &cur) != 0)
-		return HK_EIO;
-	k.mv_data = (void *)(uintptr_t)evt;
-	k.mv_size = elen;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	     rc == 0 && n < HOOKD_LIST_MAX;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size <= elen || k.mv_size - elen >= HK_ID_MAX ||
-		    memcmp(k.mv_data, evt, elen) != 0)
-			break;
-		memcpy(id, (char *)k.mv_data + elen, k.mv_size - elen);
-		id[k.mv_size - elen] = '\0';
-		d.mv_data = id;
-		d.mv_size = strlen(id);
-		if (mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_DELIVERIES),
-		        &d, &v) != 0)
-			continue;
-		if ((n++ > 0 && hk_buf_addc(b, ',') != 0) ||
-		    dlv_public(txn, b, &v, 1) != 0) {
-			mdb_cursor_close(cur);
-			return HK_ENOMEM;
-		}
-	}
-	mdb_cursor_close(cur);
-	return hk_buf_addc(b, ']');
-}
-
-/* Whether record V passes the list's filters (empty: any). */
+/* Closes the last delivery's attempts and object. */
 static int
-dlv_listed(const MDB_val *v, const char *sub, const char *evt,
-    const enum hk_dstate *want)
+dlv_of_event_close(struct dlv_of_event *oe)
 {
-	struct hk_delivery d;
+	return oe->n > 0 && hk_buf_adds(oe->b, "]}") != 0 ? HK_ENOMEM : 0;
+}
 
-	if (hk_delivery_parse(v->mv_data, v->mv_size, &d) != 0)
+static int
+dlv_of_event_row(
+    struct hk_st_read *rd, const char *id, const char *text, size_t len)
+{
+	struct dlv_of_event *oe = (struct dlv_of_event *)rd;
+	int rc;
+
+	(void)id;
+	if ((rc = dlv_of_event_close(oe)) != 0 ||
+	    (oe->n > 0 && hk_buf_addc(oe->b, ',') != 0)) {
+		oe->rc = HK_ENOMEM;
+		return -1;
+	}
+	if ((rc = hk_delivery_public(oe->b, text, len, 1)) != 0) {
+		oe->rc = rc;
+		return -1;
+	}
+	oe->n++;
+	oe->nattempts = 0;
+	if (hk_buf_adds(oe->b, ",\"attempts\":[") != 0) {
+		oe->rc = HK_ENOMEM;
+		return -1;
+	}
+	return 1;
+}
+
+static void
+dlv_of_event_attempt(struct hk_st_read *rd, const char *dlv, int n,
+    const char *text, size_t len)
+{
+	struct dlv_of_event *oe = (struct dlv_of_event *)rd;
+
+	(void)dlv;
+	(void)n;
+	if ((oe->nattempts++ > 0 && hk_buf_addc(oe->b, ',') != 0) ||
+	    hk_buf_add(oe->b, text, len) != 0)
+		oe->rc = HK_ENOMEM;
+}
+
+static void
+dlv_of_event_done(struct hk_st_read *rd, int rc)
+{
+	struct dlv_of_event *oe = (struct dlv_of_event *)rd;
+
+	if (rc == 0)
+		rc = oe->rc;
+	if (rc == 0 && (dlv_of_event_close(oe) != 0 ||
+	                   hk_buf_addc(oe->b, ']') != 0))
+		rc = HK_ENOMEM;
+	oe->done(oe->arg, rc);
+	free(oe);
+}
+
+void
+hk_delivery_of_event(const char *evt, struct hk_buf *b,
+    void (*done)(void *, int), void *arg)
+{
+	struct dlv_of_event *oe;
+
+	if ((oe = calloc(1, sizeof(*oe) + strlen(evt) + 1)) == NULL ||
+	    hk_buf_addc(b, '[') != 0) {
+		free(oe);
+		done(arg, HK_ENOMEM);
+		return;
+	}
+	oe->rd.rd_list = HK_SL_EVENT_DELIVERIES;
+	oe->rd.rd_scope = memcpy(oe + 1, evt, strlen(evt) + 1);
+	oe->rd.rd_oldest = 1;
+	oe->rd.rd_limit = HOOKD_LIST_MAX;
+	oe->rd.rd_row = dlv_of_event_row;
+	oe->rd.rd_attempt = dlv_of_event_attempt;
+	oe->rd.rd_done = dlv_of_event_done;
+	oe->b = b;
+	oe->done = done;
+	oe->arg = arg;
+	hk_st_read(&oe->rd);
+}
+
+/* A page of deliveries with its filters (empty: any). */
+struct dlv_page {
+	struct hk_admin_pager pg;
+	char sub[HK_ID_MAX], evt[HK_ID_MAX];
+	enum hk_dstate want;
+	int any;
+};
+
+static int
+dlv_item(struct hk_admin_pager *pg, const char *id, const char *text,
+    size_t len)
+{
+	struct dlv_page *dp = (struct dlv_page *)pg;
+	struct hk_delivery d;
+	size_t n = pg->pg_b.len;
+
+	(void)id;
+	if (hk_delivery_parse(text, len, &d) != 0)
 		return 0;
 	if (d.state == HK_DS_PENDING &&
 	    hk_map_get(&eng.inflight, d.id, strlen(d.id)) != NULL)
 		d.state = HK_DS_IN_FLIGHT;
-	return (sub[0] == '\0' || strcmp(d.sub, sub) == 0) &&
-	    (evt[0] == '\0' || strcmp(d.event, evt) == 0) &&
-	    (want == NULL || d.state == *want);
+	if ((dp->sub[0] != '\0' && strcmp(d.sub, dp->sub) != 0) ||
+	    (dp->evt[0] != '\0' && strcmp(d.event, dp->evt) != 0) ||
+	    (!dp->any && d.state != dp->want))
+		return 0;
+	if ((pg->pg_n > 0 && hk_buf_addc(&pg->pg_b, ',') != 0) ||
+	    hk_delivery_print(&pg->pg_b, &d, HK_DLV_PUBLIC) != 0) {
+		pg->pg_b.len = n;
+		pg->pg_rc = HK_ENOMEM;
+		return -1;
+	}
+	pg->pg_n++;
+	return 1;
 }
 
 /* GET /api/deliveries?status&subscription&event&limit&after. */
 static void
 dlv_list(struct evhttp_request *req)
 {
-	char after[HK_ID_MAX] = "", status[16], sub[HK_ID_MAX], evt[HK_ID_MAX];
-	char last[HK_ID_MAX] = "";
-	struct hk_buf b = HK_BUF_INIT;
-	enum hk_dstate want;
-	MDB_cursor *cur;
-	MDB_txn *txn;
-	MDB_val k, v;
-	int limit, n = 0, rc, more = 0;
-	long scanned = 0;
+	char status[16], sub[HK_ID_MAX], evt[HK_ID_MAX];
+	struct dlv_page *dp;
+	enum hk_dstate want = HK_DS_PENDING;
 
-	if (hk_admin_page(req, &limit, after, sizeof(after)) != 0)
-		return;
 	if (hk_admin_query(req, "status", status, sizeof(status)) < 0 ||
 	    hk_admin_query(req, "subscription", sub, sizeof(sub)) < 0 ||
 	    hk_admin_query(req, "event", evt, sizeof(evt)) < 0) {
@@ -1596,53 +1624,96 @@ dlv_list(struct evhttp_request *req)
 		    "status must be pending, in_flight, succeeded, failed or cancelled");
 		return;
 	}
-	if ((rc = hk_admin_newest(req, HK_DB_DELIVERIES, after, strlen(after),
-	         &cur, &k, &v)) == -1)
+	/* A subscription's or an event's deliveries are a key range. */
+	if ((dp = hk_admin_pager(req,
+	         sub[0] == '\0' && evt[0] != '\0' ? HK_SL_EVENT_DELIVERIES
+	                                          : HK_SL_DELIVERIES,
+	         sub[0] != '\0' ? sub : evt, sizeof(*dp))) == NULL)
 		return;
-	txn = mdb_cursor_txn(cur);
-	hk_buf_adds(&b, "{\"data\":[");
-	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
-		if (k.mv_size >= HK_ID_MAX)
-			continue;
-		if (n == limit || scanned == HOOKD_SCAN_MAX) {
-			more = 1;
-			break;
-		}
-		scanned++;
-		memcpy(last, k.mv_data, k.mv_size);
-		last[k.mv_size] = '\0';
-		if (!dlv_listed(&v, sub, evt, status[0] != '\0' ? &want : NULL))
-			continue;
-		if ((n++ > 0 && hk_buf_addc(&b, ',') != 0) ||
-		    dlv_public(txn, &b, &v, 0) != 0)
-			break;
-	}
-	hk_admin_page_end(req, cur, &b, more && last[0] != '\0' ? last : NULL);
+	memcpy(dp->sub, sub, sizeof(sub));
+	memcpy(dp->evt, evt, sizeof(evt));
+	dp->want = want;
+	dp->any = status[0] == '\0';
+	dp->pg.pg_item = dlv_item;
+	hk_admin_pager_start(&dp->pg);
+}
+
+/* GET /api/deliveries/{id}: the delivery with its attempts. */
+struct dlv_one {
+	struct hk_st_read rd;
+	char id[HK_ID_MAX];
+	struct hk_buf b;
+	int nattempts;
+	int rc;
+};
+
+static int
+dlv_one_row(struct hk_st_read *rd, const char *id, const char *text, size_t len)
+{
+	struct dlv_one *o = (struct dlv_one *)rd;
+
+	(void)id;
+	if ((o->rc = hk_delivery_public(&o->b, text, len, 1)) != 0 ||
+	    (o->rc = hk_buf_adds(&o->b, ",\"attempts\":[")) != 0)
+		return -1;
+	return 1;
+}
+
+static void
+dlv_one_attempt(struct hk_st_read *rd, const char *dlv, int n,
+    const char *text, size_t len)
+{
+	struct dlv_one *o = (struct dlv_one *)rd;
+
+	(void)dlv;
+	(void)n;
+	if ((o->nattempts++ > 0 && hk_buf_addc(&o->b, ',') != 0) ||
+	    hk_buf_add(&o->b, text, len) != 0)
+		o->rc = HK_ENOMEM;
+}
+
+static void
+dlv_one_done(struct hk_st_read *rd, int rc)
+{
+	struct dlv_one *o = (struct dlv_one *)rd;
+	struct evhttp_request *req = rd->rd_arg;
+
+	if (rc == 0)
+		rc = o->rc;
+	if (rc == 0 && hk_buf_adds(&o->b, "]}\n") != 0)
+		rc = HK_ENOMEM;
+	if (rc == HK_ENOTFOUND)
+		hk_http_error(req, 404, "not_found", "no delivery %s", o->id);
+	else if (rc == HK_EIO || rc == HK_EFULL)
+		hk_http_error(req, 503, "unavailable", "cannot read the store");
+	else if (rc != 0)
+		hk_http_error(req, 500, "internal", "cannot read delivery");
+	else
+		hk_http_reply(req, 200, &o->b);
+	hk_buf_free(&o->b);
+	free(o);
 }
 
 static void
 dlv_show(struct evhttp_request *req, const char *id)
 {
-	struct hk_buf b = HK_BUF_INIT;
-	MDB_txn *txn;
-	MDB_val k = {strlen(id), (void *)(uintptr_t)id}, v;
-	int rc;
+	struct dlv_one *o;
 
-	if (hk_store_rbegin(hd->hd_store, &txn) != 0) {
-		hk_http_error(req, 503, "unavailable", "cannot read the store");
+	if (!hk_id_valid("dlv_", id)) {
+		hk_http_error(req, 404, "not_found", "no delivery %.80s", id);
 		return;
 	}
-	rc = mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_DELIVERIES), &k, &v);
-	if (rc == 0)
-		rc = dlv_public(txn, &b, &v, 1) || hk_buf_addc(&b, '\n');
-	hk_store_rend(hd->hd_store);
-	if (rc == MDB_NOTFOUND)
-		hk_http_error(req, 404, "not_found", "no delivery %.80s", id);
-	else if (rc != 0)
-		hk_http_error(req, 500, "internal", "cannot read delivery");
-	else
-		hk_http_reply(req, 200, &b);
-	hk_buf_free(&b);
+	if ((o = calloc(1, sizeof(*o))) == NULL) {
+		hk_http_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	o->rd.rd_list = HK_SL_DELIVERIES;
+	o->rd.rd_row = dlv_one_row;
+	o->rd.rd_attempt = dlv_one_attempt;
+	o->rd.rd_done = dlv_one_done;
+	o->rd.rd_arg = req;
+	snprintf(o->id, sizeof(o->id), "%s", id);
+	hk_st_get(&o->rd, o->id);
 }
 
 /*

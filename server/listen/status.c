@@ -61,31 +61,65 @@ status_state(const struct status_counts *c)
 	return c->failed > 0 ? "failed" : "delivered";
 }
 
+/* Event EVT's head and deliveries, as read; rc what the reads said. */
+struct status_rd {
+	struct hk_st_read rd;
+	cJSON *head;
+	struct hk_buf *dlv;
+	int rc;
+};
+
+static int
+status_row(struct hk_st_read *rd, const char *id, const char *text, size_t len)
+{
+	struct status_rd *sr = (struct status_rd *)rd;
+
+	(void)id;
+	if ((sr->head = hk_event_head(text, len)) == NULL)
+		sr->rc = HK_EIO;
+	return 1;
+}
+
+static void
+status_event_done(struct hk_st_read *rd, int rc)
+{
+	struct status_rd *sr = (struct status_rd *)rd;
+
+	if (sr->rc == 0)
+		sr->rc = rc;
+}
+
+static void
+status_dlv_done(void *arg, int rc)
+{
+	struct status_rd *sr = arg;
+
+	sr->rc = rc;
+}
+
 /*
- * Reads event EVT and its deliveries in the loop's read transaction into
- * *HEAD and DLV. Returns 0, HK_ENOTFOUND or HK_EIO.
+ * Reads event EVT and its deliveries into *HEAD and DLV. Returns 0,
+ * HK_ENOTFOUND or HK_EIO. The LMDB engine answers reads before they
+ * return, which this relies on.
  */
 static int
 status_read(const char *evt, cJSON **head, struct hk_buf *dlv)
 {
-	MDB_txn *txn;
-	MDB_val k, v;
-	int rc;
+	struct status_rd sr;
 
-	*head = NULL;
-	if (hk_store_rbegin(hd->hd_store, &txn) != 0)
-		return HK_EIO;
-	k.mv_data = (void *)(uintptr_t)evt;
-	k.mv_size = strlen(evt);
-	rc = mdb_get(txn, hk_store_dbi(hd->hd_store, HK_DB_EVENTS), &k, &v);
-	if (rc == 0 && (*head = hk_event_head(v.mv_data, v.mv_size)) == NULL)
-		rc = HK_EIO;
-	else if (rc == 0)
-		rc = hk_delivery_of_event(txn, evt, dlv);
-	hk_store_rend(hd->hd_store);
-	if (rc == MDB_NOTFOUND)
+	memset(&sr, 0, sizeof(sr));
+	sr.rd.rd_list = HK_SL_EVENTS;
+	sr.rd.rd_row = status_row;
+	sr.rd.rd_done = status_event_done;
+	hk_st_get(&sr.rd, evt);
+	if (sr.rc == 0) {
+		sr.rc = HK_EIO;
+		hk_delivery_of_event(evt, dlv, status_dlv_done, &sr);
+	}
+	*head = sr.head;
+	if (sr.rc == HK_ENOTFOUND)
 		return HK_ENOTFOUND;
-	return rc != 0 ? HK_EIO : 0;
+	return sr.rc != 0 ? HK_EIO : 0;
 }
 
 /* The webhook of id or name S (N bytes, not NUL-terminated), or NULL. */
