@@ -265,8 +265,7 @@ lm_row_id(const struct lm_walk *w, const MDB_val *k, char *id)
 {
 	size_t n;
 
-	if (k->mv_size < w->plen ||
-	    memcmp(k->mv_data, w->key, w->plen) != 0)
+	if (k->mv_size < w->plen || memcmp(k->mv_data, w->key, w->plen) != 0)
 		return -1;
 	n = k->mv_size - w->plen;
 	if (w->rd->rd_list == HK_SL_ATTEMPTS) {
@@ -295,8 +294,8 @@ lm_attempts(struct lm_walk *w, const char *dlv)
 	const unsigned char *p;
 	int rc;
 
-	if ((rc = mdb_cursor_open(w->txn,
-	         hk_store_dbi(lm.st, HK_DB_ATTEMPTS), &cur)) != 0)
+	if ((rc = mdb_cursor_open(
+	         w->txn, hk_store_dbi(lm.st, HK_DB_ATTEMPTS), &cur)) != 0)
 		return hk_store_err(rc);
 	k.mv_data = (void *)(uintptr_t)dlv;
 	k.mv_size = n;
@@ -329,8 +328,7 @@ lm_row(struct lm_walk *w, const char *id, MDB_val *v)
 			return hk_store_err(rc);
 	}
 	r = rd->rd_row(rd, id, v->mv_data, v->mv_size);
-	if (r == 1 && rd->rd_attempt != NULL &&
-	    (rc = lm_attempts(w, id)) != 0)
+	if (r == 1 && rd->rd_attempt != NULL && (rc = lm_attempts(w, id)) != 0)
 		return rc;
 	return r;
 }
@@ -345,8 +343,8 @@ lm_first(struct lm_walk *w, MDB_val *k, MDB_val *v)
 
 	if (alen >= HK_ID_MAX)
 		return MDB_NOTFOUND;
-	memcpy(w->key + w->plen, rd->rd_after != NULL ? rd->rd_after : "",
-	    alen);
+	memcpy(
+	    w->key + w->plen, rd->rd_after != NULL ? rd->rd_after : "", alen);
 	k->mv_data = w->key;
 	if (rd->rd_oldest) {
 		k->mv_size = w->plen + alen;
@@ -369,8 +367,7 @@ lm_first(struct lm_walk *w, MDB_val *k, MDB_val *v)
 	rc = mdb_cursor_get(w->cur, k, v, MDB_SET_RANGE);
 	if (rc == 0)
 		return mdb_cursor_get(w->cur, k, v, MDB_PREV);
-	return rc == MDB_NOTFOUND ? mdb_cursor_get(w->cur, k, v, MDB_LAST)
-	                          : rc;
+	return rc == MDB_NOTFOUND ? mdb_cursor_get(w->cur, k, v, MDB_LAST) : rc;
 }
 
 static int
@@ -496,8 +493,8 @@ lm_scan(enum hk_st_list list,
 		return HK_EINVAL;
 	if (hk_store_rbegin(lm.st, &txn) != 0)
 		return HK_EIO;
-	if ((rc = mdb_cursor_open(txn, hk_store_dbi(lm.st, ll->ll_alt), &cur)) !=
-	    0) {
+	if ((rc = mdb_cursor_open(
+	         txn, hk_store_dbi(lm.st, ll->ll_alt), &cur)) != 0) {
 		hk_store_rend(lm.st);
 		return hk_store_err(rc);
 	}

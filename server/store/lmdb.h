@@ -17,8 +17,8 @@ typedef int (*hk_lm_apply_fn)(struct hk_st_op *, struct hk_store *, MDB_txn *);
 struct hk_store *hk_lm_store(void);
 
 /* Puts or deletes one key in TXN; a missing key deletes as done. */
-int hk_lm_put(MDB_txn *, MDB_dbi, const void *k, size_t klen, const void *v,
-    size_t vlen);
+int hk_lm_put(
+    MDB_txn *, MDB_dbi, const void *k, size_t klen, const void *v, size_t vlen);
 int hk_lm_del(MDB_txn *, MDB_dbi, const void *k, size_t klen);
 
 #endif

@@ -21,8 +21,7 @@ hk_st_open(const struct hk_st_conf *sc, char **cause)
 			st = st_engines[i];
 			return st->se_open(sc, cause);
 		}
-	if (asprintf(cause, "%s: no store engine takes it", sc->sc_where) ==
-	    -1)
+	if (asprintf(cause, "%s: no store engine takes it", sc->sc_where) == -1)
 		*cause = NULL;
 	return HK_EINVAL;
 }

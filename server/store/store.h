@@ -292,8 +292,8 @@ struct hk_st_read {
 	int rd_oldest;
 	size_t rd_limit;
 	size_t rd_scan;
-	int (*rd_row)(struct hk_st_read *, const char *id, const char *text,
-	    size_t len);
+	int (*rd_row)(
+	    struct hk_st_read *, const char *id, const char *text, size_t len);
 	void (*rd_attempt)(struct hk_st_read *, const char *dlv, int n,
 	    const char *text, size_t len);
 	void (*rd_done)(struct hk_st_read *, int rc);
