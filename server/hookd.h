@@ -429,6 +429,8 @@ int hk_console_serve(struct evhttp_request *, const char *path);
 void hk_stream_request(struct evhttp_request *);
 /* Sends an event's envelope (without its payload) to every stream. */
 void hk_stream_event(const char *env, size_t len);
+/* Drops the messages kept for readers that reconnect (at exit). */
+void hk_stream_free(void);
 /* Sends an attempt's outcome: the delivery's state after it. */
 void hk_stream_outcome(const char *dlv, const char *evt, const char *sub,
     enum hk_dstate state, const char *attempt);

@@ -490,6 +490,7 @@ main(int argc, char **argv)
 	hk_st_close();
 	hk_engine_free();
 	hk_reqlog_free();
+	hk_stream_free();
 	hk_purge_free();
 	hk_listen_close(&hd->hd_public);
 	hk_listen_close(&hd->hd_admin);

@@ -12,7 +12,18 @@
  * committed event and one "delivery" message per committed outcome. A
  * stream that falls behind (its unsent bytes past STREAM_BACKLOG) is
  * ended rather than buffered without bound; the page reconnects.
+ *
+ * Each message has an id, this process's start time and a sequence
+ * number, and the last STREAM_RING messages (STREAM_RING_BYTES at most)
+ * are kept, so a reader that reconnects with Last-Event-ID gets what it
+ * missed. One whose id is not in the ring (too old, or another process's)
+ * gets a "gap" message instead: it reloads what it shows. Messages are
+ * made and kept only while a stream is open and for STREAM_KEEP_MS after
+ * the last one closed (a reader reconnects within seconds); otherwise
+ * they are only counted, which keeps ids honest and costs nothing.
  */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -23,6 +34,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "clock.h"
 #include "hk.h"
 #include "hookd.h"
 
@@ -44,6 +56,46 @@ struct stream {
 static TAILQ_HEAD(, stream) streams = TAILQ_HEAD_INITIALIZER(streams);
 static size_t nstreams;
 static struct event *stream_ping_ev;
+
+/* Messages kept for readers that reconnect, by count and by bytes. */
+#define STREAM_RING 1024
+#define STREAM_RING_BYTES (STREAM_BACKLOG / 2) /* a replay fits */
+#define STREAM_KEEP_MS 60000
+#define STREAM_GAP "event: gap\ndata: {}\n\n"
+
+struct stream_msg {
+	uint64_t sm_seq;
+	char *sm_text;
+	size_t sm_len;
+};
+
+/* Oldest first from m[head]; sequence numbers rise by one or more. */
+static struct {
+	struct stream_msg m[STREAM_RING];
+	size_t head, n, bytes;
+	uint64_t next; /* the last message's sequence number */
+	int64_t epoch; /* this process's start (ms): ids of another differ */
+	int64_t keep_until; /* wall ms: messages are kept until then */
+	int paused; /* messages were counted, not kept: the ring has a hole */
+} ring;
+
+static void stream_ring_drop(void);
+
+/* Whether messages are made now; if not, the next one is counted. */
+static int
+stream_recording(void)
+{
+	if (nstreams > 0 || hk_now_ms() < ring.keep_until) {
+		/* What is kept runs on without a hole, or starts afresh. */
+		while (ring.paused && ring.n > 0)
+			stream_ring_drop();
+		ring.paused = 0;
+		return 1;
+	}
+	ring.next++;
+	ring.paused = 1;
+	return 0;
+}
 
 /* The file served at PATH ("/" is the page itself), or NULL. */
 static const struct hk_console_file *
@@ -106,7 +158,8 @@ static void
 stream_drop(struct stream *s)
 {
 	TAILQ_REMOVE(&streams, s, st_entry);
-	nstreams--;
+	if (--nstreams == 0)
+		ring.keep_until = hk_now_ms() + STREAM_KEEP_MS;
 	hk_conns_on_close(s->st_evcon, NULL, NULL);
 	free(s);
 	if (nstreams == 0 && stream_ping_ev != NULL) {
@@ -179,6 +232,84 @@ stream_send(const char *text, size_t len)
 	}
 }
 
+static void
+stream_ring_drop(void)
+{
+	struct stream_msg *m = &ring.m[ring.head];
+
+	ring.bytes -= m->sm_len;
+	free(m->sm_text);
+	m->sm_text = NULL;
+	ring.head = (ring.head + 1) % STREAM_RING;
+	ring.n--;
+}
+
+/*
+ * Sends message TYPE with DATA (LEN bytes of one-line JSON) to every
+ * stream under the next id, and keeps it for readers that reconnect.
+ */
+static void
+stream_publish(const char *type, const char *data, size_t len)
+{
+	struct hk_buf b = HK_BUF_INIT;
+	struct stream_msg *m;
+
+	if (ring.epoch == 0)
+		ring.epoch = hd->hd_started_ms;
+	if (hk_buf_printf(&b, "id: %" PRId64 ".%" PRIu64 "\nevent: %s\ndata: ",
+	        ring.epoch, ++ring.next, type) != 0 ||
+	    hk_buf_add(&b, data, len) != 0 || hk_buf_adds(&b, "\n\n") != 0) {
+		hk_buf_free(&b);
+		return;
+	}
+	stream_send(b.b, b.len);
+	while (ring.n > 0 &&
+	    (ring.n == STREAM_RING || ring.bytes + b.len > STREAM_RING_BYTES))
+		stream_ring_drop();
+	if (b.len > STREAM_RING_BYTES) {
+		hk_buf_free(&b);
+		return;
+	}
+	m = &ring.m[(ring.head + ring.n) % STREAM_RING];
+	m->sm_seq = ring.next;
+	m->sm_len = b.len;
+	m->sm_text = b.b; /* the ring owns it now */
+	ring.bytes += b.len;
+	ring.n++;
+}
+
+/*
+ * A reader back with Last-Event-ID ID: what it missed, or a gap when
+ * the ring no longer holds (or never held) the message after ID.
+ */
+static void
+stream_resume(struct stream *s, const char *id)
+{
+	uint64_t seq, first;
+	int64_t epoch;
+	size_t i;
+	int n = -1;
+
+	if (sscanf(id, "%" SCNd64 ".%" SCNu64 "%n", &epoch, &seq, &n) != 2 ||
+	    n != (int)strlen(id) || epoch != ring.epoch || seq > ring.next) {
+		stream_write(s, STREAM_GAP, strlen(STREAM_GAP));
+		return;
+	}
+	first = ring.n > 0 ? ring.m[ring.head].sm_seq : ring.next + 1;
+	if (seq + 1 < first) {
+		stream_write(s, STREAM_GAP, strlen(STREAM_GAP));
+		return;
+	}
+	for (i = 0; i < ring.n; i++) {
+		const struct stream_msg *m =
+		    &ring.m[(ring.head + i) % STREAM_RING];
+
+		if (m->sm_seq > seq &&
+		    stream_write(s, m->sm_text, m->sm_len) != 0)
+			return;
+	}
+}
+
 /* The periodic comment line of every stream. */
 static void
 stream_ping(evutil_socket_t fd, short what, void *arg)
@@ -193,15 +324,12 @@ stream_ping(evutil_socket_t fd, short what, void *arg)
 static void
 stream_message(const char *type, cJSON *j)
 {
-	struct hk_buf b = HK_BUF_INIT;
 	char *s = cJSON_PrintUnformatted(j);
 
 	/* Unformatted JSON has no newline: one data line is the message. */
-	if (s != NULL &&
-	    hk_buf_printf(&b, "event: %s\ndata: %s\n\n", type, s) == 0)
-		stream_send(b.b, b.len);
+	if (s != NULL)
+		stream_publish(type, s, strlen(s));
 	cJSON_free(s);
-	hk_buf_free(&b);
 }
 
 void
@@ -209,6 +337,7 @@ hk_stream_request(struct evhttp_request *req)
 {
 	struct timeval tv = {STREAM_PING_S, 0};
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	const char *last;
 	struct stream *s;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
@@ -248,7 +377,10 @@ hk_stream_request(struct evhttp_request *req)
 	evhttp_add_header(h, "Content-Type", "text/event-stream");
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_send_reply_start(req, 200, "OK");
-	stream_write(s, STREAM_HELLO, strlen(STREAM_HELLO));
+	if (stream_write(s, STREAM_HELLO, strlen(STREAM_HELLO)) == 0 &&
+	    (last = evhttp_find_header(evhttp_request_get_input_headers(req),
+	         "Last-Event-ID")) != NULL)
+		stream_resume(s, last);
 }
 
 void
@@ -258,7 +390,7 @@ hk_stream_event(const char *env, size_t len)
 	struct hk_buf b = HK_BUF_INIT;
 	const char *p;
 
-	if (nstreams == 0)
+	if (!stream_recording())
 		return;
 	/*
 	 * The payload may be a megabyte and is the envelope's last member
@@ -267,9 +399,9 @@ hk_stream_event(const char *env, size_t len)
 	 */
 	if ((p = memmem(env, len, key, sizeof(key) - 1)) == NULL)
 		return;
-	if (hk_buf_printf(
-	        &b, "event: event\ndata: %.*s}\n\n", (int)(p - env), env) == 0)
-		stream_send(b.b, b.len);
+	if (hk_buf_add(&b, env, (size_t)(p - env)) == 0 &&
+	    hk_buf_addc(&b, '}') == 0)
+		stream_publish("event", b.b, b.len);
 	hk_buf_free(&b);
 }
 
@@ -279,9 +411,7 @@ hk_stream_outcome(const char *dlv, const char *evt, const char *sub,
 {
 	cJSON *j, *a;
 
-	if (nstreams == 0)
-		return;
-	if ((j = cJSON_CreateObject()) == NULL)
+	if (!stream_recording() || (j = cJSON_CreateObject()) == NULL)
 		return;
 	cJSON_AddStringToObject(j, "delivery", dlv);
 	cJSON_AddStringToObject(j, "event", evt);
@@ -291,4 +421,11 @@ hk_stream_outcome(const char *dlv, const char *evt, const char *sub,
 		cJSON_AddItemToObject(j, "attempt", a);
 	stream_message("delivery", j);
 	cJSON_Delete(j);
+}
+
+void
+hk_stream_free(void)
+{
+	while (ring.n > 0)
+		stream_ring_drop();
 }

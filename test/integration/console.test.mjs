@@ -62,11 +62,11 @@ test('the console is served without the token, the API still needs it', async ()
 
 // Opens GET /api/stream; resolves with {res, messages, text, close} once
 // the answer's head arrived. Messages are parsed as they come.
-function stream(hd, token = hd.token) {
+function stream(hd, token = hd.token, headers = {}) {
   return new Promise((resolve, reject) => {
     const u = new URL(`${hd.admin}/api/stream`);
     const req = http.get({ host: u.hostname, port: u.port, path: u.pathname, agent: false,
-      headers: token ? { authorization: `Bearer ${token}` } : {} }, (res) => {
+      headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } }, (res) => {
       const st = { res, messages: [], text: '', close: () => req.destroy() };
       res.setEncoding('utf8');
       res.on('data', (c) => {
@@ -79,7 +79,7 @@ function stream(hd, token = hd.token) {
             if (i > 0) m[line.slice(0, i)] = line.slice(i + 1).trim();
           }
           return m;
-        }).filter((m) => m.data).map((m) => ({ type: m.event, data: JSON.parse(m.data) }));
+        }).filter((m) => m.data).map((m) => ({ id: m.id, type: m.event, data: JSON.parse(m.data) }));
       });
       res.on('error', () => {});
       resolve(st);
@@ -152,6 +152,48 @@ test('GET /api/stream sends new events and outcomes as Server-Sent Events', { ti
     assert.equal(st.code, 0);
     for (const s of open) s.close();
     await rcv.stop();
+    hd.cleanup();
+  }
+});
+
+test('a stream reader back with Last-Event-ID gets what it missed, or a gap', { timeout: 60000 }, async () => {
+  const hd = await new Hookd().start();
+  const open = [];
+  const types = (s) => s.messages.map((m) => (m.type === 'event' ? m.data.event : m.type));
+  try {
+    const s1 = await stream(hd);
+    open.push(s1);
+    assert.equal((await hd.api('POST', '/api/events', { event: 'a.one' })).status, 202);
+    await poll(() => s1.messages.some((m) => m.type === 'event'), 10000, 'the first event');
+    const first = s1.messages[0];
+    assert.match(first.id, /^\d+\.\d+$/);
+    s1.close();
+    // Published while nobody reads: kept for the reader that comes back.
+    for (const t of ['b.two', 'c.three'])
+      assert.equal((await hd.api('POST', '/api/events', { event: t })).status, 202);
+    const s2 = await stream(hd, hd.token, { 'last-event-id': first.id });
+    open.push(s2);
+    await poll(() => s2.messages.length >= 2, 10000, 'the missed events');
+    assert.deepEqual(types(s2), ['b.two', 'c.three']);
+    const [e, p] = s2.messages[0].id.split('.');
+    assert.equal(e, first.id.split('.')[0]);
+    assert.ok(Number(s2.messages[1].id.split('.')[1]) > Number(p));
+    // Up to date: nothing replayed, the next message comes as usual.
+    const s3 = await stream(hd, hd.token, { 'last-event-id': s2.messages[1].id });
+    open.push(s3);
+    assert.equal((await hd.api('POST', '/api/events', { event: 'd.four' })).status, 202);
+    await poll(() => s3.messages.length >= 1, 10000, 'the next event');
+    assert.deepEqual(types(s3), ['d.four']);
+    // Another process's id, a future one, or garbage: a gap, then live.
+    for (const id of ['1.1', `${e}.99999`, 'x']) {
+      const s = await stream(hd, hd.token, { 'last-event-id': id });
+      open.push(s);
+      await poll(() => s.messages.length >= 1, 10000, `the answer to ${id}`);
+      assert.equal(s.messages[0].type, 'gap', id);
+    }
+  } finally {
+    for (const s of open) s.close();
+    assert.equal((await hd.stop()).code, 0);
     hd.cleanup();
   }
 });

@@ -698,14 +698,17 @@ function liveLine(type, d) {
 
 // Reads the Server-Sent Events of GET /api/stream with fetch (EventSource
 // cannot send the Bearer header), and reconnects after the server's
-// retry delay whenever the stream ends or fails.
+// retry delay whenever the stream ends or fails, with the id of the last
+// message seen (Last-Event-ID), so that nothing is missed.
 async function follow(ctl, status, list) {
-  let delay = 3000;
+  let delay = 3000, lastId = null;
   const set = (state, text) => { status.dataset.state = state; status.textContent = text; };
   while (!ctl.signal.aborted) {
     try {
-      const r = await fetch('/api/stream', { headers: { Authorization: `Bearer ${sessionStorage.getItem(KEY) || ''}` },
-        signal: ctl.signal, cache: 'no-store' });
+      const headers = { Authorization: `Bearer ${sessionStorage.getItem(KEY) || ''}` };
+      // Back after a drop: hookd sends what was missed, or a gap.
+      if (lastId) headers['Last-Event-ID'] = lastId;
+      const r = await fetch('/api/stream', { headers, signal: ctl.signal, cache: 'no-store' });
       if (!r.ok) {
         if (r.status === 401) return signOut('The admin token was refused: sign in again.');
         const j = await r.json().catch(() => null);
@@ -723,11 +726,17 @@ async function follow(ctl, status, list) {
           buf = buf.slice(i + 2);
           let type = 'message', data = '';
           for (const line of block.split('\n')) {
-            if (line.startsWith('event:')) type = line.slice(6).trim();
+            if (line.startsWith('id:')) lastId = line.slice(3).trim();
+            else if (line.startsWith('event:')) type = line.slice(6).trim();
             else if (line.startsWith('data:')) data += line.slice(5).trimStart();
             else if (line.startsWith('retry:')) delay = Number(line.slice(6)) || delay;
           }
           if (!data) continue;
+          if (type === 'gap') {
+            list.prepend(h('li', { 'data-kind': 'gap' }, `${new Date().toLocaleTimeString()} disconnected too long: `,
+              'some events and outcomes are not shown here (see ', h('a', { href: '#/events' }, 'Events'), ')'));
+            continue;
+          }
           list.prepend(liveLine(type, JSON.parse(data)));
           while (list.childElementCount > 200) list.lastElementChild.remove();
         }
