@@ -673,6 +673,8 @@ void hk_stats_first_success(int64_t since_event_us);
 void hk_stats_forget(const char *id);
 void hk_stats_free(void);
 void hk_stats_all(struct evhttp_request *);
+/* GET /api/stats/history: the last hour's and day's slots, oldest first. */
+void hk_stats_history(struct evhttp_request *);
 void hk_stats_entity(struct evhttp_request *, const char *id);
 void hk_stats_metrics(struct evhttp_request *);
 

@@ -243,6 +243,73 @@ stats_json_series(struct hk_buf *b, const struct hk_series *s)
 	    (unsigned long long)s->n, (unsigned long long)s->err);
 }
 
+/* The slot of RING holding period EPOCH, or NULL (never, or reused). */
+static const struct slot *
+stats_slot(const struct slot *ring, size_t nslots, int64_t epoch)
+{
+	const struct slot *sl = &ring[epoch % (int64_t)nslots];
+
+	return sl->epoch == epoch && sl->n > 0 ? sl : NULL;
+}
+
+/*
+ * One window's slots, oldest first: accepted events, and delivery
+ * attempts with their failures and latency.
+ */
+static void
+stats_json_slots(struct hk_buf *b, const char *name, const struct slot *ingest,
+    const struct slot *attempt, size_t nslots, int64_t len_s)
+{
+	static const struct slot none;
+	int64_t now = hk_now_ms() / 1000 / len_s, e;
+	const struct slot *in, *at;
+	char iso[HK_ISO_LEN];
+	double p50, p99;
+
+	hk_buf_printf(b, "\"%s\":{\"slotSeconds\":%lld,\"slots\":[", name,
+	    (long long)len_s);
+	for (e = now - (int64_t)nslots + 1; e <= now; e++) {
+		in = stats_slot(ingest, nslots, e);
+		at = stats_slot(attempt, nslots, e);
+		if (in == NULL)
+			in = &none;
+		if (at == NULL)
+			at = &none;
+		p50 = stats_quantile(at->h, at->n, 0.5);
+		p99 = stats_quantile(at->h, at->n, 0.99);
+		hk_buf_printf(b,
+		    "%s{\"start\":\"%s\",\"accepted\":%u,\"attempts\":%u,"
+		    "\"failed\":%u,\"latencyMs\":",
+		    e > now - (int64_t)nslots + 1 ? "," : "",
+		    hk_time_iso(e * len_s * 1000, iso), in->n, at->n, at->err);
+		if (at->n > 0)
+			hk_buf_printf(b, "{\"p50\":%g,\"p99\":%g}}", p50, p99);
+		else
+			hk_buf_adds(b, "{\"p50\":null,\"p99\":null}}");
+	}
+	hk_buf_adds(b, "]}");
+}
+
+void
+hk_stats_history(struct evhttp_request *req)
+{
+	struct hk_buf b = HK_BUF_INIT;
+
+	hk_buf_addc(&b, '{');
+	stats_json_slots(&b, "hour", stats_ingest.hr, stats_attempt.hr,
+	    HK_NELEM(stats_ingest.hr), 300);
+	hk_buf_addc(&b, ',');
+	stats_json_slots(&b, "day", stats_ingest.d, stats_attempt.d,
+	    HK_NELEM(stats_ingest.d), 3600);
+	if (hk_buf_adds(&b, "}\n") != 0) {
+		hk_http_error(req, 500, "internal", "out of memory");
+		hk_buf_free(&b);
+		return;
+	}
+	hk_http_reply(req, 200, &b);
+	hk_buf_free(&b);
+}
+
 /* GET /api/webhooks/{id}/stats and /api/subscriptions/{id}/stats. */
 void
 hk_stats_entity(struct evhttp_request *req, const char *id)

@@ -48,6 +48,28 @@ it('counts a known sequence exactly, per webhook, per subscription and in /metri
     assert.equal(s.store.deliveries, 2);
     assert.ok(s.store.mapSize === 1073741824 && s.store.bytesUsed > 0);
 
+    // The history behind the console's charts: the same counts, in the
+    // current slot of each window (1 accepted event; 2 attempts, 1 failed).
+    const hist = await h.api('GET', '/api/stats/history');
+    assert.equal(hist.status, 200);
+    for (const [w, n, len] of [['hour', 12, 300], ['day', 24, 3600]]) {
+      const win = hist.body[w];
+      assert.equal(win.slotSeconds, len, w);
+      assert.equal(win.slots.length, n, w);
+      const starts = win.slots.map((x) => Date.parse(x.start));
+      for (let i = 1; i < n; i++) assert.equal(starts[i] - starts[i - 1], len * 1000, w);
+      assert.ok(starts[n - 1] <= Date.now() && Date.now() < starts[n - 1] + 2 * len * 1000, w);
+      // The current slot is the last one, unless the test crossed a slot edge.
+      const sum = (k) => win.slots.reduce((a, x) => a + x[k], 0);
+      assert.deepEqual({ a: sum('accepted'), t: sum('attempts'), f: sum('failed') }, { a: 1, t: 2, f: 1 }, w);
+      const last = win.slots.filter((x) => x.attempts > 0).pop();
+      assert.ok(last.latencyMs.p99 >= last.latencyMs.p50, w);
+      assert.deepEqual(win.slots[0].latencyMs, win.slots[0].attempts ? win.slots[0].latencyMs : { p50: null, p99: null }, w);
+    }
+    assert.equal((await h.api('POST', '/api/stats/history', {})).status, 405);
+    assert.equal((await request(`${h.admin}/api/stats/history`)).status, 401);
+    assert.equal((await h.api('GET', '/api/stats/nope')).status, 404);
+
     const ws = (await h.api('GET', '/api/webhooks/st/stats')).body;
     assert.equal(ws.id, wh.id);
     for (const w of ['1m', '1h', '24h']) {

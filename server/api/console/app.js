@@ -211,15 +211,15 @@ function field(label, input) {
 
 const samples = []; // [{t, in, out}] per refresh, the last hour at most
 
-// A line chart of the ingest and delivery rates sampled by this page.
-function chart(points) {
+// A line chart of two rates over time: points are {t (ms), in, out} per second.
+function chart(points, label) {
   const NS = 'http://www.w3.org/2000/svg';
   const W = 800, H = 160, P = 24;
   const svg = document.createElementNS(NS, 'svg');
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
   svg.setAttribute('class', 'chart');
   svg.setAttribute('role', 'img');
-  svg.setAttribute('aria-label', 'events received and delivery attempts per second, as sampled by this page');
+  svg.setAttribute('aria-label', label);
   const el = (n, a) => { const e = document.createElementNS(NS, n); for (const k in a) e.setAttribute(k, a[k]); svg.append(e); return e; };
   const max = Math.max(1, ...points.map((p) => Math.max(p.in, p.out)));
   const t0 = points.length ? points[0].t : 0, t1 = points.length ? points[points.length - 1].t : 1;
@@ -236,6 +236,11 @@ function chart(points) {
   return svg;
 }
 
+// The slots of /api/stats/history as chart points.
+function slots(w) {
+  return w.slots.map((x) => ({ t: Date.parse(x.start), in: x.accepted / w.slotSeconds, out: x.attempts / w.slotSeconds }));
+}
+
 function card(k, v, state) {
   return h('div', { class: 'card' }, h('div', { class: `v ${state || ''}` }, v), h('div', { class: 'k' }, k));
 }
@@ -246,7 +251,8 @@ async function pageOverview(g) {
   const probe = async (p) => { try { const r = await fetch(p, { cache: 'no-store' }); return r.ok ? 'ok' : `${r.status}`; } catch { return 'down'; } };
   async function refresh() {
     try {
-      const [s, health, ready] = await Promise.all([api('GET', '/api/stats'), probe('/healthz'), probe('/readyz')]);
+      const [s, hist, health, ready] = await Promise.all([api('GET', '/api/stats'), api('GET', '/api/stats/history'),
+        probe('/healthz'), probe('/readyz')]);
       if (g !== gen) return;
       const L = s.latency, d = s.delivery, at = L.deliveryAttempt;
       samples.push({ t: Date.now(), in: L.ingest['1m'].perSecond, out: at['1m'].perSecond });
@@ -267,9 +273,13 @@ async function pageOverview(g) {
           card('circuits open', d.circuitsOpen, d.circuitsOpen ? 's-bad' : ''),
           card('store used', `${fmtBytes(s.store.bytesUsed)} of ${fmtBytes(s.store.mapSize)}`),
           card('events stored', s.store.events), card('deliveries stored', s.store.deliveries)),
-        h('h2', null, 'Rates since this page opened'),
+        h('h2', null, 'The last hour (5-minute slots)'),
         h('div', { class: 'legend' }, h('span', { class: 'sw-in' }, '— events in'), h('span', { class: 'sw-out' }, '— delivery attempts')),
-        chart(samples),
+        chart(slots(hist.hour), 'events accepted and delivery attempts per second over the last hour, in 5-minute slots'),
+        h('h2', null, 'The last day (hourly slots)'),
+        chart(slots(hist.day), 'events accepted and delivery attempts per second over the last day, in hourly slots'),
+        h('h2', null, 'Since this page opened'),
+        chart(samples, 'events received and delivery attempts per second, as sampled by this page'),
         h('h2', null, 'Windows'),
         h('div', { class: 'table' }, h('table', null,
           h('thead', null, h('tr', null, ['window', 'events in', 'attempts', 'success', 'attempt p50', 'attempt p99', 'to first success p50']
