@@ -28,4 +28,13 @@ struct hk_env {
 /* Appends the envelope of EV to B. Returns 0 or HK_ENOMEM. */
 int hk_env_build(struct hk_buf *b, const struct hk_env *ev);
 
+/*
+ * Renders template T (tmpl.h) against envelope ENV (LEN bytes, as
+ * hk_env_build wrote it) into OUT: its type, id, timestamp, source name
+ * and payload. Returns 0, HK_EINVAL (ENV is not an envelope, or T does
+ * not render) or HK_ENOMEM.
+ */
+int hk_env_render(
+    const char *t, const char *env, size_t len, struct hk_buf *out);
+
 #endif

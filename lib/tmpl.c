@@ -130,3 +130,24 @@ hk_tmpl_render(const char *t, const struct hk_tmpl_vars *v, struct hk_buf *out)
 		rc = hk_buf_adds(out, p);
 	return rc;
 }
+
+int
+hk_tmpl_validate(const char *t, char *err, size_t len)
+{
+	struct hk_tmpl_vars tv = {"sample.event", "evt_sample",
+	    "2025-01-01T00:00:00.000Z", "sample", "{}", 2, NULL, 1};
+	struct hk_buf b = HK_BUF_INIT;
+	cJSON *parsed = NULL;
+	int rc;
+
+	if ((rc = hk_tmpl_check(t, err, len)) != 0)
+		return rc;
+	if ((rc = hk_tmpl_render(t, &tv, &b)) == 0 &&
+	    (parsed = cJSON_ParseWithLength(b.b, b.len)) == NULL)
+		rc = HK_EINVAL;
+	hk_buf_free(&b);
+	cJSON_Delete(parsed);
+	if (rc == HK_EINVAL)
+		snprintf(err, len, "template does not render to valid JSON");
+	return rc;
+}

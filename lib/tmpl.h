@@ -45,6 +45,12 @@ struct hk_tmpl_vars {
  * with a message in ERR (LEN bytes).
  */
 int hk_tmpl_check(const char *t, char *err, size_t len);
+/*
+ * What a subscription's template must pass to be saved: hk_tmpl_check,
+ * and a rendering of the sample event (every payload field 0) that is
+ * JSON. Returns 0, or HK_EINVAL with a message in ERR, or HK_ENOMEM.
+ */
+int hk_tmpl_validate(const char *t, char *err, size_t len);
 /* Renders T into OUT. Returns 0, HK_EINVAL (bad template) or HK_ENOMEM. */
 int hk_tmpl_render(
     const char *t, const struct hk_tmpl_vars *, struct hk_buf *out);

@@ -54,6 +54,7 @@
 #define HOOKD_SUB_HEADERS_MAX 32 /* a subscription's own header lines */
 #define HOOKD_TYPE_MAX 200 /* event types */
 #define HOOKD_IDEM_MAX 256 /* idempotency keys */
+#define HOOKD_TEMPLATE_MAX (64 * 1024) /* subscription body templates */
 #define HOOKD_LIST_DEFAULT 50 /* ?limit= */
 #define HOOKD_LIST_MAX 1000
 #define HOOKD_RATE_MIN 0.001 /* the lowest rate besides 0 (unlimited) */
@@ -673,6 +674,9 @@ void hk_stats_first_success(int64_t since_event_us);
 void hk_stats_forget(const char *id);
 void hk_stats_free(void);
 void hk_stats_all(struct evhttp_request *);
+/* templates.c: POST /api/templates/preview. */
+void hk_template_route(struct evhttp_request *, char **seg, int nseg);
+
 /* GET /api/stats/history: the last hour's and day's slots, oldest first. */
 void hk_stats_history(struct evhttp_request *);
 void hk_stats_entity(struct evhttp_request *, const char *id);

@@ -390,6 +390,10 @@ hk_admin_request(struct evhttp_request *req, void *arg)
 			hk_event_route(req, seg, nseg);
 			return;
 		}
+		if (strcmp(seg[1], "templates") == 0) {
+			hk_template_route(req, seg, nseg);
+			return;
+		}
 		if (strcmp(seg[1], "subscriptions") == 0) {
 			hk_sub_route(req, seg, nseg);
 			return;

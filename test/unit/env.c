@@ -30,11 +30,46 @@ test_env(void)
 	hk_buf_free(&b);
 }
 
+/* A template renders against a built envelope as against its parts. */
+static void
+test_render(void)
+{
+	struct hk_env ev = {"evt_1", "order.paid", 1747862818211LL, "wh_1",
+	    "shop", "{\"id\":1096473593264894053,\"s\":\"a\\\"b\"}", 0};
+	struct hk_buf env = HK_BUF_INIT, out = HK_BUF_INIT;
+
+	ev.ev_payload_len = strlen(ev.ev_payload);
+	T_CHECK(hk_env_build(&env, &ev) == 0);
+	T_CHECK(hk_env_render("{\"t\":\"${event_type}\",\"i\":\"${event_id}\","
+	                      "\"at\":\"${timestamp}\",\"n\":\"${source_name}\","
+	                      "\"id\":${payload.id},\"s\":\"${payload.s}\","
+	                      "\"p\":${payload}}",
+	            env.b, env.len, &out) == 0);
+	T_CHECK(hk_buf_addc(&out, '\0') == 0);
+	T_STREQ(out.b,
+	    "{\"t\":\"order.paid\",\"i\":\"evt_1\","
+	    "\"at\":\"2025-05-21T21:26:58.211Z\",\"n\":\"shop\","
+	    "\"id\":1096473593264894053,\"s\":\"a\\\"b\","
+	    "\"p\":{\"id\":1096473593264894053,\"s\":\"a\\\"b\"}}");
+	hk_buf_free(&out);
+	/* Not an envelope: no payload member, no closing brace, no JSON. */
+	T_CHECK(hk_env_render("x", "{\"id\":1}", 8, &out) == HK_EINVAL);
+	T_CHECK(hk_env_render("x", "{\"id\":1,\"payload\":12", 20, &out) ==
+	    HK_EINVAL);
+	T_CHECK(hk_env_render("x", "{\"id\":,\"payload\":1}", 19, &out) ==
+	    HK_EINVAL);
+	/* A template that does not render. */
+	T_CHECK(hk_env_render("${nope}", env.b, env.len, &out) == HK_EINVAL);
+	hk_buf_free(&out);
+	hk_buf_free(&env);
+}
+
 int
 main(void)
 {
 	static const struct t_case cases[] = {
 	    {"env", test_env},
+	    {"render", test_render},
 	};
 
 	return t_run("env", cases, HK_NELEM(cases));

@@ -172,11 +172,28 @@ test_retry_after(void)
 	T_CHECK(hk_retry_after_ms("12x", 0, 1000, &ms) == HK_EINVAL);
 }
 
+/* What a subscription's template must pass to be saved. */
+static void
+test_validate(void)
+{
+	char err[256];
+
+	T_CHECK(hk_tmpl_validate("{\"a\":${payload.x},\"t\":\"${event_type}\"}",
+	            err, sizeof(err)) == 0);
+	T_CHECK(hk_tmpl_validate("${nope}", err, sizeof(err)) == HK_EINVAL);
+	T_CHECK(strstr(err, "nope") != NULL);
+	T_CHECK(hk_tmpl_validate("{\"a\":}", err, sizeof(err)) == HK_EINVAL);
+	T_STREQ(err, "template does not render to valid JSON");
+	/* A payload field is 0 in the sample, so this is JSON. */
+	T_CHECK(hk_tmpl_validate("[${payload.a.b.0}]", err, sizeof(err)) == 0);
+}
+
 int
 main(void)
 {
 	static const struct t_case cases[] = {
 	    {"render", test_render},
+	    {"validate", test_validate},
 	    {"numbers", test_numbers},
 	    {"check", test_check},
 	    {"backoff", test_backoff},
