@@ -207,7 +207,7 @@ const char *hk_http_peer(struct evhttp_request *, char *buf, size_t len);
  */
 const char *hk_http_begin(struct evhttp_request *);
 
-/* webhook.c: incoming webhooks, cached in memory. */
+/* webhook.c: incoming webhooks, cached in memory, and their changes. */
 enum hk_auth { HK_AUTH_TOKEN, HK_AUTH_SIGNATURE, HK_AUTH_BOTH, HK_AUTH_NONE };
 enum hk_etype {
 	HK_ETYPE_DEFAULT,
@@ -253,13 +253,58 @@ double hk_webhook_rate(const struct hk_webhook *);
 int64_t hk_webhook_max_body(const struct hk_webhook *);
 /* The largest body any webhook accepts (the listener's hard ceiling). */
 int64_t hk_webhook_body_ceiling(void);
-/* Admin routes under /api/webhooks; SEG are the path segments. */
-void hk_webhook_route(struct evhttp_request *, char **seg, int nseg);
+/* The public form (the API's JSON): never the token or the secret. */
+cJSON *hk_webhook_public(const struct hk_webhook *);
 /*
  * Judges a create (CREATE) or PATCH body as the API does, changing
  * nothing: 0, or -1 with the 400 message in ERR (test/fuzz/admin.c).
  */
 int hk_webhook_check_json(const cJSON *, int create, char *err, size_t errlen);
+
+/*
+ * Changes. Each reports to DONE(change, rc) on the loop, once, maybe
+ * before it returns: rc 0 once the change is durable and cached, or a
+ * refusal: HK_EINVAL (wc_err says why), HK_EEXIST (another webhook is
+ * named wc_name), HK_ENOTFOUND (deleted meanwhile), HK_ENOMEM, HK_EFULL,
+ * or another store failure (logged). wc_stored tells a refusal of the
+ * store's commit from one before anything was submitted (then HK_ENOMEM,
+ * or the code of hk_st_submit()). The change and what it points to are
+ * valid only during DONE.
+ */
+enum hk_webhook_verb {
+	HK_WH_CREATE,
+	HK_WH_UPDATE,
+	HK_WH_REGENERATE,
+	HK_WH_DELETE
+};
+
+struct hk_webhook_change {
+	enum hk_webhook_verb wc_verb;
+	const char *wc_id; /* "" when a create was refused before its id */
+	const struct hk_webhook *wc_wh; /* rc 0: as cached now; NULL: deleted */
+	const char *wc_token; /* rc 0, create and regenerate: shown once */
+	const char *wc_name;
+	const char *wc_err;
+	int wc_stored;
+	void *wc_arg;
+};
+typedef void (*hk_webhook_done_fn)(const struct hk_webhook_change *, int rc);
+
+/* A new webhook from BODY, a create's JSON (consumed). */
+void hk_webhook_create(cJSON *body, hk_webhook_done_fn, void *arg);
+/* PATCH applies to WH as stored when the writer runs (consumed). */
+void hk_webhook_update(
+    const struct hk_webhook *, cJSON *patch, hk_webhook_done_fn, void *arg);
+/* A new token and secret. */
+void hk_webhook_regenerate(
+    const struct hk_webhook *, hk_webhook_done_fn, void *arg);
+/* Deletes WH and its request log. */
+void hk_webhook_delete(
+    const struct hk_webhook *, hk_webhook_done_fn, void *arg);
+
+/* api/webhooks.c: /api/webhooks. */
+/* Admin routes under /api/webhooks; SEG are the path segments. */
+void hk_webhook_route(struct evhttp_request *, char **seg, int nseg);
 
 /* provider.c: provider presets (proto/http.md Providers), rows of one table. */
 struct hk_provider;
@@ -403,8 +448,6 @@ uint64_t hk_reqlog_trimmed(void);
 void hk_reqlog_free(void);
 /* Entries that could not be written (full store, shutdown). */
 uint64_t hk_reqlog_dropped(void);
-/* GET /api/webhooks/{id}/logs. */
-void hk_reqlog_list(struct evhttp_request *, const struct hk_webhook *);
 
 /* ingest.c: the public listener. */
 void hk_ingest_request(struct evhttp_request *, void *);
@@ -449,17 +492,6 @@ int hk_admin_known(
 /* Parses ?limit= and ?after=; answers 400 on bad values. */
 int hk_admin_page(
     struct evhttp_request *, int *limit, char *after, size_t afterlen);
-/*
- * A newest-first page: opens a cursor on DB in the loop's read
- * transaction, on the last key below BELOW (LEN bytes; 0: the last key
- * of all). Returns that get's code (0, MDB_NOTFOUND), or -1 after
- * answering 503. hk_admin_page_end closes it and answers B (which holds
- * '{"data":[' and the items) with its "next" cursor.
- */
-int hk_admin_newest(struct evhttp_request *, enum hk_db db, const char *below,
-    size_t len, MDB_cursor **cur, MDB_val *k, MDB_val *v);
-void hk_admin_page_end(struct evhttp_request *, MDB_cursor *cur,
-    struct hk_buf *b, const char *next);
 /*
  * A page of a stored list, answered as {"data":[...],"next":cursor}.
  * hk_admin_pager allocates SIZE bytes (a struct whose first member is a

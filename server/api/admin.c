@@ -150,43 +150,6 @@ hk_admin_page(
 	return 0;
 }
 
-int
-hk_admin_newest(struct evhttp_request *req, enum hk_db db, const char *below,
-    size_t len, MDB_cursor **cur, MDB_val *k, MDB_val *v)
-{
-	MDB_txn *txn;
-	int rc;
-
-	if (hk_store_rbegin(hd->hd_store, &txn) != 0 ||
-	    mdb_cursor_open(txn, hk_store_dbi(hd->hd_store, db), cur) != 0) {
-		hk_store_rend(hd->hd_store);
-		hk_http_error(req, 503, "unavailable", "cannot read the store");
-		return -1;
-	}
-	if (len == 0)
-		return mdb_cursor_get(*cur, k, v, MDB_LAST);
-	/* The first key at or after BELOW, then one back; else the last. */
-	k->mv_data = (void *)(uintptr_t)below;
-	k->mv_size = len;
-	rc = mdb_cursor_get(*cur, k, v, MDB_SET_RANGE);
-	return rc == 0 ? mdb_cursor_get(*cur, k, v, MDB_PREV)
-	               : mdb_cursor_get(*cur, k, v, MDB_LAST);
-}
-
-void
-hk_admin_page_end(struct evhttp_request *req, MDB_cursor *cur, struct hk_buf *b,
-    const char *next)
-{
-	mdb_cursor_close(cur);
-	hk_store_rend(hd->hd_store);
-	if (hk_buf_adds(b, "],\"next\":") != 0 ||
-	    hk_buf_add_jsonstr(b, next) != 0 || hk_buf_adds(b, "}\n") != 0)
-		hk_http_error(req, 500, "internal", "out of memory");
-	else
-		hk_http_reply(req, 200, b);
-	hk_buf_free(b);
-}
-
 static int
 admin_pager_row(
     struct hk_st_read *rd, const char *id, const char *text, size_t len)

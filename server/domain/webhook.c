@@ -1,16 +1,24 @@
 /*
- * webhook.c: incoming webhooks: the in-memory cache and /api/webhooks.
+ * webhook.c: incoming webhooks: the registry and its cache, the record
+ * codec, the rules a webhook's fields obey, and its changes.
  *
  * Every webhook is loaded at start into a list sorted by id and three
  * maps (id, name, token hash), with its secret opened in memory, so
- * ingest never reads the store. Changes are committed by the writer
- * first; the cache changes in the done callback, on the loop, only once
- * the change is durable. A change replaces the cached struct by a new
- * one (nothing holds a webhook across a commit), keeping its bucket.
+ * ingest never reads the store. A change is one store operation
+ * (struct hk_st_record, HK_ST_WEBHOOK); the cache changes on the loop
+ * once the store says it is durable, and only then is the caller told
+ * (hk_webhook_done_fn), so an answer never shows what a crash could
+ * lose. A change replaces the cached struct by a new one (nothing holds
+ * a webhook across a commit), keeping its bucket.
  *
- * At rest (HK_DB_WEBHOOKS) a webhook is a JSON record holding the token's
- * hash and the secret sealed under the master key; HK_DB_NAMES maps
- * names to ids so that a name is unique even between two commits.
+ * At rest a webhook is a JSON record holding the token's hash and the
+ * secret sealed under the master key; the store keeps names unique
+ * (HK_EEXIST) even between two commits. Nothing here answers HTTP: the
+ * admin API (api/webhooks.c) maps each result to its answer.
+ *
+ * Threads: all on the loop but rc_modify (wh_modify), which runs on the
+ * store's writer thread and touches only its operation (and reads the
+ * master key, fixed before the loop starts).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -173,15 +181,6 @@ hk_webhook_body_ceiling(void)
 	return max;
 }
 
-/* The listener must let the largest body any webhook accepts through. */
-static void
-wh_ceiling_update(void)
-{
-	if (hd->hd_public.ls_http != NULL)
-		evhttp_set_max_body_size(
-		    hd->hd_public.ls_http, hk_webhook_body_ceiling());
-}
-
 static void
 wh_bucket_reset(struct hk_webhook *wh, int keep)
 {
@@ -212,9 +211,8 @@ hk_webhook_by_token(const char *token, size_t len)
 	return hk_map_get(&wh_by_token, hash, strlen(hash));
 }
 
-/* The public form: never the token or the secret. */
-static cJSON *
-wh_public(const struct hk_webhook *wh)
+cJSON *
+hk_webhook_public(const struct hk_webhook *wh)
 {
 	char iso[HK_ISO_LEN];
 	cJSON *j, *sig, *et;
@@ -269,7 +267,7 @@ wh_public(const struct hk_webhook *wh)
 static cJSON *
 wh_record(const struct hk_webhook *wh)
 {
-	cJSON *j = wh_public(wh), *sig;
+	cJSON *j = hk_webhook_public(wh), *sig;
 
 	if (j == NULL)
 		return NULL;
@@ -632,41 +630,45 @@ bad:
 	return NULL;
 }
 
+/* hk_webhook_load's scan: what went wrong, for the caller's *cause. */
+struct wh_load {
+	char **cause;
+	int bad; /* a record did not rebuild */
+};
+
+static int
+wh_load_row(void *arg, const char *id, const char *text, size_t len)
+{
+	struct wh_load *l = arg;
+	struct hk_webhook *wh;
+
+	(void)id;
+	if ((wh = wh_from_record(text, len, l->cause)) == NULL ||
+	    wh_replace(NULL, wh) != 0) {
+		l->bad = 1;
+		return HK_EINVAL;
+	}
+	wh_bucket_reset(wh, 0);
+	if (wh->wh_auth == HK_AUTH_NONE && wh->wh_enabled)
+		log_warn("webhook_unauthenticated", "webhook=%s name=%s msg=%s",
+		    wh->wh_id, wh->wh_name,
+		    hk_logq("accepts events from anyone (auth: none)"));
+	return 0;
+}
+
 int
 hk_webhook_load(char **cause)
 {
-	struct hk_webhook *wh;
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k, v;
+	struct wh_load l = {cause, 0};
 	int rc;
 
 	*cause = NULL;
-	if (hk_store_rbegin(hd->hd_store, &txn) != 0 ||
-	    mdb_cursor_open(
-	        txn, hk_store_dbi(hd->hd_store, HK_DB_WEBHOOKS), &cur) != 0) {
-		hk_store_rend(hd->hd_store);
-		*cause = strdup("cannot read the webhooks");
-		return HK_EIO;
-	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if ((wh = wh_from_record(v.mv_data, v.mv_size, cause)) ==
-		        NULL ||
-		    wh_replace(NULL, wh) != 0) {
-			mdb_cursor_close(cur);
-			hk_store_rend(hd->hd_store);
-			return HK_EINVAL;
-		}
-		wh_bucket_reset(wh, 0);
-		if (wh->wh_auth == HK_AUTH_NONE && wh->wh_enabled)
-			log_warn("webhook_unauthenticated",
-			    "webhook=%s name=%s msg=%s", wh->wh_id, wh->wh_name,
-			    hk_logq("accepts events from anyone (auth: none)"));
-	}
-	mdb_cursor_close(cur);
-	hk_store_rend(hd->hd_store);
-	return 0;
+	if ((rc = hk_st_scan(HK_SL_WEBHOOKS, wh_load_row, &l)) == 0)
+		return 0;
+	if (l.bad)
+		return HK_EINVAL;
+	*cause = strdup("cannot read the webhooks");
+	return HK_EIO;
 }
 
 void
@@ -684,28 +686,27 @@ hk_webhook_free_all(void)
 }
 
 /*
- * One committed change of a webhook. The writer puts the record and the
- * name; the loop swaps the cache and answers. Every change but a create
- * is a read-modify-write of the stored record inside the writer's
- * transaction (wh_op_modify): the op carries the change (a PATCH body, a
+ * One change of a webhook, as a store operation. Every change but a
+ * create is a read-modify-write of the stored record inside the writer's
+ * transaction (wh_modify): the op carries the change (a PATCH body, a
  * new token and secret), never a copy of the cache, so two changes at
  * once each keep the other's fields.
  */
-enum wh_kind { WH_CREATE, WH_UPDATE, WH_REGENERATE, WH_DELETE };
+_Static_assert(HOOKD_NAME_MAX == HK_ST_NAME_MAX,
+    "a webhook name fits the store's name index");
 
 struct wh_op {
-	struct hk_store_op op;
-	enum wh_kind kind;
-	struct evhttp_request *req;
+	struct hk_st_record rec; /* first: the store hands it back */
+	enum hk_webhook_verb verb;
 	struct hk_webhook *new; /* create: the loop's; else the writer's */
-	char id[HK_ID_MAX];
-	char old_name[HOOKD_NAME_MAX + 1]; /* as stored */
-	char *record;
+	char *record; /* rec.rc_text */
 	char token[HK_TOKEN_LEN]; /* create, regenerate: shown once */
 	char secret[HK_SECRET_LEN]; /* regenerate */
 	cJSON *patch; /* update: the checked body */
 	int64_t ms; /* when the change was asked for: its updatedAt */
 	char err[256]; /* a change the stored record refuses: the 400 */
+	hk_webhook_done_fn done;
+	void *arg;
 };
 
 /* Seals WH's secret and serialises its record into O (either thread). */
@@ -724,6 +725,8 @@ wh_op_print(struct wh_op *o, struct hk_webhook *wh, int reseal)
 	rec = wh_record(wh);
 	o->record = rec != NULL ? cJSON_PrintUnformatted(rec) : NULL;
 	cJSON_Delete(rec);
+	o->rec.rc_text = o->record;
+	o->rec.rc_len = o->record != NULL ? strlen(o->record) : 0;
 	return o->record != NULL ? 0 : HK_ENOMEM;
 }
 
@@ -737,7 +740,7 @@ wh_op_change(struct wh_op *o, struct hk_webhook *wh)
 	const cJSON *sig;
 	char *n;
 
-	if (o->kind == WH_UPDATE) {
+	if (o->verb == HK_WH_UPDATE) {
 		if (wh_apply_json(wh, o->patch, 0, o->err, sizeof(o->err)) != 0)
 			return HK_EINVAL;
 		sig = cJSON_GetObjectItemCaseSensitive(o->patch, "signature");
@@ -757,26 +760,32 @@ wh_op_change(struct wh_op *o, struct hk_webhook *wh)
 }
 
 /*
- * The read-modify-write of one change (writer thread): rebuilds the
- * stored record V, notes its name, applies O's change and leaves the
- * result in o->new and its text in o->record. Applying it again (the
- * store retries a failed batch one operation at a time) starts afresh.
+ * rc_modify (writer thread): rebuilds the stored record OLD, notes its
+ * name, applies the change and leaves the result in o->new, its text in
+ * rc_text and its name in rc_name. Applied again (the store retries a
+ * failed batch one operation at a time), it starts afresh.
  */
 static int
-wh_op_modify(struct wh_op *o, const MDB_val *v)
+wh_modify(struct hk_st_record *rec, const char *old, size_t len)
 {
+	struct wh_op *o = (struct wh_op *)rec;
 	struct hk_webhook *wh;
 	char *cause = NULL;
 	int rc;
 
 	wh_free(o->new);
 	o->new = NULL;
-	if ((wh = wh_from_record(v->mv_data, v->mv_size, &cause)) == NULL) {
+	free(o->record);
+	o->record = NULL;
+	rec->rc_text = NULL;
+	rec->rc_len = 0;
+	rec->rc_name[0] = '\0';
+	if ((wh = wh_from_record(old, len, &cause)) == NULL) {
 		free(cause);
 		return HK_ENOMEM;
 	}
-	snprintf(o->old_name, sizeof(o->old_name), "%s", wh->wh_name);
-	if (o->kind == WH_DELETE) {
+	snprintf(rec->rc_old_name, sizeof(rec->rc_old_name), "%s", wh->wh_name);
+	if (o->verb == HK_WH_DELETE) {
 		wh_free(wh);
 		return 0;
 	}
@@ -789,78 +798,9 @@ wh_op_modify(struct wh_op *o, const MDB_val *v)
 		wh_free(wh);
 		return rc;
 	}
+	snprintf(rec->rc_name, sizeof(rec->rc_name), "%s", wh->wh_name);
 	o->new = wh;
 	return 0;
-}
-
-static int
-wh_op_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
-{
-	struct wh_op *o = (struct wh_op *)sop;
-	MDB_dbi names = hk_store_dbi(st, HK_DB_NAMES);
-	MDB_dbi hooks = hk_store_dbi(st, HK_DB_WEBHOOKS);
-	MDB_dbi logs = hk_store_dbi(st, HK_DB_REQLOG);
-	MDB_val k, v;
-	MDB_cursor *cur;
-	size_t idlen = strlen(o->id);
-	int rc;
-
-	k.mv_data = o->id;
-	k.mv_size = idlen;
-	if (o->kind != WH_CREATE) {
-		rc = mdb_get(txn, hooks, &k, &v);
-		if (rc == MDB_NOTFOUND)
-			return HK_ENOTFOUND;
-		if (rc != 0)
-			return hk_store_err(rc);
-		if ((rc = wh_op_modify(o, &v)) != 0)
-			return rc;
-	}
-	if (o->new != NULL && strcmp(o->new->wh_name, o->old_name) != 0) {
-		k.mv_data = o->new->wh_name;
-		k.mv_size = strlen(o->new->wh_name);
-		if (mdb_get(txn, names, &k, &v) == 0)
-			return HK_EEXIST;
-	}
-	/* Nothing refused from here: only store failures remain. */
-	if (o->old_name[0] != '\0' &&
-	    (o->new == NULL || strcmp(o->new->wh_name, o->old_name) != 0)) {
-		k.mv_data = o->old_name;
-		k.mv_size = strlen(o->old_name);
-		if ((rc = mdb_del(txn, names, &k, NULL)) != 0 &&
-		    rc != MDB_NOTFOUND)
-			return hk_store_err(rc);
-	}
-	if (o->kind == WH_DELETE) {
-		k.mv_data = o->id;
-		k.mv_size = idlen;
-		if ((rc = mdb_del(txn, hooks, &k, NULL)) != 0)
-			return hk_store_err(rc);
-		/* Its request log goes with it. */
-		if ((rc = mdb_cursor_open(txn, logs, &cur)) != 0)
-			return hk_store_err(rc);
-		k.mv_data = o->id;
-		k.mv_size = idlen;
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 &&
-		     k.mv_size > idlen && memcmp(k.mv_data, o->id, idlen) == 0;
-		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-			if ((rc = mdb_cursor_del(cur, 0)) != 0)
-				break;
-		mdb_cursor_close(cur);
-		if (rc != 0 && rc != MDB_NOTFOUND)
-			return hk_store_err(rc);
-		return 0;
-	}
-	if (strcmp(o->new->wh_name, o->old_name) != 0) {
-		k.mv_data = o->new->wh_name;
-		k.mv_size = strlen(o->new->wh_name);
-		v.mv_data = o->id;
-		v.mv_size = idlen;
-		if ((rc = mdb_put(txn, names, &k, &v, 0)) != 0)
-			return hk_store_err(rc);
-	}
-	return hk_store_put(
-	    txn, hooks, o->id, idlen, o->record, strlen(o->record), 0);
 }
 
 static void
@@ -874,75 +814,58 @@ wh_op_free(struct wh_op *o)
 	free(o);
 }
 
+/* Tells O's caller RC (STORED: the store's answer), then frees O. */
 static void
-wh_op_done(struct hk_store_op *sop, int rc)
+wh_op_finish(struct wh_op *o, int rc, int stored)
 {
-	struct wh_op *o = (struct wh_op *)sop;
-	struct hk_webhook *old = hk_map_get(&wh_by_id, o->id, strlen(o->id));
-	struct hk_buf b = HK_BUF_INIT;
-	cJSON *j;
+	struct hk_webhook_change c;
 
-	switch (rc) {
-	case 0:
-		break;
-	case HK_EEXIST:
-		hk_http_error(o->req, 409, "conflict",
-		    "a webhook named %s exists", o->new->wh_name);
-		goto out;
-	case HK_ENOTFOUND:
-		hk_http_error(o->req, 404, "not_found", "no webhook %s", o->id);
-		goto out;
-	case HK_EINVAL:
-		hk_http_error(o->req, 400, "bad_request", "%s", o->err);
-		goto out;
-	case HK_EFULL:
-		evhttp_add_header(evhttp_request_get_output_headers(o->req),
-		    "Retry-After", "5");
-		hk_http_error(o->req, 503, "unavailable", "the store is full");
-		goto out;
-	default:
-		log_error("webhook_commit", "webhook=%s error=%s", o->id,
-		    hk_logq(hk_strerror(rc)));
-		hk_http_error(o->req, 503, "unavailable",
-		    "the store refused the change: %s", hk_strerror(rc));
-		goto out;
+	memset(&c, 0, sizeof(c));
+	c.wc_verb = o->verb;
+	c.wc_id = o->rec.rc_id;
+	c.wc_wh = rc == 0 ? o->new : NULL;
+	c.wc_token = o->token;
+	c.wc_name = o->rec.rc_name;
+	c.wc_err = o->err;
+	c.wc_stored = stored;
+	c.wc_arg = o->arg;
+	o->done(&c, rc);
+	if (rc == 0)
+		o->new = NULL; /* the cache's */
+	wh_op_free(o);
+}
+
+/* so_done: the change is durable (the cache takes it) or refused. */
+static void
+wh_op_done(struct hk_st_op *op, int rc)
+{
+	struct wh_op *o = (struct wh_op *)op;
+	const char *id = o->rec.rc_id;
+	struct hk_webhook *old = hk_map_get(&wh_by_id, id, strlen(id));
+
+	if (rc != 0) {
+		if (rc != HK_EEXIST && rc != HK_ENOTFOUND && rc != HK_EINVAL &&
+		    rc != HK_EFULL)
+			log_error("webhook_commit", "webhook=%s error=%s", id,
+			    hk_logq(hk_strerror(rc)));
+		wh_op_finish(o, rc, 1);
+		return;
 	}
 	if (o->new != NULL && old != NULL)
 		o->new->wh_bucket = old->wh_bucket;
 	if (wh_replace(old, o->new) != 0) {
 		/* The change is durable; the cache catches up on restart. */
-		log_error("webhook_cache", "webhook=%s error=%s", o->id,
+		log_error("webhook_cache", "webhook=%s error=%s", id,
 		    hk_logq("out of memory"));
 	}
 	if (o->new != NULL)
-		wh_bucket_reset(o->new, o->kind != WH_CREATE);
-	wh_ceiling_update();
-	log_info(o->kind == WH_CREATE      ? "webhook_created"
-	        : o->kind == WH_DELETE     ? "webhook_deleted"
-	        : o->kind == WH_REGENERATE ? "webhook_regenerated"
-	                                   : "webhook_updated",
-	    "webhook=%s", o->id);
-	if (o->kind == WH_DELETE) {
-		hk_stats_forget(o->id);
-		hk_http_reply(o->req, 204, NULL);
-		o->new = NULL;
-		goto out;
-	}
-	j = wh_public(o->new);
-	if (j != NULL && (o->kind == WH_CREATE || o->kind == WH_REGENERATE)) {
-		hk_buf_printf(&b, "%s/hooks/%s", hd->hd_public_url, o->token);
-		cJSON_AddStringToObject(j, "token", o->token);
-		cJSON_AddStringToObject(j, "hookUrl", b.b != NULL ? b.b : "");
-		cJSON_AddStringToObject(j, "secret", o->new->wh_secret);
-		hk_buf_free(&b);
-	}
-	o->new = NULL; /* the cache owns it now */
-	if (j == NULL)
-		hk_http_error(o->req, 500, "internal", "out of memory");
-	else
-		hk_http_json(o->req, o->kind == WH_CREATE ? 201 : 200, j);
-out:
-	wh_op_free(o);
+		wh_bucket_reset(o->new, o->verb != HK_WH_CREATE);
+	log_info(o->verb == HK_WH_CREATE      ? "webhook_created"
+	        : o->verb == HK_WH_DELETE     ? "webhook_deleted"
+	        : o->verb == HK_WH_REGENERATE ? "webhook_regenerated"
+	                                      : "webhook_updated",
+	    "webhook=%s", id);
+	wh_op_finish(o, 0, 1);
 }
 
 /*
@@ -950,217 +873,168 @@ out:
  * other change by the writer, from the stored record.
  */
 static void
-wh_submit(struct evhttp_request *req, struct wh_op *o)
+wh_submit(struct wh_op *o)
 {
 	int rc;
 
-	o->op.so_apply = wh_op_apply;
-	o->op.so_done = wh_op_done;
-	o->req = req;
-	if (o->kind == WH_CREATE && wh_op_print(o, o->new, 1) != 0) {
-		hk_http_error(req, 500, "internal", "out of memory");
-		wh_op_free(o);
-		return;
-	}
-	if (o->kind != WH_CREATE) {
+	o->rec.rc_op.so_kind = HK_ST_WEBHOOK;
+	o->rec.rc_op.so_done = wh_op_done;
+	o->rec.rc_modify = wh_modify;
+	o->rec.rc_arg = o;
+	if (o->verb == HK_WH_CREATE) {
+		o->rec.rc_verb = HK_ST_CREATE;
+		snprintf(o->rec.rc_name, sizeof(o->rec.rc_name), "%s",
+		    o->new->wh_name);
+		if (wh_op_print(o, o->new, 1) != 0) {
+			wh_op_finish(o, HK_ENOMEM, 0);
+			return;
+		}
+	} else {
+		o->rec.rc_verb =
+		    o->verb == HK_WH_DELETE ? HK_ST_DELETE : HK_ST_UPDATE;
 		/* The loop's copy served the checks; the writer builds anew. */
 		wh_free(o->new);
 		o->new = NULL;
 	}
-	if ((rc = hk_store_submit(hd->hd_store, &o->op)) != 0) {
-		hk_http_error(req, 503, "unavailable", "%s", hk_strerror(rc));
-		wh_op_free(o);
-	}
+	if ((rc = hk_st_submit(&o->rec.rc_op)) != 0)
+		wh_op_finish(o, rc, 0);
 }
 
+/* A new op of VERB for WH (NULL: a create), with a copy for an update. */
+static struct wh_op *
+wh_op_new(const struct hk_webhook *wh, enum hk_webhook_verb verb,
+    hk_webhook_done_fn done, void *arg)
+{
+	struct wh_op *o;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL ||
+	    (verb == HK_WH_UPDATE && (o->new = wh_dup(wh)) == NULL) ||
+	    (verb == HK_WH_CREATE &&
+	        (o->new = calloc(1, sizeof(*o->new))) == NULL)) {
+		free(o);
+		return NULL;
+	}
+	o->verb = verb;
+	o->ms = hk_now_ms();
+	o->done = done;
+	o->arg = arg;
+	if (wh != NULL) {
+		snprintf(o->rec.rc_id, sizeof(o->rec.rc_id), "%s", wh->wh_id);
+		snprintf(o->rec.rc_old_name, sizeof(o->rec.rc_old_name), "%s",
+		    wh->wh_name);
+	}
+	return o;
+}
+
+/* Tells DONE that nothing could start: out of memory. */
 static void
-wh_create(struct evhttp_request *req)
+wh_nomem(enum hk_webhook_verb verb, hk_webhook_done_fn done, void *arg)
+{
+	struct hk_webhook_change c;
+
+	memset(&c, 0, sizeof(c));
+	c.wc_verb = verb;
+	c.wc_arg = arg;
+	done(&c, HK_ENOMEM);
+}
+
+void
+hk_webhook_create(cJSON *body, hk_webhook_done_fn done, void *arg)
 {
 	struct wh_op *o;
 	struct hk_webhook *wh;
-	cJSON *j;
-	char err[256];
+	int rc;
 
-	if (hk_admin_body(req, &j) != 0)
-		return;
-	if ((o = calloc(1, sizeof(*o))) == NULL ||
-	    (o->new = wh = calloc(1, sizeof(*wh))) == NULL) {
-		free(o);
-		cJSON_Delete(j);
-		hk_http_error(req, 500, "internal", "out of memory");
+	if ((o = wh_op_new(NULL, HK_WH_CREATE, done, arg)) == NULL) {
+		cJSON_Delete(body);
+		wh_nomem(HK_WH_CREATE, done, arg);
 		return;
 	}
-	o->kind = WH_CREATE;
-	o->ms = hk_now_ms();
+	wh = o->new;
 	wh->wh_rate = -1;
 	wh->wh_tolerance = HK_SIG_TOLERANCE;
 	wh->wh_enabled = 1;
-	if (wh_apply_json(wh, j, WH_J_CREATE, err, sizeof(err)) != 0) {
-		cJSON_Delete(j);
-		hk_http_error(req, 400, "bad_request", "%s", err);
-		wh_op_free(o);
+	rc = wh_apply_json(wh, body, WH_J_CREATE, o->err, sizeof(o->err));
+	cJSON_Delete(body);
+	if (rc != 0) {
+		wh_op_finish(o, HK_EINVAL, 0);
 		return;
 	}
-	cJSON_Delete(j);
 	if (hk_webhook_find(wh->wh_name) != NULL) {
-		hk_http_error(req, 409, "conflict", "a webhook named %s exists",
-		    wh->wh_name);
-		wh_op_free(o);
+		snprintf(
+		    o->rec.rc_name, sizeof(o->rec.rc_name), "%s", wh->wh_name);
+		wh_op_finish(o, HK_EEXIST, 0);
 		return;
 	}
 	if (wh->wh_secret == NULL) {
 		if ((wh->wh_secret = malloc(HK_SECRET_LEN)) == NULL) {
-			hk_http_error(req, 500, "internal", "out of memory");
-			wh_op_free(o);
+			wh_op_finish(o, HK_ENOMEM, 0);
 			return;
 		}
 		hk_secret_new(wh->wh_secret);
 	}
 	hk_id_new("wh_", wh->wh_id);
-	snprintf(o->id, sizeof(o->id), "%s", wh->wh_id);
+	snprintf(o->rec.rc_id, sizeof(o->rec.rc_id), "%s", wh->wh_id);
 	hk_token_new("whtok_", o->token);
 	hk_token_hash(o->token, strlen(o->token), wh->wh_token_hash);
 	wh->wh_created = wh->wh_updated = o->ms;
-	wh_submit(req, o);
+	wh_submit(o);
 }
 
-/* A copy of WH for a change, in a new op of KIND. */
-static struct wh_op *
-wh_op_for(struct evhttp_request *req, struct hk_webhook *wh, enum wh_kind k)
+void
+hk_webhook_update(const struct hk_webhook *wh, cJSON *patch,
+    hk_webhook_done_fn done, void *arg)
 {
-	struct wh_op *o;
-
-	if ((o = calloc(1, sizeof(*o))) == NULL ||
-	    (k == WH_UPDATE && (o->new = wh_dup(wh)) == NULL)) {
-		free(o);
-		hk_http_error(req, 500, "internal", "out of memory");
-		return NULL;
-	}
-	o->kind = k;
-	o->ms = hk_now_ms();
-	snprintf(o->id, sizeof(o->id), "%s", wh->wh_id);
-	snprintf(o->old_name, sizeof(o->old_name), "%s", wh->wh_name);
-	return o;
-}
-
-static void
-wh_patch(struct evhttp_request *req, struct hk_webhook *wh)
-{
-	struct wh_op *o;
 	struct hk_webhook *other;
-	cJSON *j;
-	char err[256];
+	struct wh_op *o;
 
-	if (hk_admin_body(req, &j) != 0)
-		return;
-	if ((o = wh_op_for(req, wh, WH_UPDATE)) == NULL) {
-		cJSON_Delete(j);
+	if ((o = wh_op_new(wh, HK_WH_UPDATE, done, arg)) == NULL) {
+		cJSON_Delete(patch);
+		wh_nomem(HK_WH_UPDATE, done, arg);
 		return;
 	}
 	/* Judged here for a prompt answer; the writer applies it again. */
-	o->patch = j;
-	if (wh_apply_json(o->new, j, 0, err, sizeof(err)) != 0) {
-		hk_http_error(req, 400, "bad_request", "%s", err);
-		wh_op_free(o);
+	o->patch = patch;
+	if (wh_apply_json(o->new, patch, 0, o->err, sizeof(o->err)) != 0) {
+		wh_op_finish(o, HK_EINVAL, 0);
 		return;
 	}
 	other = hk_webhook_find(o->new->wh_name);
 	if (other != NULL && other != wh) {
-		hk_http_error(req, 409, "conflict", "a webhook named %s exists",
+		snprintf(o->rec.rc_name, sizeof(o->rec.rc_name), "%s",
 		    o->new->wh_name);
-		wh_op_free(o);
+		wh_op_finish(o, HK_EEXIST, 0);
 		return;
 	}
-	wh_submit(req, o);
-}
-
-static void
-wh_regenerate(struct evhttp_request *req, struct hk_webhook *wh)
-{
-	struct wh_op *o;
-
-	if ((o = wh_op_for(req, wh, WH_REGENERATE)) == NULL)
-		return;
-	hk_token_new("whtok_", o->token);
-	hk_secret_new(o->secret);
-	wh_submit(req, o);
-}
-
-static void *
-wh_older(void *p)
-{
-	return p != NULL
-	    ? TAILQ_PREV((struct hk_webhook *)p, hk_webhook_list, wh_entry)
-	    : TAILQ_LAST(&wh_list, hk_webhook_list);
-}
-
-static const char *
-wh_id_of(const void *p)
-{
-	return ((const struct hk_webhook *)p)->wh_id;
-}
-
-static cJSON *
-wh_pub(const void *p)
-{
-	return wh_public(p);
+	wh_submit(o);
 }
 
 void
-hk_webhook_route(struct evhttp_request *req, char **seg, int nseg)
+hk_webhook_regenerate(
+    const struct hk_webhook *wh, hk_webhook_done_fn done, void *arg)
 {
-	enum evhttp_cmd_type m = evhttp_request_get_command(req);
-	struct hk_webhook *wh;
 	struct wh_op *o;
 
-	if (nseg == 2) {
-		if (m == EVHTTP_REQ_GET)
-			hk_admin_list(req, wh_older, wh_id_of, wh_pub);
-		else if (m == EVHTTP_REQ_POST)
-			wh_create(req);
-		else
-			hk_admin_405(req, "GET, POST");
+	if ((o = wh_op_new(wh, HK_WH_REGENERATE, done, arg)) == NULL) {
+		wh_nomem(HK_WH_REGENERATE, done, arg);
 		return;
 	}
-	if ((wh = hk_webhook_find(seg[2])) == NULL) {
-		hk_http_error(
-		    req, 404, "not_found", "no webhook %.80s", seg[2]);
+	hk_token_new("whtok_", o->token);
+	hk_secret_new(o->secret);
+	wh_submit(o);
+}
+
+void
+hk_webhook_delete(
+    const struct hk_webhook *wh, hk_webhook_done_fn done, void *arg)
+{
+	struct wh_op *o;
+
+	if ((o = wh_op_new(wh, HK_WH_DELETE, done, arg)) == NULL) {
+		wh_nomem(HK_WH_DELETE, done, arg);
 		return;
 	}
-	if (nseg == 3) {
-		if (m == EVHTTP_REQ_GET)
-			hk_http_json(req, 200, wh_public(wh));
-		else if (m == EVHTTP_REQ_PATCH)
-			wh_patch(req, wh);
-		else if (m == EVHTTP_REQ_DELETE) {
-			if ((o = wh_op_for(req, wh, WH_DELETE)) != NULL)
-				wh_submit(req, o);
-		} else
-			hk_admin_405(req, "GET, PATCH, DELETE");
-		return;
-	}
-	if (nseg == 4 && strcmp(seg[3], "regenerate") == 0) {
-		if (m == EVHTTP_REQ_POST)
-			wh_regenerate(req, wh);
-		else
-			hk_admin_405(req, "POST");
-	} else if (nseg == 4 && strcmp(seg[3], "logs") == 0) {
-		if (m == EVHTTP_REQ_GET)
-			hk_reqlog_list(req, wh);
-		else
-			hk_admin_405(req, "GET");
-	} else if (nseg == 4 && strcmp(seg[3], "test") == 0) {
-		if (m == EVHTTP_REQ_POST)
-			hk_event_test(req, wh);
-		else
-			hk_admin_405(req, "POST");
-	} else if (nseg == 4 && strcmp(seg[3], "stats") == 0) {
-		if (m == EVHTTP_REQ_GET)
-			hk_stats_entity(req, wh->wh_id);
-		else
-			hk_admin_405(req, "GET");
-	} else
-		hk_http_error(req, 404, "not_found", "no such endpoint");
+	wh_submit(o);
 }
 
 int
