@@ -344,6 +344,15 @@ test('an operator finds a failed delivery in the console and retries it', { time
     await page.click('button::-p-text(Send test)');
     await page.waitForSelector('#msg .alert');
     assert.match(await page.$eval('#msg .alert', (e) => e.textContent), /^Failed: status 500/);
+    // The edit form's template preview: rendered by hookd as it types, and
+    // refused in the save check's own words.
+    await page.type('textarea[name=template]', '{"type":"${event_type}"}');
+    await page.waitForFunction(() => /\{"type":"[^"]+"\}/.test(document.querySelector('[data-testid=template-preview]').textContent), { timeout: 10000 });
+    await page.$eval('textarea[name=template]', (e) => { e.value = ''; });
+    await page.type('textarea[name=template]', '${nope}');
+    await page.waitForFunction(() => /nope/.test(document.querySelector('[data-testid=template-preview]').textContent), { timeout: 10000 });
+    problems.length = 0; // the browser logs the preview's 400 itself
+    await page.$eval('textarea[name=template]', (e) => { e.value = ''; });
     await page.screenshot({ path: join(SHOTS, 'subscription.png') });
     await go('#/subscriptions', 'subscriptions');
 

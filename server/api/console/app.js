@@ -531,7 +531,8 @@ async function pageSubscriptions(g) {
         field('Timeout (ms)', h('input', { name: 'timeoutMs', type: 'number', min: 100, max: 120000, placeholder: '10000' })),
         field('Max in flight', h('input', { name: 'maxInFlight', type: 'number', min: 1, max: 1000, placeholder: '8' })),
         field('Requests/s (0: unlimited)', h('input', { name: 'rateLimit', type: 'number', min: 0, placeholder: '0' })),
-        h('label', { class: 'check' }, h('input', { name: 'ordered', type: 'checkbox' }), 'Ordered (one at a time, in order)'))),
+        h('label', { class: 'check' }, h('input', { name: 'ordered', type: 'checkbox' }), 'Ordered (one at a time, in order)'),
+        ...templateField(''))),
     h('button', { type: 'submit', class: 'primary' }, 'Create subscription'));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -545,6 +546,7 @@ async function pageSubscriptions(g) {
     if (f.get('sources')) body.sources = list(f.get('sources'));
     for (const k of ['timeoutMs', 'maxInFlight', 'rateLimit']) if (f.get(k)) body[k] = Number(f.get(k));
     if (f.get('ordered')) body.ordered = true;
+    if (f.get('template')) body.template = f.get('template');
     try {
       const s = await api('POST', '/api/subscriptions', body);
       form.reset();
@@ -564,6 +566,28 @@ async function pageSubscriptions(g) {
   ], rows, 'No subscriptions yet: create one above.'));
   main.replaceChildren(h('h1', null, 'Subscriptions'), h('div', { id: 'msg' }), form, list);
   await Promise.all(load);
+}
+
+// A template field with a live preview: the server judges and renders it
+// (POST /api/templates/preview) against the newest event, or its sample.
+function templateField(value) {
+  const area = h('textarea', { name: 'template', rows: 4, cols: 50, spellcheck: 'false' });
+  area.value = value || '';
+  const out = h('pre', { class: 'preview', 'aria-live': 'polite', 'data-testid': 'template-preview' });
+  let timer = null, newest;
+  async function render() {
+    if (!area.value) { out.textContent = 'No template: the envelope is sent.'; return; }
+    try {
+      if (newest === undefined) newest = ((await api('GET', '/api/events?limit=1')).data[0] || {}).id || null;
+      const r = await api('POST', '/api/templates/preview', newest ? { template: area.value, eventId: newest } : { template: area.value });
+      out.textContent = `${newest ? `Against ${newest}` : 'Against the sample event'}${r.json ? '' : ' (not JSON for this event)'}:\n${r.body}`;
+    } catch (e) {
+      out.textContent = e.message;
+    }
+  }
+  area.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(render, 300); });
+  render();
+  return [field('Template (${…} variables; empty: the envelope)', area), out];
 }
 
 // A subscription's success rate and attempts over the last hour, filled
@@ -647,6 +671,7 @@ function editForm(path, s) {
     field('Timeout (ms)', h('input', { name: 'timeoutMs', type: 'number', min: 100, max: 120000, value: s.timeoutMs })),
     field('Max in flight', h('input', { name: 'maxInFlight', type: 'number', min: 1, max: 1000, value: s.maxInFlight })),
     field('Requests/s (0: unlimited)', h('input', { name: 'rateLimit', type: 'number', min: 0, value: s.rateLimit })),
+    ...templateField(s.template),
     h('button', { type: 'submit', class: 'primary' }, 'Save changes'));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -658,6 +683,7 @@ function editForm(path, s) {
     if (f.get('description') !== (s.description || '')) body.description = f.get('description') || null;
     if (Number(f.get('maxAttempts')) !== s.retry.maxAttempts) body.retry = { ...s.retry, maxAttempts: Number(f.get('maxAttempts')) };
     for (const k of ['timeoutMs', 'maxInFlight', 'rateLimit']) if (Number(f.get(k)) !== s[k]) body[k] = Number(f.get(k));
+    if ((f.get('template') || null) !== (s.template || null)) body.template = f.get('template') || null;
     if (Object.keys(body).length === 0) return say(noteBox('Nothing changed.'));
     try {
       await api('PATCH', path, body);
