@@ -597,50 +597,6 @@ int hk_sub_check_url(const char *url, char *name, size_t namelen,
     const char **code, char *err, size_t errlen);
 void hk_sub_route(struct evhttp_request *, char **seg, int nseg);
 
-/* delivery.c: the delivery lifecycle, its records and queue entries. */
-#define HK_QKEY_MAX (HK_ID_MAX + 1 + 8 + HK_ID_MAX)
-
-/*
- * The queue key of a delivery: its subscription, class (0 first attempt,
- * 1 retry), due time (big-endian ms) and id.
- */
-size_t hk_queue_key(
-    const char *sub, int cls, int64_t due, const char *dlv, char *out);
-/*
- * Writes one new delivery of event EVT to subscription SUB (writer
- * thread, inside TXN). Returns 0 or a store failure.
- */
-int hk_delivery_create(struct hk_store *, MDB_txn *, const char *evt,
-    const char *sub, int max_attempts, int64_t now, char *id_out);
-/* Cancels every pending delivery of SUB (writer thread). */
-int hk_delivery_cancel_all(
-    struct hk_store *, MDB_txn *, const char *sub, uint64_t *count);
-/*
- * Reads delivery ID into D (any thread, inside TXN). Returns 0,
- * HK_ENOTFOUND, HK_EINVAL (unreadable) or a store failure.
- */
-int hk_delivery_read(
-    struct hk_store *, MDB_txn *, const char *id, struct hk_delivery *d);
-/*
- * The one transition (writer thread): D, as read in TXN, goes to state
- * TO; pending again means queued for (CLS, DUE). Asserts the move is
- * legal, traces it at debug level, moves the queue entry and rewrites
- * the record in TXN.
- */
-int hk_delivery_move(struct hk_store *, MDB_txn *, struct hk_delivery *d,
-    enum hk_dstate to, int cls, int64_t due);
-/*
- * Records attempt ATTEMPT of pending D (its TEXT) and moves D to TO:
- * pending again as a retry due at DUE, succeeded or failed.
- */
-int hk_delivery_attempt(struct hk_store *, MDB_txn *, struct hk_delivery *d,
-    int attempt, const char *text, size_t len, enum hk_dstate to, int64_t due);
-/*
- * Retry now: pending D's next attempt is due at once, failed D pending
- * again with one attempt more; HK_EEXIST for any other state.
- */
-int hk_delivery_retry(struct hk_store *, MDB_txn *, struct hk_delivery *d);
-
 /* deliver.c: the engine that sends deliveries, and their API. */
 void hk_delivery_route(struct evhttp_request *, char **seg, int nseg);
 void hk_delivery_recover(struct evhttp_request *, const struct hk_sub *);

@@ -19,6 +19,7 @@
 #include "hdr.h"
 #include "hk.h"
 #include "hookd.h"
+#include "store/lmdb.h"
 #include "id.h"
 #include "json.h"
 

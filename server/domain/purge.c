@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "hk.h"
 #include "hookd.h"
+#include "store/lmdb.h"
 #include "id.h"
 
 #define PURGE_BATCH 500 /* records deleted by one operation at most */

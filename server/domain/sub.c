@@ -28,6 +28,7 @@
 #include "hdr.h"
 #include "hk.h"
 #include "hookd.h"
+#include "store/lmdb.h"
 #include "id.h"
 #include "tmpl.h"
 

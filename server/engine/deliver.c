@@ -38,6 +38,7 @@
 #include "hdr.h"
 #include "hk.h"
 #include "hookd.h"
+#include "store/lmdb.h"
 #include "id.h"
 #include "json.h"
 #include "tmpl.h"

@@ -1,5 +1,6 @@
 /*
- * delivery.c: the delivery lifecycle (proto/delivery.md), its one owner.
+ * lmdb_delivery.c: the delivery lifecycle (proto/delivery.md) as the LMDB
+ * engine keeps it, its one owner.
  *
  * A delivery is created in its event's commit: its record
  * (HK_DB_DELIVERIES), its queue entry (HK_DB_QUEUE, keyed by class, due
@@ -22,6 +23,7 @@
 #include "hk.h"
 #include "hookd.h"
 #include "id.h"
+#include "store/lmdb.h"
 
 size_t
 hk_queue_key(const char *sub, int cls, int64_t due, const char *dlv, char *out)
@@ -35,28 +37,6 @@ hk_queue_key(const char *sub, int cls, int64_t due, const char *dlv, char *out)
 		out[s + 1 + i] = (char)((uint64_t)due >> (56 - 8 * i));
 	memcpy(out + s + 9, dlv, n);
 	return s + 9 + n;
-}
-
-static int
-dlv_put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, const void *v,
-    size_t vlen)
-{
-	MDB_val key = {klen, (void *)(uintptr_t)k};
-	MDB_val val = {vlen, (void *)(uintptr_t)v};
-	int rc;
-
-	if ((rc = mdb_put(txn, dbi, &key, &val, 0)) != 0)
-		return hk_store_err(rc);
-	return 0;
-}
-
-static int
-dlv_del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen)
-{
-	MDB_val key = {klen, (void *)(uintptr_t)k};
-	int rc = mdb_del(txn, dbi, &key, NULL);
-
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 : hk_store_err(rc);
 }
 
 /* An index key: PREFIX id followed by a delivery id. */
@@ -93,7 +73,7 @@ dlv_queue(
 	size_t n = hk_queue_key(d->sub, d->cls, d->due, d->id, k);
 	MDB_dbi q = hk_store_dbi(st, HK_DB_QUEUE);
 
-	return add ? dlv_put(txn, q, k, n, "", 0) : dlv_del(txn, q, k, n);
+	return add ? hk_lm_put(txn, q, k, n, "", 0) : hk_lm_del(txn, q, k, n);
 }
 
 int
@@ -180,11 +160,11 @@ hk_delivery_create(struct hk_store *st, MDB_txn *txn, const char *evt,
 	    (rc = dlv_queue(st, txn, &d, 1)) != 0)
 		return rc;
 	n = dlv_index_key(evt, id, k);
-	if ((rc = dlv_put(txn, hk_store_dbi(st, HK_DB_EVDLV), k, n, "", 0)) !=
+	if ((rc = hk_lm_put(txn, hk_store_dbi(st, HK_DB_EVDLV), k, n, "", 0)) !=
 	    0)
 		return rc;
 	n = dlv_index_key(sub, id, k);
-	return dlv_put(txn, hk_store_dbi(st, HK_DB_SUBDLV), k, n, "", 0);
+	return hk_lm_put(txn, hk_store_dbi(st, HK_DB_SUBDLV), k, n, "", 0);
 }
 
 int
@@ -199,7 +179,7 @@ hk_delivery_attempt(struct hk_store *st, MDB_txn *txn, struct hk_delivery *d,
 	memcpy(key, d->id, n);
 	key[n] = (char)((attempt >> 8) & 0xff);
 	key[n + 1] = (char)(attempt & 0xff);
-	if ((rc = dlv_put(txn, hk_store_dbi(st, HK_DB_ATTEMPTS), key, n + 2,
+	if ((rc = hk_lm_put(txn, hk_store_dbi(st, HK_DB_ATTEMPTS), key, n + 2,
 	         text, len)) != 0)
 		return rc;
 	d->attempts = attempt;
