@@ -597,7 +597,7 @@ int hk_sub_check_url(const char *url, char *name, size_t namelen,
     const char **code, char *err, size_t errlen);
 void hk_sub_route(struct evhttp_request *, char **seg, int nseg);
 
-/* deliver.c: the engine that sends deliveries, and their API. */
+/* api/deliveries.c: the deliveries API and the test requests. */
 void hk_delivery_route(struct evhttp_request *, char **seg, int nseg);
 void hk_delivery_recover(struct evhttp_request *, const struct hk_sub *);
 /*
@@ -613,6 +613,12 @@ void hk_delivery_of_event(const char *evt, struct hk_buf *b,
 int hk_delivery_public(struct hk_buf *, const char *text, size_t len, int open);
 /* POST /api/events/{id}/replay. */
 void hk_delivery_replay(struct evhttp_request *, const char *evt);
+/* POST /api/subscriptions/{id}/test and POST /api/test-delivery. */
+void hk_delivery_test_sub(struct evhttp_request *, const struct hk_sub *);
+void hk_delivery_test(struct evhttp_request *);
+
+/* engine/engine.c: the scheduler, outcomes and the circuit. */
+#define HK_CIRCUIT_FAILS 5 /* consecutive failures that open a circuit */
 
 int hk_engine_init(char **cause);
 void hk_engine_free(void);
@@ -622,12 +628,19 @@ void hk_engine_kick(void);
 void hk_engine_flush(void);
 /* Deliveries in flight now. */
 size_t hk_engine_inflight(void);
+/* Whether delivery DLV's attempt is out (or its outcome committing). */
+int hk_engine_in_flight(const char *dlv);
 /* Whether SUB's circuit is open (its last attempts all failed). */
 int hk_engine_circuit_open(const char *sub);
 /* Drops the engine's state of SUB, deleted (its circuit, bucket...). */
 void hk_engine_forget(const char *sub);
-void hk_engine_test_sub(struct evhttp_request *, const struct hk_sub *);
-void hk_engine_test_delivery(struct evhttp_request *);
+/*
+ * Told each recorded outcome (the attempt's JSON): the live stream's
+ * feed, set by whoever shows it, so the engine calls nothing above it.
+ */
+typedef void (*hk_engine_outcome_fn)(const char *dlv, const char *evt,
+    const char *sub, enum hk_dstate state, const char *attempt);
+void hk_engine_observe(hk_engine_outcome_fn);
 
 /* purge.c: retention, on a timer. */
 int hk_purge_init(void);

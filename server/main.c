@@ -447,6 +447,7 @@ main(int argc, char **argv)
 	if (hk_engine_init(&cause) != 0)
 		hk_fatal("engine", "error=%s",
 		    hk_logq(cause != NULL ? cause : "cannot start"));
+	hk_engine_observe(hk_stream_outcome);
 
 	main_listen(&hd->hd_public, cf->cf_listen, hk_webhook_body_ceiling(),
 	    main_tls_public, hk_ingest_request);

@@ -367,7 +367,7 @@ hk_admin_request(struct evhttp_request *req, void *arg)
 		}
 		if (strcmp(seg[1], "test-delivery") == 0 && nseg == 2) {
 			if (evhttp_request_get_command(req) == EVHTTP_REQ_POST)
-				hk_engine_test_delivery(req);
+				hk_delivery_test(req);
 			else
 				hk_admin_405(req, "POST");
 			return;

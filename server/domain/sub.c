@@ -1621,7 +1621,7 @@ hk_sub_route(struct evhttp_request *req, char **seg, int nseg)
 			hk_admin_405(req, "POST");
 	} else if (strcmp(seg[3], "test") == 0) {
 		if (m == EVHTTP_REQ_POST)
-			hk_engine_test_sub(req, s);
+			hk_delivery_test_sub(req, s);
 		else
 			hk_admin_405(req, "POST");
 	} else if (strcmp(seg[3], "stats") == 0) {

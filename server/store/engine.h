@@ -19,6 +19,7 @@ struct hk_st_engine {
 	int (*se_full)(void);
 	int (*se_submit)(struct hk_st_op *);
 	void (*se_read)(struct hk_st_read *, const char *id);
+	void (*se_due)(struct hk_st_due *);
 	int (*se_scan)(enum hk_st_list,
 	    int (*)(void *, const char *, const char *, size_t), void *);
 };

@@ -45,6 +45,8 @@ static const struct lm_list lm_lists[HK_SL_COUNT] = {
 static const hk_lm_apply_fn lm_apply_kind[HK_ST_KINDS] = {
     [HK_ST_WEBHOOK] = hk_lm_webhook_apply,
     [HK_ST_LOG] = hk_lm_log_apply,
+    [HK_ST_OUTCOME] = hk_lm_outcome_apply,
+    [HK_ST_DELIVERIES] = hk_lm_dlvop_apply,
 };
 
 static struct {
@@ -515,6 +517,12 @@ lm_scan(enum hk_st_list list,
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+static void
+lm_due(struct hk_st_due *du)
+{
+	hk_lm_due(lm.st, du);
+}
+
 const struct hk_st_engine hk_st_lmdb = {
     .se_name = "lmdb",
     .se_claims = lm_claims,
@@ -525,5 +533,6 @@ const struct hk_st_engine hk_st_lmdb = {
     .se_full = lm_full,
     .se_submit = lm_submit,
     .se_read = lm_read,
+    .se_due = lm_due,
     .se_scan = lm_scan,
 };

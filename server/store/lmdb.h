@@ -70,4 +70,10 @@ int hk_delivery_attempt(struct hk_store *, MDB_txn *, struct hk_delivery *d,
  */
 int hk_delivery_retry(struct hk_store *, MDB_txn *, struct hk_delivery *d);
 
+/* HK_ST_OUTCOME (struct hk_st_outcome), HK_ST_DELIVERIES (hk_st_dlvop). */
+int hk_lm_outcome_apply(struct hk_st_op *, struct hk_store *, MDB_txn *);
+int hk_lm_dlvop_apply(struct hk_st_op *, struct hk_store *, MDB_txn *);
+/* hk_st_due() on the loop's read transaction. */
+void hk_lm_due(struct hk_store *, struct hk_st_due *);
+
 #endif

@@ -235,3 +235,250 @@ hk_delivery_cancel_all(
 	mdb_cursor_close(cur);
 	return rc2;
 }
+
+/* HK_ST_OUTCOME: the attempt and the move, or nothing if no longer pending. */
+int
+hk_lm_outcome_apply(struct hk_st_op *op, struct hk_store *st, MDB_txn *txn)
+{
+	struct hk_st_outcome *oc = (struct hk_st_outcome *)op;
+	struct hk_delivery d;
+
+	oc->oc_gone = 0;
+	if (hk_delivery_read(st, txn, oc->oc_dlv, &d) != 0 ||
+	    d.state != HK_DS_PENDING) {
+		oc->oc_gone = 1;
+		return 0;
+	}
+	/* The old queue entry goes in the same commit as the outcome. */
+	return hk_delivery_attempt(st, txn, &d, oc->oc_attempt, oc->oc_text,
+	    oc->oc_len, oc->oc_to, oc->oc_due);
+}
+
+/* Failed deliveries of subscription do_id created in the window, again. */
+static int
+dlv_recover(struct hk_st_dlvop *o, struct hk_store *st, MDB_txn *txn)
+{
+	size_t ilen = strlen(o->do_id);
+	char id[HK_ID_MAX];
+	struct hk_delivery d;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int64_t created;
+	int rc, rc2 = 0;
+
+	if ((rc = mdb_cursor_open(txn, hk_store_dbi(st, HK_DB_SUBDLV), &cur)) !=
+	    0)
+		return hk_store_err(rc);
+	k.mv_data = o->do_id;
+	k.mv_size = ilen;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size <= ilen || k.mv_size - ilen >= HK_ID_MAX ||
+		    memcmp(k.mv_data, o->do_id, ilen) != 0 ||
+		    o->do_count >= o->do_max)
+			break;
+		memcpy(id, (char *)k.mv_data + ilen, k.mv_size - ilen);
+		id[k.mv_size - ilen] = '\0';
+		created = hk_id_ms("dlv_", id);
+		if (created < o->do_since ||
+		    (o->do_until > 0 && created >= o->do_until))
+			continue;
+		if (hk_delivery_read(st, txn, id, &d) != 0 ||
+		    d.state != HK_DS_FAILED)
+			continue;
+		o->do_count++;
+		if ((rc2 = hk_delivery_retry(st, txn, &d)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc2 == 0 && rc != 0 && rc != MDB_NOTFOUND)
+		rc2 = hk_store_err(rc);
+	return rc2;
+}
+
+/* HK_ST_DELIVERIES: an admin's retry, recover or replay. */
+int
+hk_lm_dlvop_apply(struct hk_st_op *op, struct hk_store *st, MDB_txn *txn)
+{
+	struct hk_st_dlvop *o = (struct hk_st_dlvop *)op;
+	char id[HK_ID_MAX];
+	struct hk_delivery d;
+	size_t i;
+	int rc;
+
+	/* A failed batch is applied again: start afresh. */
+	o->do_count = 0;
+	if (o->do_ids != NULL)
+		o->do_ids->len = 0;
+	switch (o->do_verb) {
+	case HK_ST_RETRY:
+		if ((rc = hk_delivery_read(st, txn, o->do_id, &d)) != 0)
+			return rc == HK_EINVAL ? HK_ENOTFOUND : rc;
+		return hk_delivery_retry(st, txn, &d);
+	case HK_ST_RECOVER:
+		return dlv_recover(o, st, txn);
+	case HK_ST_REPLAY:
+		for (i = 0; i < o->do_nsubs; i++) {
+			if ((rc = hk_delivery_create(st, txn, o->do_id,
+			         o->do_subs[i], o->do_sub_max[i], o->do_now,
+			         id)) != 0)
+				return rc;
+			if ((o->do_count++ > 0 &&
+			        hk_buf_addc(o->do_ids, ',') != 0) ||
+			    hk_buf_add_jsonstr(o->do_ids, id) != 0)
+				return HK_ENOMEM;
+		}
+		return 0;
+	}
+	return HK_EINVAL;
+}
+
+/* The due time in a queue key whose subscription id is SLEN bytes. */
+static int64_t
+queue_due(const unsigned char *k, size_t slen)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | k[slen + 1 + i];
+	return (int64_t)v;
+}
+
+/* Hands delivery DLV with its event to du_take (NULLs: missing). */
+static void
+due_take(
+    struct hk_st_due *du, struct hk_store *st, MDB_txn *txn, const char *dlv)
+{
+	struct hk_delivery d;
+	MDB_val k, v;
+
+	if (hk_delivery_read(st, txn, dlv, &d) != 0) {
+		du->du_take(du, dlv, NULL, NULL, 0);
+		return;
+	}
+	k.mv_data = d.event;
+	k.mv_size = strlen(d.event);
+	if (mdb_get(txn, hk_store_dbi(st, HK_DB_EVENTS), &k, &v) != 0)
+		du->du_take(du, dlv, &d, NULL, 0);
+	else
+		du->du_take(du, dlv, &d, v.mv_data, v.mv_size);
+}
+
+static void
+due_next(struct hk_st_due *du, int64_t due)
+{
+	if (due < du->du_next)
+		du->du_next = due;
+}
+
+/* An ordered subscription's head alone. */
+static void
+due_only(struct hk_st_due *du, struct hk_store *st, MDB_txn *txn)
+{
+	struct hk_delivery d;
+
+	if (hk_delivery_read(st, txn, du->du_only, &d) != 0 ||
+	    d.state != HK_DS_PENDING) {
+		du->du_gone = 1;
+		return;
+	}
+	if (d.due > du->du_now)
+		due_next(du, d.due);
+	else if (du->du_pick(du, du->du_only) == 1)
+		due_take(du, st, txn, du->du_only);
+}
+
+/*
+ * One class of the subscription's queue, in key (due) order from START
+ * (a queue key). Returns -1 when du_pick stopped the read.
+ */
+static int
+due_class(struct hk_st_due *du, struct hk_store *st, MDB_txn *txn,
+    MDB_cursor *cur, int cls, const void *start, size_t slen0)
+{
+	size_t slen = strlen(du->du_sub);
+	char dlv[HK_ID_MAX];
+	const unsigned char *kp;
+	MDB_val k = {slen0, (void *)(uintptr_t)start}, v;
+	int64_t due;
+	int rc, pick;
+
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		kp = k.mv_data;
+		if (k.mv_size <= slen + 9 ||
+		    k.mv_size - slen - 9 >= HK_ID_MAX ||
+		    memcmp(kp, du->du_sub, slen) != 0 || kp[slen] != cls)
+			return 0;
+		if ((due = queue_due(kp, slen)) > du->du_now) {
+			due_next(du, due);
+			return 0;
+		}
+		memcpy(dlv, kp + slen + 9, k.mv_size - slen - 9);
+		dlv[k.mv_size - slen - 9] = '\0';
+		if ((pick = du->du_pick(du, dlv)) < 0) {
+			if (cls == 0 && k.mv_size <= sizeof(du->du_pos)) {
+				memcpy(du->du_pos, k.mv_data, k.mv_size);
+				du->du_poslen = k.mv_size;
+			}
+			return -1;
+		}
+		if (pick == 1)
+			due_take(du, st, txn, dlv);
+	}
+	return 0;
+}
+
+void
+hk_lm_due(struct hk_store *st, struct hk_st_due *du)
+{
+	char start[HK_ID_MAX + 1];
+	size_t slen = strlen(du->du_sub);
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	int cls, rc = 0;
+
+	du->du_next = INT64_MAX;
+	du->du_gone = 0;
+	if (slen >= HK_ID_MAX || hk_store_rbegin(st, &txn) != 0) {
+		du->du_done(du, HK_EIO);
+		return;
+	}
+	if (du->du_only != NULL) {
+		due_only(du, st, txn);
+		hk_store_rend(st);
+		du->du_done(du, 0);
+		return;
+	}
+	if ((rc = mdb_cursor_open(txn, hk_store_dbi(st, HK_DB_QUEUE), &cur)) !=
+	    0) {
+		hk_store_rend(st);
+		du->du_done(du, hk_store_err(rc));
+		return;
+	}
+	/*
+	 * First attempts resume where the last read stopped: what is before
+	 * it is in flight, and new ones are queued after it. A read that
+	 * finds nothing due from there starts over next time, so nothing is
+	 * left behind for long.
+	 */
+	for (cls = 0; cls < 2; cls++) {
+		memcpy(start, du->du_sub, slen);
+		start[slen] = (char)cls;
+		if (cls == 0 && du->du_poslen > 0) {
+			unsigned char pos[HK_ST_POS_MAX];
+			size_t n = du->du_poslen;
+
+			memcpy(pos, du->du_pos, n);
+			du->du_poslen = 0;
+			if (due_class(du, st, txn, cur, cls, pos, n) < 0)
+				break;
+		} else if (due_class(du, st, txn, cur, cls, start, slen + 1) <
+		    0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	hk_store_rend(st);
+	du->du_done(du, 0);
+}

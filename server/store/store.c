@@ -78,3 +78,9 @@ hk_st_scan(enum hk_st_list list,
 {
 	return st->se_scan(list, row, arg);
 }
+
+void
+hk_st_due(struct hk_st_due *du)
+{
+	st->se_due(du);
+}

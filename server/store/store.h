@@ -321,10 +321,12 @@ int hk_st_scan(enum hk_st_list,
  * 0 step over it (in flight), -1 stop (a limit: the position is kept in
  * du_pos, and the next read of first attempts resumes there). A taken
  * one is passed to du_take with its record and its event's envelope
- * (valid during the call). With du_only set (an ordered subscription's
- * head) only that delivery is looked at, and du_gone is set when it is
- * no longer pending. du_next is the earliest due time past du_now
- * (INT64_MAX: none); then du_done(du, rc).
+ * (valid during the call; the record NULL when it is missing or
+ * unreadable, the envelope NULL when the event is missing). With
+ * du_only set (an ordered subscription's head) only that delivery is
+ * looked at, and du_gone is set when it is no longer pending. du_next
+ * is the earliest due time past du_now (INT64_MAX: none); then
+ * du_done(du, rc). The read sees every outcome whose so_done has run.
  */
 #define HK_ST_POS_MAX (2 * HK_ID_MAX + 16)
 
@@ -333,8 +335,8 @@ struct hk_st_due {
 	int64_t du_now;
 	const char *du_only;
 	int (*du_pick)(struct hk_st_due *, const char *dlv);
-	void (*du_take)(struct hk_st_due *, const struct hk_delivery *,
-	    const char *env, size_t envlen);
+	void (*du_take)(struct hk_st_due *, const char *dlv,
+	    const struct hk_delivery *, const char *env, size_t envlen);
 	void (*du_done)(struct hk_st_due *, int rc);
 	unsigned char du_pos[HK_ST_POS_MAX]; /* in/out, engine-private */
 	size_t du_poslen;
