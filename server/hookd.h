@@ -359,9 +359,15 @@ int hk_provider_post(const struct hk_webhook *, const char *payload,
  */
 struct hk_webhook *hk_status_route(
     const char *path, int *by_url, char *evt, size_t len);
-/* Appends the status JSON of event EVT of webhook WH_ID: 0, HK_ENOTFOUND
- * (no such event, or another webhook's), HK_EIO or HK_ENOMEM. */
-int hk_status_json(const char *evt, const char *wh_id, struct hk_buf *);
+/*
+ * Reads the status of event EVT of webhook WH_ID and calls DONE(ARG, rc,
+ * json) on the loop, maybe before returning: rc 0 (JSON, valid during
+ * the call), HK_ENOTFOUND (no such event, or another webhook's), HK_EIO
+ * or HK_ENOMEM.
+ */
+typedef void (*hk_status_fn)(void *arg, int rc, struct hk_buf *json);
+void hk_status_read(
+    const char *evt, const char *wh_id, hk_status_fn done, void *arg);
 /* Appends ,"status":LINK of event EVT of webhook NAME (absolute with
  * --public-url) to a 202's links. 0 or HK_ENOMEM. */
 int hk_status_link(struct hk_buf *, const char *name, const char *evt);

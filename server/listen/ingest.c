@@ -56,6 +56,7 @@ struct ingest {
 	int64_t t0;
 	int authed; /* a token or signature was checked and good */
 	int form; /* the body was a form of fields, now a JSON object */
+	char evt[HK_ID_MAX]; /* a status read's event */
 	const char *h[H_COUNT]; /* borrowed from the request */
 };
 
@@ -487,6 +488,27 @@ ingest_allowed(struct evhttp_request *req, struct hk_webhook *wh,
 	return 0;
 }
 
+/* The status read is over: answer and log, for the webhook if it stays. */
+static void
+ingest_status_done(void *arg, int rc, struct hk_buf *b)
+{
+	struct ingest *in = arg;
+	const struct hk_webhook *wh = hk_webhook_find(in->wh_id);
+
+	if (rc != 0)
+		ingest_refuse(in->req, wh, in, rc == HK_ENOTFOUND ? 404 : 503,
+		    rc == HK_ENOTFOUND ? "not_found" : "unavailable",
+		    rc == HK_ENOTFOUND ? "no such event for this webhook"
+		                       : "cannot read the store");
+	else {
+		hk_http_reply(in->req, 200, b);
+		/* auth: none: an anonymous poll, logged like a refusal
+		 * (sparingly). */
+		ingest_log(in->wh_id, in, 200, "status", in->evt, !in->authed);
+	}
+	free(in);
+}
+
 /*
  * GET of links.status (status.c): the same checks as a POST up to
  * authentication (a signature is over the request's body, empty for a
@@ -497,9 +519,8 @@ ingest_status(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
     struct ingest *in, const char *evt)
 {
 	struct evbuffer *eb = evhttp_request_get_input_buffer(req);
-	struct hk_buf b = HK_BUF_INIT;
 	unsigned char *body;
-	int rc;
+	struct ingest *copy;
 
 	in->bytes = evbuffer_get_length(eb);
 	if (ingest_allowed(req, wh, in, EVHTTP_REQ_GET, "GET",
@@ -509,18 +530,14 @@ ingest_status(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 	if (ingest_auth(req, wh, by_url, body, in->bytes, in) != 0)
 		return;
 	in->authed = wh->wh_auth != HK_AUTH_NONE;
-	if ((rc = hk_status_json(evt, wh->wh_id, &b)) != 0) {
-		hk_buf_free(&b);
-		ingest_refuse(req, wh, in, rc == HK_ENOTFOUND ? 404 : 503,
-		    rc == HK_ENOTFOUND ? "not_found" : "unavailable",
-		    rc == HK_ENOTFOUND ? "no such event for this webhook"
-		                       : "cannot read the store");
+	/* The read may answer later: the request's state goes with it. */
+	if ((copy = malloc(sizeof(*copy))) == NULL) {
+		ingest_refuse(req, wh, in, 503, "unavailable", "out of memory");
 		return;
 	}
-	hk_http_reply(req, 200, &b);
-	hk_buf_free(&b);
-	/* auth: none: an anonymous poll, logged like a refusal (sparingly). */
-	ingest_log(wh->wh_id, in, 200, "status", evt, !in->authed);
+	*copy = *in;
+	snprintf(copy->evt, sizeof(copy->evt), "%s", evt);
+	hk_status_read(evt, wh->wh_id, ingest_status_done, copy);
 }
 
 /* POST to a webhook: everything after routing. */

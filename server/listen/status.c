@@ -61,12 +61,17 @@ status_state(const struct status_counts *c)
 	return c->failed > 0 ? "failed" : "delivered";
 }
 
-/* Event EVT's head and deliveries, as read; rc what the reads said. */
+/* A status read: the event's head, then its deliveries. */
 struct status_rd {
 	struct hk_st_read rd;
+	char evt[HK_ID_MAX];
+	char wh[HK_ID_MAX];
 	cJSON *head;
-	struct hk_buf *dlv;
+	struct hk_buf dlv;
+	struct hk_buf out;
 	int rc;
+	hk_status_fn done;
+	void *arg;
 };
 
 static int
@@ -80,46 +85,70 @@ status_row(struct hk_st_read *rd, const char *id, const char *text, size_t len)
 	return 1;
 }
 
-static void
-status_event_done(struct hk_st_read *rd, int rc)
+/* The answer of SR, its reads done: proto/http.md's status object. */
+static int
+status_answer(struct status_rd *sr)
 {
-	struct status_rd *sr = (struct status_rd *)rd;
+	struct status_counts c;
+	const cJSON *t, *at, *src;
+	struct hk_buf *b = &sr->out;
+	int rc;
 
-	if (sr->rc == 0)
-		sr->rc = rc;
+	/* Another webhook's event is not this sender's to see. */
+	src = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(sr->head, "source"), "webhook");
+	t = cJSON_GetObjectItemCaseSensitive(sr->head, "event");
+	at = cJSON_GetObjectItemCaseSensitive(sr->head, "timestamp");
+	if (!cJSON_IsString(src) || strcmp(src->valuestring, sr->wh) != 0)
+		return HK_ENOTFOUND;
+	if (!cJSON_IsString(t) || !cJSON_IsString(at))
+		return HK_EIO;
+	if ((rc = status_count(&sr->dlv, &c)) != 0)
+		return rc;
+	if (hk_buf_adds(b, "{\"eventId\":") || hk_buf_add_jsonstr(b, sr->evt) ||
+	    hk_buf_adds(b, ",\"type\":") ||
+	    hk_buf_add_jsonstr(b, t->valuestring) ||
+	    hk_buf_adds(b, ",\"receivedAt\":") ||
+	    hk_buf_add_jsonstr(b, at->valuestring) ||
+	    hk_buf_printf(b,
+	        ",\"state\":\"%s\",\"deliveries\":{\"total\":%d,"
+	        "\"pending\":%d,\"succeeded\":%d,\"failed\":%d}}\n",
+	        status_state(&c), c.total, c.pending, c.succeeded, c.failed))
+		return HK_ENOMEM;
+	return 0;
+}
+
+static void
+status_end(struct status_rd *sr, int rc)
+{
+	if (rc == 0)
+		rc = status_answer(sr);
+	else if (rc != HK_ENOTFOUND)
+		rc = HK_EIO;
+	sr->done(sr->arg, rc, &sr->out);
+	cJSON_Delete(sr->head);
+	hk_buf_free(&sr->dlv);
+	hk_buf_free(&sr->out);
+	free(sr);
 }
 
 static void
 status_dlv_done(void *arg, int rc)
 {
-	struct status_rd *sr = arg;
-
-	sr->rc = rc;
+	status_end(arg, rc);
 }
 
-/*
- * Reads event EVT and its deliveries into *HEAD and DLV. Returns 0,
- * HK_ENOTFOUND or HK_EIO. The LMDB engine answers reads before they
- * return, which this relies on.
- */
-static int
-status_read(const char *evt, cJSON **head, struct hk_buf *dlv)
+static void
+status_event_done(struct hk_st_read *rd, int rc)
 {
-	struct status_rd sr;
+	struct status_rd *sr = (struct status_rd *)rd;
 
-	memset(&sr, 0, sizeof(sr));
-	sr.rd.rd_list = HK_SL_EVENTS;
-	sr.rd.rd_row = status_row;
-	sr.rd.rd_done = status_event_done;
-	hk_st_get(&sr.rd, evt);
-	if (sr.rc == 0) {
-		sr.rc = HK_EIO;
-		hk_delivery_of_event(evt, dlv, status_dlv_done, &sr);
-	}
-	*head = sr.head;
-	if (sr.rc == HK_ENOTFOUND)
-		return HK_ENOTFOUND;
-	return sr.rc != 0 ? HK_EIO : 0;
+	if (rc == 0)
+		rc = sr->rc;
+	if (rc != 0)
+		status_end(sr, rc);
+	else
+		hk_delivery_of_event(sr->evt, &sr->dlv, status_dlv_done, sr);
 }
 
 /* The webhook of id or name S (N bytes, not NUL-terminated), or NULL. */
@@ -135,47 +164,27 @@ status_find(const char *s, size_t n)
 	return hk_webhook_find(key);
 }
 
-int
-hk_status_json(const char *evt, const char *wh_id, struct hk_buf *b)
+void
+hk_status_read(const char *evt, const char *wh_id, hk_status_fn done, void *arg)
 {
-	struct hk_buf dlv = HK_BUF_INIT;
-	struct status_counts c;
-	const cJSON *t, *at, *src;
-	cJSON *head;
-	int rc;
+	struct status_rd *sr;
 
-	if (!hk_id_valid("evt_", evt))
-		return HK_ENOTFOUND;
-	if ((rc = status_read(evt, &head, &dlv)) == 0) {
-		/* Another webhook's event is not this sender's to see. */
-		src = cJSON_GetObjectItemCaseSensitive(
-		    cJSON_GetObjectItemCaseSensitive(head, "source"),
-		    "webhook");
-		t = cJSON_GetObjectItemCaseSensitive(head, "event");
-		at = cJSON_GetObjectItemCaseSensitive(head, "timestamp");
-		if (!cJSON_IsString(src) ||
-		    strcmp(src->valuestring, wh_id) != 0)
-			rc = HK_ENOTFOUND;
-		else if (!cJSON_IsString(t) || !cJSON_IsString(at))
-			rc = HK_EIO;
-		else
-			rc = status_count(&dlv, &c);
+	if (!hk_id_valid("evt_", evt)) {
+		done(arg, HK_ENOTFOUND, NULL);
+		return;
 	}
-	if (rc == 0 &&
-	    (hk_buf_adds(b, "{\"eventId\":") || hk_buf_add_jsonstr(b, evt) ||
-	        hk_buf_adds(b, ",\"type\":") ||
-	        hk_buf_add_jsonstr(b, t->valuestring) ||
-	        hk_buf_adds(b, ",\"receivedAt\":") ||
-	        hk_buf_add_jsonstr(b, at->valuestring) ||
-	        hk_buf_printf(b,
-	            ",\"state\":\"%s\",\"deliveries\":{\"total\":%d,"
-	            "\"pending\":%d,\"succeeded\":%d,\"failed\":%d}}\n",
-	            status_state(&c), c.total, c.pending, c.succeeded,
-	            c.failed)))
-		rc = HK_ENOMEM;
-	cJSON_Delete(head);
-	hk_buf_free(&dlv);
-	return rc;
+	if ((sr = calloc(1, sizeof(*sr))) == NULL) {
+		done(arg, HK_ENOMEM, NULL);
+		return;
+	}
+	snprintf(sr->evt, sizeof(sr->evt), "%s", evt);
+	snprintf(sr->wh, sizeof(sr->wh), "%s", wh_id);
+	sr->done = done;
+	sr->arg = arg;
+	sr->rd.rd_list = HK_SL_EVENTS;
+	sr->rd.rd_row = status_row;
+	sr->rd.rd_done = status_event_done;
+	hk_st_get(&sr->rd, sr->evt);
 }
 
 int

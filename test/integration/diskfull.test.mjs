@@ -7,9 +7,9 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Hookd, dataRoot, request } from '../lib/hookd.mjs';
+import { Hookd, armFault, dataRoot, request } from '../lib/hookd.mjs';
 
 const SHIM = resolve('build/fault/diskfail.so');
 
@@ -74,7 +74,7 @@ it('a short write on a filling disk: 503 while full, accepting again without a r
   try {
     assert.equal((await h.api('POST', '/api/webhooks', { name: 'f', auth: 'none', rateLimit: 0 })).status, 201);
     const ids = await accept(h, 3);
-    writeFileSync(fault, 'SHORT\n');
+    armFault(fault, 'SHORT');
     const [more, full] = await fill(h, 300);
     ids.push(...more);
     assertFullAnswer(full);

@@ -8,9 +8,9 @@
 // write while they still look written.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Hookd, request } from '../lib/hookd.mjs';
+import { Hookd, armFault, request } from '../lib/hookd.mjs';
 
 const SHIM = resolve('build/fault/diskfail.so');
 
@@ -50,7 +50,7 @@ it('after an I/O error: 503 for new events until restarted, the accepted ones su
   try {
     assert.equal((await h.api('POST', '/api/webhooks', { name: 'f', auth: 'none', rateLimit: 0 })).status, 201);
     const ids = await accept(h, 5);
-    writeFileSync(h.fault, 'EIO\n');
+    armFault(h.fault, 'EIO');
     await refused(h);
     assert.equal((await h.api('POST', '/api/webhooks', { name: 'g', auth: 'none' })).status, 503);
     assert.equal((await request(`${h.pub}/readyz`)).status, 503);
@@ -78,7 +78,7 @@ it('a full disk: 503 while it lasts, then accepting again without a restart', as
   try {
     assert.equal((await h.api('POST', '/api/webhooks', { name: 'f', auth: 'none', rateLimit: 0 })).status, 201);
     const ids = await accept(h, 3);
-    writeFileSync(h.fault, 'ENOSPC\n');
+    armFault(h.fault, 'ENOSPC');
     // Freed pages inside the file are reused without new space: events
     // go on being accepted until the file must grow.
     let full = null;

@@ -6,7 +6,7 @@
 // process left a sanitizer report or did not exit 0.
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -185,4 +185,12 @@ export async function startHookd(t, opts) {
     try { await h.stop(); } finally { h.cleanup(); }
   });
   return h;
+}
+
+// Arms test/fault/diskfail.c with MODE ("EIO", "ENOSPC", "SHORT") at once:
+// the shim reads the file on every write, and a file seen before its
+// line is written would be the default mode (EIO), so it is renamed in.
+export function armFault(path, mode) {
+  writeFileSync(`${path}.tmp`, `${mode}\n`);
+  renameSync(`${path}.tmp`, path);
 }
