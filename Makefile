@@ -11,10 +11,10 @@ LIB = hk buf id clock secret sig bucket form jptr json env map addr tmpl backoff
 # call the domain, which calls the store; the engine sits beside the domain.
 SERVER = main config log \
 	listen/http listen/conn listen/tls listen/ingest listen/provider listen/status \
-	api/admin api/webhooks api/stats api/console api/templates api/deliveries \
+	api/admin api/webhooks api/subscriptions api/stats api/console api/templates api/deliveries \
 	domain/webhook domain/sub domain/event domain/reqlog domain/purge \
 	engine/sender engine/engine \
-	store/store store/lmdb store/lmdb_core store/lmdb_webhook store/lmdb_log store/lmdb_delivery
+	store/store store/lmdb store/lmdb_core store/lmdb_webhook store/lmdb_sub store/lmdb_log store/lmdb_delivery
 # The console's files (proto/console.md), compiled into hookd by scripts/embed.
 CONSOLE = server/api/console/index.html server/api/console/app.css \
 	server/api/console/app.js server/api/console/favicon.svg

@@ -54,7 +54,7 @@
 #define HOOKD_SUB_HEADERS_MAX 32 /* a subscription's own header lines */
 #define HOOKD_TYPE_MAX 200 /* event types */
 #define HOOKD_IDEM_MAX 256 /* idempotency keys */
-#define HOOKD_TEMPLATE_MAX (64 * 1024) /* subscription body templates */
+#define HOOKD_TEMPLATE_MAX 65536 /* subscription body templates (bytes) */
 #define HOOKD_LIST_DEFAULT 50 /* ?limit= */
 #define HOOKD_LIST_MAX 1000
 #define HOOKD_RATE_MIN 0.001 /* the lowest rate besides 0 (unlimited) */
@@ -540,7 +540,7 @@ void hk_admin_405(struct evhttp_request *, const char *allow);
 int hk_admin_query(
     struct evhttp_request *, const char *name, char *out, size_t len);
 
-/* sub.c: subscriptions, cached in memory. */
+/* domain/sub.c: subscriptions, cached in memory, and their changes. */
 struct hk_sub {
 	char sb_id[HK_ID_MAX];
 	char *sb_url;
@@ -601,6 +601,48 @@ void hk_sub_save_state(struct hk_sub *, int disable);
  */
 int hk_sub_check_url(const char *url, char *name, size_t namelen,
     const char **code, char *err, size_t errlen);
+
+/*
+ * Changes. Each reports to DONE(change, rc) on the loop, once, maybe
+ * before it returns: rc 0 once the change is durable (sc_sub is the
+ * record it committed, cached as DONE returns), or a refusal: HK_EINVAL
+ * (sc_err says why; sc_target: the target is not allowed), HK_ENOTFOUND
+ * (deleted meanwhile), HK_ENOMEM, or a store failure. sc_stored tells a
+ * refusal of the store's commit from one before anything was submitted
+ * (then HK_ENOMEM, or the code of hk_st_submit()). The change and what
+ * it points to are valid only during DONE.
+ */
+enum hk_sub_verb { HK_SUB_CREATE, HK_SUB_UPDATE, HK_SUB_ROTATE, HK_SUB_DELETE };
+
+struct hk_sub_change {
+	enum hk_sub_verb sc_verb;
+	const char *sc_id; /* "" when a create was refused before its id */
+	const struct hk_sub *sc_sub; /* rc 0: as committed; NULL: deleted */
+	const char *sc_err;
+	int sc_target;
+	int sc_stored;
+	uint64_t sc_cancelled; /* a delete: its pending deliveries, cancelled */
+	void *sc_arg;
+};
+typedef void (*hk_sub_done_fn)(const struct hk_sub_change *, int rc);
+
+/* A new subscription from BODY, a create's JSON (consumed). */
+void hk_sub_create(cJSON *body, hk_sub_done_fn, void *arg);
+/*
+ * PATCH (merge) or, with PUT, a replacement (what BODY omits is the
+ * default) of S as stored when the writer runs; BODY is consumed.
+ */
+void hk_sub_update(
+    const struct hk_sub *, cJSON *body, int put, hk_sub_done_fn, void *arg);
+/* A new secret (BODY's "secret", else a fresh one); the old one signs
+ * for another day. BODY (may be NULL) is consumed. */
+void hk_sub_rotate(
+    const struct hk_sub *, cJSON *body, hk_sub_done_fn, void *arg);
+/* Deletes S and cancels its pending deliveries. */
+void hk_sub_delete(const struct hk_sub *, hk_sub_done_fn, void *arg);
+
+/* api/subscriptions.c: /api/subscriptions. */
+/* Admin routes under /api/subscriptions; SEG are the path segments. */
 void hk_sub_route(struct evhttp_request *, char **seg, int nseg);
 
 /* api/deliveries.c: the deliveries API and the test requests. */

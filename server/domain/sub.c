@@ -1,16 +1,25 @@
 /*
- * sub.c: subscriptions: the in-memory cache and /api/subscriptions.
+ * sub.c: subscriptions: the registry and its cache, the record codec,
+ * the rules a subscription's fields obey, and its changes.
  *
  * Like webhooks, every subscription is cached on the loop with its
- * secrets opened, committed first and swapped into the cache once
- * durable. The cache is what fan-out matches events against, on the loop,
- * before the event's commit is queued: the writer never reads it.
+ * secrets opened. A change is one store operation (struct hk_st_record,
+ * HK_ST_SUB); the cache changes on the loop once the store says it is
+ * durable, and only then is the caller told (hk_sub_done_fn), so an
+ * answer never shows what a crash could lose. The cache is what fan-out
+ * matches events against, on the loop, before the event's commit is
+ * queued: the writer never reads it. Nothing here answers HTTP: the
+ * admin API (api/subscriptions.c) maps each result to its answer.
  *
  * A target URL is judged when it is saved: http or https only; an
  * address literal (any spelling resolvers accept) must be allowed (lib/
  * addr.h); a name is resolved without blocking (evdns) and refused if any
  * address it has is refused, accepted if it does not resolve yet. The
  * delivery engine judges the address again at every connect.
+ *
+ * Threads: all on the loop but rc_modify (sub_modify), which runs on the
+ * store's writer thread and touches only its operation (and reads the
+ * master key, fixed before the loop starts).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -28,14 +37,12 @@
 #include "hdr.h"
 #include "hk.h"
 #include "hookd.h"
-#include "store/lmdb.h"
 #include "id.h"
 #include "tmpl.h"
 
 #define SUB_ROTATE_MS (24 * 3600 * 1000LL) /* the old secret still signs */
 #define SUB_EVENTS_MAX 100
 #define SUB_SOURCES_MAX 100
-#define SUB_TEMPLATE_MAX 65536
 /* A custom header's value as answers show it; sent back, it keeps it. */
 #define SUB_REDACTED "[redacted]"
 #define SUB_RATE_MAX 100000
@@ -49,6 +56,7 @@ static struct hk_map sub_by_id = HK_MAP_INIT;
 
 static int sub_seal(struct hk_sub *, int secret, int headers);
 static int sub_has_headers(const struct hk_sub *);
+static void sub_reseal(const struct hk_sub *);
 
 /* Headers hookd sets itself; a subscription cannot override them. */
 static const char *const sub_reserved[] = {"content-type", "content-length",
@@ -117,12 +125,6 @@ sub_dup(const struct hk_sub *s)
 	cJSON_Delete(j);
 	free(cause);
 	return n;
-}
-
-static char *
-sub_strdup(const char *s)
-{
-	return s != NULL ? strdup(s) : NULL;
 }
 
 /*
@@ -491,28 +493,14 @@ sub_set_headers(void *obj, const cJSON *v, struct hk_check *ck)
 	return 0;
 }
 
-/* A template must render a sample event to valid JSON. */
+/* A template obeys the rule of lib/tmpl.c, the preview's too. */
 static int
 sub_template_ok(const void *obj, const cJSON *v, struct hk_check *ck)
 {
-	struct hk_tmpl_vars tv = {"sample.event", "evt_sample",
-	    "2025-01-01T00:00:00.000Z", "sample", "{}", 2, NULL, 1};
-	struct hk_buf b = HK_BUF_INIT;
-	cJSON *parsed = NULL;
-
 	(void)obj;
 	if (!cJSON_IsString(v))
 		return 0;
-	if (hk_tmpl_check(v->valuestring, ck->ck_err, ck->ck_errlen) != 0)
-		return -1;
-	if (hk_tmpl_render(v->valuestring, &tv, &b) == 0)
-		parsed = cJSON_ParseWithLength(b.b, b.len);
-	hk_buf_free(&b);
-	if (parsed == NULL)
-		return hk_check_fail(
-		    ck, "template does not render to valid JSON");
-	cJSON_Delete(parsed);
-	return 0;
+	return hk_tmpl_validate(v->valuestring, ck->ck_err, ck->ck_errlen);
 }
 
 /* Judged once all three retry members are set. */
@@ -593,10 +581,10 @@ static const struct hk_check_row sub_rows[] = {
         .ck_type = HK_CHECK_STR,
         .ck_flags = HK_CHECK_NULL,
         SUB_AT(sb_template),
-        .ck_max = SUB_TEMPLATE_MAX,
+        .ck_max = HOOKD_TEMPLATE_MAX,
         .ck_ok = sub_template_ok,
         .ck_msg = "template must be a string of at most " HK_CHECK_NUM(
-            SUB_TEMPLATE_MAX) " bytes"},
+            HOOKD_TEMPLATE_MAX) " bytes"},
     {.ck_name = "description",
         .ck_type = HK_CHECK_STR,
         .ck_flags = HK_CHECK_NULL,
@@ -814,48 +802,53 @@ sub_load_seal(char **cause)
 			*cause = strdup("out of memory");
 			return HK_ENOMEM;
 		}
-		hk_sub_save_state(s, 0);
+		sub_reseal(s);
 	}
+	return 0;
+}
+
+/* hk_sub_load's scan: what went wrong, for the caller's *cause. */
+struct sub_load {
+	char **cause;
+	int bad; /* a record did not rebuild */
+};
+
+static int
+sub_load_row(void *arg, const char *id, const char *text, size_t len)
+{
+	struct sub_load *l = arg;
+	struct hk_sub *s;
+	cJSON *j;
+
+	(void)id;
+	j = cJSON_ParseWithLength(text, len);
+	s = j != NULL ? hk_sub_from_json(j, l->cause) : NULL;
+	cJSON_Delete(j);
+	if (s == NULL ||
+	    hk_map_put(&sub_by_id, s->sb_id, strlen(s->sb_id), s) != 0) {
+		if (*l->cause == NULL)
+			*l->cause = strdup("malformed subscription");
+		sub_free(s);
+		l->bad = 1;
+		return HK_EINVAL;
+	}
+	TAILQ_INSERT_TAIL(&sub_list, s, sb_entry);
 	return 0;
 }
 
 int
 hk_sub_load(char **cause)
 {
-	struct hk_sub *s;
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	cJSON *j;
+	struct sub_load l = {cause, 0};
 	int rc;
 
 	*cause = NULL;
-	if (hk_store_rbegin(hd->hd_store, &txn) != 0 ||
-	    mdb_cursor_open(
-	        txn, hk_store_dbi(hd->hd_store, HK_DB_SUBS), &cur) != 0) {
-		hk_store_rend(hd->hd_store);
+	if ((rc = hk_st_scan(HK_SL_SUBS, sub_load_row, &l)) != 0) {
+		if (l.bad)
+			return HK_EINVAL;
 		*cause = strdup("cannot read the subscriptions");
 		return HK_EIO;
 	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		j = cJSON_ParseWithLength(v.mv_data, v.mv_size);
-		s = j != NULL ? hk_sub_from_json(j, cause) : NULL;
-		cJSON_Delete(j);
-		if (s == NULL ||
-		    hk_map_put(&sub_by_id, s->sb_id, strlen(s->sb_id), s) !=
-		        0) {
-			if (*cause == NULL)
-				*cause = strdup("malformed subscription");
-			sub_free(s);
-			mdb_cursor_close(cur);
-			hk_store_rend(hd->hd_store);
-			return HK_EINVAL;
-		}
-		TAILQ_INSERT_TAIL(&sub_list, s, sb_entry);
-	}
-	mdb_cursor_close(cur);
-	hk_store_rend(hd->hd_store);
 	return sub_load_seal(cause);
 }
 
@@ -901,24 +894,33 @@ hk_sub_matches(const struct hk_sub *s, const char *type, const char *source)
 }
 
 /*
- * One committed change of a subscription. Every change but a create is
- * a read-modify-write of the stored record inside the writer's
- * transaction (sub_op_modify): what it carries is the change (a PATCH
+ * One change of a subscription, as a store operation (struct
+ * hk_st_record, HK_ST_SUB). Every change but a create is a
+ * read-modify-write of the stored record inside the writer's
+ * transaction (sub_modify): what it carries is the change (a PATCH
  * body, a new secret, the engine's state), never a copy of the cache,
  * so two changes at once each keep the other's fields. Deleting also
- * cancels its pending deliveries in the same transaction.
+ * cancels its pending deliveries in the same transaction (the store's).
+ *
+ * SUB_STATE is the engine's save and patches only its fields of the
+ * stored record; SUB_SEAL rewrites a record whose header values were
+ * stored in plaintext. Neither has a caller to tell: a failure is
+ * logged here.
  */
-enum sub_kind { SUB_CREATE, SUB_UPDATE, SUB_ROTATE, SUB_DELETE, SUB_STATE };
+enum sub_kind {
+	SUB_CREATE,
+	SUB_UPDATE,
+	SUB_ROTATE,
+	SUB_DELETE,
+	SUB_STATE,
+	SUB_SEAL
+};
 
 struct sub_op {
-	struct hk_store_op op;
+	struct hk_st_record rec; /* first: the store hands it back */
 	enum sub_kind kind;
-	struct evhttp_request *req; /* NULL: the engine's own change */
 	struct hk_sub *new; /* create: built on the loop; else the writer's */
-	char id[HK_ID_MAX];
-	char *record;
-	int show_secret;
-	uint64_t cancelled;
+	char *record; /* rec.rc_text */
 	int64_t ms; /* when the change was asked for: its updatedAt */
 	/* SUB_UPDATE: the checked body (sources as ids), PUT or PATCH. */
 	cJSON *patch;
@@ -930,7 +932,10 @@ struct sub_op {
 	char ordered_head[HK_ID_MAX];
 	int disable;
 	char *reason;
-	char err[256]; /* a change the stored record refuses: the 400 */
+	char err[256]; /* a change refused: the 400's message */
+	int target; /* ... because the target is not allowed */
+	hk_sub_done_fn done;
+	void *arg;
 };
 
 /* Whether S has custom headers. */
@@ -972,16 +977,26 @@ sub_seal(struct hk_sub *s, int secret, int headers)
 	return s->sb_headers_sealed != NULL ? 0 : HK_ENOMEM;
 }
 
+/* Sets O's record text (rc_text) to TEXT, which it takes. */
+static int
+sub_op_text(struct sub_op *o, char *text)
+{
+	free(o->record);
+	o->record = text;
+	o->rec.rc_text = text;
+	o->rec.rc_len = text != NULL ? strlen(text) : 0;
+	return text != NULL ? 0 : HK_ENOMEM;
+}
+
 /* Serialises S's record into O. 0 or HK_ENOMEM. */
 static int
 sub_op_print(struct sub_op *o, const struct hk_sub *s)
 {
 	cJSON *rec = hk_sub_record(s);
+	char *text = rec != NULL ? cJSON_PrintUnformatted(rec) : NULL;
 
-	free(o->record);
-	o->record = rec != NULL ? cJSON_PrintUnformatted(rec) : NULL;
 	cJSON_Delete(rec);
-	return o->record != NULL ? 0 : HK_ENOMEM;
+	return sub_op_text(o, text);
 }
 
 /*
@@ -1043,32 +1058,74 @@ sub_op_change(struct sub_op *o, struct hk_sub *s)
 		s->sb_secret = n;
 		s->sb_prev_until = o->ms + SUB_ROTATE_MS;
 		return sub_seal(s, 1, 0);
-	case SUB_STATE:
-		s->sb_failing_since = o->failing_since;
-		memcpy(s->sb_ordered_head, o->ordered_head,
-		    sizeof(s->sb_ordered_head));
-		if (o->disable) {
-			s->sb_active = 0;
-			sub_set_str(
-			    &s->sb_disabled_reason, sub_strdup(o->reason));
-			if (o->reason != NULL && s->sb_disabled_reason == NULL)
-				return HK_ENOMEM;
-		}
+	case SUB_SEAL:
 		return sub_seal(s, 0, 0);
 	default:
 		return HK_EINVAL;
 	}
 }
 
+/* Sets member NAME of J to V (NULL: out of memory), which it takes. 0
+ * or HK_ENOMEM. */
+static int
+sub_json_put(cJSON *j, const char *name, cJSON *v)
+{
+	cJSON_bool ok;
+
+	if (v == NULL)
+		return HK_ENOMEM;
+	if (cJSON_GetObjectItemCaseSensitive(j, name) != NULL)
+		ok = cJSON_ReplaceItemInObjectCaseSensitive(j, name, v);
+	else
+		ok = cJSON_AddItemToObject(j, name, v);
+	if (!ok)
+		cJSON_Delete(v);
+	return ok ? 0 : HK_ENOMEM;
+}
+
 /*
- * The read-modify-write of one change (writer thread): rebuilds the
- * stored record V, applies O's change to it, and leaves the result in
- * o->new and its text in o->record. Applying it again (the store
- * retries a failed batch one operation at a time) starts afresh.
+ * The engine's save (writer thread): its fields of the stored record J
+ * (absent when unset, as hk_sub_record writes them) and its updatedAt;
+ * nothing else is read or rewritten, so the secrets stay sealed as
+ * they are.
  */
 static int
-sub_op_modify(struct sub_op *o, const MDB_val *v)
+sub_patch_state(struct sub_op *o, cJSON *j)
 {
+	int rc = 0;
+
+	cJSON_DeleteItemFromObjectCaseSensitive(j, "failingSince");
+	cJSON_DeleteItemFromObjectCaseSensitive(j, "orderedHead");
+	if (o->failing_since > 0)
+		rc = sub_json_put(j, "failingSince",
+		    cJSON_CreateNumber((double)o->failing_since));
+	if (rc == 0 && o->ordered_head[0] != '\0')
+		rc = sub_json_put(
+		    j, "orderedHead", cJSON_CreateString(o->ordered_head));
+	if (rc == 0 && o->disable) {
+		cJSON_DeleteItemFromObjectCaseSensitive(j, "disabledReason");
+		rc = sub_json_put(j, "active", cJSON_CreateFalse());
+		if (rc == 0 && o->reason != NULL)
+			rc = sub_json_put(
+			    j, "disabledReason", cJSON_CreateString(o->reason));
+	}
+	if (rc == 0)
+		rc = sub_json_put(
+		    j, "updatedAt", cJSON_CreateNumber((double)o->ms));
+	return rc != 0 ? rc : sub_op_text(o, cJSON_PrintUnformatted(j));
+}
+
+/*
+ * rc_modify (writer thread): rebuilds the stored record OLD, applies
+ * O's change to it, and leaves the result in o->new and its text in
+ * rc_text (the engine's save patches the text alone). Applied again
+ * (the store retries a failed batch one operation at a time), it starts
+ * afresh.
+ */
+static int
+sub_modify(struct hk_st_record *rec, const char *old, size_t len)
+{
+	struct sub_op *o = (struct sub_op *)(void *)rec;
 	struct hk_sub *s;
 	char *cause = NULL;
 	cJSON *j;
@@ -1076,8 +1133,16 @@ sub_op_modify(struct sub_op *o, const MDB_val *v)
 
 	sub_free(o->new);
 	o->new = NULL;
-	j = cJSON_ParseWithLength(v->mv_data, v->mv_size);
-	s = j != NULL ? hk_sub_from_json(j, &cause) : NULL;
+	sub_op_text(o, NULL);
+	o->err[0] = '\0';
+	if ((j = cJSON_ParseWithLength(old, len)) == NULL)
+		return HK_ENOMEM;
+	if (o->kind == SUB_STATE) {
+		rc = sub_patch_state(o, j);
+		cJSON_Delete(j);
+		return rc;
+	}
+	s = hk_sub_from_json(j, &cause);
 	cJSON_Delete(j);
 	free(cause);
 	if (s == NULL)
@@ -1094,35 +1159,6 @@ sub_op_modify(struct sub_op *o, const MDB_val *v)
 	return 0;
 }
 
-static int
-sub_op_apply(struct hk_store_op *sop, struct hk_store *st, MDB_txn *txn)
-{
-	struct sub_op *o = (struct sub_op *)sop;
-	MDB_dbi subs = hk_store_dbi(st, HK_DB_SUBS);
-	MDB_val k = {strlen(o->id), o->id}, v;
-	int rc;
-
-	if (o->kind != SUB_CREATE) {
-		rc = mdb_get(txn, subs, &k, &v);
-		if (rc == MDB_NOTFOUND)
-			return HK_ENOTFOUND;
-		if (rc != 0)
-			return hk_store_err(rc);
-	}
-	if (o->kind == SUB_DELETE) {
-		if ((rc = hk_delivery_cancel_all(
-		         st, txn, o->id, &o->cancelled)) != 0)
-			return rc;
-		if ((rc = mdb_del(txn, subs, &k, NULL)) != 0)
-			return hk_store_err(rc);
-		return 0;
-	}
-	if (o->kind != SUB_CREATE && (rc = sub_op_modify(o, &v)) != 0)
-		return rc;
-	return hk_store_put(
-	    txn, subs, o->id, strlen(o->id), o->record, strlen(o->record), 0);
-}
-
 static void
 sub_op_free(struct sub_op *o)
 {
@@ -1133,6 +1169,49 @@ sub_op_free(struct sub_op *o)
 	free(o->reason);
 	free(o);
 }
+
+/*
+ * Tells O's caller RC (STORED: the store's answer), or logs the failure
+ * of the engine's own change.
+ */
+static void
+sub_op_report(struct sub_op *o, int rc, int stored)
+{
+	struct hk_sub_change c;
+
+	if (o->done == NULL) {
+		/* A subscription deleted meanwhile has no state to save. */
+		if (rc != 0 && rc != HK_ENOTFOUND)
+			log_error("subscription_commit",
+			    "subscription=%s error=%s", o->rec.rc_id,
+			    hk_logq(hk_strerror(rc)));
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	c.sc_verb = (enum hk_sub_verb)o->kind;
+	c.sc_id = o->rec.rc_id;
+	c.sc_sub = rc == 0 ? o->new : NULL;
+	c.sc_err = o->err;
+	c.sc_target = o->target;
+	c.sc_stored = stored;
+	c.sc_cancelled = o->rec.rc_cancelled;
+	c.sc_arg = o->arg;
+	o->done(&c, rc);
+}
+
+/* A change that goes no further: reported, then freed. */
+static void
+sub_op_finish(struct sub_op *o, int rc, int stored)
+{
+	sub_op_report(o, rc, stored);
+	sub_op_free(o);
+}
+
+_Static_assert((int)SUB_CREATE == (int)HK_SUB_CREATE &&
+        (int)SUB_UPDATE == (int)HK_SUB_UPDATE &&
+        (int)SUB_ROTATE == (int)HK_SUB_ROTATE &&
+        (int)SUB_DELETE == (int)HK_SUB_DELETE,
+    "an admin change's kind is its verb");
 
 /*
  * Puts NEW, a committed record, in the cache in place of OLD (either may
@@ -1167,62 +1246,36 @@ sub_install(struct hk_sub *old, struct hk_sub *new)
 	hk_map_put(&sub_by_id, new->sb_id, strlen(new->sb_id), new);
 }
 
-/* A change that did not commit: answered, or logged for the engine's. */
+/* so_done: the change is durable (the cache takes it) or refused. */
 static void
-sub_op_fail(struct sub_op *o, int rc)
+sub_op_done(struct hk_st_op *op, int rc)
 {
-	if (o->req == NULL) {
-		/* A subscription deleted meanwhile has no state to save. */
-		if (rc != HK_ENOTFOUND)
-			log_error("subscription_commit",
-			    "subscription=%s error=%s", o->id,
-			    hk_logq(hk_strerror(rc)));
-	} else if (rc == HK_ENOTFOUND)
-		hk_http_error(
-		    o->req, 404, "not_found", "no subscription %s", o->id);
-	else if (rc == HK_EINVAL)
-		hk_http_error(o->req, 400, "bad_request", "%s", o->err);
-	else
-		hk_http_unavailable(o->req, rc);
-	sub_op_free(o);
-}
-
-static void
-sub_op_done(struct hk_store_op *sop, int rc)
-{
-	struct sub_op *o = (struct sub_op *)sop;
-	struct hk_sub *old = hk_sub_find(o->id);
-	cJSON *j = NULL;
+	struct sub_op *o = (struct sub_op *)(void *)op;
+	const char *id = o->rec.rc_id;
+	struct hk_sub *old = hk_sub_find(id);
 
 	if (o->kind == SUB_STATE && old != NULL)
 		old->sb_state_pending--;
 	if (rc != 0) {
-		sub_op_fail(o, rc);
+		sub_op_finish(o, rc, 1);
 		return;
 	}
-	/* The answer is what this change committed. */
-	if (o->req != NULL && o->kind != SUB_DELETE &&
-	    (j = hk_sub_public(o->new)) != NULL && o->show_secret)
-		cJSON_AddStringToObject(j, "secret", o->new->sb_secret);
-	sub_install(old, o->new);
-	o->new = NULL;
 	log_info(o->kind == SUB_CREATE  ? "subscription_created"
 	        : o->kind == SUB_DELETE ? "subscription_deleted"
 	                                : "subscription_updated",
-	    "subscription=%s cancelled=%llu", o->id,
-	    (unsigned long long)o->cancelled);
-	if (o->kind == SUB_DELETE) {
-		hk_stats_forget(o->id);
-		hk_engine_forget(o->id);
-	}
-	if (o->req != NULL) {
+	    "subscription=%s cancelled=%llu", id,
+	    (unsigned long long)o->rec.rc_cancelled);
+	if (o->kind == SUB_STATE) {
+		/* The cache holds the engine's fields already, its newest. */
+		if (old != NULL)
+			old->sb_updated = o->ms;
+	} else {
 		if (o->kind == SUB_DELETE)
-			hk_http_reply(o->req, 204, NULL);
-		else if (j == NULL)
-			hk_http_error(o->req, 500, "internal", "out of memory");
-		else
-			hk_http_json(
-			    o->req, o->kind == SUB_CREATE ? 201 : 200, j);
+			hk_engine_forget(id);
+		/* The answer is what this change committed. */
+		sub_op_report(o, 0, 1);
+		sub_install(old, o->new);
+		o->new = NULL;
 	}
 	sub_op_free(o);
 	hk_engine_kick();
@@ -1230,39 +1283,35 @@ sub_op_done(struct hk_store_op *sop, int rc)
 
 /*
  * Queues the change; a create is sealed and serialised here, every other
- * change by the writer, from the stored record. 0, or -1 once it has
- * answered (or logged) the refusal and freed O.
+ * change by the writer, from the stored record. 0, or the code of a
+ * failure to start, reported (sub_op_finish) and O freed.
  */
 static int
 sub_submit(struct sub_op *o)
 {
 	int rc;
 
-	o->op.so_apply = sub_op_apply;
-	o->op.so_done = sub_op_done;
-	if (o->kind == SUB_CREATE &&
-	    (sub_seal(o->new, 1, 1) != 0 || sub_op_print(o, o->new) != 0)) {
-		if (o->req != NULL)
-			hk_http_error(o->req, 500, "internal", "out of memory");
-		sub_op_free(o);
-		return -1;
-	}
-	if (o->kind != SUB_CREATE) {
+	o->rec.rc_op.so_kind = HK_ST_SUB;
+	o->rec.rc_op.so_done = sub_op_done;
+	o->rec.rc_modify = o->kind == SUB_DELETE ? NULL : sub_modify;
+	o->rec.rc_arg = o;
+	if (o->kind == SUB_CREATE) {
+		o->rec.rc_verb = HK_ST_CREATE;
+		if (sub_seal(o->new, 1, 1) != 0 ||
+		    sub_op_print(o, o->new) != 0) {
+			sub_op_finish(o, HK_ENOMEM, 0);
+			return HK_ENOMEM;
+		}
+	} else {
+		o->rec.rc_verb =
+		    o->kind == SUB_DELETE ? HK_ST_DELETE : HK_ST_UPDATE;
 		/* The loop's copy served the checks; the writer builds anew. */
 		sub_free(o->new);
 		o->new = NULL;
 	}
-	if ((rc = hk_store_submit(hd->hd_store, &o->op)) != 0) {
-		if (o->req != NULL)
-			hk_http_unavailable(o->req, rc);
-		else
-			log_error("subscription_commit",
-			    "subscription=%s error=%s", o->id,
-			    hk_logq(hk_strerror(rc)));
-		sub_op_free(o);
-		return -1;
-	}
-	return 0;
+	if ((rc = hk_st_submit(&o->rec.rc_op)) != 0)
+		sub_op_finish(o, rc, 0);
+	return rc;
 }
 
 /* The names a URL's host resolves to, judged before the change is saved. */
@@ -1278,12 +1327,13 @@ sub_dns_done(int result, struct evutil_addrinfo *res, void *arg)
 		if (hk_addr_from_sa(ai->ai_addr, &a) != 0 ||
 		    hk_addr_allowed(&a, &hd->hd_allow))
 			continue;
-		hk_http_error(o->req, 400, "target_not_allowed",
+		snprintf(o->err, sizeof(o->err),
 		    "the url's host resolves to %s, "
 		    "which is not a public address (see --allow-targets)",
 		    hk_addr_str(&a, txt));
+		o->target = 1;
 		evutil_freeaddrinfo(res);
-		sub_op_free(o);
+		sub_op_finish(o, HK_EINVAL, 0);
 		return;
 	}
 	if (res != NULL)
@@ -1301,17 +1351,17 @@ static void
 sub_check_and_submit(struct sub_op *o, int url_set)
 {
 	struct evutil_addrinfo hints;
-	char host[256], err[256];
+	char host[256];
 	const char *code;
 
 	if (!url_set) {
 		sub_submit(o);
 		return;
 	}
-	if (hk_sub_check_url(o->new->sb_url, host, sizeof(host), &code, err,
-	        sizeof(err)) != 0) {
-		hk_http_error(o->req, 400, code, "%s", err);
-		sub_op_free(o);
+	if (hk_sub_check_url(o->new->sb_url, host, sizeof(host), &code, o->err,
+	        sizeof(o->err)) != 0) {
+		o->target = strcmp(code, "target_not_allowed") == 0;
+		sub_op_finish(o, HK_EINVAL, 0);
 		return;
 	}
 	if (host[0] == '\0' || hd->hd_dns == NULL) {
@@ -1348,178 +1398,159 @@ sub_body_ids(cJSON *j, const struct hk_sub *s)
 	return 0;
 }
 
-/*
- * Parses and applies the request body to S; answers 400 on failure. With
- * KEEP, the body (sources as ids) is handed over for the writer.
- */
-static int
-sub_body(struct evhttp_request *req, struct hk_sub *s, int flags, cJSON **keep)
-{
-	char err[256];
-	cJSON *j;
-	int rc;
-
-	if (hk_admin_body(req, &j) != 0)
-		return -1;
-	rc = sub_apply_json(s, j, flags, err, sizeof(err));
-	if (rc != 0) {
-		cJSON_Delete(j);
-		hk_http_error(req, 400,
-		    rc == -2 ? "target_not_allowed" : "bad_request", "%s", err);
-		return -1;
-	}
-	if (keep == NULL) {
-		cJSON_Delete(j);
-		return 0;
-	}
-	if (sub_body_ids(j, s) != 0) {
-		cJSON_Delete(j);
-		hk_http_error(req, 500, "internal", "out of memory");
-		return -1;
-	}
-	*keep = j;
-	return 0;
-}
-
+/* A new op of KIND for subscription S (NULL: a create). */
 static struct sub_op *
-sub_op_new(struct evhttp_request *req, enum sub_kind kind)
+sub_op_new(
+    const struct hk_sub *s, enum sub_kind kind, hk_sub_done_fn done, void *arg)
 {
 	struct sub_op *o;
 
-	if ((o = calloc(1, sizeof(*o))) == NULL) {
-		if (req != NULL)
-			hk_http_error(req, 500, "internal", "out of memory");
+	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return NULL;
-	}
 	o->kind = kind;
-	o->req = req;
 	o->ms = hk_now_ms();
+	o->done = done;
+	o->arg = arg;
+	if (s != NULL)
+		memcpy(o->rec.rc_id, s->sb_id, sizeof(o->rec.rc_id));
 	return o;
 }
 
+/* Tells DONE that nothing could start: out of memory. */
 static void
-sub_create(struct evhttp_request *req)
+sub_nomem(enum hk_sub_verb verb, hk_sub_done_fn done, void *arg)
+{
+	struct hk_sub_change c;
+
+	memset(&c, 0, sizeof(c));
+	c.sc_verb = verb;
+	c.sc_id = "";
+	c.sc_err = "";
+	c.sc_arg = arg;
+	done(&c, HK_ENOMEM);
+}
+
+/* Judges BODY onto O's subscription (FLAGS: SUB_J_*). 0 or HK_EINVAL. */
+static int
+sub_op_judge(struct sub_op *o, const cJSON *body, int flags)
+{
+	int rc = sub_apply_json(o->new, body, flags, o->err, sizeof(o->err));
+
+	o->target = rc == -2;
+	return rc != 0 ? HK_EINVAL : 0;
+}
+
+void
+hk_sub_create(cJSON *body, hk_sub_done_fn done, void *arg)
 {
 	struct sub_op *o;
 	struct hk_sub *s;
+	int rc;
 
-	if ((o = sub_op_new(req, SUB_CREATE)) == NULL)
-		return;
-	if ((o->new = s = calloc(1, sizeof(*s))) == NULL) {
-		hk_http_error(req, 500, "internal", "out of memory");
-		sub_op_free(o);
+	if ((o = sub_op_new(NULL, SUB_CREATE, done, arg)) == NULL ||
+	    (o->new = s = calloc(1, sizeof(*s))) == NULL) {
+		free(o);
+		cJSON_Delete(body);
+		sub_nomem(HK_SUB_CREATE, done, arg);
 		return;
 	}
 	sub_defaults(s);
-	if (sub_body(req, s, SUB_J_NEED_URL, NULL) != 0) {
-		sub_op_free(o);
+	rc = sub_op_judge(o, body, SUB_J_NEED_URL);
+	cJSON_Delete(body);
+	if (rc != 0) {
+		sub_op_finish(o, rc, 0);
 		return;
 	}
 	if (s->sb_secret == NULL) {
 		if ((s->sb_secret = malloc(HK_SECRET_LEN)) == NULL) {
-			hk_http_error(req, 500, "internal", "out of memory");
-			sub_op_free(o);
+			sub_op_finish(o, HK_ENOMEM, 0);
 			return;
 		}
 		hk_secret_new(s->sb_secret);
 	}
 	hk_id_new("sub_", s->sb_id);
-	memcpy(o->id, s->sb_id, sizeof(o->id));
+	memcpy(o->rec.rc_id, s->sb_id, sizeof(o->rec.rc_id));
 	s->sb_created = s->sb_updated = o->ms;
-	o->show_secret = 1;
 	sub_check_and_submit(o, 1);
 }
 
 /*
- * PATCH (merge) or PUT (replace: what the body omits is the default).
  * The body is judged here against the cache, for a prompt 400, and
  * applied by the writer to the stored record.
  */
-static void
-sub_change(struct evhttp_request *req, const struct hk_sub *old, int put)
+void
+hk_sub_update(const struct hk_sub *old, cJSON *body, int put,
+    hk_sub_done_fn done, void *arg)
 {
 	struct sub_op *o;
-	struct hk_sub *s;
+	int rc;
 
-	if ((o = sub_op_new(req, SUB_UPDATE)) == NULL)
-		return;
-	if ((o->new = s = sub_dup(old)) == NULL) {
-		hk_http_error(req, 500, "internal", "out of memory");
-		sub_op_free(o);
+	if ((o = sub_op_new(old, SUB_UPDATE, done, arg)) == NULL ||
+	    (o->new = sub_dup(old)) == NULL) {
+		free(o);
+		cJSON_Delete(body);
+		sub_nomem(HK_SUB_UPDATE, done, arg);
 		return;
 	}
-	memcpy(o->id, old->sb_id, sizeof(o->id));
+	o->patch = body;
 	o->put = put;
 	if (put)
-		sub_reset(s);
-	if (sub_body(req, s, put ? SUB_J_NEED_URL : 0, &o->patch) != 0) {
-		sub_op_free(o);
+		sub_reset(o->new);
+	if ((rc = sub_op_judge(o, body, put ? SUB_J_NEED_URL : 0)) != 0) {
+		sub_op_finish(o, rc, 0);
+		return;
+	}
+	if (sub_body_ids(body, o->new) != 0) {
+		sub_op_finish(o, HK_ENOMEM, 0);
 		return;
 	}
 	sub_check_and_submit(
-	    o, cJSON_GetObjectItemCaseSensitive(o->patch, "url") != NULL);
+	    o, cJSON_GetObjectItemCaseSensitive(body, "url") != NULL);
 }
 
-static void
-sub_rotate(struct evhttp_request *req, const struct hk_sub *old)
+void
+hk_sub_rotate(
+    const struct hk_sub *old, cJSON *body, hk_sub_done_fn done, void *arg)
 {
-	static const char *const fields[] = {"secret", NULL};
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "secret");
 	struct sub_op *o;
-	const cJSON *v;
-	cJSON *j;
 
-	if (hk_admin_body(req, &j) != 0)
-		return;
-	if (hk_admin_known(req, j, fields) != 0) {
-		cJSON_Delete(j);
+	if ((o = sub_op_new(old, SUB_ROTATE, done, arg)) == NULL) {
+		cJSON_Delete(body);
+		sub_nomem(HK_SUB_ROTATE, done, arg);
 		return;
 	}
-	v = cJSON_GetObjectItemCaseSensitive(j, "secret");
 	if (v != NULL &&
 	    (!cJSON_IsString(v) || *v->valuestring == '\0' ||
 	        strlen(v->valuestring) > 200)) {
-		cJSON_Delete(j);
-		hk_http_error(
-		    req, 400, "bad_request", "secret must be 1-200 characters");
+		cJSON_Delete(body);
+		snprintf(
+		    o->err, sizeof(o->err), "secret must be 1-200 characters");
+		sub_op_finish(o, HK_EINVAL, 0);
 		return;
 	}
-	if ((o = sub_op_new(req, SUB_ROTATE)) == NULL) {
-		cJSON_Delete(j);
-		return;
-	}
-	memcpy(o->id, old->sb_id, sizeof(o->id));
 	if (v != NULL)
 		o->secret = strdup(v->valuestring);
 	else if ((o->secret = malloc(HK_SECRET_LEN)) != NULL)
 		hk_secret_new(o->secret);
-	cJSON_Delete(j);
+	cJSON_Delete(body);
 	if (o->secret == NULL) {
-		hk_http_error(req, 500, "internal", "out of memory");
-		sub_op_free(o);
+		sub_op_finish(o, HK_ENOMEM, 0);
 		return;
 	}
-	o->show_secret = 1;
 	sub_submit(o);
 }
 
-/* GET /api/subscriptions/{id}/secret. */
-static void
-sub_secret(struct evhttp_request *req, const struct hk_sub *s)
+void
+hk_sub_delete(const struct hk_sub *s, hk_sub_done_fn done, void *arg)
 {
-	char iso[HK_ISO_LEN];
-	cJSON *j = cJSON_CreateObject();
+	struct sub_op *o;
 
-	if (j == NULL) {
-		hk_http_error(req, 500, "internal", "out of memory");
+	if ((o = sub_op_new(s, SUB_DELETE, done, arg)) == NULL) {
+		sub_nomem(HK_SUB_DELETE, done, arg);
 		return;
 	}
-	cJSON_AddStringToObject(j, "secret", s->sb_secret);
-	if (s->sb_prev_secret != NULL && s->sb_prev_until > hk_now_ms()) {
-		cJSON_AddStringToObject(j, "previousSecret", s->sb_prev_secret);
-		cJSON_AddStringToObject(
-		    j, "previousExpiresAt", hk_time_iso(s->sb_prev_until, iso));
-	}
-	hk_http_json(req, 200, j);
+	sub_submit(o);
 }
 
 /*
@@ -1531,12 +1562,11 @@ hk_sub_save_state(struct hk_sub *s, int disable)
 {
 	struct sub_op *o;
 
-	if ((o = sub_op_new(NULL, SUB_STATE)) == NULL) {
+	if ((o = sub_op_new(s, SUB_STATE, NULL, NULL)) == NULL) {
 		log_error("subscription_state", "subscription=%s error=%s",
 		    s->sb_id, hk_logq("out of memory"));
 		return;
 	}
-	memcpy(o->id, s->sb_id, sizeof(o->id));
 	o->failing_since = s->sb_failing_since;
 	memcpy(o->ordered_head, s->sb_ordered_head, sizeof(o->ordered_head));
 	o->disable = disable;
@@ -1551,91 +1581,18 @@ hk_sub_save_state(struct hk_sub *s, int disable)
 		s->sb_state_pending++;
 }
 
-static void *
-sub_older(void *p)
+/* Rewrites S's record with its header values sealed (at load). */
+static void
+sub_reseal(const struct hk_sub *s)
 {
-	return p != NULL ? TAILQ_PREV((struct hk_sub *)p, hk_sub_list, sb_entry)
-	                 : TAILQ_LAST(&sub_list, hk_sub_list);
-}
-
-static const char *
-sub_id(const void *p)
-{
-	return ((const struct hk_sub *)p)->sb_id;
-}
-
-static cJSON *
-sub_pub(const void *p)
-{
-	return hk_sub_public(p);
-}
-
-void
-hk_sub_route(struct evhttp_request *req, char **seg, int nseg)
-{
-	enum evhttp_cmd_type m = evhttp_request_get_command(req);
-	struct hk_sub *s;
 	struct sub_op *o;
 
-	if (nseg == 2) {
-		if (m == EVHTTP_REQ_GET)
-			hk_admin_list(req, sub_older, sub_id, sub_pub);
-		else if (m == EVHTTP_REQ_POST)
-			sub_create(req);
-		else
-			hk_admin_405(req, "GET, POST");
+	if ((o = sub_op_new(s, SUB_SEAL, NULL, NULL)) == NULL) {
+		log_error("subscription_commit", "subscription=%s error=%s",
+		    s->sb_id, hk_logq("out of memory"));
 		return;
 	}
-	if ((s = hk_sub_find(seg[2])) == NULL) {
-		hk_http_error(
-		    req, 404, "not_found", "no subscription %.80s", seg[2]);
-		return;
-	}
-	if (nseg == 3) {
-		if (m == EVHTTP_REQ_GET)
-			hk_http_json(req, 200, hk_sub_public(s));
-		else if (m == EVHTTP_REQ_PATCH || m == EVHTTP_REQ_PUT)
-			sub_change(req, s, m == EVHTTP_REQ_PUT);
-		else if (m == EVHTTP_REQ_DELETE) {
-			if ((o = sub_op_new(req, SUB_DELETE)) != NULL) {
-				memcpy(o->id, s->sb_id, sizeof(o->id));
-				sub_submit(o);
-			}
-		} else
-			hk_admin_405(req, "GET, PATCH, PUT, DELETE");
-		return;
-	}
-	if (nseg != 4) {
-		hk_http_error(req, 404, "not_found", "no such endpoint");
-		return;
-	}
-	if (strcmp(seg[3], "secret") == 0) {
-		if (m == EVHTTP_REQ_GET)
-			sub_secret(req, s);
-		else
-			hk_admin_405(req, "GET");
-	} else if (strcmp(seg[3], "rotate-secret") == 0) {
-		if (m == EVHTTP_REQ_POST)
-			sub_rotate(req, s);
-		else
-			hk_admin_405(req, "POST");
-	} else if (strcmp(seg[3], "test") == 0) {
-		if (m == EVHTTP_REQ_POST)
-			hk_delivery_test_sub(req, s);
-		else
-			hk_admin_405(req, "POST");
-	} else if (strcmp(seg[3], "stats") == 0) {
-		if (m == EVHTTP_REQ_GET)
-			hk_stats_entity(req, s->sb_id);
-		else
-			hk_admin_405(req, "GET");
-	} else if (strcmp(seg[3], "recover") == 0) {
-		if (m == EVHTTP_REQ_POST)
-			hk_delivery_recover(req, s);
-		else
-			hk_admin_405(req, "POST");
-	} else
-		hk_http_error(req, 404, "not_found", "no such endpoint");
+	sub_submit(o);
 }
 
 int

@@ -23,6 +23,8 @@ int hk_lm_del(MDB_txn *, MDB_dbi, const void *k, size_t klen);
 
 /* lmdb_webhook.c: HK_ST_WEBHOOK (struct hk_st_record). */
 int hk_lm_webhook_apply(struct hk_st_op *, struct hk_store *, MDB_txn *);
+/* lmdb_sub.c: HK_ST_SUB (struct hk_st_record). */
+int hk_lm_sub_apply(struct hk_st_op *, struct hk_store *, MDB_txn *);
 /* lmdb_log.c: HK_ST_LOG (struct hk_st_log). */
 int hk_lm_log_apply(struct hk_st_op *, struct hk_store *, MDB_txn *);
 

@@ -414,3 +414,35 @@ describe('rates are bounded', () => {
     ok.cleanup();
   });
 });
+
+describe("the engine's saved state and an admin change", () => {
+  // The engine saves an ordered subscription's head by patching only its
+  // fields of the stored record (issue 14 item 4): a PATCH after the save
+  // keeps the head, and a restart finds it, so the head's retry still
+  // goes before a later event's first attempt.
+  it('an ordered head saved by the engine survives a PATCH and a restart', async (t) => {
+    const rx = await new Receiver().start();
+    const h = await new Hookd({ args: ALLOW }).start();
+    t.after(async () => { await h.stop(); h.cleanup(); await rx.stop(); });
+    const s = await admin(h, 'POST', '/api/subscriptions', { url: `${rx.url}/oh`, events: ['oh.*'], ordered: true, retry: { maxAttempts: 5, initialMs: 3000, maxMs: 3000 } });
+    assert.equal(s.status, 201, s.text);
+    rx.script('/oh', { status: 500 });
+    const e1 = await admin(h, 'POST', '/api/events', { event: 'oh.x', payload: { i: 1 } });
+    assert.equal(e1.status, 202, e1.text);
+    await rx.until(() => rx.to('/oh').length === 1, 10000, 'the first attempt');
+    await poll(async () => { const d = await delivery(h, e1.body.eventId); return d && d.attemptCount === 1 && d.status === 'pending'; }, 10000, 'a retry pending');
+    const p = await admin(h, 'PATCH', `/api/subscriptions/${s.body.id}`, { description: 'kept' });
+    assert.equal(p.status, 200, p.text);
+    const e2 = await admin(h, 'POST', '/api/events', { event: 'oh.x', payload: { i: 2 } });
+    assert.equal(e2.status, 202, e2.text);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(rx.to('/oh').length, 1, 'the second event waits for the head');
+    await h.stop();
+    await h.restart();
+    await rx.until(() => rx.to('/oh').length === 3, 15000, 'both delivered after the restart');
+    assert.deepEqual(rx.to('/oh').map((r) => JSON.parse(r.body).payload.i), [1, 1, 2], 'the head went first');
+    const show = (await admin(h, 'GET', `/api/subscriptions/${s.body.id}`)).body;
+    assert.equal(show.description, 'kept');
+    assert.equal(show.active, true);
+  });
+});
