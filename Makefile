@@ -15,7 +15,7 @@ SERVER = main config log \
 	domain/webhook domain/sub domain/event domain/reqlog domain/purge \
 	engine/deliver \
 	store/store store/lmdb store/lmdb_core store/lmdb_webhook store/lmdb_log store/lmdb_delivery \
-	store/lmdb_purge
+	store/lmdb_event store/lmdb_purge
 # The console's files (proto/console.md), compiled into hookd by scripts/embed.
 CONSOLE = server/api/console/index.html server/api/console/app.css \
 	server/api/console/app.js server/api/console/favicon.svg

@@ -441,6 +441,8 @@ main(int argc, char **argv)
 		evdns_base_set_option(hd->hd_dns, "timeout:", "2");
 		evdns_base_set_option(hd->hd_dns, "attempts:", "1");
 	}
+	/* The console's stream hears of each committed event. */
+	hk_event_watch(hk_stream_event);
 	if (hk_purge_init() != 0)
 		hk_fatal(
 		    "start", "error=%s", hk_logq("cannot start retention"));

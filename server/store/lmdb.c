@@ -44,6 +44,7 @@ static const struct lm_list lm_lists[HK_SL_COUNT] = {
 /* Each kind's apply function, in the area's file; NULL: not this engine's. */
 static const hk_lm_apply_fn lm_apply_kind[HK_ST_KINDS] = {
     [HK_ST_WEBHOOK] = hk_lm_webhook_apply,
+    [HK_ST_EVENT] = hk_lm_event_apply,
     [HK_ST_LOG] = hk_lm_log_apply,
     [HK_ST_PURGE] = hk_lm_purge_apply,
 };
