@@ -11,7 +11,7 @@ LIB = hk buf id clock secret sig bucket form jptr json env map addr tmpl backoff
 # call the domain, which calls the store; the engine sits beside the domain.
 SERVER = main config log \
 	listen/http listen/conn listen/tls listen/ingest listen/provider listen/status \
-	api/admin api/webhooks api/stats api/console api/templates \
+	api/admin api/webhooks api/events api/stats api/console api/templates \
 	domain/webhook domain/sub domain/event domain/reqlog domain/purge \
 	engine/deliver \
 	store/store store/lmdb store/lmdb_core store/lmdb_webhook store/lmdb_log store/lmdb_delivery \

@@ -410,7 +410,7 @@ struct hk_json_str;
 /* Decodes RAW, a string member, into OUT: 0 when it is an event type. */
 int hk_event_type_raw(const struct hk_json_str *raw, char *out, size_t len);
 
-/* The events API, and the answers of an event's commit (for now in event.c). */
+/* api/events.c: /api/events, and the answers of an event's commit. */
 void hk_event_route(struct evhttp_request *, char **seg, int nseg);
 /* Answers 202/200 for a finished event commit (ingest and publish). */
 void hk_event_reply(struct evhttp_request *, struct hk_event_op *, int rc);
