@@ -93,6 +93,10 @@ $(B)/test/unit_stread: test/unit/stread.c $(B)/test/t.o $(STOREOBJ) $(B)/lib/lib
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itest/unit -o $@ $< $(B)/test/t.o \
 	    $(STOREOBJ) $(B)/lib/libhk.a $(ALL_LIBS)
+$(B)/test/unit_stwrite: test/unit/stwrite.c $(B)/test/t.o $(STOREOBJ) $(B)/lib/libhk.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itest/unit -o $@ $< $(B)/test/t.o \
+	    $(STOREOBJ) $(B)/lib/libhk.a $(ALL_LIBS)
 
 units: $(UNITBIN)
 
