@@ -11,10 +11,12 @@ LIB = hk buf id clock secret sig bucket form jptr json env map addr tmpl backoff
 # call the domain, which calls the store; the engine sits beside the domain.
 SERVER = main config log \
 	listen/http listen/conn listen/tls listen/ingest listen/provider listen/status \
-	api/admin api/webhooks api/subscriptions api/stats api/console api/templates api/deliveries \
+	api/admin api/webhooks api/subscriptions api/events api/deliveries \
+	api/stats api/console api/templates \
 	domain/webhook domain/sub domain/event domain/reqlog domain/purge \
 	engine/sender engine/engine \
-	store/store store/lmdb store/lmdb_core store/lmdb_webhook store/lmdb_sub store/lmdb_log store/lmdb_delivery
+	store/store store/lmdb store/lmdb_core store/lmdb_webhook store/lmdb_sub \
+	store/lmdb_event store/lmdb_delivery store/lmdb_log store/lmdb_purge
 # The console's files (proto/console.md), compiled into hookd by scripts/embed.
 CONSOLE = server/api/console/index.html server/api/console/app.css \
 	server/api/console/app.js server/api/console/favicon.svg
@@ -89,6 +91,10 @@ $(B)/test/unit_store: test/unit/store.c $(B)/test/t.o $(B)/server/store/lmdb_cor
 # a store file that called up into the domain would not link.
 STOREOBJ = $(filter $(B)/server/store/%,$(SRVOBJ)) $(B)/server/log.o
 $(B)/test/unit_stread: test/unit/stread.c $(B)/test/t.o $(STOREOBJ) $(B)/lib/libhk.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itest/unit -o $@ $< $(B)/test/t.o \
+	    $(STOREOBJ) $(B)/lib/libhk.a $(ALL_LIBS)
+$(B)/test/unit_stwrite: test/unit/stwrite.c $(B)/test/t.o $(STOREOBJ) $(B)/lib/libhk.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itest/unit -o $@ $< $(B)/test/t.o \
 	    $(STOREOBJ) $(B)/lib/libhk.a $(ALL_LIBS)

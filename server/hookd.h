@@ -25,7 +25,6 @@
 #include "map.h"
 #include "secret.h"
 #include "sig.h"
-#include "store/lmdb_core.h"
 #include "store/store.h"
 
 /* Defaults (proto/operation.md); each is a flag with a HOOKD_* twin. */
@@ -372,20 +371,16 @@ void hk_status_read(
  * --public-url) to a 202's links. 0 or HK_ENOMEM. */
 int hk_status_link(struct hk_buf *, const char *name, const char *evt);
 
-/* event.c: events, their commit and the events API. */
+/* event.c: events, their commit (one HK_ST_EVENT), envelope helpers. */
 struct hk_event_op;
 typedef void (*hk_event_done_fn)(struct hk_event_op *, int rc);
 
 struct hk_event_op {
-	struct hk_store_op eo_op;
-	char (*eo_subs)[HK_ID_MAX]; /* fan-out: matching subscriptions */
-	int *eo_sub_max; /* their maxAttempts */
-	size_t eo_nsubs;
+	struct hk_st_event eo_ev; /* first: the store hands it back */
 	char eo_id[HK_ID_MAX];
 	char eo_dup_id[HK_ID_MAX]; /* on HK_EDUP: the first event's id */
 	char *eo_idem; /* scope '\0' key, or NULL */
-	size_t eo_idem_len;
-	int64_t eo_ms;
+	int *eo_sub_max; /* maxAttempts of each of eo_ev.ev_subs */
 	struct hk_buf eo_env; /* the envelope */
 	hk_event_done_fn eo_done;
 	void *eo_arg;
@@ -403,15 +398,12 @@ struct hk_event_op *hk_event_submit(const char *type, const char *source,
     const char *name, const char *payload, size_t plen, const char *scope,
     const char *idem, hk_event_done_fn done, void *arg, int *err);
 void hk_event_op_free(struct hk_event_op *);
-/* Admin routes under /api/events. */
-void hk_event_route(struct evhttp_request *, char **seg, int nseg);
-/* Answers 202/200 for a finished event commit (ingest and publish). */
-void hk_event_reply(struct evhttp_request *, struct hk_event_op *, int rc);
-/* The same, with links.status for webhook NAME (ingest). */
-void hk_event_reply_for(
-    struct evhttp_request *, struct hk_event_op *, int rc, const char *name);
-/* POST /api/webhooks/{id}/test: a test event through the same commit. */
-void hk_event_test(struct evhttp_request *, const struct hk_webhook *);
+/*
+ * Called (loop thread) with the envelope of each event once committed,
+ * before its DONE; the console's stream registers it at start, so the
+ * domain never calls up into the API. NULL: nobody listens.
+ */
+void hk_event_watch(void (*fn)(const char *env, size_t len));
 /* The members of a stored envelope before its payload, parsed. */
 cJSON *hk_event_head(const char *env, size_t len);
 /* Whether TYPE matches PATTERN: exact, a prefix ending in '*', or "*". */
@@ -420,14 +412,24 @@ int hk_event_match(const char *pattern, const char *type);
 int hk_event_type_ok(const char *t);
 #define HOOKD_TYPE_RULE "1-200 visible ASCII characters (0x21-0x7E)"
 struct hk_json_str;
+/* Decodes RAW, a string member, into OUT: 0 when it is an event type. */
+int hk_event_type_raw(const struct hk_json_str *raw, char *out, size_t len);
+
+/* api/events.c: /api/events, and the answers of an event's commit. */
+void hk_event_route(struct evhttp_request *, char **seg, int nseg);
+/* Answers 202/200 for a finished event commit (ingest and publish). */
+void hk_event_reply(struct evhttp_request *, struct hk_event_op *, int rc);
+/* The same, with links.status for webhook NAME (ingest). */
+void hk_event_reply_for(
+    struct evhttp_request *, struct hk_event_op *, int rc, const char *name);
+/* POST /api/webhooks/{id}/test: a test event through the same commit. */
+void hk_event_test(struct evhttp_request *, const struct hk_webhook *);
 /*
  * The whole text of the admin request body's top-level members NAMES
  * (json.h hk_json_raw(): a payload keeps its digits). 0, or -1 answered.
  */
 int hk_event_body_raw(struct evhttp_request *, const char *const *names,
     size_t n, struct hk_json_str *out);
-/* Decodes RAW, a string member, into OUT: 0 when it is an event type. */
-int hk_event_type_raw(const struct hk_json_str *raw, char *out, size_t len);
 
 /* reqlog.c: each webhook's request log. */
 struct hk_reqlog {
@@ -521,8 +523,8 @@ struct hk_admin_pager {
 	char pg_after[HK_ID_MAX];
 	char pg_scope[HK_ID_MAX];
 };
-void *hk_admin_pager(struct evhttp_request *, enum hk_st_list,
-    const char *scope, size_t size);
+void *hk_admin_pager(
+    struct evhttp_request *, enum hk_st_list, const char *scope, size_t size);
 void hk_admin_pager_start(struct hk_admin_pager *);
 int hk_admin_pager_add(struct hk_admin_pager *, const char *text, size_t len);
 /*
@@ -734,7 +736,6 @@ void hk_stats_metrics(struct evhttp_request *);
 struct hookd {
 	struct hk_conf hd_conf;
 	struct event_base *hd_base;
-	struct hk_store *hd_store;
 	struct hk_listener hd_public;
 	struct hk_listener hd_admin;
 	unsigned char hd_mkey[HK_MKEY_LEN];

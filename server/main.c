@@ -28,7 +28,6 @@
 #include "clock.h"
 #include "hk.h"
 #include "hookd.h"
-#include "store/lmdb.h"
 
 struct hookd *hd;
 
@@ -414,7 +413,6 @@ main(int argc, char **argv)
 	if ((rc = hk_st_open(&sc, &cause)) != 0)
 		hk_fatal("store", "error=%s",
 		    hk_logq(cause != NULL ? cause : hk_strerror(rc)));
-	hd->hd_store = hk_lm_store();
 
 	/* Signals first: a stop asked for during the start is kept. */
 	main_sig_term = evsignal_new(hd->hd_base, SIGTERM, main_signal, NULL);
@@ -441,6 +439,8 @@ main(int argc, char **argv)
 		evdns_base_set_option(hd->hd_dns, "timeout:", "2");
 		evdns_base_set_option(hd->hd_dns, "attempts:", "1");
 	}
+	/* The console's stream hears of each committed event. */
+	hk_event_watch(hk_stream_event);
 	if (hk_purge_init() != 0)
 		hk_fatal(
 		    "start", "error=%s", hk_logq("cannot start retention"));

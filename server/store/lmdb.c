@@ -45,9 +45,11 @@ static const struct lm_list lm_lists[HK_SL_COUNT] = {
 static const hk_lm_apply_fn lm_apply_kind[HK_ST_KINDS] = {
     [HK_ST_WEBHOOK] = hk_lm_webhook_apply,
     [HK_ST_SUB] = hk_lm_sub_apply,
-    [HK_ST_LOG] = hk_lm_log_apply,
+    [HK_ST_EVENT] = hk_lm_event_apply,
     [HK_ST_OUTCOME] = hk_lm_outcome_apply,
     [HK_ST_DELIVERIES] = hk_lm_dlvop_apply,
+    [HK_ST_LOG] = hk_lm_log_apply,
+    [HK_ST_PURGE] = hk_lm_purge_apply,
 };
 
 static struct {

@@ -27,6 +27,10 @@ int hk_lm_webhook_apply(struct hk_st_op *, struct hk_store *, MDB_txn *);
 int hk_lm_sub_apply(struct hk_st_op *, struct hk_store *, MDB_txn *);
 /* lmdb_log.c: HK_ST_LOG (struct hk_st_log). */
 int hk_lm_log_apply(struct hk_st_op *, struct hk_store *, MDB_txn *);
+/* lmdb_event.c: HK_ST_EVENT (struct hk_st_event). */
+int hk_lm_event_apply(struct hk_st_op *, struct hk_store *, MDB_txn *);
+/* lmdb_purge.c: HK_ST_PURGE (struct hk_st_purge). */
+int hk_lm_purge_apply(struct hk_st_op *, struct hk_store *, MDB_txn *);
 
 /* lmdb_delivery.c: the delivery lifecycle, its records and queue entries. */
 #define HK_QKEY_MAX (HK_ID_MAX + 1 + 8 + HK_ID_MAX)
