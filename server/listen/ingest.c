@@ -536,6 +536,7 @@ ingest_status(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 		return;
 	}
 	*copy = *in;
+	memcpy(copy->wh_id, wh->wh_id, sizeof(copy->wh_id));
 	snprintf(copy->evt, sizeof(copy->evt), "%s", evt);
 	hk_status_read(evt, wh->wh_id, ingest_status_done, copy);
 }
