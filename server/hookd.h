@@ -568,11 +568,16 @@ struct hk_sub {
 	char *sb_prev_secret; /* after a rotation, until sb_prev_until */
 	char *sb_prev_sealed;
 	int64_t sb_prev_until;
-	int64_t sb_failing_since; /* first failure since the last success */
 	int64_t sb_created;
 	int64_t sb_updated;
-	int sb_state_pending; /* engine saves not yet committed */
-	/* ordered: the delivery everything else waits for (stored). */
+	int sb_state_pending; /* engine saves (a disable) not yet committed */
+	/*
+	 * The engine's state as the record holds it, for the engine to start
+	 * from after a restart (the live state is the engine's own): the
+	 * first failure since the last success, and an ordered subscription's
+	 * head (the delivery everything else waits for).
+	 */
+	int64_t sb_failing_since;
 	char sb_ordered_head[HK_ID_MAX];
 	TAILQ_ENTRY(hk_sub) sb_entry;
 };
@@ -592,11 +597,12 @@ struct hk_sub *hk_sub_from_json(const cJSON *, char **cause);
  */
 int hk_sub_check_json(const cJSON *, int need_url, char *err, size_t errlen);
 /*
- * Commits the engine's change of S's state (failing since, ordered head;
- * with DISABLE also active: false and the disabled reason) onto the
- * stored record, leaving every other field as stored.
+ * Commits the engine's state of S (FAILING_SINCE, 0: none; ORDERED_HEAD,
+ * "": none; with DISABLE also active: false and S's disabled reason) onto
+ * the stored record, leaving every other field as stored.
  */
-void hk_sub_save_state(struct hk_sub *, int disable);
+void hk_sub_save_state(struct hk_sub *, int64_t failing_since,
+    const char *ordered_head, int disable);
 /*
  * Judges a target URL (scheme, address literal). A host that is a name
  * is copied into NAME for a DNS check. 0, or -1 with *CODE and ERR.

@@ -1215,9 +1215,9 @@ _Static_assert((int)SUB_CREATE == (int)HK_SUB_CREATE &&
 
 /*
  * Puts NEW, a committed record, in the cache in place of OLD (either may
- * be NULL). The engine keeps its runtime state itself, by id; the
- * stored state it changes stays while a save of it is still on the way
- * to the store, since the cache holds the engine's newest word.
+ * be NULL). The engine keeps its state itself, by id; a disable it made
+ * stays while its save is still on the way to the store, since the
+ * cache holds the engine's newest word.
  */
 static void
 sub_install(struct hk_sub *old, struct hk_sub *new)
@@ -1225,12 +1225,9 @@ sub_install(struct hk_sub *old, struct hk_sub *new)
 	if (old != NULL) {
 		hk_map_del(&sub_by_id, old->sb_id, strlen(old->sb_id));
 		if (new != NULL) {
-			memcpy(new->sb_ordered_head, old->sb_ordered_head,
-			    sizeof(old->sb_ordered_head));
 			new->sb_state_pending = old->sb_state_pending;
 			if (old->sb_state_pending > 0) {
 				new->sb_active = old->sb_active;
-				new->sb_failing_since = old->sb_failing_since;
 				sub_set_str(&new->sb_disabled_reason,
 				    old->sb_disabled_reason);
 				old->sb_disabled_reason = NULL;
@@ -1558,7 +1555,8 @@ hk_sub_delete(const struct hk_sub *s, hk_sub_done_fn done, void *arg)
  * head, disables it): only those fields, onto the stored record.
  */
 void
-hk_sub_save_state(struct hk_sub *s, int disable)
+hk_sub_save_state(struct hk_sub *s, int64_t failing_since,
+    const char *ordered_head, int disable)
 {
 	struct sub_op *o;
 
@@ -1567,8 +1565,8 @@ hk_sub_save_state(struct hk_sub *s, int disable)
 		    s->sb_id, hk_logq("out of memory"));
 		return;
 	}
-	o->failing_since = s->sb_failing_since;
-	memcpy(o->ordered_head, s->sb_ordered_head, sizeof(o->ordered_head));
+	o->failing_since = failing_since;
+	snprintf(o->ordered_head, sizeof(o->ordered_head), "%s", ordered_head);
 	o->disable = disable;
 	if (disable && s->sb_disabled_reason != NULL &&
 	    (o->reason = strdup(s->sb_disabled_reason)) == NULL) {

@@ -50,6 +50,9 @@ struct eng_sub {
 	int probing; /* the circuit is open and its probe is out */
 	int64_t probe_after; /* open circuit: no probe before (wall ms) */
 	int ordered_busy; /* ordered: an attempt is out or committing */
+	/* ordered: the delivery everything else waits for (stored too). */
+	char ordered_head[HK_ID_MAX];
+	int64_t failing_since; /* first failure since the last success */
 	char head[HK_ID_MAX]; /* an ordered head's read: du_only */
 	int reading; /* du is out */
 	int dead; /* forgotten while reading: freed when the read ends */
@@ -132,6 +135,10 @@ eng_sub_get(const struct hk_sub *s)
 		hk_bucket_init(
 		    &es->bucket, s->sb_rate, s->sb_rate, hk_mono_us());
 		es->rate = s->sb_rate;
+		/* From where the record says the last run left it. */
+		memcpy(es->ordered_head, s->sb_ordered_head,
+		    sizeof(es->ordered_head));
+		es->failing_since = s->sb_failing_since;
 	} else if (es->rate != s->sb_rate) {
 		hk_bucket_set(&es->bucket, s->sb_rate, s->sb_rate);
 		es->rate = s->sb_rate;
@@ -227,8 +234,8 @@ eng_after(struct outcome_op *o, struct hk_sub *s, struct eng_sub *es, int rc)
 	if (ok) {
 		es->fails = 0;
 		es->probe_after = 0;
-		if (s->sb_failing_since != 0) {
-			s->sb_failing_since = 0;
+		if (es->failing_since != 0) {
+			es->failing_since = 0;
 			save = 1;
 		}
 	} else {
@@ -238,26 +245,26 @@ eng_after(struct outcome_op *o, struct hk_sub *s, struct eng_sub *es, int rc)
 			    hk_backoff_ms(es->fails - HK_CIRCUIT_FAILS + 1,
 			        s->sb_initial_ms, s->sb_max_ms,
 			        randombytes_uniform(1000000) / 1e6);
-		if (s->sb_failing_since == 0) {
-			s->sb_failing_since = hk_now_ms();
+		if (es->failing_since == 0) {
+			es->failing_since = hk_now_ms();
 			save = 1;
 		}
 	}
 	if (s->sb_ordered && recorded) {
 		/* The head waits for its retries; others wait for it. */
 		if (o->fate != ENG_RETRY &&
-		    strcmp(s->sb_ordered_head, j->send.ss_dlv) == 0) {
-			s->sb_ordered_head[0] = '\0';
+		    strcmp(es->ordered_head, j->send.ss_dlv) == 0) {
+			es->ordered_head[0] = '\0';
 			save = 1;
 		} else if (o->fate == ENG_RETRY &&
-		    s->sb_ordered_head[0] == '\0') {
-			memcpy(s->sb_ordered_head, j->send.ss_dlv,
-			    sizeof(s->sb_ordered_head));
+		    es->ordered_head[0] == '\0') {
+			memcpy(es->ordered_head, j->send.ss_dlv,
+			    sizeof(es->ordered_head));
 			save = 1;
 		}
 	}
 	if (!ok && o->disable == NULL &&
-	    hk_now_ms() - s->sb_failing_since > hd->hd_conf.cf_disable_after_ms)
+	    hk_now_ms() - es->failing_since > hd->hd_conf.cf_disable_after_ms)
 		o->disable = "failing";
 	if (s->sb_active && o->disable != NULL) {
 		s->sb_active = 0;
@@ -269,7 +276,8 @@ eng_after(struct outcome_op *o, struct hk_sub *s, struct eng_sub *es, int rc)
 		eng_notify("hookd.subscription.disabled", j, s);
 	}
 	if (save)
-		hk_sub_save_state(s, disable);
+		hk_sub_save_state(
+		    s, es->failing_since, es->ordered_head, disable);
 }
 
 static void
@@ -521,8 +529,8 @@ eng_may_send(const struct hk_sub *s, struct eng_sub *es, const char *dlv)
 		return 0; /* open circuit: one probe at a time */
 	if (s->sb_ordered &&
 	    (es->ordered_busy ||
-	        (s->sb_ordered_head[0] != '\0' &&
-	            strcmp(s->sb_ordered_head, dlv) != 0)))
+	        (es->ordered_head[0] != '\0' &&
+	            strcmp(es->ordered_head, dlv) != 0)))
 		return 0;
 	if (s->sb_rate > 0 &&
 	    hk_bucket_take(&es->bucket, hk_mono_us(), &wait) != 0)
@@ -697,9 +705,9 @@ eng_read_done(struct hk_st_due *du, int rc)
 	 */
 	if (du->du_only != NULL && du->du_gone && !es->dead &&
 	    (s = hk_sub_find(es->id)) != NULL &&
-	    strcmp(s->sb_ordered_head, du->du_only) == 0) {
-		s->sb_ordered_head[0] = '\0';
-		hk_sub_save_state(s, 0);
+	    strcmp(es->ordered_head, du->du_only) == 0) {
+		es->ordered_head[0] = '\0';
+		hk_sub_save_state(s, es->failing_since, es->ordered_head, 0);
 		eng_schedule(0);
 	}
 	if (es->dead)
@@ -722,10 +730,10 @@ eng_serve(struct hk_sub *s)
 	}
 	es->du.du_only = NULL;
 	/* An ordered subscription whose head failed: only the head may go. */
-	if (s->sb_ordered && s->sb_ordered_head[0] != '\0') {
-		if (hk_engine_in_flight(s->sb_ordered_head))
+	if (s->sb_ordered && es->ordered_head[0] != '\0') {
+		if (hk_engine_in_flight(es->ordered_head))
 			return;
-		memcpy(es->head, s->sb_ordered_head, sizeof(es->head));
+		memcpy(es->head, es->ordered_head, sizeof(es->head));
 		es->du.du_only = es->head;
 	}
 	es->du.du_sub = es->id;
