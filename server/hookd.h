@@ -533,6 +533,11 @@ int hk_admin_pager_add(struct hk_admin_pager *, const char *text, size_t len);
  */
 void hk_admin_list(struct evhttp_request *, void *(*older)(void *),
     const char *(*id)(const void *), cJSON *(*pub)(const void *));
+/*
+ * The time window of a list (?since&until, ISO 8601 or epoch seconds)
+ * into *SINCE and *UNTIL (-1: not given); -1 after answering 400.
+ */
+int hk_admin_window(struct evhttp_request *, int64_t *since, int64_t *until);
 /* Answers 405 with an Allow header. */
 void hk_admin_405(struct evhttp_request *, const char *allow);
 /*

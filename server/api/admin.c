@@ -122,6 +122,24 @@ hk_admin_query(
 }
 
 int
+hk_admin_window(struct evhttp_request *req, int64_t *since, int64_t *until)
+{
+	char v[2][64];
+
+	*since = -1;
+	*until = -1;
+	if (hk_admin_query(req, "since", v[0], sizeof(v[0])) < 0 ||
+	    hk_admin_query(req, "until", v[1], sizeof(v[1])) < 0 ||
+	    (v[0][0] != '\0' && hk_time_parse(v[0], since) != 0) ||
+	    (v[1][0] != '\0' && hk_time_parse(v[1], until) != 0)) {
+		hk_http_error(req, 400, "bad_request",
+		    "since and until must be ISO 8601 times or seconds since the epoch");
+		return -1;
+	}
+	return 0;
+}
+
+int
 hk_admin_page(
     struct evhttp_request *req, int *limit, char *after, size_t afterlen)
 {

@@ -286,6 +286,7 @@ struct dlv_page {
 	char sub[HK_ID_MAX], evt[HK_ID_MAX];
 	enum hk_dstate want;
 	int any;
+	int64_t since_ms, until_ms; /* created in [since, until) */
 };
 
 static int
@@ -295,9 +296,18 @@ dlv_item(
 	struct dlv_page *dp = (struct dlv_page *)pg;
 	struct hk_delivery d;
 	size_t n = pg->pg_b.len;
+	int64_t created;
 
 	(void)id;
 	if (hk_delivery_parse(text, len, &d) != 0)
+		return 0;
+	created = hk_id_ms("dlv_", d.id);
+	/* Newest first: past the window's start, nothing more is in it. */
+	if (dp->since_ms >= 0 && created < dp->since_ms) {
+		pg->pg_rd.rd_more = 0;
+		return -1;
+	}
+	if (dp->until_ms >= 0 && created >= dp->until_ms)
 		return 0;
 	if (d.state == HK_DS_PENDING && hk_engine_in_flight(d.id))
 		d.state = HK_DS_IN_FLIGHT;
@@ -315,13 +325,14 @@ dlv_item(
 	return 1;
 }
 
-/* GET /api/deliveries?status&subscription&event&limit&after. */
+/* GET /api/deliveries?status&subscription&event&since&until&limit&after. */
 static void
 dlv_list(struct evhttp_request *req)
 {
 	char status[16], sub[HK_ID_MAX], evt[HK_ID_MAX];
 	struct dlv_page *dp;
 	enum hk_dstate want = HK_DS_PENDING;
+	int64_t since, until;
 
 	if (hk_admin_query(req, "status", status, sizeof(status)) < 0 ||
 	    hk_admin_query(req, "subscription", sub, sizeof(sub)) < 0 ||
@@ -335,6 +346,8 @@ dlv_list(struct evhttp_request *req)
 		    "status must be pending, in_flight, succeeded, failed or cancelled");
 		return;
 	}
+	if (hk_admin_window(req, &since, &until) != 0)
+		return;
 	/* A subscription's or an event's deliveries are a key range. */
 	if ((dp = hk_admin_pager(req,
 	         sub[0] == '\0' && evt[0] != '\0' ? HK_SL_EVENT_DELIVERIES
@@ -345,6 +358,8 @@ dlv_list(struct evhttp_request *req)
 	memcpy(dp->evt, evt, sizeof(evt));
 	dp->want = want;
 	dp->any = status[0] == '\0';
+	dp->since_ms = since;
+	dp->until_ms = until;
 	dp->pg.pg_item = dlv_item;
 	hk_admin_pager_start(&dp->pg);
 }

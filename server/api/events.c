@@ -188,7 +188,7 @@ struct event_page {
 	struct hk_admin_pager pg;
 	char type[HOOKD_TYPE_MAX + 2];
 	char source[HK_ID_MAX + HOOKD_NAME_MAX];
-	int64_t since_ms;
+	int64_t since_ms, until_ms;
 };
 
 static int
@@ -223,35 +223,34 @@ event_item(
 {
 	struct event_page *ep = (struct event_page *)pg;
 
-	if (ep->since_ms >= 0 && hk_id_ms("evt_", id) < ep->since_ms) {
+	int64_t at = hk_id_ms("evt_", id);
+
+	if (ep->since_ms >= 0 && at < ep->since_ms) {
 		pg->pg_rd.rd_more = 0;
 		return -1;
 	}
+	if (ep->until_ms >= 0 && at >= ep->until_ms)
+		return 0;
 	if (!event_filter(ep, text, len))
 		return 0;
 	return hk_admin_pager_add(pg, text, len);
 }
 
-/* GET /api/events?limit&after&type&source&since, newest first. */
+/* GET /api/events?limit&after&type&source&since&until, newest first. */
 static void
 event_list(struct evhttp_request *req)
 {
 	struct event_page *ep;
-	char since[64];
 
 	if ((ep = hk_admin_pager(req, HK_SL_EVENTS, NULL, sizeof(*ep))) == NULL)
 		return;
-	ep->since_ms = -1;
 	if (hk_admin_query(req, "type", ep->type, sizeof(ep->type)) < 0 ||
-	    hk_admin_query(req, "source", ep->source, sizeof(ep->source)) < 0 ||
-	    hk_admin_query(req, "since", since, sizeof(since)) < 0) {
+	    hk_admin_query(req, "source", ep->source, sizeof(ep->source)) < 0) {
 		hk_http_error(req, 400, "bad_request", "a filter is too long");
 		free(ep);
 		return;
 	}
-	if (since[0] != '\0' && hk_time_parse(since, &ep->since_ms) != 0) {
-		hk_http_error(req, 400, "bad_request",
-		    "since must be an ISO 8601 time or seconds since the epoch");
+	if (hk_admin_window(req, &ep->since_ms, &ep->until_ms) != 0) {
 		free(ep);
 		return;
 	}

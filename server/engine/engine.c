@@ -27,6 +27,7 @@
 #include "clock.h"
 #include "engine/sender.h"
 #include "env.h"
+#include "hdr.h"
 #include "hk.h"
 #include "hookd.h"
 #include "id.h"
@@ -66,6 +67,7 @@ struct job {
 	char sub[HK_ID_MAX];
 	int limit; /* the delivery's attempts at most */
 	int probe; /* the one request an open circuit lets through */
+	int templated; /* its body is its subscription's template's */
 };
 
 /* What a finished attempt leads to (eng_fate decides). */
@@ -437,18 +439,77 @@ eng_fate(const struct job *j, const struct hk_sub *s, int64_t *due,
 	return f;
 }
 
-/* The attempt's record (proto/delivery.md, "attempts"). */
+/* Appends the lines LINES (each ending in '\n') as a JSON array. */
 static int
-eng_attempt_json(struct hk_buf *a, struct hk_send *r)
+eng_lines_json(struct hk_buf *a, const char *lines, size_t len)
+{
+	const char *p = lines, *e = lines + len, *nl;
+	int n = 0;
+
+	if (hk_buf_addc(a, '[') != 0)
+		return -1;
+	for (; p != NULL && p < e; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(e - p))) == NULL)
+			nl = e;
+		if ((n++ > 0 && hk_buf_addc(a, ',') != 0) ||
+		    hk_buf_addc(a, '"') != 0 ||
+		    hk_buf_add_jsonesc(a, p, (size_t)(nl - p)) != 0 ||
+		    hk_buf_addc(a, '"') != 0)
+			return -1;
+	}
+	return hk_buf_addc(a, ']');
+}
+
+/*
+ * The header lines R sent, as a JSON array. A subscription's own header
+ * values are sealed at rest and redacted in every answer (often they
+ * are the receiver's credential): here too.
+ */
+static int
+eng_sent_json(struct hk_buf *a, const struct hk_send *r)
+{
+	size_t i, n = hk_hdrs_count(&r->ss_hdrs);
+	const char *line, *colon;
+
+	if (hk_buf_addc(a, '[') != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		line = hk_hdrs_line(&r->ss_hdrs, i);
+		/* "Name:" tells curl not to send one of its own: not sent. */
+		if (line[0] == '\0' || line[strlen(line) - 1] == ':')
+			continue;
+		if (a->b[a->len - 1] != '[' && hk_buf_addc(a, ',') != 0)
+			return -1;
+		if (i + r->ss_ncustom >= n &&
+		    (colon = strchr(line, ':')) != NULL) {
+			if (hk_buf_addc(a, '"') != 0 ||
+			    hk_buf_add_jsonesc(
+			        a, line, (size_t)(colon - line)) ||
+			    hk_buf_adds(a, ": [redacted]\"") != 0)
+				return -1;
+		} else if (hk_buf_add_jsonstr(a, line) != 0)
+			return -1;
+	}
+	return hk_buf_addc(a, ']');
+}
+
+/*
+ * The attempt's record (proto/delivery.md, "attempts"): what was sent
+ * (header lines; the body when a template made it, else the envelope is
+ * the event's) and what came back.
+ */
+static int
+eng_attempt_json(struct hk_buf *a, struct hk_send *r, int templated)
 {
 	char iso[HK_ISO_LEN], *p;
-	size_t i;
+	size_t i, blen;
 
 	/* Keep the response printable: JSON strings hold text. */
 	for (p = r->ss_resp.b, i = 0; p != NULL && i < r->ss_resp.len; i++)
 		if ((unsigned char)p[i] < 0x20 && p[i] != '\n' && p[i] != '\t')
 			p[i] = '?';
-	return hk_buf_reserve(a, 256 + r->ss_resp.len) ||
+	blen = r->ss_body.len < HK_SEND_KEEP ? r->ss_body.len : HK_SEND_KEEP;
+	return hk_buf_reserve(a, 1024 + r->ss_resp.len) ||
 	    hk_buf_adds(a, "{\"attempt\":") ||
 	    hk_buf_add_i64(a, r->ss_attempt) || hk_buf_adds(a, ",\"at\":") ||
 	    hk_buf_add_jsonstr(a, hk_time_iso(r->ss_at_ms, iso)) ||
@@ -462,6 +523,16 @@ eng_attempt_json(struct hk_buf *a, struct hk_send *r)
 	        a, r->ss_error[0] != '\0' ? r->ss_error : NULL) ||
 	    hk_buf_adds(a, ",\"reason\":") ||
 	    hk_buf_add_jsonstr(a, r->ss_reason) ||
+	    hk_buf_adds(a, ",\"request\":{\"headers\":") ||
+	    eng_sent_json(a, r) || hk_buf_adds(a, ",\"body\":") ||
+	    (templated ? hk_buf_addc(a, '"') ||
+	                hk_buf_add_jsonesc(a, r->ss_body.b, blen) ||
+	                hk_buf_addc(a, '"')
+	               : hk_buf_adds(a, "null")) ||
+	    hk_buf_adds(a, ",\"bodySize\":") ||
+	    hk_buf_add_i64(a, (int64_t)r->ss_body.len) ||
+	    hk_buf_adds(a, "},\"responseHeaders\":") ||
+	    eng_lines_json(a, r->ss_resp_hdrs.b, r->ss_resp_hdrs.len) ||
 	    hk_buf_adds(a, ",\"response\":\"") ||
 	    hk_buf_add_jsonesc(
 	        a, r->ss_resp.b != NULL ? r->ss_resp.b : "", r->ss_resp.len) ||
@@ -488,7 +559,8 @@ job_finish(struct hk_send *r)
 	if (es != NULL)
 		es->inflight--;
 	eng_schedule(0);
-	if ((o = calloc(1, sizeof(*o))) == NULL || eng_attempt_json(&a, r)) {
+	if ((o = calloc(1, sizeof(*o))) == NULL ||
+	    eng_attempt_json(&a, r, j->templated)) {
 		/* Not recorded: the queue entry stays, the attempt repeats. */
 		log_error("delivery_commit", "delivery=%s error=%s", r->ss_dlv,
 		    hk_logq("out of memory"));
@@ -571,6 +643,7 @@ eng_body(struct job *j, const struct hk_sub *s, const char *env, size_t len)
 	if (etype.p == NULL ||
 	    hk_json_unescape(&etype, r->ss_type, sizeof(r->ss_type)) < 0)
 		r->ss_type[0] = '\0';
+	j->templated = s->sb_template != NULL;
 	if (s->sb_template == NULL)
 		rc = hk_buf_add(&r->ss_body, env, len);
 	else

@@ -143,7 +143,17 @@ static size_t
 send_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct hk_send *s = arg;
-	size_t len = size * n, v;
+	size_t len = size * n, v, line = len;
+
+	/* A new response (after a 100 Continue, say) starts the lines over. */
+	if (len > 5 && strncmp(p, "HTTP/", 5) == 0)
+		s->ss_resp_hdrs.len = 0;
+	while (line > 0 && (p[line - 1] == '\n' || p[line - 1] == '\r'))
+		line--;
+	if (line > 0 && s->ss_resp_hdrs.len + line + 1 <= HK_SEND_KEEP &&
+	    (hk_buf_add(&s->ss_resp_hdrs, p, line) != 0 ||
+	        hk_buf_addc(&s->ss_resp_hdrs, '\n') != 0))
+		return 0;
 
 	if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
 		for (v = 12; v < len && p[v] == ' '; v++)
@@ -220,6 +230,7 @@ hk_send_sign(struct hk_send *s, const char *secret, const char *prev,
 	d.now_ms = now;
 	d.custom = own;
 	d.ncustom = nown;
+	s->ss_ncustom = nown;
 	if ((rc = hk_hdrs_delivery(&s->ss_hdrs, &d)) == HK_EINVAL) {
 		s->ss_reason = "bad_header";
 		snprintf(s->ss_error, sizeof(s->ss_error),
@@ -257,6 +268,7 @@ hk_send_clear(struct hk_send *s)
 	hk_hdrs_free(&s->ss_hdrs);
 	hk_buf_free(&s->ss_body);
 	hk_buf_free(&s->ss_resp);
+	hk_buf_free(&s->ss_resp_hdrs);
 }
 
 int

@@ -40,11 +40,15 @@ struct hk_send {
 	int64_t ss_at_ms; /* started at (wall) */
 	int64_t ss_latency_ms;
 	struct hk_buf ss_resp; /* the first HK_SEND_KEEP bytes */
+	/* The response's header lines, each ending in '\n', HK_SEND_KEEP
+	 * bytes at most (whole lines). */
+	struct hk_buf ss_resp_hdrs;
 	char ss_retry_after[64];
 	/* The sender's. */
 	CURL *ss_easy;
 	struct curl_slist ss_hdr[HK_SEND_HDRS];
 	struct hk_hdrs ss_hdrs;
+	size_t ss_ncustom; /* its last lines are the caller's own (CUSTOM) */
 	size_t ss_resp_total;
 	int ss_refused;
 	int ss_too_large;

@@ -329,6 +329,10 @@ test('an operator finds a failed delivery in the console and retries it', { time
     await page.click(`${edit} button[type=submit]`);
     await page.waitForSelector('#msg .note::-p-text(Saved)');
     assert.match(await page.$eval('dl.kv', (e) => e.textContent), /the shop receiver/);
+    // Its own header: sent to the receiver, shown [redacted] once saved.
+    await page.type(`${edit} textarea[name=headers]`, 'X-Shop: s3cret');
+    await page.click(`${edit} button[type=submit]`);
+    await page.waitForFunction((f) => document.querySelector(`${f} textarea[name=headers]`).value === 'X-Shop: [redacted]', { timeout: 10000 }, edit);
     // Recover a window: nothing has failed yet, so none.
     await page.$eval('#recover-since', (e) => {
       const d = new Date(Date.now() - 3600e3);
@@ -379,12 +383,23 @@ test('an operator finds a failed delivery in the console and retries it', { time
     }, 15000, 'the delivery to fail');
     assert.equal(await page.$eval('pre.response', (e) => e.textContent), FAIL_BODY);
     assert.match(await page.$eval('section[data-delivery] tbody', (e) => e.textContent), /500/);
+    // The attempt as sent (signed, its own header redacted) and answered.
+    await page.click('section[data-delivery] details.exchange summary');
+    const sentHdrs = await page.$eval('[data-testid=request-headers]', (e) => e.textContent);
+    assert.match(sentHdrs, /^webhook-signature: v1,/m);
+    assert.match(sentHdrs, /^X-Shop: \[redacted\]$/m);
+    assert.ok(!sentHdrs.includes('s3cret'));
+    assert.equal(rcv.to('/hook').at(-1).headers['x-shop'], 's3cret');
+    assert.match(await page.$eval('[data-testid=response-headers]', (e) => e.textContent), /^HTTP\/1\.1 500/);
     await page.screenshot({ path: join(SHOTS, 'event.png'), fullPage: true });
 
     // Deliveries: the deep link lists it among the failed ones.
     await go('#/deliveries?status=failed', 'deliveries', 'deliveries');
     assert.match(await page.$eval('main tbody', (e) => e.textContent), new RegExp(evt));
     assert.equal(await page.$eval('select[name=status]', (e) => e.value), 'failed');
+    // A time window: created since tomorrow, none.
+    await go(`#/deliveries?status=failed&since=${encodeURIComponent(new Date(Date.now() + 86400e3).toISOString())}`, 'deliveries');
+    assert.match(await page.$eval('main', (e) => e.textContent), /No deliveries match/);
 
     // The receiver recovers; a retry from the event's page succeeds.
     rcv.fallback = { status: 200, body: 'thanks' };
@@ -406,6 +421,13 @@ test('an operator finds a failed delivery in the console and retries it', { time
     await page.waitForFunction(() => /% of \d+/.test(document.querySelector('main tbody').textContent));
     assert.match(await page.$eval('main tbody', (e) => e.textContent), /50 % of 2/);
     await page.screenshot({ path: join(SHOTS, 'subscriptions.png') });
+    // Replay to one subscription picked from the list.
+    await go(`#/events/${evt}`, `events/${evt}`);
+    await page.waitForSelector(`select[name=subscription] option[value="${subId}"]`);
+    await page.select('select[name=subscription]', subId);
+    await page.click('button::-p-text(Replay to it)');
+    await page.waitForSelector('#msg .note::-p-text(Replayed to)');
+    await rcv.until(() => rcv.to('/hook').length === seen + 3, 10000, 'the replayed delivery');
 
     // Live: a new event and its outcome appear as they happen.
     await go('#/live', 'live');

@@ -140,6 +140,18 @@ describe('delivery', () => {
     assert.equal(d.attempts[0].statusCode, 200);
     assert.equal(d.attempts[0].reason, 'status');
     assert.equal(d.attempts[0].response, 'ok');
+    // The attempt as sent: hookd's header lines, the signatures the
+    // receiver got; the body is the envelope (null: the event's own).
+    const sent = d.attempts[0].request;
+    assert.ok(sent.headers.includes(`webhook-signature: ${hd['webhook-signature']}`), JSON.stringify(sent.headers));
+    // A subscription's own header values are redacted, as in every answer.
+    assert.ok(sent.headers.some((l) => /^authorization: \[redacted\]$/i.test(l)), JSON.stringify(sent.headers));
+    assert.ok(!JSON.stringify(d).includes('Bearer abc'));
+    assert.ok(!sent.headers.some((l) => /:$/.test(l)), 'a line curl is told to omit is not shown as sent');
+    assert.equal(sent.body, null);
+    assert.equal(sent.bodySize, Buffer.byteLength(r.body));
+    assert.match(d.attempts[0].responseHeaders[0], /^HTTP\/1\.1 200/);
+    assert.ok(d.attempts[0].responseHeaders.some((l) => /^date: /i.test(l)), JSON.stringify(d.attempts[0].responseHeaders));
     assert.equal(d.nextAttemptAt, null);
   });
 
@@ -243,11 +255,14 @@ describe('delivery', () => {
   });
 
   it('renders templates', async () => {
-    await sub('/tmpl', { events: ['tmpl.*'], template: '{"text":"Deploy ${payload.ref} by ${payload.user.name}","n":${payload.n},"type":"${event_type}","all":${payload}}' });
+    const ts = await sub('/tmpl', { events: ['tmpl.*'], template: '{"text":"Deploy ${payload.ref} by ${payload.user.name}","n":${payload.n},"type":"${event_type}","all":${payload}}' });
     await publish('tmpl.go', { ref: 'main "x"', user: { name: 'ann' }, n: 3 });
     await rx.until(() => rx.to('/tmpl').length === 1, 10000, 'the templated delivery');
     const body = JSON.parse(rx.to('/tmpl')[0].body);
     assert.deepEqual(body, { text: 'Deploy main "x" by ann', n: 3, type: 'tmpl.go', all: { ref: 'main "x"', user: { name: 'ann' }, n: 3 } });
+    const evt = rx.to('/tmpl')[0].headers['webhook-id'];
+    const d = await poll(async () => { const e = await h.api('GET', `/api/events/${evt}`); const x = (e.body.deliveries || []).find((y) => y.subscription === ts.id); return x && x.attempts.length === 1 && x; }, 5000, 'the attempt recorded');
+    assert.equal(d.attempts[0].request.body, rx.to('/tmpl')[0].body);
   });
 
   it('ordered: one at a time, in accept order, a failing head blocks the rest', async () => {
@@ -320,6 +335,15 @@ describe('delivery', () => {
     const rp = await h.api('POST', `/api/events/${evt}/replay`, { subscription: s.id });
     assert.equal(rp.status, 202, rp.text);
     assert.equal(rp.body.deliveries.length, 1);
+    // A time window over when deliveries were created: [since, until).
+    const created = Date.parse(l.body.data[0].createdAt);
+    const iso = (ms) => encodeURIComponent(new Date(ms).toISOString());
+    const win = async (q) => (await h.api('GET', `/api/deliveries?subscription=${s.id}&${q}`)).body.data.map((d) => d.id);
+    assert.deepEqual(await win(`since=${iso(created)}&until=${iso(created + 1)}`), [l.body.data[0].id]);
+    assert.deepEqual(await win(`until=${iso(created)}`), []);
+    assert.deepEqual(await win(`since=${iso(created + 1)}`), [rp.body.deliveries[0]]);
+    assert.equal((await win(`since=${Math.floor(created / 1000)}`)).length, 2);
+    assertError(await h.api('GET', '/api/deliveries?until=yesterday'), 400, 'bad_request');
     await rx.until(() => rx.to('/list').length === 2, 10000, 'the replay');
     assert.equal(rx.to('/list')[1].headers['webhook-id'], evt);
     assertError(await h.api('POST', '/api/events/evt_01ARZ3NDEKTSV4RRFFQ69G5FAV/replay'), 404, 'not_found');

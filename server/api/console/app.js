@@ -424,7 +424,7 @@ function filterForm(fields, values, base) {
 
 async function pageEvents(g, q) {
   const load = [];
-  const params = { type: q.get('type'), source: q.get('source'), since: q.get('since') };
+  const params = { type: q.get('type'), source: q.get('source'), since: q.get('since'), until: q.get('until') };
   const list = pager(load, '/api/events', params, (rows) => table([
     { t: 'Event', f: (e) => h('a', { class: 'id', href: `#/events/${e.id}` }, e.id) },
     { t: 'Type', f: (e) => e.event },
@@ -433,7 +433,7 @@ async function pageEvents(g, q) {
   ], rows, 'No events match.'));
   main.replaceChildren(h('h1', null, 'Events'), h('div', { id: 'msg' }),
     filterForm([{ name: 'type', label: 'Type', ph: 'order.created' }, { name: 'source', label: 'Source', ph: 'webhook name or api' },
-      { name: 'since', label: 'Since', ph: '2026-01-01T00:00:00Z' }], params, '#/events'), list);
+      { name: 'since', label: 'Since', ph: '2026-01-01T00:00:00Z' }, { name: 'until', label: 'Until', ph: '2026-01-02T00:00:00Z' }], params, '#/events'), list);
   await Promise.all(load);
 }
 
@@ -445,7 +445,22 @@ function attemptsTable(atts) {
     { t: 'Latency', cls: 'num', f: (a) => fmtMs(a.latencyMs) },
     { t: 'Reason', f: (a) => [a.reason || '', a.error ? h('div', { class: 'muted' }, a.error) : ''] },
     { t: 'Response (first 1 KiB)', f: (a) => (a.response ? h('pre', { class: 'response' }, a.response) : h('span', { class: 'muted' }, 'empty')) },
+    { t: 'As sent and answered', f: exchange },
   ], atts, 'No attempt yet.');
+}
+
+// An attempt's request as hookd sent it (header lines, the body when a
+// template made it) and the response's header lines.
+function exchange(a) {
+  const req = a.request;
+  if (!req && !a.responseHeaders) return h('span', { class: 'muted' }, 'not recorded');
+  return h('details', { class: 'exchange' }, h('summary', null, 'Headers'),
+    h('h4', null, 'Request'),
+    h('pre', { class: 'response', 'data-testid': 'request-headers' }, ((req && req.headers) || []).join('\n')),
+    req ? h('p', { class: 'muted' }, req.body == null ? `Body: the event's envelope (${req.bodySize} bytes)` : `Body (${req.bodySize} bytes):`) : '',
+    req && req.body != null ? h('pre', { class: 'response' }, req.body) : '',
+    h('h4', null, 'Response'),
+    h('pre', { class: 'response', 'data-testid': 'response-headers' }, (a.responseHeaders || []).join('\n') || 'no answer'));
 }
 
 async function pageEvent(g, id) {
@@ -473,7 +488,8 @@ async function pageEvent(g, id) {
       act('Replay to all subscriptions', async () => {
         const r = await api('POST', `${path}/replay`, {});
         say(noteBox(`Replayed: ${r.deliveries.length} new deliveries.`));
-      })),
+      }),
+      replayPicker(path)),
     h('h2', null, 'Payload'), h('pre', { class: 'payload' }, JSON.stringify(e.payload, null, 2)),
     h('h2', null, `Deliveries (${dl.length})`),
     ...(dl.length ? dl.map((d) => h('section', { class: 'delivery', 'data-delivery': d.id, 'aria-label': `Delivery ${d.id}` },
@@ -493,11 +509,26 @@ async function pageEvent(g, id) {
       attemptsTable(d.attempts || []))) : [h('p', { class: 'muted' }, 'No subscription matched this event.')]));
 }
 
+// Replays an event to one subscription picked from the list (any of them,
+// not only those it matched).
+function replayPicker(path) {
+  const sel = h('select', { name: 'subscription', 'aria-label': 'Subscription to replay to' },
+    h('option', { value: '' }, 'Pick a subscription…'));
+  api('GET', '/api/subscriptions?limit=100').then((r) => {
+    for (const s of r.data) sel.append(h('option', { value: s.id }, `${s.url} (${s.id})`));
+  }).catch((e) => say(alertBox(e)));
+  return h('span', { class: 'picker' }, sel, act('Replay to it', async () => {
+    if (!sel.value) return say(noteBox('Pick a subscription first.'));
+    const r = await api('POST', `${path}/replay`, { subscription: sel.value });
+    say(noteBox(`Replayed to ${sel.value}: ${r.deliveries.length} new delivery.`));
+  }));
+}
+
 const STATUSES = ['', 'pending', 'in_flight', 'succeeded', 'failed', 'cancelled'];
 
 async function pageDeliveries(g, q) {
   const load = [];
-  const params = { status: q.get('status'), subscription: q.get('subscription'), event: q.get('event') };
+  const params = { status: q.get('status'), subscription: q.get('subscription'), event: q.get('event'), since: q.get('since'), until: q.get('until') };
   const list = pager(load, '/api/deliveries', params, (rows) => table([
     { t: 'Delivery', cls: 'hide-narrow', f: (d) => h('span', { class: 'id' }, d.id) },
     { t: 'Status', f: (d) => badge(d.status) },
@@ -513,7 +544,8 @@ async function pageDeliveries(g, q) {
   ], rows, 'No deliveries match.'));
   main.replaceChildren(h('h1', null, 'Deliveries'), h('div', { id: 'msg' }),
     filterForm([{ name: 'status', label: 'Status', options: STATUSES }, { name: 'subscription', label: 'Subscription', ph: 'sub_…' },
-      { name: 'event', label: 'Event', ph: 'evt_…' }], params, '#/deliveries'), list);
+      { name: 'event', label: 'Event', ph: 'evt_…' }, { name: 'since', label: 'Created since', ph: '2026-01-01T00:00:00Z' },
+      { name: 'until', label: 'Created until', ph: '2026-01-02T00:00:00Z' }], params, '#/deliveries'), list);
   await Promise.all(load);
 }
 
@@ -532,6 +564,7 @@ async function pageSubscriptions(g) {
         field('Max in flight', h('input', { name: 'maxInFlight', type: 'number', min: 1, max: 1000, placeholder: '8' })),
         field('Requests/s (0: unlimited)', h('input', { name: 'rateLimit', type: 'number', min: 0, placeholder: '0' })),
         h('label', { class: 'check' }, h('input', { name: 'ordered', type: 'checkbox' }), 'Ordered (one at a time, in order)'),
+        headersField(null),
         ...templateField(''))),
     h('button', { type: 'submit', class: 'primary' }, 'Create subscription'));
   form.addEventListener('submit', async (ev) => {
@@ -547,6 +580,7 @@ async function pageSubscriptions(g) {
     for (const k of ['timeoutMs', 'maxInFlight', 'rateLimit']) if (f.get(k)) body[k] = Number(f.get(k));
     if (f.get('ordered')) body.ordered = true;
     if (f.get('template')) body.template = f.get('template');
+    if (f.get('headers')) body.headers = parseHeaders(f.get('headers'));
     try {
       const s = await api('POST', '/api/subscriptions', body);
       form.reset();
@@ -566,6 +600,31 @@ async function pageSubscriptions(g) {
   ], rows, 'No subscriptions yet: create one above.'));
   main.replaceChildren(h('h1', null, 'Subscriptions'), h('div', { id: 'msg' }), form, list);
   await Promise.all(load);
+}
+
+// A subscription's own headers, one "Name: value" per line. Stored values
+// come back as [redacted]; sent back so, hookd keeps them (proto/api.md).
+function headerLines(hs) {
+  return Object.entries(hs || {}).map(([k, v]) => `${k}: ${v}`).join('\n');
+}
+
+function parseHeaders(text) {
+  const out = {};
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const i = line.indexOf(':');
+    // hookd judges names and values; a line without a colon is a name
+    // with an empty value, which it refuses in words.
+    if (i < 0) out[line.trim()] = '';
+    else out[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+  }
+  return out;
+}
+
+function headersField(hs) {
+  const area = h('textarea', { name: 'headers', rows: 3, cols: 50, spellcheck: 'false', placeholder: 'Authorization: Bearer …' });
+  area.value = headerLines(hs);
+  return field('Headers (one "Name: value" per line; values stay [redacted] once saved)', area);
 }
 
 // A template field with a live preview: the server judges and renders it
@@ -671,6 +730,7 @@ function editForm(path, s) {
     field('Timeout (ms)', h('input', { name: 'timeoutMs', type: 'number', min: 100, max: 120000, value: s.timeoutMs })),
     field('Max in flight', h('input', { name: 'maxInFlight', type: 'number', min: 1, max: 1000, value: s.maxInFlight })),
     field('Requests/s (0: unlimited)', h('input', { name: 'rateLimit', type: 'number', min: 0, value: s.rateLimit })),
+    headersField(s.headers),
     ...templateField(s.template),
     h('button', { type: 'submit', class: 'primary' }, 'Save changes'));
   form.addEventListener('submit', async (ev) => {
@@ -684,6 +744,7 @@ function editForm(path, s) {
     if (Number(f.get('maxAttempts')) !== s.retry.maxAttempts) body.retry = { ...s.retry, maxAttempts: Number(f.get('maxAttempts')) };
     for (const k of ['timeoutMs', 'maxInFlight', 'rateLimit']) if (Number(f.get(k)) !== s[k]) body[k] = Number(f.get(k));
     if ((f.get('template') || null) !== (s.template || null)) body.template = f.get('template') || null;
+    if (f.get('headers') !== headerLines(s.headers)) body.headers = parseHeaders(f.get('headers'));
     if (Object.keys(body).length === 0) return say(noteBox('Nothing changed.'));
     try {
       await api('PATCH', path, body);
