@@ -333,6 +333,12 @@ test('an operator finds a failed delivery in the console and retries it', { time
     await page.type(`${edit} textarea[name=headers]`, 'X-Shop: s3cret');
     await page.click(`${edit} button[type=submit]`);
     await page.waitForFunction((f) => document.querySelector(`${f} textarea[name=headers]`).value === 'X-Shop: [redacted]', { timeout: 10000 }, edit);
+    // The retry policy and the sources, edited in place.
+    await page.$eval(`${edit} input[name=initialMs]`, (e) => { e.value = '1500'; });
+    await page.$eval(`${edit} input[name=sources]`, (e) => { e.value = 'shop'; });
+    await page.click(`${edit} button[type=submit]`);
+    await page.waitForFunction(() => /from 1500 ms/.test(document.querySelector('dl.kv').textContent), { timeout: 10000 });
+    assert.match(await page.$eval('dl.kv', (e) => e.textContent), /Sourceswh_/); // the name, resolved to the webhook's id
     // Recover a window: nothing has failed yet, so none.
     await page.$eval('#recover-since', (e) => {
       const d = new Date(Date.now() - 3600e3);

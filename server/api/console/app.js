@@ -726,10 +726,14 @@ function editForm(path, s) {
     field('Target URL', h('input', { name: 'url', type: 'url', required: true, size: 36, value: s.url })),
     field('Event patterns (comma-separated)', h('input', { name: 'events', required: true, value: s.events.join(', ') })),
     field('Description', h('input', { name: 'description', value: s.description || '' })),
+    field('Sources (webhook names, comma-separated; empty: all)', h('input', { name: 'sources', value: s.sources.join(', ') })),
     field('Max attempts', h('input', { name: 'maxAttempts', type: 'number', min: 1, max: 100, value: s.retry.maxAttempts })),
+    field('First retry after (ms)', h('input', { name: 'initialMs', type: 'number', min: 100, value: s.retry.initialMs })),
+    field('Longest wait (ms)', h('input', { name: 'maxMs', type: 'number', min: 100, value: s.retry.maxMs })),
     field('Timeout (ms)', h('input', { name: 'timeoutMs', type: 'number', min: 100, max: 120000, value: s.timeoutMs })),
     field('Max in flight', h('input', { name: 'maxInFlight', type: 'number', min: 1, max: 1000, value: s.maxInFlight })),
     field('Requests/s (0: unlimited)', h('input', { name: 'rateLimit', type: 'number', min: 0, value: s.rateLimit })),
+    h('label', { class: 'check' }, h('input', { name: 'ordered', type: 'checkbox', checked: s.ordered }), 'Ordered (one at a time, in order)'),
     headersField(s.headers),
     ...templateField(s.template),
     h('button', { type: 'submit', class: 'primary' }, 'Save changes'));
@@ -741,7 +745,11 @@ function editForm(path, s) {
     if (f.get('url') !== s.url) body.url = f.get('url');
     if (events.join(',') !== s.events.join(',')) body.events = events;
     if (f.get('description') !== (s.description || '')) body.description = f.get('description') || null;
-    if (Number(f.get('maxAttempts')) !== s.retry.maxAttempts) body.retry = { ...s.retry, maxAttempts: Number(f.get('maxAttempts')) };
+    const retry = { maxAttempts: Number(f.get('maxAttempts')), initialMs: Number(f.get('initialMs')), maxMs: Number(f.get('maxMs')) };
+    if (Object.keys(retry).some((k) => retry[k] !== s.retry[k])) body.retry = retry;
+    const sources = f.get('sources').split(',').map((x) => x.trim()).filter(Boolean);
+    if (sources.join(',') !== s.sources.join(',')) body.sources = sources;
+    if (Boolean(f.get('ordered')) !== s.ordered) body.ordered = Boolean(f.get('ordered'));
     for (const k of ['timeoutMs', 'maxInFlight', 'rateLimit']) if (Number(f.get(k)) !== s[k]) body[k] = Number(f.get(k));
     if ((f.get('template') || null) !== (s.template || null)) body.template = f.get('template') || null;
     if (f.get('headers') !== headerLines(s.headers)) body.headers = parseHeaders(f.get('headers'));
