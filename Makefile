@@ -6,7 +6,7 @@
 
 include config.mk
 
-LIB = hk buf id clock secret sig bucket form jptr json env map addr tmpl backoff hdr dlv units check
+LIB = hk buf id clock secret sig bucket form jptr json env map addr tmpl backoff hdr dlv units check cfgdoc
 # The daemon, by layer (README, Layout): listeners call API handlers, which
 # call the domain, which calls the store; the engine sits beside the domain.
 SERVER = main config log \
