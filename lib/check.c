@@ -6,6 +6,7 @@
  * its place or by the row's setter. One message per row, so a refusal
  * says what the member must be, whatever was wrong with it.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -223,4 +224,22 @@ hk_check_apply(const struct hk_check_row *rows, void *obj, const cJSON *j,
 	    check_known(rows, j, NULL, ck) != 0)
 		return HK_EINVAL;
 	return check_walk(rows, obj, j, ck);
+}
+
+int
+hk_check_slug(const char *s, size_t max, const char *reserved)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > max ||
+	    (reserved != NULL && strncmp(s, reserved, strlen(reserved)) == 0))
+		return 0;
+	if (!islower((unsigned char)s[0]) && !isdigit((unsigned char)s[0]))
+		return 0;
+	for (i = 1; i < n; i++)
+		if (!islower((unsigned char)s[i]) &&
+		    !isdigit((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != '_' && s[i] != '-')
+			return 0;
+	return 1;
 }

@@ -102,6 +102,12 @@ struct hk_check {
 int hk_check_apply(const struct hk_check_row *rows, void *obj, const cJSON *j,
     struct hk_check *ck);
 
+/*
+ * Whether S is a name: 1-MAX characters [a-z0-9._-], starting with a
+ * letter or digit, not with RESERVED (an id's prefix, or NULL).
+ */
+int hk_check_slug(const char *s, size_t max, const char *reserved);
+
 /* Sets CK's message (printf) and returns HK_EINVAL. */
 int hk_check_fail(struct hk_check *ck, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -48,6 +48,9 @@ static const struct conf_row conf_rows[] = {
         "admin listener, host:port or unix:/path"},
     {"data", CONF_STR, OFF(cf_data), 0, 0, HOOKD_DATA,
         "data directory (the LMDB environment, keys, admin token)"},
+    {"config", CONF_STR, OFF(cf_config), 0, 0, NULL,
+        "configuration file of webhooks and subscriptions, YAML or JSON "
+        "(applied at start and on SIGHUP; with --check: its plan)"},
     {"admin-token-file", CONF_STR, OFF(cf_admin_token_file), 0, 0, NULL,
         "admin token file (default: generated as <data>/admin.token)"},
     {"master-key-file", CONF_STR, OFF(cf_master_key_file), 0, 0, NULL,
@@ -189,7 +192,9 @@ conf_usage(FILE *f)
 		    conf_rows[i].name, conf_rows[i].help, "", env,
 		    conf_rows[i].def != NULL ? conf_rows[i].def : "unset");
 	}
-	fprintf(f, "\n  --help, --version\n");
+	fprintf(f,
+	    "\n  --check               with --config: print what the file would "
+	    "change, and exit\n  --help, --version\n");
 }
 
 /* The row of flag NAME (LEN bytes), or NULL. */
@@ -236,6 +241,10 @@ hk_conf_load(struct hk_conf *conf, int argc, char **argv)
 		if (strcmp(arg, "--version") == 0) {
 			printf("hookd %s\n", VERSION);
 			return 1;
+		}
+		if (strcmp(arg, "--check") == 0) {
+			conf->cf_check = 1;
+			continue;
 		}
 		if (strncmp(arg, "--", 2) != 0) {
 			fprintf(stderr,

@@ -73,6 +73,8 @@ struct hk_conf {
 	char *cf_public_url;
 	char *cf_allow_targets;
 	char *cf_log_file;
+	char *cf_config; /* --config: the configuration file, or NULL */
+	int cf_check; /* --check: print the file's plan and exit */
 	char *cf_tls_cert, *cf_tls_key; /* the public listener's; NULL: none */
 	char *cf_admin_tls_cert, *cf_admin_tls_key;
 	int64_t cf_map_size;
@@ -230,6 +232,7 @@ struct hk_webhook {
 	double wh_rate; /* < 0: the --rate default */
 	int64_t wh_max_body; /* 0: the --max-body default */
 	int wh_enabled;
+	int wh_managed; /* managedBy: config (the configuration file's) */
 	const struct hk_provider *wh_provider; /* provider.c, or NULL */
 	char *wh_verify_token; /* Meta's handshake */
 	int wh_accept_forms;
@@ -240,6 +243,13 @@ struct hk_webhook {
 	TAILQ_ENTRY(hk_webhook) wh_entry;
 };
 TAILQ_HEAD(hk_webhook_list, hk_webhook);
+
+/*
+ * managedBy, the member that marks what the configuration file owns:
+ * stored with the record, set only by that file's loader (the API
+ * refuses it in a body).
+ */
+int hk_managed_set(int *managed, const cJSON *v);
 
 /* Every webhook, in id order. */
 struct hk_webhook_list *hk_webhook_all(void);
@@ -534,6 +544,13 @@ int hk_admin_pager_add(struct hk_admin_pager *, const char *text, size_t len);
 void hk_admin_list(struct evhttp_request *, void *(*older)(void *),
     const char *(*id)(const void *), cJSON *(*pub)(const void *));
 /*
+ * The configuration file's ownership, judged for a change: 400 when BODY
+ * sets managedBy, 409 managed_by_config when MANAGED, unless BODY holds
+ * only the member OPERATIONAL (enable/disable). 0, or -1 once answered.
+ */
+int hk_admin_managed(struct evhttp_request *, const cJSON *body, int managed,
+    const char *operational);
+/*
  * The time window of a list (?since&until, ISO 8601 or epoch seconds)
  * into *SINCE and *UNTIL (-1: not given); -1 after answering 400.
  */
@@ -550,6 +567,8 @@ int hk_admin_query(
 /* domain/sub.c: subscriptions, cached in memory, and their changes. */
 struct hk_sub {
 	char sb_id[HK_ID_MAX];
+	char *sb_name; /* unique when set; the configuration file's key */
+	int sb_managed; /* managedBy: config */
 	char *sb_url;
 	char **sb_events;
 	size_t sb_nevents;
@@ -592,6 +611,8 @@ int hk_sub_load(char **cause);
 void hk_sub_free_all(void);
 struct hk_sub_list *hk_sub_all(void);
 struct hk_sub *hk_sub_find(const char *id);
+/* The subscription of id or name S, or NULL. */
+struct hk_sub *hk_sub_find_any(const char *s);
 int hk_sub_matches(const struct hk_sub *, const char *type, const char *source);
 cJSON *hk_sub_public(const struct hk_sub *);
 cJSON *hk_sub_record(const struct hk_sub *);
@@ -702,6 +723,24 @@ void hk_engine_forget(const char *sub);
 typedef void (*hk_engine_outcome_fn)(const char *dlv, const char *evt,
     const char *sub, enum hk_dstate state, const char *attempt);
 void hk_engine_observe(hk_engine_outcome_fn);
+
+/*
+ * cfgfile.c: the configuration file (--config, proto/config.md). A plan
+ * is the file read, its credentials resolved, every object judged, and
+ * compared with the caches; NULL with ERR ("FILE:LINE: ...") when the
+ * file cannot be read or is wrong. Applying runs its changes in order,
+ * each durable before the next, and calls DONE when all are over (each
+ * failure logged). Loop thread only.
+ */
+enum hk_cfg_action { HK_CFG_CREATE, HK_CFG_UPDATE, HK_CFG_DELETE, HK_CFG_SAME };
+struct hk_cfgplan;
+struct hk_cfgplan *hk_cfgplan_make(const char *path, char *err, size_t errlen);
+/* One line per object: action, kind, name, id. */
+int hk_cfgplan_print(const struct hk_cfgplan *, struct hk_buf *);
+size_t hk_cfgplan_count(const struct hk_cfgplan *, enum hk_cfg_action);
+void hk_cfgplan_apply(struct hk_cfgplan *,
+    void (*done)(struct hk_cfgplan *, void *arg), void *arg);
+void hk_cfgplan_free(struct hk_cfgplan *);
 
 /* purge.c: retention, on a timer. */
 int hk_purge_init(void);

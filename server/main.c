@@ -101,6 +101,50 @@ main_tls_reload(struct hk_tls *t, const char *name)
 	free(cause);
 }
 
+/* The configuration file is applied; a reload asked for meanwhile runs. */
+static int main_cfg_busy, main_cfg_again;
+
+static void main_cfg_apply(void);
+
+static void
+main_cfg_done(struct hk_cfgplan *p, void *arg)
+{
+	(void)arg;
+	hk_cfgplan_free(p);
+	main_cfg_busy = 0;
+	if (main_cfg_again) {
+		main_cfg_again = 0;
+		main_cfg_apply();
+	}
+}
+
+/*
+ * Reads the configuration file and starts applying it. A file that
+ * cannot be read or is wrong changes nothing: at start hookd exits, on
+ * SIGHUP it keeps running on what it has.
+ */
+static void
+main_cfg_apply(void)
+{
+	struct hk_cfgplan *p;
+	char err[1024];
+
+	if (hd->hd_conf.cf_config == NULL)
+		return;
+	if (main_cfg_busy) {
+		main_cfg_again = 1;
+		return;
+	}
+	if ((p = hk_cfgplan_make(hd->hd_conf.cf_config, err, sizeof(err))) ==
+	    NULL) {
+		log_error("config_refused", "file=%s error=%s",
+		    hk_logq(hd->hd_conf.cf_config), hk_logq(err));
+		return;
+	}
+	main_cfg_busy = 1;
+	hk_cfgplan_apply(p, main_cfg_done, NULL);
+}
+
 static void
 main_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -113,6 +157,7 @@ main_signal(evutil_socket_t sig, short what, void *arg)
 		log_info("logs_reopened", "signal=HUP");
 		main_tls_reload(main_tls_public, "public");
 		main_tls_reload(main_tls_admin, "admin");
+		main_cfg_apply();
 		return;
 	}
 	if (hd->hd_stopping) {
@@ -357,6 +402,80 @@ main_lock_data(const char *dir)
 	/* Kept open: closing any descriptor of the file drops the lock. */
 }
 
+/*
+ * hookd --config FILE --check: the plan against the store as it is, read
+ * without its lock and writing nothing (an empty store when there is
+ * none). Exits 0 with the plan on stdout, 1 when the file is wrong.
+ */
+static int
+main_check(struct hk_conf *cf)
+{
+	struct hk_buf b = HK_BUF_INIT;
+	struct hk_st_conf sc;
+	struct hk_cfgplan *p;
+	char path[4096], err[1024], *cause = NULL;
+	int rc, opened = 0;
+
+	if (cf->cf_config == NULL) {
+		fprintf(stderr, "hookd: --check needs --config FILE\n");
+		return 2;
+	}
+	if ((hd->hd_base = event_base_new()) == NULL)
+		return 1;
+	hd->hd_public_url = strdup("");
+	memset(&sc, 0, sizeof(sc));
+	sc.sc_where = cf->cf_data;
+	sc.sc_mapsize = (size_t)cf->cf_map_size;
+	sc.sc_base = hd->hd_base;
+	sc.sc_readonly = 1;
+	if ((rc = hk_st_open(&sc, &cause)) == 0)
+		opened = 1;
+	else if (rc != HK_ENOTFOUND) {
+		fprintf(stderr, "hookd: %s: %s\n", cf->cf_data,
+		    cause != NULL ? cause : hk_strerror(rc));
+		free(cause);
+		return 1;
+	}
+	free(cause);
+	cause = NULL;
+	if (opened) {
+		/* The store's secrets open with its key, never a new one. */
+		if (cf->cf_master_key_file != NULL)
+			snprintf(
+			    path, sizeof(path), "%s", cf->cf_master_key_file);
+		else
+			snprintf(
+			    path, sizeof(path), "%s/master.key", cf->cf_data);
+		if ((rc = hk_mkey_load(path, 0, hd->hd_mkey, &cause)) != 0 ||
+		    hk_webhook_load(&cause) != 0 || hk_sub_load(&cause) != 0) {
+			fprintf(stderr, "hookd: %s: %s\n", cf->cf_data,
+			    cause != NULL ? cause : hk_strerror(rc));
+			free(cause);
+			return 1;
+		}
+	}
+	if ((p = hk_cfgplan_make(cf->cf_config, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "hookd: %s\n", err);
+		rc = 1;
+	} else {
+		rc = hk_cfgplan_print(p, &b) != 0 ||
+		    fwrite(b.b != NULL ? b.b : "", 1, b.len, stdout) != b.len;
+		printf("%zu to create, %zu to update, %zu to delete, "
+		       "%zu unchanged\n",
+		    hk_cfgplan_count(p, HK_CFG_CREATE),
+		    hk_cfgplan_count(p, HK_CFG_UPDATE),
+		    hk_cfgplan_count(p, HK_CFG_DELETE),
+		    hk_cfgplan_count(p, HK_CFG_SAME));
+		hk_cfgplan_free(p);
+	}
+	hk_buf_free(&b);
+	hk_sub_free_all();
+	hk_webhook_free_all();
+	if (opened)
+		hk_st_close();
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -371,6 +490,11 @@ main(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	hk_log_init((int)cf->cf_log_level, cf->cf_log_file);
 	signal(SIGPIPE, SIG_IGN);
+	if (cf->cf_check) {
+		if (hk_sig_init() != 0)
+			return 1;
+		return main_check(cf);
+	}
 	main_descriptors(cf);
 	if (hk_sig_init() != 0)
 		hk_fatal("start", "error=%s", hk_logq("libsodium failed"));
@@ -448,6 +572,18 @@ main(int argc, char **argv)
 		hk_fatal("engine", "error=%s",
 		    hk_logq(cause != NULL ? cause : "cannot start"));
 	hk_engine_observe(hk_stream_outcome);
+	/* The file's objects, before anything is answered: a bad file is fatal. */
+	if (cf->cf_config != NULL) {
+		struct hk_cfgplan *p;
+		char err[1024];
+
+		if ((p = hk_cfgplan_make(cf->cf_config, err, sizeof(err))) ==
+		    NULL)
+			hk_fatal("config", "file=%s error=%s",
+			    hk_logq(cf->cf_config), hk_logq(err));
+		main_cfg_busy = 1;
+		hk_cfgplan_apply(p, main_cfg_done, NULL);
+	}
 
 	main_listen(&hd->hd_public, cf->cf_listen, hk_webhook_body_ceiling(),
 	    main_tls_public, hk_ingest_request);

@@ -122,6 +122,37 @@ hk_admin_query(
 }
 
 int
+hk_admin_managed(struct evhttp_request *req, const cJSON *body, int managed,
+    const char *operational)
+{
+	const cJSON *c;
+
+	if (body != NULL &&
+	    (cJSON_GetObjectItemCaseSensitive(body, "managedBy") != NULL ||
+	        cJSON_GetObjectItemCaseSensitive(body, "token") != NULL)) {
+		hk_http_error(req, 400, "bad_request",
+		    "managedBy and token are set by the configuration file "
+		    "(--config) only");
+		return -1;
+	}
+	if (!managed)
+		return 0;
+	/* An operational change (enable, disable) is the operator's. */
+	if (body != NULL && operational != NULL && cJSON_IsObject(body) &&
+	    body->child != NULL) {
+		for (c = body->child; c != NULL; c = c->next)
+			if (strcmp(c->string, operational) != 0)
+				break;
+		if (c == NULL)
+			return 0;
+	}
+	hk_http_error(req, 409, "managed_by_config",
+	    "this is the configuration file's: change it there and reload "
+	    "(SIGHUP)");
+	return -1;
+}
+
+int
 hk_admin_window(struct evhttp_request *req, int64_t *since, int64_t *until)
 {
 	char v[2][64];

@@ -32,6 +32,9 @@ sub_refused(struct evhttp_request *req, const struct hk_sub_change *c, int rc)
 		    c->sc_target ? "target_not_allowed" : "bad_request", "%s",
 		    c->sc_err);
 		return;
+	case HK_EEXIST:
+		hk_http_error(req, 409, "conflict", "%s", c->sc_err);
+		return;
 	}
 	if (!c->sc_stored && rc == HK_ENOMEM)
 		hk_http_error(req, 500, "internal", "out of memory");
@@ -73,6 +76,10 @@ sub_create(struct evhttp_request *req)
 
 	if (hk_admin_body(req, &j) != 0)
 		return;
+	if (hk_admin_managed(req, j, 0, NULL) != 0) {
+		cJSON_Delete(j);
+		return;
+	}
 	hk_sub_create(j, sub_answer, req);
 }
 
@@ -84,6 +91,11 @@ sub_change(struct evhttp_request *req, const struct hk_sub *s, int put)
 
 	if (hk_admin_body(req, &j) != 0)
 		return;
+	if (hk_admin_managed(req, j, s->sb_managed, put ? NULL : "active") !=
+	    0) {
+		cJSON_Delete(j);
+		return;
+	}
 	hk_sub_update(s, j, put, sub_answer, req);
 }
 
@@ -96,7 +108,8 @@ sub_rotate(struct evhttp_request *req, const struct hk_sub *s)
 
 	if (hk_admin_body(req, &j) != 0)
 		return;
-	if (hk_admin_known(req, j, fields) != 0) {
+	if (hk_admin_known(req, j, fields) != 0 ||
+	    hk_admin_managed(req, NULL, s->sb_managed, NULL) != 0) {
 		cJSON_Delete(j);
 		return;
 	}
@@ -192,7 +205,7 @@ hk_sub_route(struct evhttp_request *req, char **seg, int nseg)
 			hk_admin_405(req, "GET, POST");
 		return;
 	}
-	if ((s = hk_sub_find(seg[2])) == NULL) {
+	if ((s = hk_sub_find_any(seg[2])) == NULL) {
 		hk_http_error(
 		    req, 404, "not_found", "no subscription %.80s", seg[2]);
 		return;
@@ -202,9 +215,11 @@ hk_sub_route(struct evhttp_request *req, char **seg, int nseg)
 			hk_http_json(req, 200, hk_sub_public(s));
 		else if (m == EVHTTP_REQ_PATCH || m == EVHTTP_REQ_PUT)
 			sub_change(req, s, m == EVHTTP_REQ_PUT);
-		else if (m == EVHTTP_REQ_DELETE)
-			hk_sub_delete(s, sub_answer, req);
-		else
+		else if (m == EVHTTP_REQ_DELETE) {
+			if (hk_admin_managed(req, NULL, s->sb_managed, NULL) ==
+			    0)
+				hk_sub_delete(s, sub_answer, req);
+		} else
 			hk_admin_405(req, "GET, PATCH, PUT, DELETE");
 		return;
 	}

@@ -100,6 +100,10 @@ wh_create(struct evhttp_request *req)
 
 	if (hk_admin_body(req, &j) != 0)
 		return;
+	if (hk_admin_managed(req, j, 0, NULL) != 0) {
+		cJSON_Delete(j);
+		return;
+	}
 	hk_webhook_create(j, wh_answer, req);
 }
 
@@ -111,6 +115,10 @@ wh_patch(struct evhttp_request *req, const struct hk_webhook *wh)
 
 	if (hk_admin_body(req, &j) != 0)
 		return;
+	if (hk_admin_managed(req, j, wh->wh_managed, "enabled") != 0) {
+		cJSON_Delete(j);
+		return;
+	}
 	hk_webhook_update(wh, j, wh_answer, req);
 }
 
@@ -188,17 +196,19 @@ hk_webhook_route(struct evhttp_request *req, char **seg, int nseg)
 			hk_http_json(req, 200, hk_webhook_public(wh));
 		else if (m == EVHTTP_REQ_PATCH)
 			wh_patch(req, wh);
-		else if (m == EVHTTP_REQ_DELETE)
-			hk_webhook_delete(wh, wh_answer, req);
-		else
+		else if (m == EVHTTP_REQ_DELETE) {
+			if (hk_admin_managed(req, NULL, wh->wh_managed, NULL) ==
+			    0)
+				hk_webhook_delete(wh, wh_answer, req);
+		} else
 			hk_admin_405(req, "GET, PATCH, DELETE");
 		return;
 	}
 	if (nseg == 4 && strcmp(seg[3], "regenerate") == 0) {
-		if (m == EVHTTP_REQ_POST)
-			hk_webhook_regenerate(wh, wh_answer, req);
-		else
+		if (m != EVHTTP_REQ_POST)
 			hk_admin_405(req, "POST");
+		else if (hk_admin_managed(req, NULL, wh->wh_managed, NULL) == 0)
+			hk_webhook_regenerate(wh, wh_answer, req);
 	} else if (nseg == 4 && strcmp(seg[3], "logs") == 0) {
 		if (m == EVHTTP_REQ_GET)
 			wh_logs(req, wh);

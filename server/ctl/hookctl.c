@@ -60,6 +60,7 @@ static void __attribute__((noreturn)) usage(int code)
 	    "  events list|show ID|publish TYPE [PAYLOAD]|replay ID\n"
 	    "  deliveries list|show ID|retry ID\n"
 	    "  stats [--watch]\n"
+	    "  export (webhooks and named subscriptions as a --config file)\n"
 	    "Options of create and list commands: see hookctl(1).\n",
 	    code == 0 ? stdout : stderr);
 	exit(code);
@@ -1007,6 +1008,108 @@ ctl_read_token(const char *file)
 	return strdup(buf);
 }
 
+/* Every item of the list at PATH (all its pages) into OUT. */
+static void
+ctl_all(const char *path, cJSON *out)
+{
+	struct hk_buf p = HK_BUF_INIT, raw = HK_BUF_INIT;
+	const cJSON *next;
+	cJSON *j, *data, *e;
+	char *after = NULL;
+
+	for (;;) {
+		p.len = 0;
+		hk_buf_printf(&p, "%s?limit=100%s%s", path,
+		    after != NULL ? "&after=" : "", after != NULL ? after : "");
+		free(after);
+		after = NULL;
+		j = ctl_call("GET", p.b, NULL, &raw);
+		data = cJSON_GetObjectItemCaseSensitive(j, "data");
+		if (!cJSON_IsArray(data))
+			die(1, "malformed answer from hookd at %s", ctl_addr);
+		while ((e = cJSON_DetachItemFromArray(data, 0)) != NULL)
+			cJSON_AddItemToArray(out, e);
+		next = cJSON_GetObjectItemCaseSensitive(j, "next");
+		if (cJSON_IsString(next))
+			after = strdup(next->valuestring);
+		cJSON_Delete(j);
+		if (after == NULL)
+			break;
+	}
+	hk_buf_free(&p);
+	hk_buf_free(&raw);
+}
+
+/* Drops the members hookd makes (ids, times, state) from object J. */
+static void
+ctl_strip(cJSON *j, const char *const *drop)
+{
+	for (; *drop != NULL; drop++)
+		cJSON_DeleteItemFromObjectCaseSensitive(j, *drop);
+}
+
+/*
+ * hookctl export: the webhooks and the named subscriptions as a
+ * configuration file (JSON, which a YAML reader takes too), without
+ * secrets: a header value stays "[redacted]", which keeps the stored
+ * one when the file is applied; sources by webhook name.
+ */
+static void
+cmd_export(void)
+{
+	static const char *const wh_drop[] = {
+	    "id", "url", "createdAt", "updatedAt", "managedBy", NULL};
+	static const char *const sub_drop[] = {"id", "createdAt", "updatedAt",
+	    "managedBy", "disabledReason", NULL};
+	cJSON *root = cJSON_CreateObject(), *whs, *subs, *out, *e, *next, *src,
+	      *s;
+	const cJSON *w;
+	char *text;
+	int skipped = 0;
+
+	whs = cJSON_CreateArray();
+	subs = cJSON_CreateArray();
+	ctl_all("/api/webhooks", whs);
+	ctl_all("/api/subscriptions", subs);
+	out = cJSON_AddArrayToObject(root, "subscriptions");
+	for (e = subs->child; e != NULL; e = next) {
+		next = e->next;
+		if (!cJSON_IsString(
+		        cJSON_GetObjectItemCaseSensitive(e, "name"))) {
+			skipped++;
+			continue;
+		}
+		ctl_strip(e, sub_drop);
+		/* Sources by name: ids are one store's. */
+		src = cJSON_GetObjectItemCaseSensitive(e, "sources");
+		cJSON_ArrayForEach(s, src)
+			cJSON_ArrayForEach(w, whs)
+				if (cJSON_IsString(s) &&
+				    strcmp(s->valuestring, str(w, "id")) == 0)
+					cJSON_SetValuestring(s, str(w, "name"));
+		cJSON_AddItemToArray(out, cJSON_DetachItemViaPointer(subs, e));
+	}
+	cJSON_ArrayForEach(e, whs)
+		ctl_strip(e, wh_drop);
+	/* Webhooks first, as the file reads best. */
+	cJSON_DetachItemViaPointer(root, out);
+	cJSON_AddItemToObject(root, "webhooks", whs);
+	cJSON_AddItemToObject(root, "subscriptions", out);
+	whs = NULL;
+	if ((text = cJSON_Print(root)) == NULL)
+		die(1, "out of memory");
+	printf("%s\n", text);
+	if (skipped > 0)
+		fprintf(stderr,
+		    "hookctl: %d subscription%s without a name left out (a "
+		    "configuration file names each)\n",
+		    skipped, skipped == 1 ? "" : "s");
+	free(text);
+	cJSON_Delete(subs);
+	cJSON_Delete(whs);
+	cJSON_Delete(root);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1042,7 +1145,7 @@ main(int argc, char **argv)
 	cmd = argv[i++];
 	if (strcmp(cmd, "webhooks") != 0 && strcmp(cmd, "subs") != 0 &&
 	    strcmp(cmd, "events") != 0 && strcmp(cmd, "deliveries") != 0 &&
-	    strcmp(cmd, "stats") != 0)
+	    strcmp(cmd, "stats") != 0 && strcmp(cmd, "export") != 0)
 		die(2, "unknown command %s (see hookctl --help)", cmd);
 	/* --json may also come after the command. */
 	for (int k = i; k < argc; k++)
@@ -1064,6 +1167,8 @@ main(int argc, char **argv)
 		cmd_events(argc - i, argv + i);
 	else if (strcmp(cmd, "deliveries") == 0)
 		cmd_deliveries(argc - i, argv + i);
+	else if (strcmp(cmd, "export") == 0)
+		cmd_export();
 	else
 		cmd_stats(argc - i, argv + i);
 	free(ctl_token);

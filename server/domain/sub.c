@@ -77,6 +77,19 @@ hk_sub_find(const char *id)
 	return hk_map_get(&sub_by_id, id, strlen(id));
 }
 
+struct hk_sub *
+hk_sub_find_any(const char *id)
+{
+	struct hk_sub *s;
+
+	if ((s = hk_sub_find(id)) != NULL)
+		return s;
+	TAILQ_FOREACH(s, &sub_list, sb_entry)
+		if (s->sb_name != NULL && strcmp(s->sb_name, id) == 0)
+			return s;
+	return NULL;
+}
+
 static void
 sub_wipe(char *s)
 {
@@ -93,6 +106,7 @@ sub_free(struct hk_sub *s)
 
 	if (s == NULL)
 		return;
+	free(s->sb_name);
 	free(s->sb_url);
 	for (i = 0; i < s->sb_nevents; i++)
 		free(s->sb_events[i]);
@@ -170,6 +184,12 @@ hk_sub_public(const struct hk_sub *s)
 	if ((j = cJSON_CreateObject()) == NULL)
 		return NULL;
 	cJSON_AddStringToObject(j, "id", s->sb_id);
+	if (s->sb_name != NULL)
+		cJSON_AddStringToObject(j, "name", s->sb_name);
+	else
+		cJSON_AddNullToObject(j, "name");
+	if (s->sb_managed)
+		cJSON_AddStringToObject(j, "managedBy", "config");
 	cJSON_AddStringToObject(j, "url", s->sb_url);
 	if ((a = cJSON_AddArrayToObject(j, "events")) != NULL)
 		for (i = 0; i < s->sb_nevents; i++)
@@ -493,6 +513,24 @@ sub_set_headers(void *obj, const cJSON *v, struct hk_check *ck)
 	return 0;
 }
 
+static int
+sub_name_ok(const void *obj, const cJSON *v, struct hk_check *ck)
+{
+	(void)obj;
+	(void)ck;
+	return cJSON_IsString(v) && v->valuestring[0] != '\0' &&
+	        !hk_check_slug(v->valuestring, HOOKD_NAME_MAX, "sub_")
+	    ? -1
+	    : 0;
+}
+
+static int
+sub_set_managed(void *obj, const cJSON *v, struct hk_check *ck)
+{
+	(void)ck;
+	return hk_managed_set(&((struct hk_sub *)obj)->sb_managed, v);
+}
+
 /* A template obeys the rule of lib/tmpl.c, the preview's too. */
 static int
 sub_template_ok(const void *obj, const cJSON *v, struct hk_check *ck)
@@ -556,6 +594,20 @@ static const struct hk_check_row sub_retry_rows[] = {
 
 /* The members of a subscription body, in the order they are judged. */
 static const struct hk_check_row sub_rows[] = {
+    {.ck_name = "name",
+        .ck_type = HK_CHECK_STR,
+        .ck_flags = HK_CHECK_NULL | HK_CHECK_EMPTY,
+        SUB_AT(sb_name),
+        .ck_ok = sub_name_ok,
+        /* clang-format off */
+        .ck_msg = "name must be null or a slug of 1-" HK_CHECK_NUM(HOOKD_NAME_MAX)
+                  " characters [a-z0-9._-], "
+                  "starting with a letter or digit, not with sub_"},
+    /* clang-format on */
+    {.ck_name = "managedBy",
+        .ck_type = HK_CHECK_ANY,
+        .ck_set = sub_set_managed,
+        .ck_msg = "managedBy must be \"config\" or null"},
     {.ck_name = "url",
         .ck_type = HK_CHECK_STR,
         .ck_flags = HK_CHECK_NEED,
@@ -934,9 +986,64 @@ struct sub_op {
 	char *reason;
 	char err[256]; /* a change refused: the 400's message */
 	int target; /* ... because the target is not allowed */
+	char *name; /* the name it holds in sub_names until done */
 	hk_sub_done_fn done;
 	void *arg;
 };
+
+/*
+ * Names taken by changes not yet committed: a name is unique among the
+ * cached subscriptions and these, so two calls at once cannot both
+ * take it.
+ */
+static struct hk_map sub_names = HK_MAP_INIT;
+
+/* Whether NAME is another subscription's than ID's, or being taken. */
+static int
+sub_name_taken(const char *name, const char *id)
+{
+	const struct hk_sub *s;
+	const char *p;
+
+	TAILQ_FOREACH(s, &sub_list, sb_entry)
+		if (s->sb_name != NULL && strcmp(s->sb_name, name) == 0 &&
+		    strcmp(s->sb_id, id) != 0)
+			return 1;
+	p = hk_map_get(&sub_names, name, strlen(name));
+	return p != NULL && strcmp(p, id) != 0;
+}
+
+/* Holds O's name until it is done; HK_EEXIST when it is taken. */
+static int
+sub_name_hold(struct sub_op *o, const struct hk_sub *s)
+{
+	if (s == NULL || s->sb_name == NULL)
+		return 0;
+	if (sub_name_taken(s->sb_name, s->sb_id)) {
+		snprintf(o->err, sizeof(o->err),
+		    "a subscription named %s exists", s->sb_name);
+		return HK_EEXIST;
+	}
+	if ((o->name = strdup(s->sb_name)) == NULL ||
+	    hk_map_put(&sub_names, o->name, strlen(o->name), o->rec.rc_id) !=
+	        0) {
+		free(o->name);
+		o->name = NULL;
+		return HK_ENOMEM;
+	}
+	return 0;
+}
+
+static void
+sub_name_release(struct sub_op *o)
+{
+	if (o->name == NULL)
+		return;
+	if (hk_map_get(&sub_names, o->name, strlen(o->name)) == o->rec.rc_id)
+		hk_map_del(&sub_names, o->name, strlen(o->name));
+	free(o->name);
+	o->name = NULL;
+}
 
 /* Whether S has custom headers. */
 static int
@@ -1009,6 +1116,7 @@ sub_reset(struct hk_sub *s)
 	size_t i;
 
 	sub_set_str(&s->sb_url, NULL);
+	sub_set_str(&s->sb_name, NULL);
 	for (i = 0; i < s->sb_nevents; i++)
 		free(s->sb_events[i]);
 	free(s->sb_events);
@@ -1162,6 +1270,7 @@ sub_modify(struct hk_st_record *rec, const char *old, size_t len)
 static void
 sub_op_free(struct sub_op *o)
 {
+	sub_name_release(o);
 	sub_free(o->new);
 	free(o->record);
 	cJSON_Delete(o->patch);
@@ -1292,6 +1401,11 @@ sub_submit(struct sub_op *o)
 	o->rec.rc_op.so_done = sub_op_done;
 	o->rec.rc_modify = o->kind == SUB_DELETE ? NULL : sub_modify;
 	o->rec.rc_arg = o;
+	if ((o->kind == SUB_CREATE || o->kind == SUB_UPDATE) &&
+	    (rc = sub_name_hold(o, o->new)) != 0) {
+		sub_op_finish(o, rc, 0);
+		return rc;
+	}
 	if (o->kind == SUB_CREATE) {
 		o->rec.rc_verb = HK_ST_CREATE;
 		if (sub_seal(o->new, 1, 1) != 0 ||

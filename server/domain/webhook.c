@@ -229,6 +229,8 @@ hk_webhook_public(const struct hk_webhook *wh)
 		cJSON_AddStringToObject(j, "description", wh->wh_description);
 	else
 		cJSON_AddNullToObject(j, "description");
+	if (wh->wh_managed)
+		cJSON_AddStringToObject(j, "managedBy", "config");
 	cJSON_AddStringToObject(j, "auth", wh_auths[wh->wh_auth]);
 	if ((sig = cJSON_AddObjectToObject(j, "signature")) != NULL) {
 		cJSON_AddStringToObject(
@@ -288,21 +290,29 @@ wh_record(const struct hk_webhook *wh)
 	return j;
 }
 
+int
+hk_managed_set(int *managed, const cJSON *v)
+{
+	if (cJSON_IsNull(v))
+		*managed = 0;
+	else if (cJSON_IsString(v) && strcmp(v->valuestring, "config") == 0)
+		*managed = 1;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+wh_set_managed(void *obj, const cJSON *v, struct hk_check *ck)
+{
+	(void)ck;
+	return hk_managed_set(&((struct hk_webhook *)obj)->wh_managed, v);
+}
+
 static int
 wh_name_valid(const char *s)
 {
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > HOOKD_NAME_MAX || strncmp(s, "wh_", 3) == 0)
-		return 0;
-	if (!islower((unsigned char)s[0]) && !isdigit((unsigned char)s[0]))
-		return 0;
-	for (i = 1; i < n; i++)
-		if (!islower((unsigned char)s[i]) &&
-		    !isdigit((unsigned char)s[i]) && s[i] != '.' &&
-		    s[i] != '_' && s[i] != '-')
-			return 0;
-	return 1;
+	return hk_check_slug(s, HOOKD_NAME_MAX, "wh_");
 }
 
 /* An HTTP header name: RFC 9110 token characters. */
@@ -328,6 +338,26 @@ wh_set_name(void *obj, const cJSON *v, struct hk_check *ck)
 	if (!wh_name_valid(v->valuestring))
 		return -1;
 	snprintf(wh->wh_name, sizeof(wh->wh_name), "%s", v->valuestring);
+	return 0;
+}
+
+/*
+ * A token given (by the configuration file, from its tokenFile): kept
+ * as its hash, like one hookd made.
+ */
+static int
+wh_set_token(void *obj, const cJSON *v, struct hk_check *ck)
+{
+	struct hk_webhook *wh = obj;
+	size_t i, n = strlen(v->valuestring);
+
+	(void)ck;
+	if (!cJSON_IsString(v) || n < 16 || n >= HK_TOKEN_LEN)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (v->valuestring[i] <= ' ' || v->valuestring[i] > '~')
+			return -1;
+	hk_token_hash(v->valuestring, n, wh->wh_token_hash);
 	return 0;
 }
 
@@ -465,6 +495,14 @@ static const struct hk_check_row wh_rows[] = {
         WH_AT(wh_description),
         .ck_ok = wh_description_ok,
         .ck_msg = "description must be a string"},
+    {.ck_name = "token",
+        .ck_type = HK_CHECK_STR,
+        .ck_set = wh_set_token,
+        .ck_msg = "token must be 16-49 visible ASCII characters"},
+    {.ck_name = "managedBy",
+        .ck_type = HK_CHECK_ANY,
+        .ck_set = wh_set_managed,
+        .ck_msg = "managedBy must be \"config\" or null"},
     {.ck_name = "provider",
         .ck_type = HK_CHECK_ANY,
         .ck_set = wh_set_provider,
@@ -955,6 +993,12 @@ hk_webhook_create(cJSON *body, hk_webhook_done_fn done, void *arg)
 	wh->wh_tolerance = HK_SIG_TOLERANCE;
 	wh->wh_enabled = 1;
 	rc = wh_apply_json(wh, body, WH_J_CREATE, o->err, sizeof(o->err));
+	/* A token given is the one the answer shows (once, as ever). */
+	if (rc == 0 &&
+	    cJSON_IsString(cJSON_GetObjectItemCaseSensitive(body, "token")))
+		snprintf(o->token, sizeof(o->token), "%s",
+		    cJSON_GetObjectItemCaseSensitive(body, "token")
+		        ->valuestring);
 	cJSON_Delete(body);
 	if (rc != 0) {
 		wh_op_finish(o, HK_EINVAL, 0);
@@ -975,7 +1019,8 @@ hk_webhook_create(cJSON *body, hk_webhook_done_fn done, void *arg)
 	}
 	hk_id_new("wh_", wh->wh_id);
 	snprintf(o->rec.rc_id, sizeof(o->rec.rc_id), "%s", wh->wh_id);
-	hk_token_new("whtok_", o->token);
+	if (o->token[0] == '\0')
+		hk_token_new("whtok_", o->token);
 	hk_token_hash(o->token, strlen(o->token), wh->wh_token_hash);
 	wh->wh_created = wh->wh_updated = o->ms;
 	wh_submit(o);

@@ -185,8 +185,11 @@ lm_open(const struct hk_st_conf *sc, char **cause)
 	c.sc_mapsize = sc->sc_mapsize;
 	c.sc_highwater = sc->sc_highwater;
 	c.sc_kick = lm_kick;
+	c.sc_readonly = sc->sc_readonly;
 	if ((rc = hk_store_open(&lm.st, &c, cause)) != 0)
 		return rc;
+	if (sc->sc_readonly)
+		return 0;
 	lm.ready = event_new(sc->sc_base, hk_store_fd(lm.st),
 	    EV_READ | EV_PERSIST, lm_ready, NULL);
 	lm.flush = event_new(sc->sc_base, -1, 0, lm_flush, NULL);

@@ -46,6 +46,7 @@ struct hk_store {
 	 * writes nothing more until hookd is restarted; reads go on.
 	 */
 	int st_broken;
+	int st_readonly; /* store_open_readonly's: no writer */
 	/* Loop thread only: */
 	size_t st_inflight;
 	struct hk_store_op *st_phead, **st_ptail; /* submitted, not handed on */
@@ -543,6 +544,64 @@ store_check_file(const char *dir, char **cause)
 	return 0;
 }
 
+/*
+ * The store read and nothing else: no writer, no lock of ours, nothing
+ * created; its databases must all be there (else HK_ENOTFOUND too).
+ */
+static int
+store_open_readonly(struct hk_store *st, struct hk_store **stp,
+    const struct hk_store_conf *conf, char **cause)
+{
+	char path[4096];
+	MDB_txn *txn;
+	int i, rc;
+
+	snprintf(path, sizeof(path), "%s/data.mdb", conf->sc_dir);
+	if (access(path, F_OK) != 0) {
+		free(st);
+		return HK_ENOTFOUND;
+	}
+	if ((rc = store_check_file(conf->sc_dir, cause)) != 0)
+		goto fail;
+	if ((rc = mdb_env_create(&st->st_env)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(st->st_env, STORE_MAXDBS)) != 0 ||
+	    (rc = mdb_env_set_mapsize(st->st_env, conf->sc_mapsize)) != 0 ||
+	    (rc = mdb_env_open(st->st_env, conf->sc_dir, MDB_RDONLY, 0600)) !=
+	        0 ||
+	    (rc = mdb_txn_begin(st->st_env, NULL, MDB_RDONLY, &txn)) != 0) {
+		if (asprintf(cause, "%s: lmdb: %s", conf->sc_dir,
+		        mdb_strerror(rc)) == -1)
+			*cause = NULL;
+		rc = hk_store_err(rc);
+		goto fail;
+	}
+	for (i = 0; i < HK_DB_COUNT; i++)
+		if ((rc = mdb_dbi_open(
+		         txn, store_dbnames[i], 0, &st->st_dbi[i])) != 0) {
+			mdb_txn_abort(txn);
+			rc = rc == MDB_NOTFOUND ? HK_ENOTFOUND
+			                        : hk_store_err(rc);
+			goto fail;
+		}
+	/* A commit, even of a reader, makes the handles the environment's. */
+	if ((rc = mdb_txn_commit(txn)) != 0 ||
+	    (rc = mdb_txn_begin(st->st_env, NULL, MDB_RDONLY, &st->st_rtxn)) !=
+	        0) {
+		rc = hk_store_err(rc);
+		goto fail;
+	}
+	mdb_txn_reset(st->st_rtxn);
+	st->st_readonly = 1;
+	st->st_closing = 1; /* submits are refused */
+	*stp = st;
+	return 0;
+fail:
+	if (st->st_env != NULL)
+		mdb_env_close(st->st_env);
+	free(st);
+	return rc;
+}
+
 int
 hk_store_open(
     struct hk_store **stp, const struct hk_store_conf *conf, char **cause)
@@ -560,13 +619,16 @@ hk_store_open(
 	st->st_kick = conf->sc_kick;
 	st->st_kick_arg = conf->sc_kick_arg;
 	st->st_highwater = conf->sc_highwater > 0 ? conf->sc_highwater : 90;
-	if (mkdir(conf->sc_dir, 0700) == -1 && errno != EEXIST) {
+	if (!conf->sc_readonly && mkdir(conf->sc_dir, 0700) == -1 &&
+	    errno != EEXIST) {
 		if (asprintf(cause, "%s: %s", conf->sc_dir, strerror(errno)) ==
 		    -1)
 			*cause = NULL;
 		rc = HK_EIO;
 		goto fail;
 	}
+	if (conf->sc_readonly)
+		return store_open_readonly(st, stp, conf, cause);
 	if ((rc = store_check_file(conf->sc_dir, cause)) != 0)
 		goto fail;
 	if ((rc = mdb_env_create(&st->st_env)) != 0 ||
@@ -628,6 +690,12 @@ hk_store_close(struct hk_store *st)
 {
 	if (st == NULL)
 		return;
+	if (st->st_readonly) {
+		mdb_txn_abort(st->st_rtxn);
+		mdb_env_close(st->st_env);
+		free(st);
+		return;
+	}
 	hk_store_flush(st);
 	pthread_mutex_lock(&st->st_lock);
 	st->st_closing = 1;

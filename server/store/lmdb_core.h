@@ -77,6 +77,11 @@ struct hk_store_conf {
 	 */
 	void (*sc_kick)(void *);
 	void *sc_kick_arg;
+	/*
+	 * Read-only (hookd --check): the environment opened MDB_RDONLY, no
+	 * writer, nothing written; HK_ENOTFOUND when there is no store yet.
+	 */
+	int sc_readonly;
 };
 
 struct hk_store_usage {

@@ -60,6 +60,9 @@ struct hk_st_conf {
 	size_t sc_mapsize; /* LMDB: the map's size in bytes */
 	int sc_highwater; /* percent of the space above which hk_st_full */
 	struct event_base *sc_base; /* the loop the engine answers on */
+	/* Read only (hookd --check): nothing written, no writer started;
+	 * hk_st_open answers HK_ENOTFOUND when there is no store yet. */
+	int sc_readonly;
 };
 
 /* Opens (creating) the store and starts its writer. 0, or a code and
