@@ -719,7 +719,7 @@ struct hk_stats {
 	uint64_t s_purged_deliveries;
 };
 
-/* stats.c: windows, percentiles, /api/stats and /metrics. */
+/* domain/stats.c: the figures' collection (read: domain/stats.h). */
 /* One request to WEBHOOK answered STATUS (CODE: its error, or NULL). */
 void hk_stats_ingest(
     const char *webhook, int status, const char *code, int64_t latency_us);
@@ -730,10 +730,12 @@ void hk_stats_first_success(int64_t since_event_us);
 /* Drops the series of a deleted webhook or subscription. */
 void hk_stats_forget(const char *id);
 void hk_stats_free(void);
-void hk_stats_all(struct evhttp_request *);
+
 /* templates.c: POST /api/templates/preview. */
 void hk_template_route(struct evhttp_request *, char **seg, int nseg);
 
+/* api/stats.c: /api/stats, an entity's stats, history and /metrics. */
+void hk_stats_all(struct evhttp_request *);
 /* GET /api/stats/history: the last hour's and day's slots, oldest first. */
 void hk_stats_history(struct evhttp_request *);
 void hk_stats_entity(struct evhttp_request *, const char *id);
