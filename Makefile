@@ -14,7 +14,7 @@ SERVER = main config log \
 	api/admin api/webhooks api/subscriptions api/events api/deliveries \
 	api/stats api/console api/templates \
 	domain/webhook domain/sub domain/event domain/reqlog domain/purge \
-	domain/stats \
+	domain/stats domain/provider \
 	engine/sender engine/engine \
 	store/store store/lmdb store/lmdb_core store/lmdb_webhook store/lmdb_sub \
 	store/lmdb_event store/lmdb_delivery store/lmdb_log store/lmdb_purge

@@ -305,17 +305,11 @@ void hk_webhook_delete(
 /* Admin routes under /api/webhooks; SEG are the path segments. */
 void hk_webhook_route(struct evhttp_request *, char **seg, int nseg);
 
-/* provider.c: provider presets (proto/http.md Providers), rows of one table. */
+/*
+ * domain/provider.c: provider presets (proto/http.md Providers), rows of
+ * one table (their columns: domain/provider.h).
+ */
 struct hk_provider;
-
-/* The answer to a handshake, which ingest sends and logs. */
-struct hk_handshake {
-	int hs_status; /* 200, or the refusal's status */
-	const char *hs_code; /* "handshake", or the refusal's error code */
-	const char *hs_msg; /* the refusal's message */
-	const char *hs_ctype; /* of HS_BODY (200 only) */
-	struct hk_buf hs_body; /* the caller frees it */
-};
 
 /*
  * Applies member provider V (a name, or null) to WH, presetting auth,
@@ -331,6 +325,17 @@ void hk_provider_public(const struct hk_webhook *, cJSON *j);
 const char *hk_provider_name(const struct hk_provider *);
 /* Whether WH takes forms without a payload field as JSON objects. */
 int hk_provider_forms(const struct hk_webhook *);
+
+/* listen/provider.c: a provider's requests, read by its row. */
+/* The answer to a handshake, which ingest sends and logs. */
+struct hk_handshake {
+	int hs_status; /* 200, or the refusal's status */
+	const char *hs_code; /* "handshake", or the refusal's error code */
+	const char *hs_msg; /* the refusal's message */
+	const char *hs_ctype; /* of HS_BODY (200 only) */
+	struct hk_buf hs_body; /* the caller frees it */
+};
+
 /*
  * The event type of WH's provider for this request into OUT (before the
  * prefix; FORM: the body was a form without payload). 1 found, 0 none
