@@ -143,6 +143,7 @@ run: deps all
 	./server/hookd --data ./data $(ARGS)
 
 test:
+	scripts/layers
 	scripts/deps test
 	$(MAKE) asan fuzz build/fault/diskfail.so
 	scripts/runtests build/asan
