@@ -14,7 +14,7 @@ SERVER = main config log \
 	api/admin api/webhooks api/subscriptions api/events api/deliveries \
 	api/stats api/console api/templates \
 	domain/webhook domain/sub domain/event domain/reqlog domain/purge \
-	domain/cfgfile \
+	domain/stats domain/provider domain/cfgfile \
 	engine/sender engine/engine \
 	store/store store/lmdb store/lmdb_core store/lmdb_webhook store/lmdb_sub \
 	store/lmdb_event store/lmdb_delivery store/lmdb_log store/lmdb_purge
@@ -143,6 +143,7 @@ run: deps all
 	./server/hookd --data ./data $(ARGS)
 
 test:
+	scripts/layers
 	scripts/deps test
 	$(MAKE) asan fuzz build/fault/diskfail.so
 	scripts/runtests build/asan

@@ -315,17 +315,11 @@ void hk_webhook_delete(
 /* Admin routes under /api/webhooks; SEG are the path segments. */
 void hk_webhook_route(struct evhttp_request *, char **seg, int nseg);
 
-/* provider.c: provider presets (proto/http.md Providers), rows of one table. */
+/*
+ * domain/provider.c: provider presets (proto/http.md Providers), rows of
+ * one table (their columns: domain/provider.h).
+ */
 struct hk_provider;
-
-/* The answer to a handshake, which ingest sends and logs. */
-struct hk_handshake {
-	int hs_status; /* 200, or the refusal's status */
-	const char *hs_code; /* "handshake", or the refusal's error code */
-	const char *hs_msg; /* the refusal's message */
-	const char *hs_ctype; /* of HS_BODY (200 only) */
-	struct hk_buf hs_body; /* the caller frees it */
-};
 
 /*
  * Applies member provider V (a name, or null) to WH, presetting auth,
@@ -341,6 +335,17 @@ void hk_provider_public(const struct hk_webhook *, cJSON *j);
 const char *hk_provider_name(const struct hk_provider *);
 /* Whether WH takes forms without a payload field as JSON objects. */
 int hk_provider_forms(const struct hk_webhook *);
+
+/* listen/provider.c: a provider's requests, read by its row. */
+/* The answer to a handshake, which ingest sends and logs. */
+struct hk_handshake {
+	int hs_status; /* 200, or the refusal's status */
+	const char *hs_code; /* "handshake", or the refusal's error code */
+	const char *hs_msg; /* the refusal's message */
+	const char *hs_ctype; /* of HS_BODY (200 only) */
+	struct hk_buf hs_body; /* the caller frees it */
+};
+
 /*
  * The event type of WH's provider for this request into OUT (before the
  * prefix; FORM: the body was a form without payload). 1 found, 0 none
@@ -763,7 +768,7 @@ struct hk_stats {
 	uint64_t s_purged_deliveries;
 };
 
-/* stats.c: windows, percentiles, /api/stats and /metrics. */
+/* domain/stats.c: the figures' collection (read: domain/stats.h). */
 /* One request to WEBHOOK answered STATUS (CODE: its error, or NULL). */
 void hk_stats_ingest(
     const char *webhook, int status, const char *code, int64_t latency_us);
@@ -774,10 +779,12 @@ void hk_stats_first_success(int64_t since_event_us);
 /* Drops the series of a deleted webhook or subscription. */
 void hk_stats_forget(const char *id);
 void hk_stats_free(void);
-void hk_stats_all(struct evhttp_request *);
+
 /* templates.c: POST /api/templates/preview. */
 void hk_template_route(struct evhttp_request *, char **seg, int nseg);
 
+/* api/stats.c: /api/stats, an entity's stats, history and /metrics. */
+void hk_stats_all(struct evhttp_request *);
 /* GET /api/stats/history: the last hour's and day's slots, oldest first. */
 void hk_stats_history(struct evhttp_request *);
 void hk_stats_entity(struct evhttp_request *, const char *id);

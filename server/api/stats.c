@@ -1,15 +1,10 @@
 /*
- * stats.c: the figures of proto/api.md, /api/stats, per-webhook and
- * per-subscription stats, and /metrics.
- *
- * Everything lives in fixed memory on the loop. A series (one per webhook
- * and per subscription, and a few global ones) keeps lifetime counters
- * and a latency histogram for Prometheus, and three rings of slots for
- * the 1 min, 1 h and 24 h windows: 12 slots of 5 s, 12 of 5 min, 24 of
- * 1 h, each slot a count, an error count and a histogram. A slot is
- * reused when its time comes round again, so a series costs the same
- * whatever the traffic. Percentiles are read off the histogram (the upper
- * bound of the bucket the rank falls in).
+ * stats.c: the figures of proto/api.md rendered: /api/stats, the
+ * per-webhook and per-subscription stats, /api/stats/history and
+ * /metrics. domain/stats.c collects them; this file only reads its
+ * series (domain/stats.h) on the loop thread and answers, 500 when the
+ * answer cannot be allocated. Percentiles are read off the histogram
+ * (the upper bound of the bucket the rank falls in).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,168 +13,11 @@
 #include <event2/buffer.h>
 
 #include "clock.h"
+#include "domain/stats.h"
 #include "hk.h"
 #include "hookd.h"
 
-/* Histogram bucket upper bounds, in milliseconds; the last is +Inf. */
-static const double stats_le_ms[] = {
-    1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000};
-#define NB (HK_NELEM(stats_le_ms) + 1)
-
-struct slot {
-	int64_t epoch; /* which slot-length period this slot holds */
-	uint32_t n, err;
-	uint32_t h[NB];
-};
-
-struct ring {
-	int64_t len_s; /* slot length */
-	size_t nslots;
-	struct slot *s;
-};
-
-struct hk_series {
-	uint64_t n, err; /* lifetime */
-	uint64_t h[NB]; /* lifetime histogram */
-	double sum_s; /* lifetime latency sum, seconds */
-	struct slot m[12], hr[12], d[24];
-};
-
-static struct hk_map stats_series = HK_MAP_INIT;
-static struct hk_series stats_ingest, stats_attempt, stats_first;
-static uint64_t stats_rejected[16];
-static const char *const stats_codes[] = {"invalid_json", "bad_request",
-    "missing_token", "invalid_token", "missing_signature", "invalid_signature",
-    "timestamp_out_of_tolerance", "webhook_disabled", "not_found",
-    "method_not_allowed", "payload_too_large", "unsupported_media_type",
-    "rate_limited", "unavailable"};
-
-static struct hk_series *
-stats_get(const char *id, int create)
-{
-	struct hk_series *s = hk_map_get(&stats_series, id, strlen(id));
-
-	if (s == NULL && create && (s = calloc(1, sizeof(*s))) != NULL &&
-	    hk_map_put(&stats_series, id, strlen(id), s) != 0) {
-		free(s);
-		s = NULL;
-	}
-	return s;
-}
-
-static size_t
-stats_bucket(int64_t us)
-{
-	size_t i;
-
-	for (i = 0; i < NB - 1; i++)
-		if ((double)us <= stats_le_ms[i] * 1000)
-			break;
-	return i;
-}
-
-static void
-stats_slot_add(struct slot *ring, size_t nslots, int64_t len_s, int64_t now_s,
-    int err, size_t b)
-{
-	int64_t epoch = now_s / len_s;
-	struct slot *sl = &ring[epoch % (int64_t)nslots];
-
-	if (sl->epoch != epoch) {
-		memset(sl, 0, sizeof(*sl));
-		sl->epoch = epoch;
-	}
-	sl->n++;
-	sl->err += err;
-	sl->h[b]++;
-}
-
-static void
-stats_add(struct hk_series *s, int err, int64_t latency_us)
-{
-	int64_t now_s = hk_now_ms() / 1000;
-	size_t b = stats_bucket(latency_us);
-
-	if (s == NULL)
-		return;
-	s->n++;
-	s->err += err;
-	s->h[b]++;
-	s->sum_s += (double)latency_us / 1e6;
-	stats_slot_add(s->m, HK_NELEM(s->m), 5, now_s, err, b);
-	stats_slot_add(s->hr, HK_NELEM(s->hr), 300, now_s, err, b);
-	stats_slot_add(s->d, HK_NELEM(s->d), 3600, now_s, err, b);
-}
-
-void
-hk_stats_ingest(
-    const char *webhook, int status, const char *code, int64_t latency_us)
-{
-	size_t i;
-	int err = status >= 300;
-
-	if (code != NULL && strcmp(code, "duplicate") != 0)
-		for (i = 0; i < HK_NELEM(stats_codes); i++)
-			if (strcmp(code, stats_codes[i]) == 0)
-				stats_rejected[i]++;
-	if (status == 202)
-		stats_add(&stats_ingest, 0, latency_us);
-	if (webhook != NULL)
-		stats_add(stats_get(webhook, 1), err, latency_us);
-}
-
-void
-hk_stats_attempt(const char *sub, int ok, int64_t latency_us)
-{
-	stats_add(&stats_attempt, !ok, latency_us);
-	if (sub != NULL)
-		stats_add(stats_get(sub, 1), !ok, latency_us);
-}
-
-void
-hk_stats_first_success(int64_t since_event_us)
-{
-	stats_add(&stats_first, 0, since_event_us);
-}
-
-void
-hk_stats_forget(const char *id)
-{
-	free(hk_map_del(&stats_series, id, strlen(id)));
-}
-
-static void
-stats_free_one(void *v)
-{
-	free(v);
-}
-
-void
-hk_stats_free(void)
-{
-	hk_map_foreach(&stats_series, stats_free_one);
-	hk_map_free(&stats_series);
-}
-
-/* Sums the slots of RING that fall in the window ending now. */
-static void
-stats_window(
-    const struct slot *ring, size_t nslots, int64_t len_s, struct slot *out)
-{
-	int64_t now = hk_now_ms() / 1000 / len_s;
-	size_t i, b;
-
-	memset(out, 0, sizeof(*out));
-	for (i = 0; i < nslots; i++) {
-		if (ring[i].epoch <= now - (int64_t)nslots ||
-		    ring[i].epoch > now || ring[i].n == 0)
-			continue;
-		out->n += ring[i].n;
-		out->err += ring[i].err;
-		for (b = 0; b < NB; b++)
-			out->h[b] += ring[i].h[b];
-	}
-}
+#define NB HK_STATS_NB
 
 /* The upper bound (ms) of the bucket where quantile Q falls; -1: none. */
 static double
@@ -193,15 +31,15 @@ stats_quantile(const uint32_t *h, uint32_t n, double q)
 	for (b = 0; b < NB; b++) {
 		seen += h[b];
 		if (seen >= rank)
-			return b < NB - 1 ? stats_le_ms[b]
-			                  : stats_le_ms[NB - 2];
+			return b < NB - 1 ? hk_stats_le_ms[b]
+			                  : hk_stats_le_ms[NB - 2];
 	}
-	return stats_le_ms[NB - 2];
+	return hk_stats_le_ms[NB - 2];
 }
 
 static void
-stats_json_window(
-    struct hk_buf *b, const char *name, const struct slot *w, double seconds)
+stats_json_window(struct hk_buf *b, const char *name,
+    const struct hk_stats_slot *w, double seconds)
 {
 	double p50 = stats_quantile(w->h, w->n, 0.5);
 	double p90 = stats_quantile(w->h, w->n, 0.9);
@@ -226,30 +64,21 @@ static void
 stats_json_series(struct hk_buf *b, const struct hk_series *s)
 {
 	static const struct hk_series zero;
-	struct slot w;
+	struct hk_stats_slot w;
 
 	if (s == NULL)
 		s = &zero;
 	hk_buf_addc(b, '{');
-	stats_window(s->m, HK_NELEM(s->m), 5, &w);
+	hk_stats_window(s->m, HK_NELEM(s->m), HK_STATS_MIN_S, &w);
 	stats_json_window(b, "1m", &w, 60);
 	hk_buf_addc(b, ',');
-	stats_window(s->hr, HK_NELEM(s->hr), 300, &w);
+	hk_stats_window(s->hr, HK_NELEM(s->hr), HK_STATS_HOUR_S, &w);
 	stats_json_window(b, "1h", &w, 3600);
 	hk_buf_addc(b, ',');
-	stats_window(s->d, HK_NELEM(s->d), 3600, &w);
+	hk_stats_window(s->d, HK_NELEM(s->d), HK_STATS_DAY_S, &w);
 	stats_json_window(b, "24h", &w, 86400);
 	hk_buf_printf(b, ",\"total\":{\"count\":%llu,\"errors\":%llu}}",
 	    (unsigned long long)s->n, (unsigned long long)s->err);
-}
-
-/* The slot of RING holding period EPOCH, or NULL (never, or reused). */
-static const struct slot *
-stats_slot(const struct slot *ring, size_t nslots, int64_t epoch)
-{
-	const struct slot *sl = &ring[epoch % (int64_t)nslots];
-
-	return sl->epoch == epoch && sl->n > 0 ? sl : NULL;
 }
 
 /*
@@ -257,20 +86,21 @@ stats_slot(const struct slot *ring, size_t nslots, int64_t epoch)
  * attempts with their failures and latency.
  */
 static void
-stats_json_slots(struct hk_buf *b, const char *name, const struct slot *ingest,
-    const struct slot *attempt, size_t nslots, int64_t len_s)
+stats_json_slots(struct hk_buf *b, const char *name,
+    const struct hk_stats_slot *ingest, const struct hk_stats_slot *attempt,
+    size_t nslots, int64_t len_s)
 {
-	static const struct slot none;
+	static const struct hk_stats_slot none;
 	int64_t now = hk_now_ms() / 1000 / len_s, e;
-	const struct slot *in, *at;
+	const struct hk_stats_slot *in, *at;
 	char iso[HK_ISO_LEN];
 	double p50, p99;
 
 	hk_buf_printf(b, "\"%s\":{\"slotSeconds\":%lld,\"slots\":[", name,
 	    (long long)len_s);
 	for (e = now - (int64_t)nslots + 1; e <= now; e++) {
-		in = stats_slot(ingest, nslots, e);
-		at = stats_slot(attempt, nslots, e);
+		in = hk_stats_slot(ingest, nslots, e);
+		at = hk_stats_slot(attempt, nslots, e);
 		if (in == NULL)
 			in = &none;
 		if (at == NULL)
@@ -293,14 +123,16 @@ stats_json_slots(struct hk_buf *b, const char *name, const struct slot *ingest,
 void
 hk_stats_history(struct evhttp_request *req)
 {
+	const struct hk_series *in = hk_stats_total(HK_STATS_INGEST);
+	const struct hk_series *at = hk_stats_total(HK_STATS_ATTEMPT);
 	struct hk_buf b = HK_BUF_INIT;
 
 	hk_buf_addc(&b, '{');
-	stats_json_slots(&b, "hour", stats_ingest.hr, stats_attempt.hr,
-	    HK_NELEM(stats_ingest.hr), 300);
+	stats_json_slots(
+	    &b, "hour", in->hr, at->hr, HK_NELEM(in->hr), HK_STATS_HOUR_S);
 	hk_buf_addc(&b, ',');
-	stats_json_slots(&b, "day", stats_ingest.d, stats_attempt.d,
-	    HK_NELEM(stats_ingest.d), 3600);
+	stats_json_slots(
+	    &b, "day", in->d, at->d, HK_NELEM(in->d), HK_STATS_DAY_S);
 	if (hk_buf_adds(&b, "}\n") != 0) {
 		hk_http_error(req, 500, "internal", "out of memory");
 		hk_buf_free(&b);
@@ -317,7 +149,7 @@ hk_stats_entity(struct evhttp_request *req, const char *id)
 	struct hk_buf b = HK_BUF_INIT;
 
 	hk_buf_printf(&b, "{\"id\":\"%s\",\"windows\":", id);
-	stats_json_series(&b, stats_get(id, 0));
+	stats_json_series(&b, hk_stats_series(id));
 	if (hk_buf_adds(&b, "}\n") != 0) {
 		hk_http_error(req, 500, "internal", "out of memory");
 		hk_buf_free(&b);
@@ -367,6 +199,8 @@ hk_stats_all(struct evhttp_request *req)
 	const struct hk_stats *st = &hd->hd_stats;
 	struct hk_buf b = HK_BUF_INIT;
 	struct stats_counts c;
+	const char *code;
+	uint64_t n;
 	size_t i;
 
 	stats_count(&c);
@@ -382,9 +216,9 @@ hk_stats_all(struct evhttp_request *req)
 	    (unsigned long long)st->s_rate_limited,
 	    (unsigned long long)st->s_bytes,
 	    (unsigned long long)st->s_rejected);
-	for (i = 0; i < HK_NELEM(stats_codes); i++)
-		hk_buf_printf(&b, "%s\"%s\":%llu", i > 0 ? "," : "",
-		    stats_codes[i], (unsigned long long)stats_rejected[i]);
+	for (i = 0; (code = hk_stats_code(i, &n)) != NULL; i++)
+		hk_buf_printf(&b, "%s\"%s\":%llu", i > 0 ? "," : "", code,
+		    (unsigned long long)n);
 	hk_buf_printf(&b,
 	    "},\"requestLogDropped\":%llu,\"requestLogSuppressed\":%llu,"
 	    "\"requestLogTrimmed\":%llu},"
@@ -399,11 +233,11 @@ hk_stats_all(struct evhttp_request *req)
 	    (unsigned long long)st->s_failed,
 	    (unsigned long long)st->s_attempts,
 	    (unsigned long long)st->s_retries, c.circuits);
-	stats_json_series(&b, &stats_ingest);
+	stats_json_series(&b, hk_stats_total(HK_STATS_INGEST));
 	hk_buf_adds(&b, ",\"deliveryAttempt\":");
-	stats_json_series(&b, &stats_attempt);
+	stats_json_series(&b, hk_stats_total(HK_STATS_ATTEMPT));
 	hk_buf_adds(&b, ",\"eventToFirstSuccess\":");
-	stats_json_series(&b, &stats_first);
+	stats_json_series(&b, hk_stats_total(HK_STATS_FIRST));
 	hk_buf_printf(&b,
 	    "},\"webhooks\":{\"enabled\":%zu,\"disabled\":%zu},"
 	    "\"subscriptions\":{\"active\":%zu,\"disabled\":%zu},"
@@ -465,7 +299,7 @@ prom_hist(struct hk_buf *b, const char *name, const char *lname,
 		}
 		if (i < NB - 1)
 			hk_buf_printf(b, "le=\"%g\"} %llu\n",
-			    stats_le_ms[i] / 1000, (unsigned long long)cum);
+			    hk_stats_le_ms[i] / 1000, (unsigned long long)cum);
 		else
 			hk_buf_printf(
 			    b, "le=\"+Inf\"} %llu\n", (unsigned long long)cum);
@@ -508,7 +342,9 @@ hk_stats_metrics(struct evhttp_request *req)
 	struct stats_counts c;
 	struct hk_webhook *wh;
 	struct hk_sub *s;
-	struct hk_series *ss;
+	const struct hk_series *ss;
+	const char *code;
+	uint64_t n;
 	size_t i;
 
 	stats_count(&c);
@@ -528,18 +364,18 @@ hk_stats_metrics(struct evhttp_request *req)
 	    "Body bytes received on webhook URLs.", st->s_bytes);
 	prom_head(&b, "hookd_ingest_rejected_total", "counter",
 	    "Requests refused, by error code.");
-	for (i = 0; i < HK_NELEM(stats_codes); i++)
+	for (i = 0; (code = hk_stats_code(i, &n)) != NULL; i++)
 		hk_buf_printf(&b,
-		    "hookd_ingest_rejected_total{code=\"%s\"} %llu\n",
-		    stats_codes[i], (unsigned long long)stats_rejected[i]);
+		    "hookd_ingest_rejected_total{code=\"%s\"} %llu\n", code,
+		    (unsigned long long)n);
 	prom_head(&b, "hookd_ingest_latency_seconds", "histogram",
 	    "Time from a request read to its 202.");
-	prom_hist(
-	    &b, "hookd_ingest_latency_seconds", NULL, NULL, &stats_ingest);
+	prom_hist(&b, "hookd_ingest_latency_seconds", NULL, NULL,
+	    hk_stats_total(HK_STATS_INGEST));
 	prom_head(&b, "hookd_webhook_requests_total", "counter",
 	    "Requests to each webhook, by result.");
 	TAILQ_FOREACH(wh, hk_webhook_all(), wh_entry) {
-		ss = stats_get(wh->wh_id, 0);
+		ss = hk_stats_series(wh->wh_id);
 		hk_buf_printf(&b,
 		    "hookd_webhook_requests_total{webhook=\"%s\","
 		    "name=\"",
@@ -558,7 +394,7 @@ hk_stats_metrics(struct evhttp_request *req)
 	prom_head(&b, "hookd_webhook_latency_seconds", "histogram",
 	    "Time from a webhook request read to its answer.");
 	TAILQ_FOREACH(wh, hk_webhook_all(), wh_entry)
-		if ((ss = stats_get(wh->wh_id, 0)) != NULL)
+		if ((ss = hk_stats_series(wh->wh_id)) != NULL)
 			prom_hist(&b, "hookd_webhook_latency_seconds",
 			    "webhook", wh->wh_id, ss);
 	prom_counter(&b, "hookd_delivery_attempts_total",
@@ -578,15 +414,15 @@ hk_stats_metrics(struct evhttp_request *req)
 	prom_head(&b, "hookd_delivery_attempt_latency_seconds", "histogram",
 	    "Latency of delivery attempts.");
 	prom_hist(&b, "hookd_delivery_attempt_latency_seconds", NULL, NULL,
-	    &stats_attempt);
+	    hk_stats_total(HK_STATS_ATTEMPT));
 	prom_head(&b, "hookd_event_first_success_seconds", "histogram",
 	    "Time from an event's acceptance to its first delivery.");
-	prom_hist(
-	    &b, "hookd_event_first_success_seconds", NULL, NULL, &stats_first);
+	prom_hist(&b, "hookd_event_first_success_seconds", NULL, NULL,
+	    hk_stats_total(HK_STATS_FIRST));
 	prom_head(&b, "hookd_subscription_attempts_total", "counter",
 	    "Attempts to each subscription, by result.");
 	TAILQ_FOREACH(s, hk_sub_all(), sb_entry) {
-		ss = stats_get(s->sb_id, 0);
+		ss = hk_stats_series(s->sb_id);
 		hk_buf_printf(&b,
 		    "hookd_subscription_attempts_total{"
 		    "subscription=\"%s\",result=\"success\"} %llu\n",
@@ -600,7 +436,7 @@ hk_stats_metrics(struct evhttp_request *req)
 	prom_head(&b, "hookd_subscription_latency_seconds", "histogram",
 	    "Attempt latency of each subscription.");
 	TAILQ_FOREACH(s, hk_sub_all(), sb_entry)
-		if ((ss = stats_get(s->sb_id, 0)) != NULL)
+		if ((ss = hk_stats_series(s->sb_id)) != NULL)
 			prom_hist(&b, "hookd_subscription_latency_seconds",
 			    "subscription", s->sb_id, ss);
 	prom_head(&b, "hookd_webhooks", "gauge", "Webhooks by state.");

@@ -1,20 +1,15 @@
 /*
- * provider.c: provider presets, proto/http.md Providers.
- *
- * A provider is a row of pv_rows: the signature scheme it uses (a row of
- * lib/sig.c), whether it hands out the secret, where the event type and
- * the idempotency key are, what a form body means, and its handshake.
- * Setting `provider` on a webhook presets auth `signature`, the scheme
- * and eventPrefix "NAME."; explicit fields in the same body override
- * them. The type and key sources and the handshake are read from the row
- * at each request (unless the webhook sets eventType itself), so they
- * follow the row, not a copy of it in the record.
+ * provider.c: a provider's requests, proto/http.md Providers: its event
+ * type, its idempotency key and its handshake, read from the webhook's
+ * row (domain/provider.c owns the table) at each request, unless the
+ * webhook sets eventType itself.
  *
  * Handshakes (Slack, Zoom on a signed POST; Meta, Dropbox, X on a GET)
  * are answered exactly as each provider documents and store nothing;
- * ingest answers and logs them (hk_handshake). Challenges are echoed
- * only when they are visible ASCII, so an answer never carries bytes a
- * client could not have meant as a token.
+ * ingest answers and logs them (hk_handshake), and frees hs_body.
+ * Challenges are echoed only when they are visible ASCII, so an answer
+ * never carries bytes a client could not have meant as a token. Loop
+ * thread.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +17,7 @@
 
 #include <event2/keyvalq_struct.h>
 
+#include "domain/provider.h"
 #include "hk.h"
 #include "hookd.h"
 #include "jptr.h"
@@ -29,170 +25,10 @@
 
 #define PV_TOKEN_MAX 512 /* the longest challenge echoed */
 
-/* Where a provider's event type or idempotency key is. */
-enum pv_from {
-	PV_NONE, /* nowhere of its own: ingest's defaults */
-	PV_HEADER, /* the request header named */
-	PV_JSON, /* the body's strings at these JSON pointers, first found */
-	PV_FIXED, /* this text */
-	PV_KEY_SUFFIX /* the first top-level body key ending so (X) */
-};
-
 typedef int (*pv_get_fn)(
     struct evhttp_request *, const struct hk_webhook *, struct hk_handshake *);
 typedef int (*pv_post_fn)(const struct hk_webhook *, const char *payload,
     size_t plen, struct hk_handshake *);
-
-struct hk_provider {
-	const char *pv_name;
-	enum hk_scheme pv_scheme;
-	int pv_own_secret; /* the provider hands out the secret */
-	enum pv_from pv_type_from;
-	const char *pv_type[2];
-	int pv_type_slug; /* lower-case, blanks as '_' ("Push Hook") */
-	const char *pv_form_type; /* the type of a form without payload */
-	enum pv_from pv_idem_from;
-	const char *pv_idem;
-	pv_get_fn pv_get; /* a GET handshake, or NULL */
-	pv_post_fn pv_post; /* a POST handshake, or NULL */
-};
-
-static int pv_slack_post(
-    const struct hk_webhook *, const char *, size_t, struct hk_handshake *);
-static int pv_zoom_post(
-    const struct hk_webhook *, const char *, size_t, struct hk_handshake *);
-static int pv_meta_get(
-    struct evhttp_request *, const struct hk_webhook *, struct hk_handshake *);
-static int pv_dropbox_get(
-    struct evhttp_request *, const struct hk_webhook *, struct hk_handshake *);
-static int pv_x_get(
-    struct evhttp_request *, const struct hk_webhook *, struct hk_handshake *);
-
-/*
- * proto/http.md's table. Standard's keys (webhook-id, svix-id) are among
- * ingest's defaults, which every webhook keeps after its provider's own.
- */
-static const struct hk_provider pv_rows[] = {
-    {"github", HK_SCHEME_GITHUB, 0, PV_HEADER, {"X-GitHub-Event"}, 0, NULL,
-        PV_HEADER, "X-GitHub-Delivery", NULL, NULL},
-    {"gitlab", HK_SCHEME_GITLAB, 0, PV_HEADER, {"X-Gitlab-Event"}, 1, NULL,
-        PV_HEADER, "X-Gitlab-Event-UUID", NULL, NULL},
-    {"stripe", HK_SCHEME_STRIPE, 1, PV_JSON, {"/type"}, 0, NULL, PV_JSON, "/id",
-        NULL, NULL},
-    {"slack", HK_SCHEME_SLACK, 1, PV_JSON, {"/event/type", "/type"}, 0,
-        "command", PV_JSON, "/event_id", NULL, pv_slack_post},
-    {"shopify", HK_SCHEME_SHOPIFY, 1, PV_HEADER, {"X-Shopify-Topic"}, 0, NULL,
-        PV_HEADER, "X-Shopify-Webhook-Id", NULL, NULL},
-    {"standard", HK_SCHEME_STANDARD, 0, PV_JSON, {"/type"}, 0, NULL, PV_NONE,
-        NULL, NULL, NULL},
-    {"zoom", HK_SCHEME_ZOOM, 1, PV_JSON, {"/event"}, 0, NULL, PV_NONE, NULL,
-        NULL, pv_zoom_post},
-    {"meta", HK_SCHEME_META, 1, PV_JSON, {"/object"}, 0, NULL, PV_NONE, NULL,
-        pv_meta_get, NULL},
-    {"dropbox", HK_SCHEME_DROPBOX, 1, PV_FIXED, {"change"}, 0, NULL, PV_NONE,
-        NULL, pv_dropbox_get, NULL},
-    {"x", HK_SCHEME_X, 1, PV_KEY_SUFFIX, {"_events"}, 0, NULL, PV_NONE, NULL,
-        pv_x_get, NULL},
-};
-
-const char *
-hk_provider_name(const struct hk_provider *pv)
-{
-	return pv != NULL ? pv->pv_name : NULL;
-}
-
-/* The row named S, or NULL. */
-static const struct hk_provider *
-pv_find(const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < HK_NELEM(pv_rows); i++)
-		if (strcmp(s, pv_rows[i].pv_name) == 0)
-			return &pv_rows[i];
-	return NULL;
-}
-
-/* Presets PV on WH: what a sender of that provider needs. */
-static int
-pv_preset(struct hk_webhook *wh, const struct hk_provider *pv)
-{
-	char *prefix;
-
-	if (asprintf(&prefix, "%s.", pv->pv_name) == -1)
-		return -1;
-	free(wh->wh_prefix);
-	wh->wh_prefix = prefix;
-	wh->wh_auth = HK_AUTH_SIGNATURE;
-	wh->wh_scheme = pv->pv_scheme;
-	wh->wh_provider = pv;
-	return 0;
-}
-
-int
-hk_provider_set(struct hk_webhook *wh, const cJSON *v, char *err, size_t errlen)
-{
-	size_t i;
-	int n;
-
-	if (cJSON_IsNull(v))
-		wh->wh_provider = NULL;
-	else if (!cJSON_IsString(v) || pv_find(v->valuestring) == NULL) {
-		n = snprintf(err, errlen, "provider must be one of");
-		for (i = 0;
-		     i < HK_NELEM(pv_rows) && n > 0 && (size_t)n < errlen; i++)
-			n += snprintf(err + n, errlen - (size_t)n, " %s",
-			    pv_rows[i].pv_name);
-		return -1;
-	} else if (pv_preset(wh, pv_find(v->valuestring)) != 0) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
-int
-hk_provider_check(const struct hk_webhook *wh, char *err, size_t errlen)
-{
-	const struct hk_provider *pv = wh->wh_provider;
-
-	/* A generated secret would be of no use: the provider signs. */
-	if (pv != NULL && pv->pv_own_secret && wh->wh_secret == NULL) {
-		snprintf(err, errlen,
-		    "provider %s hands out its own secret: set signature.secret to it",
-		    pv->pv_name);
-		return -1;
-	}
-	/* Any token is a form body: X's CRC would sign forged forms. */
-	if (pv != NULL && pv->pv_get == pv_x_get && wh->wh_accept_forms) {
-		snprintf(err, errlen,
-		    "provider x takes no forms (acceptForms): its CRC answer would sign them");
-		return -1;
-	}
-	return 0;
-}
-
-void
-hk_provider_public(const struct hk_webhook *wh, cJSON *j)
-{
-	if (wh->wh_provider != NULL)
-		cJSON_AddStringToObject(
-		    j, "provider", wh->wh_provider->pv_name);
-	else
-		cJSON_AddNullToObject(j, "provider");
-	if (wh->wh_verify_token != NULL)
-		cJSON_AddStringToObject(j, "verifyToken", wh->wh_verify_token);
-	else
-		cJSON_AddNullToObject(j, "verifyToken");
-	cJSON_AddBoolToObject(j, "acceptForms", wh->wh_accept_forms);
-}
-
-int
-hk_provider_forms(const struct hk_webhook *wh)
-{
-	return wh->wh_accept_forms ||
-	    (wh->wh_provider != NULL && wh->wh_provider->pv_form_type != NULL);
-}
 
 /*
  * The string at POINTER in the body into OUT, decoded. Returns 1 for a
@@ -256,7 +92,7 @@ pv_slug(char *s)
 
 /* The value of FROM and WHAT for this request into OUT: 1, 0 or -1. */
 static int
-pv_lookup(struct evhttp_request *req, enum pv_from from,
+pv_lookup(struct evhttp_request *req, enum hk_pv_from from,
     const char *const *what, size_t nwhat, const char *payload, size_t plen,
     char *out, size_t len)
 {
@@ -265,7 +101,7 @@ pv_lookup(struct evhttp_request *req, enum pv_from from,
 	int n;
 
 	switch (from) {
-	case PV_HEADER:
+	case HK_PV_HEADER:
 		h = evhttp_find_header(
 		    evhttp_request_get_input_headers(req), what[0]);
 		if (h == NULL || *h == '\0')
@@ -274,17 +110,17 @@ pv_lookup(struct evhttp_request *req, enum pv_from from,
 			return -1;
 		memcpy(out, h, strlen(h) + 1);
 		return 1;
-	case PV_JSON:
+	case HK_PV_JSON:
 		for (i = 0; i < nwhat && what[i] != NULL; i++)
 			if ((n = pv_json_string(
 			         payload, plen, what[i], out, len)) != 0)
 				return n;
 		return 0;
-	case PV_FIXED:
+	case HK_PV_FIXED:
 		return snprintf(out, len, "%s", what[0]) < (int)len ? 1 : -1;
-	case PV_KEY_SUFFIX:
+	case HK_PV_KEY_SUFFIX:
 		return pv_key_suffix(payload, plen, what[0], out, len);
-	case PV_NONE:
+	case HK_PV_NONE:
 		break;
 	}
 	return 0;
@@ -318,7 +154,7 @@ hk_provider_idem(struct evhttp_request *req, const struct hk_webhook *wh,
 	int n;
 
 	*key = NULL;
-	if (pv == NULL || pv->pv_idem_from == PV_NONE)
+	if (pv == NULL || pv->pv_idem_from == HK_PV_NONE)
 		return 0;
 	n = pv_lookup(
 	    req, pv->pv_idem_from, &pv->pv_idem, 1, payload, plen, buf, len);
@@ -517,16 +353,27 @@ pv_x_get(struct evhttp_request *req, const struct hk_webhook *wh,
 	return 1;
 }
 
+/* The answers of each handshake kind a row names, by method. */
+static const pv_get_fn pv_gets[HK_PV_HS_N] = {
+    [HK_PV_HS_META] = pv_meta_get,
+    [HK_PV_HS_DROPBOX] = pv_dropbox_get,
+    [HK_PV_HS_X] = pv_x_get,
+};
+static const pv_post_fn pv_posts[HK_PV_HS_N] = {
+    [HK_PV_HS_SLACK] = pv_slack_post,
+    [HK_PV_HS_ZOOM] = pv_zoom_post,
+};
+
 int
 hk_provider_get(struct evhttp_request *req, const struct hk_webhook *wh,
     struct hk_handshake *hs)
 {
 	const struct hk_provider *pv = wh->wh_provider;
 
-	if (pv == NULL || pv->pv_get == NULL ||
+	if (pv == NULL || pv_gets[pv->pv_handshake] == NULL ||
 	    evhttp_request_get_command(req) != EVHTTP_REQ_GET)
 		return 0;
-	return pv->pv_get(req, wh, hs);
+	return pv_gets[pv->pv_handshake](req, wh, hs);
 }
 
 int
@@ -535,7 +382,7 @@ hk_provider_post(const struct hk_webhook *wh, const char *payload, size_t plen,
 {
 	const struct hk_provider *pv = wh->wh_provider;
 
-	if (pv == NULL || pv->pv_post == NULL)
+	if (pv == NULL || pv_posts[pv->pv_handshake] == NULL)
 		return 0;
-	return pv->pv_post(wh, payload, plen, hs);
+	return pv_posts[pv->pv_handshake](wh, payload, plen, hs);
 }
