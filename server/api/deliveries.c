@@ -348,10 +348,16 @@ dlv_list(struct evhttp_request *req)
 	}
 	if (hk_admin_window(req, &since, &until) != 0)
 		return;
-	/* A subscription's or an event's deliveries are a key range. */
+	/*
+	 * A subscription's or an event's deliveries are a key range; the
+	 * failed ones of all, an index (the console's first question).
+	 */
 	if ((dp = hk_admin_pager(req,
-	         sub[0] == '\0' && evt[0] != '\0' ? HK_SL_EVENT_DELIVERIES
-	                                          : HK_SL_DELIVERIES,
+	         sub[0] != '\0'       ? HK_SL_DELIVERIES
+	             : evt[0] != '\0' ? HK_SL_EVENT_DELIVERIES
+	             : status[0] != '\0' && want == HK_DS_FAILED
+	             ? HK_SL_FAILED
+	             : HK_SL_DELIVERIES,
 	         sub[0] != '\0' ? sub : evt, sizeof(*dp))) == NULL)
 		return;
 	memcpy(dp->sub, sub, sizeof(sub));

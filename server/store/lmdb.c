@@ -39,6 +39,7 @@ static const struct lm_list lm_lists[HK_SL_COUNT] = {
     [HK_SL_LOG] = {HK_DB_REQLOG, 1, 0, 0, HK_DB_REQLOG},
     [HK_SL_EVENT_DELIVERIES] = {HK_DB_EVDLV, 1, 1, 0, HK_DB_EVDLV},
     [HK_SL_ATTEMPTS] = {HK_DB_ATTEMPTS, 1, 0, 0, HK_DB_ATTEMPTS},
+    [HK_SL_FAILED] = {HK_DB_FAILED, 0, 1, 0, HK_DB_FAILED},
 };
 
 /* Each kind's apply function, in the area's file; NULL: not this engine's. */
@@ -330,7 +331,7 @@ lm_row(struct lm_walk *w, const char *id, MDB_val *v)
 	MDB_val k;
 	int r, rc;
 
-	if (w->ll->ll_index && w->plen > 0) {
+	if (w->ll->ll_index && (w->plen > 0 || !w->ll->ll_optional)) {
 		k.mv_data = (void *)(uintptr_t)id;
 		k.mv_size = strlen(id);
 		if ((rc = mdb_get(w->txn, w->rows, &k, v)) == MDB_NOTFOUND)

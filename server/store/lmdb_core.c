@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "dlv.h"
 #include "hk.h"
 #include "store/lmdb_core.h"
 
@@ -69,6 +70,7 @@ static const char *store_dbnames[HK_DB_COUNT] = {
     "evdlv",
     "subdlv",
     "attempts",
+    "failed",
 };
 
 int
@@ -359,6 +361,38 @@ store_writer(void *arg)
 }
 
 /* Opens the named databases and checks the schema version. */
+/*
+ * The index of failed deliveries came with hookd 0.1.0's third store
+ * layout step: a store written before it gets it built here, once, from
+ * the records (meta "failedIndex" says it is there).
+ */
+static int
+store_failed_index(struct hk_store *st, MDB_txn *txn)
+{
+	MDB_val mk = {11, "failedIndex"}, k, v, one = {1, "1"}, empty = {0, ""};
+	struct hk_delivery d;
+	MDB_cursor *cur;
+	int rc;
+
+	if ((rc = mdb_get(txn, st->st_dbi[HK_DB_META], &mk, &v)) !=
+	    MDB_NOTFOUND)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, st->st_dbi[HK_DB_DELIVERIES], &cur)) !=
+	    0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		if (hk_delivery_parse(v.mv_data, v.mv_size, &d) == 0 &&
+		    d.state == HK_DS_FAILED &&
+		    (rc = mdb_put(
+		         txn, st->st_dbi[HK_DB_FAILED], &k, &empty, 0)) != 0)
+			break;
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	return mdb_put(txn, st->st_dbi[HK_DB_META], &mk, &one, 0);
+}
+
 static int
 store_init_dbs(struct hk_store *st, char **cause)
 {
@@ -374,6 +408,10 @@ store_init_dbs(struct hk_store *st, char **cause)
 			mdb_txn_abort(txn);
 			goto fail;
 		}
+	if ((rc = store_failed_index(st, txn)) != 0) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
 	rc = mdb_get(txn, st->st_dbi[HK_DB_META], &k, &v);
 	if (rc == MDB_NOTFOUND) {
 		v.mv_size = strlen(STORE_SCHEMA);
@@ -577,7 +615,8 @@ store_open_readonly(struct hk_store *st, struct hk_store **stp,
 	}
 	for (i = 0; i < HK_DB_COUNT; i++)
 		if ((rc = mdb_dbi_open(
-		         txn, store_dbnames[i], 0, &st->st_dbi[i])) != 0) {
+		         txn, store_dbnames[i], 0, &st->st_dbi[i])) != 0 &&
+		    !(rc == MDB_NOTFOUND && i == HK_DB_FAILED)) {
 			mdb_txn_abort(txn);
 			rc = rc == MDB_NOTFOUND ? HK_ENOTFOUND
 			                        : hk_store_err(rc);

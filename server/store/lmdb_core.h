@@ -49,6 +49,7 @@ enum hk_db {
 	HK_DB_EVDLV, /* evt id + dlv id -> "" (an event's deliveries) */
 	HK_DB_SUBDLV, /* sub id + dlv id -> "" (a subscription's) */
 	HK_DB_ATTEMPTS, /* dlv id + attempt (2 bytes BE) -> attempt JSON */
+	HK_DB_FAILED, /* dlv id -> "" (every failed delivery) */
 	HK_DB_COUNT
 };
 

@@ -123,6 +123,15 @@ hk_delivery_move(struct hk_store *st, MDB_txn *txn, struct hk_delivery *d,
 	/* The old entry and the new go in the record's transaction. */
 	if (from == HK_DS_PENDING && (rc = dlv_queue(st, txn, d, 0)) != 0)
 		return rc;
+	/* So are the failed ones' index entries (GET ?status=failed). */
+	if (from == HK_DS_FAILED &&
+	    (rc = hk_lm_del(txn, hk_store_dbi(st, HK_DB_FAILED), d->id,
+	         strlen(d->id))) != 0)
+		return rc;
+	if (to == HK_DS_FAILED &&
+	    (rc = hk_lm_put(txn, hk_store_dbi(st, HK_DB_FAILED), d->id,
+	         strlen(d->id), "", 0)) != 0)
+		return rc;
 	d->state = to;
 	hk_time_iso(hk_now_ms(), d->updated);
 	d->next[0] = '\0';

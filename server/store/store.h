@@ -86,6 +86,7 @@ enum hk_st_list {
 	HK_SL_LOG, /* a webhook's request log (scope: the webhook) */
 	HK_SL_EVENT_DELIVERIES, /* an event's deliveries (scope: the event) */
 	HK_SL_ATTEMPTS, /* a delivery's attempts (scope: it), oldest first */
+	HK_SL_FAILED, /* the failed deliveries (no scope): an index */
 	HK_SL_COUNT
 };
 
