@@ -129,7 +129,7 @@ main_cfg_apply(void)
 	struct hk_cfgplan *p;
 	char err[1024];
 
-	if (hd->hd_conf.cf_config == NULL)
+	if (hd->hd_conf.cf_config == NULL || hd->hd_stopping)
 		return;
 	if (main_cfg_busy) {
 		main_cfg_again = 1;
