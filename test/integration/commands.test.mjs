@@ -282,6 +282,23 @@ echo "end $(date +%s%N) $1" >> "${dir}/par.log"`);
     assert.match(ok.stdout, /^6 to create/m);
     const env = spawnSync(BIN, ['--data', other, '--config', file, '--check'], { env: { ...process.env, ...ENV, HOOKD_ALLOW_COMMANDS: '1' }, encoding: 'utf8', timeout: 15000 });
     assert.equal(env.status, 0, env.stderr);
+    // On SIGHUP: refused, and what runs is kept.
+    const g = new Hookd({ env: ENV });
+    const gfile = join(g.dir, 'hookd.yaml');
+    writeFileSync(gfile, 'subscriptions:\n  - name: plain\n    url: https://example.com/x\n    events: ["a.b"]\n');
+    g.args = ['--config', gfile];
+    try {
+      await g.start();
+      await poll(async () => /event=config_done/.test(g.log), 10000, 'config applied');
+      writeFileSync(gfile, readFileSync(file, 'utf8'));
+      g.proc.kill('SIGHUP');
+      await poll(async () => /event=config_refused .*subscription rec: command needs hookd to run with --allow-commands/.test(g.log), 10000, 'config_refused');
+      const subs = (await g.api('GET', '/api/subscriptions')).body.data.map((x) => x.name);
+      assert.deepEqual(subs, ['plain']);
+    } finally {
+      await g.stop();
+      g.cleanup();
+    }
   });
 
   it('hookctl export of commands, applied again, changes nothing', async () => {
@@ -313,6 +330,8 @@ describe('command targets across a crash', () => {
     h.args = ['--config', file, '--allow-commands'];
     try {
       await h.start();
+      // The listeners open while the file is still being applied.
+      await poll(async () => /event=config_done/.test(h.log), 10000, 'config applied');
       const ids = [];
       for (let i = 0; i < 30; i++) {
         const r = await h.api('POST', '/api/events', { event: 'job.run', payload: { i } });
@@ -324,8 +343,12 @@ describe('command targets across a crash', () => {
       await h.kill();
       assert.ok(lines(log).length < 30, 'the crash came before the end');
       await h.restart();
-      await poll(async () => new Set(lines(log)).size >= 30, 30000, 'every command ran').catch((e) => {
-        throw new Error(`${e.message}: ${new Set(lines(log)).size} ran\n${h.log}`);
+      await poll(async () => new Set(lines(log)).size >= 30, 30000, 'every command ran').catch(async (e) => {
+        const ran = new Set(lines(log));
+        const missing = [];
+        for (const id of ids.filter((x) => !ran.has(x)))
+          missing.push(JSON.stringify((await h.api('GET', `/api/events/${id}`)).body.deliveries));
+        throw new Error(`${e.message}: ${ran.size} ran\n${missing.join('\n')}\n${h.logs.join('')}\n${h.log}`);
       });
       assert.deepEqual([...new Set(lines(log))].sort(), [...ids].sort());
     } finally {
