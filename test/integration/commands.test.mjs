@@ -301,6 +301,36 @@ echo "end $(date +%s%N) $1" >> "${dir}/par.log"`);
     }
   });
 
+  it('judges a command as the API judges a subscription: a line and a message', async () => {
+    const cases = [
+      ['command: {argv: ["bin/relative"]}', /command\.argv\[0\] must be an absolute path/],
+      ['command: {argv: ["/bin/${payload.x}"]}', /command\.argv\[0\] must be an absolute path, without a template/],
+      ['command: {argv: []}', /command\.argv must be 1-64 strings/],
+      ['command: {argv: ["/bin/true", "${nope}"]}', /command\.argv: /],
+      ['command: {stdin: body}', /command\.argv is required/],
+      ['command: {argv: ["/bin/true"], stdin: maybe}', /command\.stdin must be "body" or "none"/],
+      ['command: {argv: ["/bin/true"], env: {HOOKD_X: "1"}}', /command\.env: HOOKD_X is not a variable name/],
+      ['command: {argv: ["/bin/true"], env: {A: 1}}', /command\.env: A must be a string/],
+      ['command: {argv: ["/bin/true"], cwd: "relative"}', /command\.cwd must be an absolute path/],
+      ['command: {argv: ["/bin/true"], timeoutMs: 5}', /command\.timeoutMs must be an integer from 100/],
+      ['command: {argv: ["/bin/true"], shell: true}', /shell/],
+      ['url: https://example.com/x\n    command: {argv: ["/bin/true"]}', /url and command cannot both be set/],
+      ['exposeResult: 1\n    command: {argv: ["/bin/true"]}', /exposeResult must be true or false/],
+    ];
+    const f = join(dir, 'bad.yaml');
+    for (const [member, want] of cases) {
+      writeFileSync(f, `subscriptions:\n  - name: bad\n    events: ["a.b"]\n    ${member}\n`);
+      const r = spawnSync(BIN, ['--data', join(dir, 'none'), '--config', f, '--check', '--allow-commands'], { env: { ...process.env, ...ENV }, encoding: 'utf8', timeout: 15000 });
+      assert.equal(r.status, 1, `${member}: ${r.stdout}`);
+      assert.match(r.stderr, /bad\.yaml:2: subscription bad: /, member);
+      assert.match(r.stderr, want, member);
+    }
+    // Without url or command: url is required, as before.
+    writeFileSync(f, 'subscriptions:\n  - name: bad\n    events: ["a.b"]\n');
+    const r = spawnSync(BIN, ['--data', join(dir, 'none'), '--config', f, '--check', '--allow-commands'], { env: { ...process.env, ...ENV }, encoding: 'utf8', timeout: 15000 });
+    assert.match(r.stderr, /subscription bad: url is required/);
+  });
+
   it('hookctl export of commands, applied again, changes nothing', async () => {
     const ex = spawnSync(CTL, ['-a', h.adminAddr, '-T', join(dir, 'admin.token'), 'export'], { env: { ...process.env, ...ENV }, encoding: 'utf8', timeout: 15000 });
     assert.equal(ex.status, 0, ex.stderr);
