@@ -153,6 +153,7 @@ bench:
 	scripts/bench-ingest
 	scripts/bench-deliver
 	scripts/bench-backlog
+	scripts/bench-commands
 
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 \
