@@ -388,6 +388,37 @@ describe('command targets across a crash', () => {
   });
 });
 
+describe('command targets at a stop', () => {
+  it('SIGTERM while a command runs: hookd exits 0, the group is killed, the delivery stays pending', async () => {
+    const h = new Hookd({ env: ENV });
+    const dir = h.dir;
+    const run = script(dir, 'long.sh', `echo $$ > "${dir}/long.pid"; sleep 60`);
+    const file = join(dir, 'hookd.yaml');
+    writeFileSync(file, `subscriptions:\n  - name: long\n    events: ["job.*"]\n    command: {argv: ["${run}"], timeoutMs: 120000}\n`);
+    h.args = ['--config', file, '--allow-commands'];
+    try {
+      await h.start();
+      await poll(async () => /event=config_done/.test(h.log), 10000, 'config applied');
+      const r = await h.api('POST', '/api/events', { event: 'job.long', payload: {} });
+      assert.equal(r.status, 202);
+      await poll(async () => existsSync(join(dir, 'long.pid')), 10000, 'the command started');
+      const pid = Number(readFileSync(join(dir, 'long.pid'), 'utf8'));
+      const t0 = Date.now();
+      const st = await h.stop();
+      assert.equal(st.code, 0, h.log);
+      assert.ok(Date.now() - t0 < 10000, 'stopped without waiting for the command');
+      await poll(async () => gone(pid), 5000, 'the command killed');
+      // It runs again after the restart: still pending.
+      writeFileSync(join(dir, 'long.pid'), '');
+      await h.restart();
+      await poll(async () => readFileSync(join(dir, 'long.pid'), 'utf8').trim() !== '', 10000, 'the command ran again');
+    } finally {
+      await h.stop();
+      h.cleanup();
+    }
+  });
+});
+
 describe('seed 004 from the configuration file', () => {
   it('a GitHub push to deploy-notify runs the command; hookctl lists and tests it', async () => {
     const h = new Hookd({ env: ENV });
