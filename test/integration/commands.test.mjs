@@ -452,6 +452,9 @@ subscriptions:
       const list = ctl('webhooks', 'list');
       assert.equal(list.status, 0, list.stderr);
       assert.match(list.stdout, /POST \/webhooks\/deploy-notify\s+\[enabled\]/);
+      const subs = ctl('subs', 'list');
+      assert.equal(subs.status, 0, subs.stderr);
+      assert.match(subs.stdout, /sub_\S+\s+command:\S+deploy\.sh\s+\[active\]\s+github\.push,webhook\.test/);
       const body = JSON.stringify({ ref: 'refs/heads/main', after: 'abc123', repository: { full_name: 'acme/app' } });
       const sig = `sha256=${createHmac('sha256', 'gh-seed-secret').update(body).digest('hex')}`;
       const r = await h.post('/webhooks/deploy-notify', body, { 'x-hub-signature-256': sig, 'x-github-event': 'push', 'x-github-delivery': 'seed-004-1' });
