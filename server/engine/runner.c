@@ -137,6 +137,8 @@ run_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	r->rn_timed_out = 1;
 	kill(-r->rn_pid, SIGKILL);
+	/* A child that left its group is still ours to stop. */
+	kill(r->rn_pid, SIGKILL);
 }
 
 /* R's child ended with wait status ST. */
@@ -364,6 +366,7 @@ hk_run_clear(struct hk_run *r)
 		return; /* zeroed, never started: nothing to close */
 	if (r->rn_pid > 0) {
 		kill(-r->rn_pid, SIGKILL);
+		kill(r->rn_pid, SIGKILL);
 		while (waitpid(r->rn_pid, &st, 0) == -1 && errno == EINTR)
 			;
 		LIST_REMOVE(r, rn_entry);

@@ -77,6 +77,10 @@ echo "ran $HOOKD_EVENT_ID"; echo "to stderr" >&2`);
 echo $! > "${dir}/grandchild.pid"; echo $$ > "${dir}/child.pid"; wait`);
     const par = script(dir, 'par.sh', `echo "start $(date +%s%N) $1" >> "${dir}/par.log"; sleep 0.05
 echo "end $(date +%s%N) $1" >> "${dir}/par.log"`);
+    // The first event fails its first attempt: the others wait for it.
+    const ordered = script(dir, 'ordered.sh', `echo "$1 $HOOKD_ATTEMPT" >> "${dir}/ordered.log"
+[ "$1" = 1 ] && [ "$HOOKD_ATTEMPT" = 1 ] && exit 1
+exit 0`);
     const flood = script(dir, 'flood.sh', `yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 100000000`);
     writeFileSync(file, `subscriptions:
   - name: rec
@@ -102,6 +106,12 @@ echo "end $(date +%s%N) $1" >> "${dir}/par.log"`);
   - name: flood
     events: ["cmd.flood"]
     command: {argv: ["${flood}"], timeoutMs: 60000}
+  - name: ordered
+    events: ["cmd.ordered"]
+    ordered: true
+    maxInFlight: 4
+    retry: {maxAttempts: 5, initialMs: 200, maxMs: 200}
+    command: {argv: ["${ordered}", "\${payload.n}"]}
   - name: missing
     events: ["cmd.missing"]
     retry: {maxAttempts: 1}
@@ -200,6 +210,13 @@ echo "end $(date +%s%N) $1" >> "${dir}/par.log"`);
     assert.deepEqual([...new Set(ev.map((e) => e.id))].sort(), [...ids].sort());
   });
 
+  it('ordered: one at a time, in order, a failing head holding the rest', async () => {
+    const ids = [];
+    for (let n = 1; n <= 4; n++) ids.push(await publish('cmd.ordered', { n }));
+    for (const id of ids) await settled(id, ['succeeded'], 15000);
+    assert.deepEqual(lines(join(dir, 'ordered.log')), ['1 1', '1 2', '2 1', '3 1', '4 1']);
+  });
+
   it('keeps 1 KiB of a 100 MB output, in bounded memory', async () => {
     const before = rssKiB(h.proc.pid);
     const evt = await publish('cmd.flood', {});
@@ -279,7 +296,7 @@ echo "end $(date +%s%N) $1" >> "${dir}/par.log"`);
     assert.equal(c.status, 1);
     const ok = spawnSync(BIN, ['--data', other, '--config', file, '--check', '--allow-commands'], { env: { ...process.env, ...ENV }, encoding: 'utf8', timeout: 15000 });
     assert.equal(ok.status, 0, ok.stderr);
-    assert.match(ok.stdout, /^6 to create/m);
+    assert.match(ok.stdout, /^7 to create/m);
     const env = spawnSync(BIN, ['--data', other, '--config', file, '--check'], { env: { ...process.env, ...ENV, HOOKD_ALLOW_COMMANDS: '1' }, encoding: 'utf8', timeout: 15000 });
     assert.equal(env.status, 0, env.stderr);
     // On SIGHUP: refused, and what runs is kept.
