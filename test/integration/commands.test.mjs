@@ -406,7 +406,7 @@ describe('command targets across a crash', () => {
 });
 
 describe('command targets at a stop', () => {
-  it('SIGTERM while a command runs: hookd exits 0, the group is killed, the delivery stays pending', async () => {
+  it('SIGTERM while a command runs: hookd exits 0, the group is killed, the delivery stays pending (and waits without --allow-commands)', async () => {
     const h = new Hookd({ env: ENV });
     const dir = h.dir;
     const run = script(dir, 'long.sh', `echo $$ > "${dir}/long.pid"; sleep 60`);
@@ -425,9 +425,14 @@ describe('command targets at a stop', () => {
       assert.equal(st.code, 0, h.log);
       assert.ok(Date.now() - t0 < 10000, 'stopped without waiting for the command');
       await poll(async () => gone(pid), 5000, 'the command killed');
-      // It runs again after the restart: still pending.
+      // Stored, it does not run without --allow-commands: it waits.
       writeFileSync(join(dir, 'long.pid'), '');
-      await h.restart();
+      await h.restart([]);
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(readFileSync(join(dir, 'long.pid'), 'utf8'), '');
+      await h.stop();
+      // It runs again after a restart that allows it: still pending.
+      await h.restart(['--allow-commands']);
       await poll(async () => readFileSync(join(dir, 'long.pid'), 'utf8').trim() !== '', 10000, 'the command ran again');
     } finally {
       await h.stop();
