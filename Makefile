@@ -15,7 +15,7 @@ SERVER = main config log \
 	api/stats api/console api/templates \
 	domain/webhook domain/sub domain/event domain/reqlog domain/purge \
 	domain/stats domain/provider domain/cfgfile \
-	engine/sender engine/engine \
+	engine/sender engine/runner engine/engine \
 	store/store store/lmdb store/lmdb_core store/lmdb_webhook store/lmdb_sub \
 	store/lmdb_event store/lmdb_delivery store/lmdb_log store/lmdb_purge
 # The console's files (proto/console.md), compiled into hookd by scripts/embed.
@@ -154,6 +154,7 @@ bench:
 	scripts/bench-ingest
 	scripts/bench-deliver
 	scripts/bench-backlog
+	scripts/bench-commands
 
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 \

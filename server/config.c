@@ -22,7 +22,8 @@ enum conf_type {
 	CONF_DURATION,
 	CONF_INT,
 	CONF_RATE,
-	CONF_LEVEL
+	CONF_LEVEL,
+	CONF_BOOL /* an int; on the command line the flag alone is true */
 };
 
 struct conf_row {
@@ -73,6 +74,9 @@ static const struct conf_row conf_rows[] = {
         HOOKD_MAX_IN_FLIGHT, "outgoing delivery requests at once"},
     {"allow-targets", CONF_STR, OFF(cf_allow_targets), 0, 0, NULL,
         "CIDR ranges deliveries may reach besides public addresses"},
+    {"allow-commands", CONF_BOOL, OFF(cf_allow_commands), 0, 1, "0",
+        "let the configuration file's subscriptions run local commands "
+        "(SPEC 11)"},
     {"retention", CONF_DURATION, OFF(cf_retention_ms), 1000, 3650 * DAY,
         HOOKD_RETENTION, "how long events and logs are kept"},
     {"disable-after", CONF_DURATION, OFF(cf_disable_after_ms), 1000, 3650 * DAY,
@@ -148,6 +152,14 @@ conf_set(struct hk_conf *conf, const struct conf_row *row, const char *val,
 		    d > (double)row->max || (d > 0 && d < HOOKD_RATE_MIN))
 			goto rate;
 		*(double *)p = d;
+		return 0;
+	case CONF_BOOL:
+		if (strcmp(val, "1") == 0 || strcmp(val, "true") == 0)
+			*(int *)p = 1;
+		else if (strcmp(val, "0") == 0 || strcmp(val, "false") == 0)
+			*(int *)p = 0;
+		else
+			goto bad;
 		return 0;
 	case CONF_LEVEL:
 		for (i = 0; i < HK_NELEM(conf_levels); i++)
@@ -263,6 +275,8 @@ hk_conf_load(struct hk_conf *conf, int argc, char **argv)
 		}
 		if (eq != NULL)
 			val = eq + 1;
+		else if (row->type == CONF_BOOL)
+			val = "1";
 		else if (a + 1 < argc)
 			val = argv[++a];
 		else {

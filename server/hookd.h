@@ -75,6 +75,7 @@ struct hk_conf {
 	char *cf_log_file;
 	char *cf_config; /* --config: the configuration file, or NULL */
 	int cf_check; /* --check: print the file's plan and exit */
+	int cf_allow_commands; /* --allow-commands: command subscriptions */
 	char *cf_tls_cert, *cf_tls_key; /* the public listener's; NULL: none */
 	char *cf_admin_tls_cert, *cf_admin_tls_key;
 	int64_t cf_map_size;
@@ -570,6 +571,11 @@ int hk_admin_query(
     struct evhttp_request *, const char *name, char *out, size_t len);
 
 /* domain/sub.c: subscriptions, cached in memory, and their changes. */
+enum { HK_CMD_STDIN_NONE, HK_CMD_STDIN_BODY };
+#define HK_CMD_ARGV_MAX 64 /* a command's arguments, argv[0] included */
+#define HK_CMD_ENV_MAX 64 /* a command's configured variables */
+#define HK_CMD_ARG_MAX 4096 /* bytes of one argument or env value */
+#define HK_CMD_TIMEOUT_MS 60000 /* a command's default timeoutMs */
 struct hk_sub {
 	char sb_id[HK_ID_MAX];
 	char *sb_name; /* unique when set; the configuration file's key */
@@ -608,6 +614,19 @@ struct hk_sub {
 	 */
 	int64_t sb_failing_since;
 	char sb_ordered_head[HK_ID_MAX];
+	/*
+	 * A command target (SPEC §11) instead of sb_url: sb_command is set
+	 * when it has one. Its argv and env values are templates rendered
+	 * per attempt (engine/runner.c runs them).
+	 */
+	int sb_command;
+	char **sb_cmd_argv; /* NULL-ended */
+	size_t sb_cmd_argc;
+	char *sb_cmd_cwd; /* NULL: hookd's own */
+	cJSON *sb_cmd_env; /* name -> value template, or NULL */
+	unsigned int sb_cmd_stdin; /* HK_CMD_STDIN_* */
+	int64_t sb_cmd_timeout_ms;
+	int sb_expose; /* exposeResult: links.status shows its attempts */
 	TAILQ_ENTRY(hk_sub) sb_entry;
 };
 TAILQ_HEAD(hk_sub_list, hk_sub);

@@ -18,6 +18,21 @@
 #include "hk.h"
 #include "hookd.h"
 
+/*
+ * Commands run only what the operator's own file declares (SPEC §11):
+ * a body that sets one is refused here, whoever asks. 0, or -1 answered.
+ */
+static int
+sub_no_command(struct evhttp_request *req, const cJSON *j)
+{
+	if (cJSON_GetObjectItemCaseSensitive(j, "command") == NULL)
+		return 0;
+	hk_http_error(req, 403, "commands_from_config_only",
+	    "command subscriptions come only from the configuration file "
+	    "(--config, with --allow-commands)");
+	return -1;
+}
+
 /* A refusal of change C as its answer. */
 static void
 sub_refused(struct evhttp_request *req, const struct hk_sub_change *c, int rc)
@@ -76,7 +91,8 @@ sub_create(struct evhttp_request *req)
 
 	if (hk_admin_body(req, &j) != 0)
 		return;
-	if (hk_admin_managed(req, j, 0, NULL) != 0) {
+	if (sub_no_command(req, j) != 0 ||
+	    hk_admin_managed(req, j, 0, NULL) != 0) {
 		cJSON_Delete(j);
 		return;
 	}
@@ -91,8 +107,9 @@ sub_change(struct evhttp_request *req, const struct hk_sub *s, int put)
 
 	if (hk_admin_body(req, &j) != 0)
 		return;
-	if (hk_admin_managed(req, j, s->sb_managed, put ? NULL : "active") !=
-	    0) {
+	if (sub_no_command(req, j) != 0 ||
+	    hk_admin_managed(req, j, s->sb_managed, put ? NULL : "active") !=
+	        0) {
 		cJSON_Delete(j);
 		return;
 	}
@@ -172,7 +189,12 @@ sub_route_sub(struct evhttp_request *req, enum evhttp_cmd_type m,
 		else
 			hk_admin_405(req, "POST");
 	} else if (strcmp(what, "test") == 0) {
-		if (m == EVHTTP_REQ_POST)
+		if (m == EVHTTP_REQ_POST && s->sb_command)
+			/* A test request is a POST to a URL; a command has none. */
+			hk_http_error(req, 400, "bad_request",
+			    "a command subscription has no URL to test: "
+			    "publish an event it wants (POST /api/events)");
+		else if (m == EVHTTP_REQ_POST)
 			hk_delivery_test_sub(req, s);
 		else
 			hk_admin_405(req, "POST");

@@ -535,9 +535,17 @@ static void
 row_sub(const cJSON *s)
 {
 	const cJSON *ev = cJSON_GetObjectItemCaseSensitive(s, "events"), *e;
+	const cJSON *argv = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(s, "command"), "argv");
 
-	printf("%s  %s  [%s]  ", str(s, "id"), str(s, "url"),
-	    flag(s, "active") ? "active" : "disabled");
+	/* A command subscription's target is the program it runs. */
+	if (cJSON_IsArray(argv) && cJSON_IsString(argv->child))
+		printf("%s  command:%s  [%s]  ", str(s, "id"),
+		    argv->child->valuestring,
+		    flag(s, "active") ? "active" : "disabled");
+	else
+		printf("%s  %s  [%s]  ", str(s, "id"), str(s, "url"),
+		    flag(s, "active") ? "active" : "disabled");
 	cJSON_ArrayForEach(e, ev)
 		printf("%s%s", e == ev->child ? "" : ",", e->valuestring);
 	putchar('\n');

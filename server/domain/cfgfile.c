@@ -13,7 +13,9 @@
  * A file is read, parsed (lib/cfgdoc.c), its credentials resolved
  * (secretFile, tokenFile, ${env:NAME}) and every object judged as the
  * API would before anything changes: a bad file changes nothing and
- * says where it is wrong (line and field). Loop thread only.
+ * says where it is wrong (line and field). A subscription that runs a
+ * command is refused unless hookd runs with --allow-commands (the only
+ * way one is made: the admin API refuses them). Loop thread only.
  */
 #include <sys/stat.h>
 
@@ -442,6 +444,19 @@ cf_section(struct hk_cfgplan *p, const struct hk_cfgdoc *doc, const char *file,
 		}
 		cJSON_DeleteItemFromObjectCaseSensitive(body, "managedBy");
 		cJSON_AddStringToObject(body, "managedBy", "config");
+		/* Running commands is the operator's choice, not the file's. */
+		if (kind == CF_SUB && !hd->hd_conf.cf_allow_commands &&
+		    cJSON_GetObjectItemCaseSensitive(body, "command") != NULL) {
+			snprintf(err, errlen,
+			    "%s: subscription %s: command needs hookd to run "
+			    "with --allow-commands",
+			    cf_at(at, sizeof(at), file,
+			        hk_cfgdoc_line(doc,
+			            cJSON_GetObjectItemCaseSensitive(
+			                e, "command"))),
+			    o->name);
+			return -1;
+		}
 		if (kind == CF_WEBHOOK)
 			rc = hk_webhook_check_json(body, 1, why, sizeof(why));
 		else if ((judged = cf_judgeable(body, p)) == NULL)

@@ -99,6 +99,50 @@ sub_wipe(char *s)
 	}
 }
 
+/* Drops S's command target, if it has one. */
+static void
+sub_cmd_clear(struct hk_sub *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->sb_cmd_argc; i++)
+		free(s->sb_cmd_argv[i]);
+	free(s->sb_cmd_argv);
+	s->sb_cmd_argv = NULL;
+	s->sb_cmd_argc = 0;
+	free(s->sb_cmd_cwd);
+	s->sb_cmd_cwd = NULL;
+	cJSON_Delete(s->sb_cmd_env);
+	s->sb_cmd_env = NULL;
+	s->sb_command = 0;
+	s->sb_cmd_stdin = HK_CMD_STDIN_NONE;
+	s->sb_cmd_timeout_ms = HK_CMD_TIMEOUT_MS;
+}
+
+/* S's command as the API and the configuration file write it. */
+static void
+sub_cmd_public(cJSON *j, const struct hk_sub *s)
+{
+	cJSON *c, *a;
+	size_t i;
+
+	if (!s->sb_command ||
+	    (c = cJSON_AddObjectToObject(j, "command")) == NULL)
+		return;
+	if ((a = cJSON_AddArrayToObject(c, "argv")) != NULL)
+		for (i = 0; i < s->sb_cmd_argc; i++)
+			cJSON_AddItemToArray(
+			    a, cJSON_CreateString(s->sb_cmd_argv[i]));
+	if (s->sb_cmd_cwd != NULL)
+		cJSON_AddStringToObject(c, "cwd", s->sb_cmd_cwd);
+	if (s->sb_cmd_env != NULL)
+		cJSON_AddItemToObject(
+		    c, "env", cJSON_Duplicate(s->sb_cmd_env, 1));
+	cJSON_AddStringToObject(
+	    c, "stdin", s->sb_cmd_stdin == HK_CMD_STDIN_BODY ? "body" : "none");
+	cJSON_AddNumberToObject(c, "timeoutMs", (double)s->sb_cmd_timeout_ms);
+}
+
 static void
 sub_free(struct hk_sub *s)
 {
@@ -121,6 +165,7 @@ sub_free(struct hk_sub *s)
 	free(s->sb_sealed);
 	sub_wipe(s->sb_prev_secret);
 	free(s->sb_prev_sealed);
+	sub_cmd_clear(s);
 	free(s);
 }
 
@@ -190,7 +235,12 @@ hk_sub_public(const struct hk_sub *s)
 		cJSON_AddNullToObject(j, "name");
 	if (s->sb_managed)
 		cJSON_AddStringToObject(j, "managedBy", "config");
-	cJSON_AddStringToObject(j, "url", s->sb_url);
+	/* A command subscription has no url member (a file can say it back). */
+	if (s->sb_url != NULL)
+		cJSON_AddStringToObject(j, "url", s->sb_url);
+	sub_cmd_public(j, s);
+	if (s->sb_command || s->sb_expose)
+		cJSON_AddBoolToObject(j, "exposeResult", s->sb_expose);
 	if ((a = cJSON_AddArrayToObject(j, "events")) != NULL)
 		for (i = 0; i < s->sb_nevents; i++)
 			cJSON_AddItemToArray(
@@ -242,6 +292,7 @@ sub_defaults(struct hk_sub *s)
 	s->sb_max_attempts = 15;
 	s->sb_initial_ms = 5000;
 	s->sb_max_ms = 21600000;
+	s->sb_cmd_timeout_ms = HK_CMD_TIMEOUT_MS;
 }
 
 /*
@@ -567,7 +618,199 @@ sub_secret_ok(const void *obj, const cJSON *v, struct hk_check *ck)
 	return klen < 0 ? -1 : 0;
 }
 
+/*
+ * url: required by a create or PUT unless a command is the target (the
+ * command row comes first), and never beside one.
+ */
+static int
+sub_set_url(void *obj, const cJSON *v, struct hk_check *ck)
+{
+	struct hk_sub *s = obj;
+	char *u;
+
+	if (v == NULL)
+		return (ck->ck_flags & SUB_J_NEED_URL) && !s->sb_command
+		    ? hk_check_fail(ck, "url is required")
+		    : 0;
+	if (!cJSON_IsString(v))
+		return -1;
+	if (s->sb_command)
+		return hk_check_fail(
+		    ck, "url and command cannot both be set (one target each)");
+	if ((u = strdup(v->valuestring)) == NULL)
+		return hk_check_fail(ck, "out of memory");
+	sub_set_str(&s->sb_url, u);
+	return 0;
+}
+
+/* A command's argument or env value obeys the template rules, as a body. */
+static int
+sub_cmd_tmpl_ok(const char *what, const char *t, struct hk_check *ck)
+{
+	char why[200];
+
+	if (strlen(t) > HK_CMD_ARG_MAX)
+		return hk_check_fail(ck, "command.%s: at most %d bytes each",
+		    what, HK_CMD_ARG_MAX);
+	if (hk_tmpl_check(t, why, sizeof(why)) != 0)
+		return hk_check_fail(ck, "command.%s: %s", what, why);
+	return 0;
+}
+
+/*
+ * command.argv: 1-HK_CMD_ARGV_MAX strings; argv[0] an absolute path,
+ * executed as written (no shell, no PATH search, no template), the rest
+ * templates.
+ */
+static int
+sub_set_argv(void *obj, const cJSON *v, struct hk_check *ck)
+{
+	struct hk_sub *s = obj;
+	const cJSON *e;
+	char **a;
+	size_t i = 0, n;
+
+	if (v == NULL)
+		return s->sb_cmd_argc > 0
+		    ? 0
+		    : hk_check_fail(ck, "command.argv is required");
+	if (!cJSON_IsArray(v) || (n = (size_t)cJSON_GetArraySize(v)) == 0 ||
+	    n > HK_CMD_ARGV_MAX)
+		return -1;
+	cJSON_ArrayForEach(e, v) {
+		if (!cJSON_IsString(e))
+			return -1;
+		if (e == v->child &&
+		    (e->valuestring[0] != '/' ||
+		        strstr(e->valuestring, "${") != NULL))
+			return hk_check_fail(ck,
+			    "command.argv[0] must be an absolute path, "
+			    "without a template");
+		if (sub_cmd_tmpl_ok("argv", e->valuestring, ck) != 0)
+			return HK_EINVAL;
+	}
+	if ((a = calloc(n + 1, sizeof(*a))) == NULL)
+		return hk_check_fail(ck, "out of memory");
+	cJSON_ArrayForEach(e, v)
+		if ((a[i++] = strdup(e->valuestring)) == NULL) {
+			while (i > 0)
+				free(a[--i]);
+			free(a);
+			return hk_check_fail(ck, "out of memory");
+		}
+	for (i = 0; i < s->sb_cmd_argc; i++)
+		free(s->sb_cmd_argv[i]);
+	free(s->sb_cmd_argv);
+	s->sb_cmd_argv = a;
+	s->sb_cmd_argc = n;
+	return 0;
+}
+
+/* Whether NAME may be a configured variable: hookd sets HOOKD_*. */
+static int
+sub_env_name_ok(const char *name)
+{
+	size_t i;
+
+	if (name[0] == '\0' || isdigit((unsigned char)name[0]) ||
+	    strncmp(name, "HOOKD_", 6) == 0 || strlen(name) > 128)
+		return 0;
+	for (i = 0; name[i] != '\0'; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '_')
+			return 0;
+	return 1;
+}
+
+/* command.env: NAME -> value template; the whole environment but PATH. */
+static int
+sub_set_cmd_env(void *obj, const cJSON *v, struct hk_check *ck)
+{
+	struct hk_sub *s = obj;
+	const cJSON *e;
+	cJSON *n;
+
+	if (cJSON_IsNull(v)) {
+		cJSON_Delete(s->sb_cmd_env);
+		s->sb_cmd_env = NULL;
+		return 0;
+	}
+	if (!cJSON_IsObject(v) || cJSON_GetArraySize(v) > HK_CMD_ENV_MAX)
+		return -1;
+	cJSON_ArrayForEach(e, v) {
+		if (!sub_env_name_ok(e->string))
+			return hk_check_fail(ck,
+			    "command.env: %.64s is not a variable name "
+			    "([A-Za-z_][A-Za-z0-9_]*, not HOOKD_*)",
+			    e->string);
+		if (!cJSON_IsString(e))
+			return hk_check_fail(ck,
+			    "command.env: %.64s must be a string", e->string);
+		if (sub_cmd_tmpl_ok("env", e->valuestring, ck) != 0)
+			return HK_EINVAL;
+	}
+	if ((n = cJSON_Duplicate(v, 1)) == NULL)
+		return hk_check_fail(ck, "out of memory");
+	cJSON_Delete(s->sb_cmd_env);
+	s->sb_cmd_env = n;
+	return 0;
+}
+
+static int
+sub_cwd_ok(const void *obj, const cJSON *v, struct hk_check *ck)
+{
+	(void)obj;
+	(void)ck;
+	return cJSON_IsString(v) && v->valuestring[0] != '/' ? -1 : 0;
+}
+
+/* A command is the target: its members are judged by sub_cmd_rows. */
+static int
+sub_set_command(void *obj, const cJSON *v, struct hk_check *ck)
+{
+	(void)v;
+	(void)ck;
+	((struct hk_sub *)obj)->sb_command = 1;
+	return 0;
+}
+
 #define SUB_AT(m) HK_CHECK_AT(struct hk_sub, m)
+
+static const char *const sub_stdin_names[] = {"none", "body", NULL};
+
+static const struct hk_check_row sub_cmd_rows[] = {
+    {.ck_name = "argv",
+        .ck_type = HK_CHECK_ANY,
+        .ck_flags = HK_CHECK_ABSENT,
+        .ck_set = sub_set_argv,
+        .ck_msg = "command.argv must be 1-" HK_CHECK_NUM(
+            HK_CMD_ARGV_MAX) " strings, argv[0] an absolute path"},
+    {.ck_name = "cwd",
+        .ck_type = HK_CHECK_STR,
+        .ck_flags = HK_CHECK_NULL,
+        SUB_AT(sb_cmd_cwd),
+        .ck_min = 1,
+        .ck_max = 4096,
+        .ck_ok = sub_cwd_ok,
+        .ck_msg = "command.cwd must be an absolute path or null"},
+    {.ck_name = "env",
+        .ck_type = HK_CHECK_ANY,
+        .ck_set = sub_set_cmd_env,
+        .ck_msg = "command.env must be an object of at most " HK_CHECK_NUM(
+            HK_CMD_ENV_MAX) " variables (strings)"},
+    {.ck_name = "stdin",
+        .ck_type = HK_CHECK_ENUM,
+        SUB_AT(sb_cmd_stdin),
+        .ck_names = sub_stdin_names,
+        .ck_msg = "command.stdin must be \"body\" or \"none\""},
+    {.ck_name = "timeoutMs",
+        .ck_type = HK_CHECK_INT,
+        SUB_AT(sb_cmd_timeout_ms),
+        .ck_min = 100,
+        .ck_max = 86400000,
+        .ck_msg = "command.timeoutMs must be an integer from 100 to "
+                  "86400000 (a day)"},
+    {.ck_name = NULL},
+};
 
 static const struct hk_check_row sub_retry_rows[] = {
     {.ck_name = "maxAttempts",
@@ -608,11 +851,20 @@ static const struct hk_check_row sub_rows[] = {
         .ck_type = HK_CHECK_ANY,
         .ck_set = sub_set_managed,
         .ck_msg = "managedBy must be \"config\" or null"},
+    {.ck_name = "command",
+        .ck_type = HK_CHECK_OBJ,
+        .ck_sub = sub_cmd_rows,
+        .ck_set = sub_set_command,
+        .ck_msg = "command must be an object"},
     {.ck_name = "url",
-        .ck_type = HK_CHECK_STR,
-        .ck_flags = HK_CHECK_NEED,
-        SUB_AT(sb_url),
+        .ck_type = HK_CHECK_ANY,
+        .ck_flags = HK_CHECK_ABSENT,
+        .ck_set = sub_set_url,
         .ck_msg = "url must be a string"},
+    {.ck_name = "exposeResult",
+        .ck_type = HK_CHECK_BOOL,
+        SUB_AT(sb_expose),
+        .ck_msg = "exposeResult must be true or false"},
     {.ck_name = "events",
         .ck_type = HK_CHECK_ANY,
         .ck_flags = HK_CHECK_ABSENT,
@@ -705,6 +957,11 @@ sub_apply_json(
 
 	if (hk_check_apply(sub_rows, s, j, &ck) != 0)
 		return -1;
+	/* A command runs one at a time unless it says otherwise. */
+	if ((flags & SUB_J_NEED_URL) &&
+	    cJSON_GetObjectItemCaseSensitive(j, "command") != NULL &&
+	    cJSON_GetObjectItemCaseSensitive(j, "maxInFlight") == NULL)
+		s->sb_max_in_flight = 1;
 	/*
 	 * Only a URL the body sets is judged: a stored one is kept when
 	 * --allow-targets no longer admits it (proto/operation.md).
@@ -773,7 +1030,11 @@ hk_sub_from_json(const cJSON *j, char **cause)
 	snprintf(s->sb_id, sizeof(s->sb_id), "%s", v->valuestring);
 	/* A stored URL is not judged again: --allow-targets may change. */
 	v = cJSON_GetObjectItemCaseSensitive(j, "url");
-	if (!cJSON_IsString(v) || (s->sb_url = strdup(v->valuestring)) == NULL)
+	if (cJSON_IsString(v)) {
+		if ((s->sb_url = strdup(v->valuestring)) == NULL)
+			goto bad;
+	} else if (!cJSON_IsObject(
+	               cJSON_GetObjectItemCaseSensitive(j, "command")))
 		goto bad;
 	{
 		cJSON *copy = cJSON_Duplicate(j, 1);
@@ -1128,6 +1389,8 @@ sub_reset(struct hk_sub *s)
 	sub_set_str(&s->sb_template, NULL);
 	sub_set_str(&s->sb_description, NULL);
 	s->sb_ordered = 0;
+	s->sb_expose = 0;
+	sub_cmd_clear(s);
 	sub_defaults(s);
 }
 
@@ -1582,7 +1845,7 @@ hk_sub_create(cJSON *body, hk_sub_done_fn done, void *arg)
 	hk_id_new("sub_", s->sb_id);
 	memcpy(o->rec.rc_id, s->sb_id, sizeof(o->rec.rc_id));
 	s->sb_created = s->sb_updated = o->ms;
-	sub_check_and_submit(o, 1);
+	sub_check_and_submit(o, s->sb_url != NULL);
 }
 
 /*

@@ -12,6 +12,11 @@
  * old queue entry stays on disk, so a crash repeats an attempt and never
  * loses one. Outcomes wait up to --outcome-delay to share a commit.
  *
+ * A command subscription's attempt is a run of its command (engine/
+ * runner.c) instead of a request; the same queue, limits, order,
+ * circuit and fate (eng_fate) apply, and its record holds the exit code
+ * and the output instead of the status and the answer.
+ *
  * The engine's own state of a subscription (circuit, in-flight count,
  * probe, bucket, where its read stopped) is here, in struct eng_sub,
  * never in the subscription's record. Loop thread only.
@@ -25,6 +30,7 @@
 
 #include "backoff.h"
 #include "clock.h"
+#include "engine/runner.h"
 #include "engine/sender.h"
 #include "env.h"
 #include "hdr.h"
@@ -68,6 +74,10 @@ struct job {
 	int limit; /* the delivery's attempts at most */
 	int probe; /* the one request an open circuit lets through */
 	int templated; /* its body is its subscription's template's */
+	/* A command's run instead of the request; argv and envp its own. */
+	int command;
+	struct hk_run run;
+	char **argv, **envp;
 };
 
 /* What a finished attempt leads to (eng_fate decides). */
@@ -185,13 +195,35 @@ hk_engine_observe(hk_engine_outcome_fn fn)
 	eng.observer = fn;
 }
 
+/* Frees a NULL-ended array of strings. */
+static void
+eng_strv_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
 static void
 job_free(struct job *j)
 {
 	if (j == NULL)
 		return;
+	if (j->command)
+		hk_run_clear(&j->run);
+	eng_strv_free(j->argv);
+	eng_strv_free(j->envp);
 	hk_send_clear(&j->send);
 	free(j);
+}
+
+/* Whether J's attempt succeeded: a 2xx, or its command's exit 0. */
+static int
+job_ok(const struct job *j)
+{
+	return j->command ? hk_run_ok(&j->run) : hk_send_ok(&j->send);
 }
 
 /* ---- outcomes ---- */
@@ -227,7 +259,7 @@ static void
 eng_after(struct outcome_op *o, struct hk_sub *s, struct eng_sub *es, int rc)
 {
 	struct job *j = o->job;
-	int ok = hk_send_ok(&j->send), save = 0, disable = 0;
+	int ok = job_ok(j), save = 0, disable = 0;
 	int recorded = rc == 0 && !o->oc.oc_gone;
 
 	if (j->probe)
@@ -290,7 +322,7 @@ outcome_done(struct hk_st_op *op, int rc)
 	struct hk_send *r = &j->send;
 	struct hk_sub *s = hk_sub_find(j->sub);
 	struct eng_sub *es = s != NULL ? eng_sub_get(s) : NULL;
-	int ok = hk_send_ok(r), recorded = rc == 0 && !o->oc.oc_gone;
+	int ok = job_ok(j), recorded = rc == 0 && !o->oc.oc_gone;
 
 	if (rc != 0) {
 		/*
@@ -402,7 +434,7 @@ eng_fate(const struct job *j, const struct hk_sub *s, int64_t *due,
 
 	*due = 0;
 	*disable = NULL;
-	if (hk_send_ok(r)) {
+	if (job_ok(j)) {
 		f = ENG_SUCCEEDED;
 		cause = "delivered";
 	} else if (r->ss_status == 410) {
@@ -539,6 +571,54 @@ eng_attempt_json(struct hk_buf *a, struct hk_send *r, int templated)
 	    hk_buf_adds(a, "\"}");
 }
 
+/* Appends B's head (a run's output) as a JSON string of text. */
+static int
+eng_text_json(struct hk_buf *a, struct hk_buf *b)
+{
+	size_t i;
+
+	for (i = 0; b->b != NULL && i < b->len; i++)
+		if ((unsigned char)b->b[i] < 0x20 && b->b[i] != '\n' &&
+		    b->b[i] != '\t')
+			b->b[i] = '?';
+	return hk_buf_addc(a, '"') ||
+	    hk_buf_add_jsonesc(a, b->b != NULL ? b->b : "", b->len) ||
+	    hk_buf_addc(a, '"');
+}
+
+/*
+ * A command's attempt record (proto/delivery.md, "Command targets"):
+ * its exit code and the head of what it wrote, as an answer's would be.
+ */
+static int
+eng_run_json(struct hk_buf *a, struct job *j)
+{
+	struct hk_run *rn = &j->run;
+	struct hk_send *r = &j->send;
+	char iso[HK_ISO_LEN];
+
+	return hk_buf_reserve(a, 512 + rn->rn_out.len + rn->rn_err.len) ||
+	    hk_buf_adds(a, "{\"attempt\":") ||
+	    hk_buf_add_i64(a, r->ss_attempt) || hk_buf_adds(a, ",\"at\":") ||
+	    hk_buf_add_jsonstr(a, hk_time_iso(r->ss_at_ms, iso)) ||
+	    hk_buf_adds(a, ",\"statusCode\":null,\"exitCode\":") ||
+	    (rn->rn_exit >= 0 ? hk_buf_add_i64(a, rn->rn_exit)
+	                      : hk_buf_adds(a, "null")) ||
+	    hk_buf_adds(a, ",\"latencyMs\":") ||
+	    hk_buf_add_i64(a, r->ss_latency_ms) ||
+	    hk_buf_adds(a, ",\"error\":") ||
+	    hk_buf_add_jsonstr(
+	        a, r->ss_error[0] != '\0' ? r->ss_error : NULL) ||
+	    hk_buf_adds(a, ",\"reason\":") ||
+	    hk_buf_add_jsonstr(a, r->ss_reason) ||
+	    hk_buf_adds(a, ",\"response\":") || eng_text_json(a, &rn->rn_out) ||
+	    hk_buf_adds(a, ",\"stderr\":") || eng_text_json(a, &rn->rn_err) ||
+	    hk_buf_adds(a, ",\"stdoutBytes\":") ||
+	    hk_buf_add_i64(a, (int64_t)rn->rn_out_total) ||
+	    hk_buf_adds(a, ",\"stderrBytes\":") ||
+	    hk_buf_add_i64(a, (int64_t)rn->rn_err_total) || hk_buf_addc(a, '}');
+}
+
 /* An attempt is over: commit what happened and when the next one is. */
 static void
 job_finish(struct hk_send *r)
@@ -560,7 +640,8 @@ job_finish(struct hk_send *r)
 		es->inflight--;
 	eng_schedule(0);
 	if ((o = calloc(1, sizeof(*o))) == NULL ||
-	    eng_attempt_json(&a, r, j->templated)) {
+	    (j->command ? eng_run_json(&a, j)
+	                : eng_attempt_json(&a, r, j->templated))) {
 		/* Not recorded: the queue entry stays, the attempt repeats. */
 		log_error("delivery_commit", "delivery=%s error=%s", r->ss_dlv,
 		    hk_logq("out of memory"));
@@ -653,6 +734,101 @@ eng_body(struct job *j, const struct hk_sub *s, const char *env, size_t len)
 	return rc != 0 ? "out of memory" : NULL;
 }
 
+/* A command's run is over: its outcome in the attempt's terms. */
+static void
+eng_run_done(struct hk_run *rn)
+{
+	struct job *j = rn->rn_arg;
+	struct hk_send *r = &j->send;
+
+	r->ss_reason = rn->rn_reason;
+	snprintf(r->ss_error, sizeof(r->ss_error), "%s", rn->rn_error);
+	r->ss_at_ms = rn->rn_at_ms;
+	r->ss_latency_ms = rn->rn_latency_ms;
+	job_finish(r);
+}
+
+/* "NAME=VALUE" appended to V (N entries so far). 0 or -1. */
+static int
+eng_env_add(char **v, size_t *n, const char *name, const char *val)
+{
+	if (asprintf(&v[*n], "%s=%s", name, val) == -1) {
+		v[*n] = NULL;
+		return -1;
+	}
+	(*n)++;
+	return 0;
+}
+
+/*
+ * J's argv and environment for S's command, rendered against the event's
+ * envelope ENV by the template rules: the configured variables, the
+ * HOOKD_* ones and hookd's PATH (unless configured), nothing else.
+ */
+static const char *
+eng_cmd_build(
+    struct job *j, const struct hk_sub *s, const char *env, size_t envlen)
+{
+	struct hk_buf b = HK_BUF_INIT;
+	const cJSON *e, *vars;
+	const char *path = getenv("PATH");
+	char num[16];
+	size_t i, n = 0, cap;
+	int rc = 0;
+
+	if ((j->argv = calloc(s->sb_cmd_argc + 1, sizeof(char *))) == NULL)
+		return "out of memory";
+	for (i = 0; i < s->sb_cmd_argc && rc == 0; i++) {
+		b.len = 0;
+		/* argv[0] is a path, not a template. */
+		rc = i == 0 ? hk_buf_adds(&b, s->sb_cmd_argv[0])
+		            : hk_env_render(s->sb_cmd_argv[i], env, envlen, &b);
+		if (rc == 0 && hk_buf_addc(&b, '\0') != 0)
+			rc = HK_ENOMEM;
+		if (rc == 0 && (j->argv[i] = strdup(b.b)) == NULL)
+			rc = HK_ENOMEM;
+	}
+	cap = (size_t)cJSON_GetArraySize(s->sb_cmd_env) + 6;
+	if (rc == 0 && (j->envp = calloc(cap, sizeof(char *))) == NULL)
+		rc = HK_ENOMEM;
+	vars = rc == 0 ? s->sb_cmd_env : NULL;
+	cJSON_ArrayForEach(e, vars) {
+		b.len = 0;
+		if ((rc = hk_env_render(e->valuestring, env, envlen, &b)) ||
+		    (rc = hk_buf_addc(&b, '\0')) ||
+		    (rc = eng_env_add(j->envp, &n, e->string, b.b)))
+			break;
+		if (strcmp(e->string, "PATH") == 0)
+			path = NULL;
+	}
+	snprintf(num, sizeof(num), "%d", j->send.ss_attempt);
+	if (rc == 0 &&
+	    (eng_env_add(j->envp, &n, "HOOKD_EVENT_ID", j->send.ss_evt) ||
+	        eng_env_add(j->envp, &n, "HOOKD_EVENT_TYPE", j->send.ss_type) ||
+	        eng_env_add(j->envp, &n, "HOOKD_DELIVERY_ID", j->send.ss_dlv) ||
+	        eng_env_add(j->envp, &n, "HOOKD_ATTEMPT", num) ||
+	        (path != NULL && eng_env_add(j->envp, &n, "PATH", path))))
+		rc = HK_ENOMEM;
+	hk_buf_free(&b);
+	if (rc == HK_EINVAL)
+		return "its command's arguments cannot be rendered";
+	if (rc != 0)
+		return "out of memory";
+	j->command = 1;
+	j->run.rn_argv = j->argv;
+	j->run.rn_envp = j->envp;
+	j->run.rn_cwd = s->sb_cmd_cwd;
+	if (s->sb_cmd_stdin == HK_CMD_STDIN_BODY) {
+		j->run.rn_stdin =
+		    j->send.ss_body.b != NULL ? j->send.ss_body.b : "";
+		j->run.rn_stdin_len = j->send.ss_body.len;
+	}
+	j->run.rn_timeout_ms = s->sb_cmd_timeout_ms;
+	j->run.rn_done = eng_run_done;
+	j->run.rn_arg = j;
+	return NULL;
+}
+
 /*
  * Builds and starts the attempt of pending delivery D for S, its event's
  * envelope ENV. NULL, or why it could not start: nothing is recorded
@@ -682,6 +858,17 @@ eng_dispatch(const struct hk_sub *s, struct eng_sub *es,
 	j->limit = (int)d->limit;
 	if ((cause = eng_body(j, s, env, envlen)) != NULL)
 		goto out;
+	if (s->sb_command) {
+		if ((cause = eng_cmd_build(j, s, env, envlen)) != NULL)
+			goto out;
+		if (hk_map_put(&eng.inflight, d->id, strlen(d->id), j) != 0) {
+			cause = "out of memory";
+			goto out;
+		}
+		/* A command that cannot start: a failed attempt, recorded. */
+		rc = hk_run_start(&j->run);
+		goto started;
+	}
 	rc = hk_send_sign(&j->send, s->sb_secret,
 	    s->sb_prev_secret != NULL && s->sb_prev_until > hk_now_ms()
 	        ? s->sb_prev_secret
@@ -701,6 +888,7 @@ eng_dispatch(const struct hk_sub *s, struct eng_sub *es,
 		cause = "libcurl cannot start the request";
 		goto out;
 	}
+started:
 	eng.ninflight++;
 	es->inflight++;
 	if (es->fails >= HK_CIRCUIT_FAILS)
@@ -711,6 +899,9 @@ eng_dispatch(const struct hk_sub *s, struct eng_sub *es,
 	if (rc == HK_EINVAL) {
 		j->send.ss_at_ms = hk_now_ms();
 		job_finish(&j->send);
+	} else if (j->command && rc != 0) {
+		j->run.rn_at_ms = hk_now_ms();
+		eng_run_done(&j->run);
 	}
 	return NULL;
 out:
@@ -846,7 +1037,12 @@ eng_tick(evutil_socket_t fd, short what, void *arg)
 	eng.capped = 0;
 	eng.pass_reads = 1;
 	TAILQ_FOREACH(s, hk_sub_all(), sb_entry) {
-		if (s->sb_active)
+		/*
+		 * A stored command without --allow-commands waits, queued:
+		 * running one is the operator's choice at every start.
+		 */
+		if (s->sb_active &&
+		    (!s->sb_command || hd->hd_conf.cf_allow_commands))
 			eng_serve(s);
 		if (eng.capped)
 			break;
@@ -880,7 +1076,7 @@ hk_engine_kick(void)
 int
 hk_engine_init(char **cause)
 {
-	if (hk_sender_init(cause) != 0)
+	if (hk_sender_init(cause) != 0 || hk_runner_init(cause) != 0)
 		return HK_ERR;
 	eng.tick = evtimer_new(hd->hd_base, eng_tick, NULL);
 	eng.outq_tail = &eng.outq;
@@ -912,5 +1108,6 @@ hk_engine_free(void)
 	if (eng.outq_ev != NULL)
 		event_free(eng.outq_ev);
 	memset(&eng, 0, sizeof(eng));
+	hk_runner_free();
 	hk_sender_free();
 }

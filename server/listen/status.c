@@ -6,7 +6,10 @@
  * (ingest.c), so it shows only what the sender may know: the event's id,
  * type, time and state, and how many of its deliveries are pending,
  * succeeded or failed. No target, subscription or attempt detail: those
- * are the operator's (GET /api/events/{id} on the admin listener).
+ * are the operator's (GET /api/events/{id} on the admin listener), but
+ * for a command subscription that sets exposeResult: the operator chose
+ * to show its senders each attempt's exit code and output (SPEC §11,
+ * seed 000's run status).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +51,86 @@ status_count(const struct hk_buf *dlv, struct status_counts *c)
 	}
 	cJSON_Delete(arr);
 	return 0;
+}
+
+/* Appends attempt A of a command as links.status shows it. */
+static int
+status_attempt(struct hk_buf *b, const cJSON *a)
+{
+	static const char *const keep[][2] = {{"attempt", "attempt"},
+	    {"at", "at"}, {"exitCode", "exitCode"}, {"latencyMs", "latencyMs"},
+	    {"reason", "reason"}, {"response", "stdout"}, {"stderr", "stderr"}};
+	const cJSON *v;
+	char *text;
+	size_t i;
+	int rc = 0;
+
+	if (hk_buf_addc(b, '{') != 0)
+		return HK_ENOMEM;
+	for (i = 0; i < HK_NELEM(keep) && rc == 0; i++) {
+		v = cJSON_GetObjectItemCaseSensitive(a, keep[i][0]);
+		text = v != NULL ? cJSON_PrintUnformatted(v) : NULL;
+		rc = (i > 0 && hk_buf_addc(b, ',') != 0) ||
+		        hk_buf_add_jsonstr(b, keep[i][1]) ||
+		        hk_buf_addc(b, ':') ||
+		        hk_buf_adds(b, text != NULL ? text : "null")
+		    ? HK_ENOMEM
+		    : 0;
+		free(text);
+	}
+	return rc != 0 || hk_buf_addc(b, '}') != 0 ? HK_ENOMEM : 0;
+}
+
+/*
+ * Appends ,"runs":[…] for the deliveries of DLV whose subscription is a
+ * command with exposeResult: nothing when there is none, so what every
+ * other sender sees is as it was.
+ */
+static int
+status_runs(struct hk_buf *b, const struct hk_buf *dlv)
+{
+	const cJSON *d, *sub, *st, *a, *atts;
+	const struct hk_sub *s;
+	cJSON *arr;
+	int n = 0, k, rc = 0;
+
+	if ((arr = cJSON_ParseWithLength(dlv->b, dlv->len)) == NULL)
+		return HK_ENOMEM;
+	cJSON_ArrayForEach(d, arr) {
+		sub = cJSON_GetObjectItemCaseSensitive(d, "subscription");
+		st = cJSON_GetObjectItemCaseSensitive(d, "status");
+		if (!cJSON_IsString(sub) || !cJSON_IsString(st) ||
+		    (s = hk_sub_find(sub->valuestring)) == NULL ||
+		    !s->sb_command || !s->sb_expose)
+			continue;
+		if (hk_buf_adds(b, n++ == 0 ? ",\"runs\":[" : ",") ||
+		    hk_buf_adds(b, "{\"subscription\":") ||
+		    hk_buf_add_jsonstr(
+		        b, s->sb_name != NULL ? s->sb_name : s->sb_id) ||
+		    hk_buf_adds(b, ",\"state\":") ||
+		    hk_buf_add_jsonstr(b, st->valuestring) ||
+		    hk_buf_adds(b, ",\"attempts\":[")) {
+			rc = HK_ENOMEM;
+			break;
+		}
+		k = 0;
+		atts = cJSON_GetObjectItemCaseSensitive(d, "attempts");
+		cJSON_ArrayForEach(a, atts) {
+			if ((k++ > 0 && hk_buf_addc(b, ',') != 0) ||
+			    status_attempt(b, a) != 0) {
+				rc = HK_ENOMEM;
+				break;
+			}
+		}
+		if (rc != 0 || hk_buf_adds(b, "]}") != 0) {
+			rc = HK_ENOMEM;
+			break;
+		}
+	}
+	if (rc == 0 && n > 0 && hk_buf_addc(b, ']') != 0)
+		rc = HK_ENOMEM;
+	cJSON_Delete(arr);
+	return rc;
 }
 
 /* proto/http.md's state of an event with the counts C. */
@@ -112,8 +195,9 @@ status_answer(struct status_rd *sr)
 	    hk_buf_add_jsonstr(b, at->valuestring) ||
 	    hk_buf_printf(b,
 	        ",\"state\":\"%s\",\"deliveries\":{\"total\":%d,"
-	        "\"pending\":%d,\"succeeded\":%d,\"failed\":%d}}\n",
-	        status_state(&c), c.total, c.pending, c.succeeded, c.failed))
+	        "\"pending\":%d,\"succeeded\":%d,\"failed\":%d}",
+	        status_state(&c), c.total, c.pending, c.succeeded, c.failed) ||
+	    status_runs(b, &sr->dlv) != 0 || hk_buf_adds(b, "}\n"))
 		return HK_ENOMEM;
 	return 0;
 }

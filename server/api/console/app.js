@@ -463,6 +463,11 @@ function exchange(a) {
     h('pre', { class: 'response', 'data-testid': 'response-headers' }, (a.responseHeaders || []).join('\n') || 'no answer'));
 }
 
+// A subscription's target: its URL, or the command it runs (SPEC §11).
+function target(s) {
+  return s.url || (s.command ? `command: ${s.command.argv.join(' ')}` : '');
+}
+
 async function pageEvent(g, id) {
   let e;
   try {
@@ -515,7 +520,7 @@ function replayPicker(path) {
   const sel = h('select', { name: 'subscription', 'aria-label': 'Subscription to replay to' },
     h('option', { value: '' }, 'Pick a subscription…'));
   api('GET', '/api/subscriptions?limit=100').then((r) => {
-    for (const s of r.data) sel.append(h('option', { value: s.id }, `${s.url} (${s.id})`));
+    for (const s of r.data) sel.append(h('option', { value: s.id }, `${target(s)} (${s.id})`));
   }).catch((e) => say(alertBox(e)));
   return h('span', { class: 'picker' }, sel, act('Replay to it', async () => {
     if (!sel.value) return say(noteBox('Pick a subscription first.'));
@@ -592,7 +597,7 @@ async function pageSubscriptions(g) {
     }
   });
   const list = pager(load, '/api/subscriptions', {}, (rows) => table([
-    { t: 'Target', f: (s) => h('a', { href: `#/subscriptions/${s.id}`, class: 'id' }, s.url) },
+    { t: 'Target', f: (s) => h('a', { href: `#/subscriptions/${s.id}`, class: 'id' }, target(s)) },
     { t: 'Events', f: (s) => s.events.join(', ') },
     { t: 'State', f: (s) => [badge(s.active ? 'active' : 'disabled'), s.disabledReason ? ` (${s.disabledReason})` : ''] },
     { t: 'Success (1 h)', f: (s) => health(s.id) },
@@ -678,7 +683,7 @@ async function pageSubscription(g, id) {
     h('div', { id: 'msg' }),
     h('dl', { class: 'kv' },
       h('dt', null, 'ID'), h('dd', { class: 'id' }, s.id),
-      h('dt', null, 'Target'), h('dd', { class: 'id' }, s.url),
+      h('dt', null, 'Target'), h('dd', { class: 'id' }, target(s)),
       h('dt', null, 'Events'), h('dd', null, s.events.join(', ')),
       h('dt', null, 'Sources'), h('dd', null, s.sources.length ? s.sources.join(', ') : 'all'),
       h('dt', null, 'Description'), h('dd', null, s.description || '—'),
