@@ -101,8 +101,52 @@ main_tls_reload(struct hk_tls *t, const char *name)
 	free(cause);
 }
 
-/* The configuration file is applied; a reload asked for meanwhile runs. */
-static int main_cfg_busy, main_cfg_again;
+/*
+ * The listeners, once what the configuration file declares is in place
+ * (an event that arrived before would match none of its subscriptions).
+ */
+static void main_listen(struct hk_listener *, const char *, int64_t,
+    struct hk_tls *, void (*)(struct evhttp_request *, void *));
+
+static void
+main_open(void)
+{
+	struct hk_conf *cf = &hd->hd_conf;
+
+	main_listen(&hd->hd_public, cf->cf_listen, hk_webhook_body_ceiling(),
+	    main_tls_public, hk_ingest_request);
+	/* Published events are bounded like received ones, plus the wrapper. */
+	main_listen(&hd->hd_admin, cf->cf_admin, cf->cf_max_body + 65536,
+	    main_tls_admin, hk_admin_request);
+	free(hd->hd_public_url);
+	if (cf->cf_public_url != NULL) {
+		hd->hd_public_url = strdup(cf->cf_public_url);
+		if (hd->hd_public_url != NULL) {
+			size_t n = strlen(hd->hd_public_url);
+
+			while (n > 0 && hd->hd_public_url[n - 1] == '/')
+				hd->hd_public_url[--n] = '\0';
+		}
+	} else if (asprintf(&hd->hd_public_url, "%s://%s",
+	               hd->hd_public.ls_tls ? "https" : "http",
+	               hd->hd_public.ls_addr) == -1)
+		hd->hd_public_url = NULL;
+	if (hd->hd_public_url == NULL)
+		hk_fatal("start", "error=%s", hk_logq("out of memory"));
+
+	log_info("listening", "version=%s public=%s admin=%s data=%s tls=%s",
+	    VERSION, hd->hd_public.ls_addr, hk_logq(hd->hd_admin.ls_addr),
+	    hk_logq(cf->cf_data),
+	    main_tls_public != NULL
+	        ? (main_tls_admin != NULL ? "public,admin" : "public")
+	        : (main_tls_admin != NULL ? "admin" : "none"));
+}
+
+/*
+ * The configuration file is applied; a reload asked for meanwhile runs.
+ * The first application, at start, opens the listeners when it ends.
+ */
+static int main_cfg_busy, main_cfg_again, main_cfg_started;
 
 static void main_cfg_apply(void);
 
@@ -112,6 +156,11 @@ main_cfg_done(struct hk_cfgplan *p, void *arg)
 	(void)arg;
 	hk_cfgplan_free(p);
 	main_cfg_busy = 0;
+	if (!main_cfg_started) {
+		main_cfg_started = 1;
+		if (!hd->hd_stopping)
+			main_open();
+	}
 	if (main_cfg_again) {
 		main_cfg_again = 0;
 		main_cfg_apply();
@@ -593,7 +642,7 @@ main(int argc, char **argv)
 		hk_fatal("engine", "error=%s",
 		    hk_logq(cause != NULL ? cause : "cannot start"));
 	hk_engine_observe(hk_stream_outcome);
-	/* The file's objects, before anything is answered: a bad file is fatal. */
+	/* The file's objects before anything is answered; a bad one is fatal. */
 	if (cf->cf_config != NULL) {
 		struct hk_cfgplan *p;
 		char err[1024];
@@ -606,33 +655,8 @@ main(int argc, char **argv)
 		hk_cfgplan_apply(p, main_cfg_done, NULL);
 	}
 
-	main_listen(&hd->hd_public, cf->cf_listen, hk_webhook_body_ceiling(),
-	    main_tls_public, hk_ingest_request);
-	/* Published events are bounded like received ones, plus the wrapper. */
-	main_listen(&hd->hd_admin, cf->cf_admin, cf->cf_max_body + 65536,
-	    main_tls_admin, hk_admin_request);
-	free(hd->hd_public_url);
-	if (cf->cf_public_url != NULL) {
-		hd->hd_public_url = strdup(cf->cf_public_url);
-		if (hd->hd_public_url != NULL) {
-			size_t n = strlen(hd->hd_public_url);
-
-			while (n > 0 && hd->hd_public_url[n - 1] == '/')
-				hd->hd_public_url[--n] = '\0';
-		}
-	} else if (asprintf(&hd->hd_public_url, "%s://%s",
-	               hd->hd_public.ls_tls ? "https" : "http",
-	               hd->hd_public.ls_addr) == -1)
-		hd->hd_public_url = NULL;
-	if (hd->hd_public_url == NULL)
-		hk_fatal("start", "error=%s", hk_logq("out of memory"));
-
-	log_info("listening", "version=%s public=%s admin=%s data=%s tls=%s",
-	    VERSION, hd->hd_public.ls_addr, hk_logq(hd->hd_admin.ls_addr),
-	    hk_logq(cf->cf_data),
-	    main_tls_public != NULL
-	        ? (main_tls_admin != NULL ? "public,admin" : "public")
-	        : (main_tls_admin != NULL ? "admin" : "none"));
+	if (cf->cf_config == NULL)
+		main_open();
 	event_base_dispatch(hd->hd_base);
 
 	/* Answer what the writer finished, then drop the connections. */

@@ -61,6 +61,9 @@ describe('configuration file', () => {
   });
 
   it('creates what the file declares, managedBy config, with its credentials', async () => {
+    // Nothing is answered before the file is in place: an event that came
+    // first would have matched none of its subscriptions.
+    assert.ok(h.log.indexOf('event=config_done') >= 0 && h.log.indexOf('event=config_done') < h.log.indexOf('event=listening'), h.log);
     const wh = (await h.api('GET', '/api/webhooks/deploy-notify')).body;
     assert.equal(wh.managedBy, 'config');
     assert.equal(wh.provider, 'github');
