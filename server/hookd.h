@@ -647,6 +647,12 @@ struct hk_sub *hk_sub_from_json(const cJSON *, char **cause);
  */
 int hk_sub_check_json(const cJSON *, int need_url, char *err, size_t errlen);
 /*
+ * The public form a create from body J would have (its defaults filled
+ * in), or NULL when J would be refused: what the configuration file
+ * compares a subscription with.
+ */
+cJSON *hk_sub_preview(const cJSON *j);
+/*
  * Commits the engine's state of S (FAILING_SINCE, 0: none; ORDERED_HEAD,
  * "": none; with DISABLE also active: false and S's disabled reason) onto
  * the stored record, leaving every other field as stored.

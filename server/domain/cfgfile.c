@@ -331,16 +331,52 @@ cf_same_headers(const cJSON *want, const cJSON *have)
 	return n == (have != NULL ? cJSON_GetArraySize(have) : 0);
 }
 
+static cJSON *cf_judgeable(const cJSON *j, struct hk_cfgplan *p);
+
+/* Members of a subscription's public form the file does not decide. */
 static int
-cf_same_sub(const cJSON *want, const struct hk_sub *s)
+cf_sub_ignored(const char *k)
 {
-	const cJSON *sec, *hs;
-	cJSON *pub = hk_sub_public(s);
-	int same = pub != NULL && cf_same(want, pub) && s->sb_managed &&
+	static const char *const keys[] = {"id", "createdAt", "updatedAt",
+	    "headers", "sources", "active", "disabledReason"};
+	size_t i;
+
+	for (i = 0; i < HK_NELEM(keys); i++)
+		if (strcmp(k, keys[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Whether S is what body WANT would make: a subscription is replaced as
+ * a PUT would replace it, so its whole public form is compared with the
+ * one WANT makes with the defaults, what the file omits included. The
+ * operator's enable/disable is not the file's (kept on an update).
+ */
+static int
+cf_same_sub(const cJSON *want, const struct hk_sub *s, struct hk_cfgplan *p)
+{
+	const cJSON *sec, *hs, *c, *o;
+	cJSON *judged = cf_judgeable(want, p);
+	cJSON *have = hk_sub_public(s);
+	cJSON *make = judged != NULL ? hk_sub_preview(judged) : NULL;
+	int same = have != NULL && make != NULL && s->sb_managed &&
 	    cf_same_sources(
 	        cJSON_GetObjectItemCaseSensitive(want, "sources"), s);
+	int pass;
 
-	cJSON_Delete(pub);
+	for (pass = 0; same && pass < 2; pass++)
+		for (c = (pass == 0 ? make : have)->child; same && c != NULL;
+		     c = c->next) {
+			if (cf_sub_ignored(c->string))
+				continue;
+			o = cJSON_GetObjectItemCaseSensitive(
+			    pass == 0 ? have : make, c->string);
+			same = o != NULL && cJSON_Compare(c, o, 1);
+		}
+	cJSON_Delete(judged);
+	cJSON_Delete(have);
+	cJSON_Delete(make);
 	sec = cJSON_GetObjectItemCaseSensitive(want, "secret");
 	if (same && cJSON_IsString(sec))
 		same = s->sb_secret != NULL &&
@@ -501,8 +537,8 @@ cf_compare(struct hk_cfgplan *p)
 			o->act = HK_CFG_CREATE;
 		else {
 			memcpy(o->id, s->sb_id, sizeof(o->id));
-			o->act = cf_same_sub(o->body, s) ? HK_CFG_SAME
-			                                 : HK_CFG_UPDATE;
+			o->act = cf_same_sub(o->body, s, p) ? HK_CFG_SAME
+			                                    : HK_CFG_UPDATE;
 		}
 	}
 	TAILQ_FOREACH(s, hk_sub_all(), sb_entry)
@@ -706,9 +742,13 @@ cf_next(struct hk_cfgplan *p)
 	else if (s == NULL) {
 		cJSON_Delete(body);
 		cf_step_done(p, HK_ENOTFOUND, "deleted meanwhile");
-	} else if (o->act == HK_CFG_UPDATE)
+	} else if (o->act == HK_CFG_UPDATE) {
+		/* Enabled or disabled by the operator: theirs, unless the file says. */
+		if (body != NULL &&
+		    cJSON_GetObjectItemCaseSensitive(body, "active") == NULL)
+			cJSON_AddBoolToObject(body, "active", s->sb_active);
 		hk_sub_update(s, body, 1, cf_sub_done, p);
-	else
+	} else
 		hk_sub_delete(s, cf_sub_done, p);
 }
 

@@ -1970,6 +1970,22 @@ sub_reseal(const struct hk_sub *s)
 	sub_submit(o);
 }
 
+cJSON *
+hk_sub_preview(const cJSON *j)
+{
+	struct hk_sub *s;
+	char err[256];
+	cJSON *pub = NULL;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	sub_defaults(s);
+	if (sub_apply_json(s, j, SUB_J_NEED_URL, err, sizeof(err)) == 0)
+		pub = hk_sub_public(s);
+	sub_free(s);
+	return pub;
+}
+
 int
 hk_sub_check_json(const cJSON *j, int need_url, char *err, size_t errlen)
 {

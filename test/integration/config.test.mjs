@@ -164,6 +164,23 @@ describe('configuration file', () => {
     assert.match(r.stdout, /^0 to create, 0 to update, 0 to delete, 4 unchanged$/m, r.stdout);
   });
 
+  it('a member the file drops goes back to its default; the operator\'s disable stays', async () => {
+    write(FILE1.replace('    events: ["*"]\n', '    events: ["*"]\n    maxInFlight: 3\n'));
+    h.proc.kill('SIGHUP');
+    await applied(4);
+    assert.equal((await h.api('GET', '/api/subscriptions/audit')).body.maxInFlight, 3);
+    assert.equal((await h.api('PATCH', '/api/subscriptions/audit', { active: false })).status, 200);
+    write(FILE1);
+    const plan = check();
+    assert.match(plan.stdout, /^update +subscription +audit sub_/m, plan.stdout);
+    assert.match(plan.stdout, /^unchanged +subscription +deploy sub_/m, plan.stdout);
+    h.proc.kill('SIGHUP');
+    await applied(5);
+    const audit = (await h.api('GET', '/api/subscriptions/audit')).body;
+    assert.equal(audit.maxInFlight, 8, 'the default again');
+    assert.equal(audit.active, false, 'still disabled: that was the operator\'s');
+  });
+
   it('a bad file at start: hookd exits 1 and says where', async () => {
     const bad = join(h.dir, 'bad.yaml');
     writeFileSync(bad, 'webhooks:\n  - name: a\n    auth: [\n');
