@@ -9,7 +9,8 @@ CC = cc
 PKG_CONFIG = pkg-config
 # libcrypto: SHA-256 for signatures; libssl and libevent_openssl: TLS on
 # the listeners (see README, Dependencies).
-PKGS = libevent libevent_openssl libsodium libcjson lmdb libcurl libssl libcrypto
+# libpq: the PostgreSQL store engine (--store postgresql://...).
+PKGS = libevent libevent_openssl libsodium libcjson lmdb libcurl libssl libcrypto libpq
 
 CPPFLAGS = -D_GNU_SOURCE \
 	-DVERSION=\"$(VERSION)\" -Ilib -Iserver
