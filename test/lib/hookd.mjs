@@ -50,8 +50,16 @@ export class Hookd {
   }
 
   async start() {
+    // HOOKD_TEST_STORE=pg (not HOOKD_STORE: hookd reads that as --store): the store is a database of the process's PostgreSQL
+    // (test/lib/pg.mjs), one per data directory, so a restart on the same
+    // directory finds its data and other instances never see it.
+    if (process.env.HOOKD_TEST_STORE === 'pg' && !this.args.includes('--store') && !this.store) {
+      const { databaseFor } = await import('./pg.mjs');
+      this.store = await databaseFor(resolve(this.dir));
+    }
     const args = ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0',
-      '--data', this.dir, '--shutdown-grace', '5s', ...this.args];
+      '--data', this.dir, '--shutdown-grace', '5s',
+      ...(this.store && !this.args.includes('--store') ? ['--store', this.store] : []), ...this.args];
     const [cmd, ...pre] = [...this.wrap, BIN];
     this.proc = spawn(cmd, [...pre, ...args], {
       env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1', ...this.env },
