@@ -48,6 +48,8 @@ static const struct conf_row conf_rows[] = {
         "admin listener, host:port or unix:/path"},
     {"data", CONF_STR, OFF(cf_data), 0, 0, HOOKD_DATA,
         "data directory (the LMDB environment, keys, admin token)"},
+    {"store", CONF_STR, OFF(cf_store), 0, 0, NULL,
+        "the store: a PostgreSQL URI or conninfo (default: LMDB in <data>)"},
     {"admin-token-file", CONF_STR, OFF(cf_admin_token_file), 0, 0, NULL,
         "admin token file (default: generated as <data>/admin.token)"},
     {"master-key-file", CONF_STR, OFF(cf_master_key_file), 0, 0, NULL,

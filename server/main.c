@@ -406,7 +406,7 @@ main(int argc, char **argv)
 
 	if ((hd->hd_base = event_base_new()) == NULL)
 		hk_fatal("start", "error=%s", hk_logq("event_base_new failed"));
-	sc.sc_where = cf->cf_data;
+	sc.sc_where = cf->cf_store != NULL ? cf->cf_store : cf->cf_data;
 	sc.sc_mapsize = (size_t)cf->cf_map_size;
 	sc.sc_highwater = (int)cf->cf_highwater;
 	sc.sc_base = hd->hd_base;
