@@ -166,9 +166,11 @@ static struct {
 	/* Figures (lock). */
 	uint64_t commits, ops;
 	int failed;
+	int lost; /* the writer has no connection: new data is refused */
 	int64_t rows[HK_SL_COUNT];
 	int64_t logbytes;
-	int64_t used;
+	int64_t used; /* pg_database_size */
+	int64_t base_bytes; /* the empty schema's size */
 	int64_t size_us; /* writer only: when used was asked */
 } pg;
 
@@ -318,6 +320,13 @@ pg_link_ok(struct pg_link *l)
 		log_info("store_reconnected", "connection=%s", l->name);
 		l->backoff_us = 0;
 		l->lost_logged = 0;
+		if (l == &pg.wl) {
+			/* The database answers again: new data may come. */
+			pthread_mutex_lock(&pg.lock);
+			pg.lost = 0;
+			pg.failed = 0;
+			pthread_mutex_unlock(&pg.lock);
+		}
 		return 1;
 	}
 	l->backoff_us =
@@ -444,7 +453,31 @@ failed:
 			pg_x(op)->rc = rc;
 	pthread_mutex_lock(&pg.lock);
 	pg.failed = 1;
+	if (pg.wl.c == NULL || PQstatus(pg.wl.c) != CONNECTION_OK) {
+		pg.lost = 1;
+		if (pg.wl.retry_us < hk_mono_us())
+			pg.wl.retry_us = hk_mono_us() + PG_BACKOFF_MIN_US;
+	}
 	pthread_mutex_unlock(&pg.lock);
+}
+
+/* Waits on the writer's condition (pg.lock held) until mono time US. */
+static void
+pg_wait_until(int64_t us)
+{
+	int64_t left = us - hk_mono_us();
+	struct timespec ts;
+
+	if (left <= 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(left / 1000000);
+	ts.tv_nsec += (long)(left % 1000000) * 1000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&pg.wcond, &pg.lock, &ts);
 }
 
 static void *
@@ -455,8 +488,19 @@ pg_writer(void *arg)
 	(void)arg;
 	for (;;) {
 		pthread_mutex_lock(&pg.lock);
-		while (pg.qhead == NULL && !pg.wclosing)
-			pthread_cond_wait(&pg.wcond, &pg.lock);
+		while (pg.qhead == NULL && !pg.wclosing) {
+			if (!pg.lost) {
+				pthread_cond_wait(&pg.wcond, &pg.lock);
+				continue;
+			}
+			/* Lost: try again when the backoff allows. */
+			pg_wait_until(pg.wl.retry_us);
+			if (pg.qhead != NULL || pg.wclosing)
+				break;
+			pthread_mutex_unlock(&pg.lock);
+			(void)pg_link_ok(&pg.wl);
+			pthread_mutex_lock(&pg.lock);
+		}
 		if (pg.qhead == NULL) {
 			pthread_mutex_unlock(&pg.lock);
 			break;
@@ -670,6 +714,7 @@ pg_rrun(PGconn *c, struct pg_rjob *j)
 }
 
 static void pg_rfinish(struct pg_rjob *);
+static void pg_rclear(struct pg_rjob *);
 
 /* Queues J for the reader (or runs it here once the reader stopped). */
 static void
@@ -714,6 +759,14 @@ pg_reader(void *arg)
 			pg_rrun(pg.rl.c, j);
 		else
 			j->rc = HK_EIO;
+		/* A read is safe to repeat: once on a new connection. */
+		if (j->rc != 0 && pg.rl.c != NULL &&
+		    PQstatus(pg.rl.c) != CONNECTION_OK) {
+			pg_rclear(j);
+			pg.rl.retry_us = 0;
+			if (pg_link_ok(&pg.rl))
+				pg_rrun(pg.rl.c, j);
+		}
 		pthread_mutex_unlock(&pg.rconn);
 		j->next = NULL;
 		pthread_mutex_lock(&pg.lock);
@@ -1078,7 +1131,8 @@ pg_usage(struct hk_st_usage *u)
 	memset(u, 0, sizeof(*u));
 	pthread_mutex_lock(&pg.lock);
 	u->su_size = pg.size;
-	u->su_used = pg.used > 0 ? (size_t)pg.used : 0;
+	u->su_used =
+	    pg.used > pg.base_bytes ? (size_t)(pg.used - pg.base_bytes) : 0;
 	u->su_commits = pg.commits;
 	u->su_ops = pg.ops;
 	u->su_failed = pg.failed;
@@ -1093,8 +1147,10 @@ pg_full(void)
 	int full;
 
 	pthread_mutex_lock(&pg.lock);
-	full = pg.size > 0 && pg.used > 0 &&
-	    (double)pg.used > (double)pg.size * pg.highwater / 100.0;
+	full = pg.lost ||
+	    (pg.size > 0 &&
+	        (double)(pg.used - pg.base_bytes) >
+	            (double)pg.size * pg.highwater / 100.0);
 	pthread_mutex_unlock(&pg.lock);
 	return full;
 }
@@ -1280,6 +1336,19 @@ pg_counts(PGconn *c)
 	pg.rows[HK_SL_PENDING] = pg_int(r, 0, 4);
 	pg.logbytes = pg_int(r, 0, 5);
 	pg.used = pg_int(r, 0, 6);
+	PQclear(r);
+	/*
+	 * The space hookd's data takes is the database's size less that of
+	 * the empty schema, measured once: --map-size is its quota here.
+	 */
+	if ((r = pg_exec(c,
+	         "INSERT INTO hookd_meta VALUES ('base_bytes', "
+	         "pg_database_size(current_database())::text) ON CONFLICT "
+	         "(key) DO UPDATE SET value = hookd_meta.value RETURNING "
+	         "value::bigint",
+	         NULL, &rc)) == NULL)
+		return rc;
+	pg.base_bytes = pg_int(r, 0, 0);
 	PQclear(r);
 	return 0;
 }

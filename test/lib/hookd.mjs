@@ -93,6 +93,20 @@ export class Hookd {
     return this;
   }
 
+  // The flags that name this instance's store, for a test that starts
+  // hookd itself on the same data directory: none on LMDB.
+  storeArgs() {
+    return this.store ? ['--store', this.store] : [];
+  }
+
+  // What the store keeps, as bytes to search: data.mdb on LMDB, every
+  // record of the database on PostgreSQL (printable bytes as they are).
+  async storeBytes() {
+    if (!this.store) return readFileSync(join(this.dir, 'data.mdb'));
+    const { dump } = await import('./pg.mjs');
+    return dump(this.store);
+  }
+
   // Sends SIGTERM and waits; returns the exit status.
   async stop({ timeoutMs = 15000 } = {}) {
     if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode) return this.check(await this.exited);

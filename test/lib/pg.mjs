@@ -51,8 +51,16 @@ export async function start() {
   let r = asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-locale', '--no-sync']);
   if (r.status !== 0) throw new Error(`initdb failed:\n${r.stdout}${r.stderr}`);
   const opts = `-p ${port} -k ${dir} -c listen_addresses='' -c fsync=on -c synchronous_commit=on -c max_connections=200 -c shared_buffers=32MB`;
-  r = asPostgres('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', '-o', opts, 'start']);
-  if (r.status !== 0) throw new Error(`pg_ctl start failed:\n${r.stdout}${r.stderr}`);
+  const up = () => {
+    const q = asPostgres('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', '-o', opts, 'start']);
+    if (q.status !== 0) throw new Error(`pg_ctl start failed:\n${q.stdout}${q.stderr}`);
+  };
+  // pg_ctl stops the postmaster whose PID is in postmaster.pid.
+  const down = (mode = 'fast') => {
+    if (existsSync(join(data, 'postmaster.pid')))
+      asPostgres('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', '60', 'stop']);
+  };
+  up();
   const url = (db) => `postgresql:///${db}?host=${encodeURIComponent(dir)}&port=${port}&user=postgres`;
   const psql = (sql, db = 'postgres') => {
     const q = spawnSync(join(PGBIN, 'psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', dir, '-p', String(port), '-U', 'postgres', '-d', db, '-c', sql], { encoding: 'utf8' });
@@ -62,6 +70,10 @@ export async function start() {
   let stopped = false;
   return {
     dir, port, url, psql,
+    // The server stops (SIGINT to its postmaster: a fast shutdown) and
+    // comes back on the same port and data: what a restart of the
+    // database looks like to hookd.
+    down, up,
     createdb(name) {
       if (!psql(`SELECT 1 FROM pg_database WHERE datname = '${name}'`).includes('1'))
         psql(`CREATE DATABASE ${name}`);
@@ -70,9 +82,7 @@ export async function start() {
     stop() {
       if (stopped) return;
       stopped = true;
-      // pg_ctl stops the postmaster whose PID is in postmaster.pid.
-      if (existsSync(join(data, 'postmaster.pid')))
-        asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '60', 'stop']);
+      down();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -93,4 +103,16 @@ export async function databaseFor(key) {
   const s = await shared();
   const name = 'hookd_' + createHash('sha256').update(key).digest('hex').slice(0, 16);
   return s.createdb(name);
+}
+
+// Every record of database URL as bytes: bytea's printable bytes as they
+// are (encode 'escape'), so a plaintext secret would show.
+export function dump(url) {
+  const sql = ['hookd_webhooks', 'hookd_subs', 'hookd_events', 'hookd_reqlog', 'hookd_attempts']
+    .map((t) => `SELECT encode(body, 'escape') FROM ${t}`)
+    .concat(["SELECT encode(rec, 'escape') FROM hookd_deliveries", "SELECT encode(key, 'escape') FROM hookd_idem"])
+    .join(' UNION ALL ');
+  const q = spawnSync(join(PGBIN, 'psql'), ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', sql], { maxBuffer: 1 << 30 });
+  if (q.status !== 0) throw new Error(`psql: ${q.stderr}`);
+  return q.stdout;
 }
