@@ -4,7 +4,7 @@
  * keeps it: a delivery is one row of hookd_deliveries holding lib/dlv.c's
  * record, with its state, queue class and due time beside it in columns
  * so that the queue is a partial index over the pending ones (sub, cls,
- * due, id). Every change of state goes through pg_dlv_move(), which
+ * due, id). Every change of state goes through hk_delivery_move(), which
  * checks the transition is legal and rewrites record and columns in one
  * statement.
  *
@@ -94,10 +94,13 @@ pg_dlv_legal(enum hk_dstate from, enum hk_dstate to)
 	}
 }
 
-/* The one transition: D goes to TO; pending again means queued (CLS, DUE). */
+/*
+ * The one transition: D goes to TO; pending again means queued (CLS, DUE).
+ * Named as LMDB's (static here): the trace names it (func=).
+ */
 static int
-pg_dlv_move(struct pg_tx *tx, struct hk_delivery *d, enum hk_dstate to, int cls,
-    int64_t due)
+hk_delivery_move(struct pg_tx *tx, struct hk_delivery *d, enum hk_dstate to,
+    int cls, int64_t due)
 {
 	enum hk_dstate from = d->state;
 
@@ -149,11 +152,11 @@ pg_dlv_retry(struct pg_tx *tx, struct hk_delivery *d)
 
 	/* A pending one's next attempt uses no attempt of its own. */
 	if (d->state == HK_DS_PENDING)
-		return pg_dlv_move(tx, d, HK_DS_PENDING, d->cls, now);
+		return hk_delivery_move(tx, d, HK_DS_PENDING, d->cls, now);
 	if (d->state != HK_DS_FAILED)
 		return HK_EEXIST;
 	d->limit = d->attempts + 1;
-	return pg_dlv_move(tx, d, HK_DS_PENDING, 0, now);
+	return hk_delivery_move(tx, d, HK_DS_PENDING, 0, now);
 }
 
 /*
@@ -189,7 +192,7 @@ pg_cancel_one(struct pg_tx *tx, struct hk_delivery *d, void *arg)
 	if (d->state != HK_DS_PENDING)
 		return 0;
 	(*(uint64_t *)arg)++;
-	return pg_dlv_move(tx, d, HK_DS_CANCELLED, 0, 0);
+	return hk_delivery_move(tx, d, HK_DS_CANCELLED, 0, 0);
 }
 
 /* HK_ST_WEBHOOK: the record, its unique name; a delete takes its log. */
@@ -421,7 +424,7 @@ pg_outcome_apply(struct hk_st_op *op, struct pg_tx *tx)
 	         &p)) != 0)
 		return rc;
 	d.attempts = oc->oc_attempt;
-	return pg_dlv_move(tx, &d, oc->oc_to, 1, oc->oc_due);
+	return hk_delivery_move(tx, &d, oc->oc_to, 1, oc->oc_due);
 }
 
 static int
@@ -483,7 +486,7 @@ pg_dlvop_apply(struct hk_st_op *op, struct pg_tx *tx)
 }
 
 #define PG_LOG_TRIM_MAX 5000 /* entries one operation deletes at most */
-#define PG_LOG_TRIM_STEP 200
+#define PG_LOG_TRIM_STEP 16
 
 /* The bytes entry E counts for. */
 static int64_t

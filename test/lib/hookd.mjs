@@ -12,6 +12,13 @@ import { join, resolve } from 'node:path';
 
 export const BIN = process.env.HOOKD_BIN || 'build/asan/hookd';
 
+// The suite's second pass (scripts/runtests) runs every Hookd on
+// PostgreSQL (test/lib/pg.mjs). A test of what only LMDB has (data.mdb,
+// its map, the disk under it) is skipped there: lmdbOnly(why) is its
+// options.
+export const PG = process.env.HOOKD_TEST_STORE === 'pg';
+export const lmdbOnly = (why) => ({ skip: PG ? `LMDB only: ${why}` : false });
+
 // Tokens and secrets as hookd shows them (proto/http.md): none may ever reach
 // a log line (checked at every stop) or an answer they were not sent in.
 const SECRET = /\b(whtok|whsec|hkadm)_[A-Za-z0-9+/=_-]{16,}/g;
