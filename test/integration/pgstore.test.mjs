@@ -52,6 +52,36 @@ describe('store: PostgreSQL', { skip: SKIP }, () => {
     assert.match(r.stderr, /PostgreSQL: cannot connect.*nobody_here/);
   });
 
+  it('a wrong password: a clear error and exit 1', () => {
+    pg.psql("CREATE ROLE hookd_pw LOGIN PASSWORD 'right-one'");
+    let r = run(`host=${pg.dir} port=${pg.port} user=hookd_pw password=wrong-one dbname=postgres`);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /PostgreSQL: cannot connect.*password authentication failed/);
+    assert.doesNotMatch(r.stderr, /wrong-one/);
+  });
+
+  it('one batch: a refusal undoes only its own operation', async () => {
+    const h = await new Hookd({ args: ['--store', pg.createdb('batch')] }).start();
+    try {
+      // Sent at once, these share the writer's transactions.
+      const rs = await Promise.all(['x', 'y', 'x', 'z', 'y'].map((name) => h.api('POST', '/api/webhooks', { name })));
+      assert.deepEqual(rs.map((r) => r.status).sort(), [201, 201, 201, 409, 409]);
+      const names = (await h.api('GET', '/api/webhooks')).body.data.map((w) => w.name).sort();
+      assert.deepEqual(names, ['x', 'y', 'z']);
+      // One idempotency key twice in one batch makes one event.
+      const wh = (await h.api('POST', '/api/webhooks', { name: 'idem', auth: 'none', rateLimit: 0 })).body;
+      const evs = await Promise.all([1, 2, 3].map((n) => h.post(`/webhooks/${wh.name}`, { n }, { 'idempotency-key': 'k1' })));
+      assert.ok(evs.every((r) => r.status === 202 || r.status === 200), evs.map((r) => r.status).join());
+      assert.equal(new Set(evs.map((r) => r.body.eventId)).size, 1);
+      await h.stop();
+      await h.restart();
+      assert.deepEqual((await h.api('GET', '/api/webhooks')).body.data.map((w) => w.name).sort(), ['idem', 'x', 'y', 'z']);
+    } finally {
+      await h.stop();
+      h.cleanup();
+    }
+  });
+
   it("a database of another program, or a schema newer than the binary: refused, exit 1", () => {
     const other = pg.createdb('other_program');
     pg.psql('CREATE TABLE customers (id int)', 'other_program');

@@ -11,7 +11,7 @@
 // restart on the same directory finds its data again.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +50,9 @@ export async function start() {
   const port = await freePort();
   let r = asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-locale', '--no-sync']);
   if (r.status !== 0) throw new Error(`initdb failed:\n${r.stdout}${r.stderr}`);
+  // Trust on the socket in the temp dir, but for the role hookd_pw, which
+  // must give its password (the tests of a wrong one).
+  writeFileSync(join(data, 'pg_hba.conf'), 'local all hookd_pw scram-sha-256\nlocal all all trust\n');
   const opts = `-p ${port} -k ${dir} -c listen_addresses='' -c fsync=on -c synchronous_commit=on -c max_connections=200 -c shared_buffers=32MB`;
   const up = () => {
     const q = asPostgres('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', '-o', opts, 'start']);
