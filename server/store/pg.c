@@ -6,8 +6,8 @@
  * Threads. The loop never waits for the database. A writer thread owns
  * one connection and the write transactions: it takes every operation
  * submitted since its last batch, applies them in one transaction
- * (BEGIN ... COMMIT, a savepoint per operation so a refusal undoes only
- * its own), and hands them back to the loop through an eventfd, where
+ * (BEGIN ... COMMIT; a savepoint for each admin operation, and an
+ * operation whose statement fails fails alone: see pg_batch), and hands them back to the loop through an eventfd, where
  * so_done runs in submission order once COMMIT has returned (with
  * synchronous_commit on, the WAL is flushed by then). A reader thread
  * owns a second connection: reads and hk_st_due queue there one at a
@@ -68,6 +68,7 @@ static const pg_apply_fn pg_apply_kind[HK_ST_KINDS] = {
 struct pg_opx {
 	struct hk_st_op *next;
 	int rc;
+	int done; /* refused, or failed alone: not applied again */
 };
 _Static_assert(sizeof(struct pg_opx) <= HK_ST_ENG_LEN,
     "a PostgreSQL operation fits in hk_st_op's so_eng");
@@ -250,6 +251,76 @@ pg_exec(PGconn *c, const char *sql, struct pg_params *p, int *rc)
 	return NULL;
 }
 
+/*
+ * The statements a thread prepared on its connection: SQL texts are
+ * string constants, known by their address. A new connection (another
+ * backend) starts the list again; names are the thread's own, so a
+ * connection that changes threads (the reader's, at close) never sees
+ * one twice.
+ */
+#define PG_PREPARED_MAX 48
+static _Thread_local struct {
+	PGconn *c;
+	int pid;
+	int n;
+	const char *sql[PG_PREPARED_MAX];
+} pg_pc;
+
+PGresult *
+pg_execp(PGconn *c, const char *sql, struct pg_params *p, int *rc)
+{
+	char name[48];
+	PGresult *r;
+	ExecStatusType st;
+	int i, pid = PQbackendPID(c);
+
+	if (pg_pc.c != c || pg_pc.pid != pid) {
+		pg_pc.c = c;
+		pg_pc.pid = pid;
+		pg_pc.n = 0;
+	}
+	for (i = 0; i < pg_pc.n && pg_pc.sql[i] != sql; i++)
+		;
+	if (i == PG_PREPARED_MAX)
+		return pg_exec(c, sql, p, rc);
+	snprintf(name, sizeof(name), "hk_%lx_%d",
+	    (unsigned long)((uintptr_t)&pg_pc & 0xffffff), i);
+	if (i == pg_pc.n) {
+		r = PQprepare(c, name, sql, 0, NULL);
+		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+			*rc = pg_fail(c, r);
+			pg_log_fail(c, r, sql);
+			PQclear(r);
+			return NULL;
+		}
+		PQclear(r);
+		pg_pc.sql[pg_pc.n++] = sql;
+	}
+	r = PQexecPrepared(c, name, p != NULL ? p->n : 0,
+	    p != NULL ? p->v : NULL, p != NULL ? p->len : NULL,
+	    p != NULL ? p->fmt : NULL, 1);
+	st = r != NULL ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+		*rc = 0;
+		return r;
+	}
+	*rc = pg_fail(c, r);
+	pg_log_fail(c, r, sql);
+	PQclear(r);
+	return NULL;
+}
+
+int
+pg_runp(PGconn *c, const char *sql, struct pg_params *p)
+{
+	PGresult *r;
+	int rc;
+
+	if ((r = pg_execp(c, sql, p, &rc)) != NULL)
+		PQclear(r);
+	return rc;
+}
+
 int
 pg_run(PGconn *c, const char *sql, struct pg_params *p)
 {
@@ -379,21 +450,57 @@ pg_size(PGconn *c)
 	PQclear(r);
 }
 
-/* Applies the batch LIST in one transaction; sets each operation's rc. */
+/*
+ * Whether OP gets a savepoint of its own: the kinds an admin sends,
+ * which read before they may refuse. The others refuse nothing once
+ * they have sent a statement; one that fails there is undone with the
+ * whole transaction, which then goes again without it. A refusal comes
+ * before any write (pg.h), so neither needs more than that.
+ */
+static int
+pg_savepoint(const struct hk_st_op *op)
+{
+	switch (op->so_kind) {
+	case HK_ST_EVENT:
+		return ((const struct hk_st_event *)(const void *)op)
+		           ->ev_idem != NULL;
+	case HK_ST_OUTCOME:
+	case HK_ST_LOG:
+	case HK_ST_PURGE:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static int
+pg_is_failure(int rc)
+{
+	return rc == HK_EIO || rc == HK_EFULL || rc == HK_ENOMEM;
+}
+
+/*
+ * Applies the batch LIST in one transaction; sets each operation's rc.
+ * An operation whose own statement fails fails alone (rolled back to
+ * its savepoint, or the transaction goes again without it); a failure
+ * of the transaction (the connection, COMMIT) fails every operation
+ * that was not refused.
+ */
 static void
 pg_batch(struct hk_st_op *list)
 {
 	struct pg_delta total;
 	struct hk_st_op *op;
 	struct pg_tx tx;
-	PGconn *c;
+	PGconn *c = NULL;
 	int64_t logbytes;
 	size_t i, n = 0;
-	int rc = 0, first = 1;
+	int rc = 0, r, sp;
 
-	memset(&total, 0, sizeof(total));
 	for (op = list; op != NULL; op = pg_x(op)->next)
 		n++;
+again:
+	memset(&total, 0, sizeof(total));
 	if (!pg_link_ok(&pg.wl)) {
 		rc = HK_EIO;
 		goto failed;
@@ -403,30 +510,36 @@ pg_batch(struct hk_st_op *list)
 	logbytes = pg.logbytes;
 	pthread_mutex_unlock(&pg.lock);
 	if ((rc = pg_simple(c, "BEGIN")) != 0)
-		goto failed;
+		goto abort;
 	for (op = list; op != NULL; op = pg_x(op)->next) {
-		if ((rc = pg_simple(c,
-		         first ? "SAVEPOINT op"
-		               : "RELEASE SAVEPOINT op; SAVEPOINT op")) != 0)
+		if (pg_x(op)->done)
+			continue;
+		if ((sp = pg_savepoint(op)) &&
+		    (rc = pg_simple(c, "SAVEPOINT op")) != 0)
 			goto abort;
-		first = 0;
 		memset(&tx, 0, sizeof(tx));
 		tx.tx_conn = c;
 		tx.tx_logbytes = (uint64_t)(logbytes + total.d_logbytes);
-		pg_x(op)->rc = pg_apply_kind[op->so_kind](op, &tx);
-		if (pg_x(op)->rc == 0) {
+		pg_x(op)->rc = r = pg_apply_kind[op->so_kind](op, &tx);
+		if (r == 0) {
 			for (i = 0; i < HK_SL_COUNT; i++)
 				total.d_rows[i] += tx.tx_delta.d_rows[i];
 			total.d_logbytes += tx.tx_delta.d_logbytes;
 			continue;
 		}
-		/* A refusal, or a statement of its own failed: undo it. */
 		if (PQstatus(c) != CONNECTION_OK) {
 			rc = HK_EIO;
 			goto abort;
 		}
-		if ((rc = pg_simple(c, "ROLLBACK TO SAVEPOINT op")) != 0)
-			goto abort;
+		pg_x(op)->done = 1;
+		if (sp) {
+			if ((rc = pg_simple(c, "ROLLBACK TO SAVEPOINT op")) !=
+			    0)
+				goto abort;
+		} else if (pg_is_failure(r)) {
+			(void)pg_simple(c, "ROLLBACK");
+			goto again;
+		}
 	}
 	if ((rc = pg_simple(c, "COMMIT")) != 0)
 		goto failed;
@@ -441,15 +554,12 @@ pg_batch(struct hk_st_op *list)
 	pg_size(c);
 	return;
 abort:
-	if (PQstatus(c) == CONNECTION_OK)
+	if (c != NULL && PQstatus(c) == CONNECTION_OK)
 		(void)pg_simple(c, "ROLLBACK");
 failed:
-	/*
-	 * Nothing of the batch is committed. Refused operations and those
-	 * whose own statement failed keep their code; the rest fail.
-	 */
+	/* Nothing of the batch is committed: what was not refused fails. */
 	for (op = list; op != NULL; op = pg_x(op)->next)
-		if (pg_x(op)->rc == 0)
+		if (!pg_x(op)->done || pg_x(op)->rc == 0)
 			pg_x(op)->rc = rc;
 	pthread_mutex_lock(&pg.lock);
 	pg.failed = 1;
@@ -510,7 +620,7 @@ pg_writer(void *arg)
 		pg.qtail = &pg.qhead;
 		pthread_mutex_unlock(&pg.lock);
 		for (op = list; op != NULL; op = pg_x(op)->next)
-			pg_x(op)->rc = 0;
+			pg_x(op)->rc = pg_x(op)->done = 0;
 		pg_batch(list);
 		for (last = list; pg_x(last)->next != NULL;
 		     last = pg_x(last)->next)
@@ -662,6 +772,15 @@ pg_read_attempts(PGconn *c, struct pg_rjob *j)
 	return rc;
 }
 
+/* A class of a subscription's queue, from a position or after it. */
+#define PG_DUE_SQL(op)                                                         \
+	"SELECT d.id, d.due, d.rec, e.body FROM hookd_deliveries d LEFT JOIN " \
+	"hookd_events e ON e.id = d.event WHERE d.sub = $1 AND d.state = 0 "   \
+	"AND d.cls = $2 AND (d.due, d.id) " op " ($3, $4) ORDER BY d.due, "    \
+	"d.id LIMIT $5"
+static const char pg_due_from[] = PG_DUE_SQL(">=");
+static const char pg_due_after[] = PG_DUE_SQL(">");
+
 /* Runs job J's query on C (the reader's thread, or the loop's at close). */
 static void
 pg_rrun(PGconn *c, struct pg_rjob *j)
@@ -690,7 +809,7 @@ pg_rrun(PGconn *c, struct pg_rjob *j)
 	case PG_R_DUE:
 		if (j->du->du_only != NULL) {
 			pg_p_text(&p, j->du->du_only);
-			j->res = pg_exec(c,
+			j->res = pg_execp(c,
 			    "SELECT d.state, d.due, d.rec, e.body FROM "
 			    "hookd_deliveries d LEFT JOIN hookd_events e ON "
 			    "e.id = d.event WHERE d.id = $1",
@@ -702,13 +821,9 @@ pg_rrun(PGconn *c, struct pg_rjob *j)
 		pg_p_int(&p, j->from_due);
 		pg_p_text(&p, j->from_id);
 		j->asked = PG_CHUNK;
-		snprintf(sql, sizeof(sql),
-		    "SELECT d.id, d.due, d.rec, e.body FROM hookd_deliveries d "
-		    "LEFT JOIN hookd_events e ON e.id = d.event WHERE d.sub = "
-		    "$1 AND d.state = 0 AND d.cls = $2 AND (d.due, d.id) %s "
-		    "($3, $4) ORDER BY d.due, d.id LIMIT %d",
-		    j->incl ? ">=" : ">", j->asked);
-		j->res = pg_exec(c, sql, &p, &j->rc);
+		pg_p_int(&p, j->asked);
+		j->res = pg_execp(
+		    c, j->incl ? pg_due_from : pg_due_after, &p, &j->rc);
 		return;
 	}
 }

@@ -4,7 +4,7 @@
  * and the apply function of each operation kind.
  *
  * Applies run on the writer thread, on its connection, inside the
- * batch's transaction and a savepoint of their own; they keep
+ * batch's transaction (admin kinds in a savepoint of their own); they keep
  * lmdb_core.h's rule: a refusal before anything is written, else only
  * store failures (pg_fail()). Results are asked for in binary: text and
  * bytea columns come as their bytes, integers as big-endian int8.
@@ -23,7 +23,7 @@
 #define PG_SCHEMA 1
 
 /* Statement parameters: text (NUL-ended), bytes, or integers. */
-#define PG_PARAMS_MAX 12
+#define PG_PARAMS_MAX 160
 struct pg_params {
 	int n;
 	const char *v[PG_PARAMS_MAX];
@@ -43,6 +43,12 @@ void pg_p_int(struct pg_params *, int64_t);
 PGresult *pg_exec(PGconn *, const char *sql, struct pg_params *p, int *rc);
 /* As pg_exec, for a statement whose rows are not wanted. */
 int pg_run(PGconn *, const char *sql, struct pg_params *p);
+/*
+ * As pg_exec and pg_run, prepared once per connection and thread: SQL
+ * must be a string constant (it is known by its address).
+ */
+PGresult *pg_execp(PGconn *, const char *sql, struct pg_params *p, int *rc);
+int pg_runp(PGconn *, const char *sql, struct pg_params *p);
 /* The store failure a failed result (or a lost connection) stands for. */
 int pg_fail(PGconn *, const PGresult *);
 /* Column COL of ROW as an int8 (binary). */

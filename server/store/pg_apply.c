@@ -8,8 +8,8 @@
  * checks the transition is legal and rewrites record and columns in one
  * statement.
  *
- * Writer thread only, inside the batch's transaction and the
- * operation's savepoint. Refusals (HK_EINVAL, HK_EEXIST, HK_ENOTFOUND,
+ * Writer thread only, inside the batch's transaction (and, for the
+ * admin kinds, the operation's savepoint). Refusals (HK_EINVAL, HK_EEXIST, HK_ENOTFOUND,
  * HK_EDUP, or rc_modify's) are returned before anything is written;
  * the rows an operation changes are locked (FOR UPDATE) where it reads
  * them first. Other returns are store failures (pg_fail()). Each apply
@@ -48,7 +48,7 @@ pg_dlv_write(struct pg_tx *tx, const struct hk_delivery *d)
 	pg_p_int(&p, d->due);
 	pg_p_int(&p, ms < 0 ? 0 : ms);
 	pg_p_bin(&p, b.b, b.len);
-	rc = pg_run(tx->tx_conn,
+	rc = pg_runp(tx->tx_conn,
 	    "INSERT INTO hookd_deliveries (id, event, sub, state, cls, due, "
 	    "ms, rec) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
 	    "ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, "
@@ -67,7 +67,7 @@ pg_dlv_read(struct pg_tx *tx, const char *id, struct hk_delivery *d)
 	int rc;
 
 	pg_p_text(&p, id);
-	if ((r = pg_exec(tx->tx_conn,
+	if ((r = pg_execp(tx->tx_conn,
 	         "SELECT rec FROM hookd_deliveries WHERE id = $1 FOR UPDATE",
 	         &p, &rc)) == NULL)
 		return rc;
@@ -343,7 +343,7 @@ pg_event_idem(struct hk_st_event *e, struct pg_tx *tx)
 	int rc, len;
 
 	pg_p_bin(&p, e->ev_idem, e->ev_idem_len);
-	if ((r = pg_exec(tx->tx_conn,
+	if ((r = pg_execp(tx->tx_conn,
 	         "SELECT event FROM hookd_idem WHERE key = $1 FOR UPDATE", &p,
 	         &rc)) == NULL)
 		return rc;
@@ -359,7 +359,7 @@ pg_event_idem(struct hk_st_event *e, struct pg_tx *tx)
 	PQclear(r);
 	pg_p_text(&p, e->ev_id);
 	pg_p_int(&p, e->ev_ms);
-	return pg_run(tx->tx_conn,
+	return pg_runp(tx->tx_conn,
 	    "INSERT INTO hookd_idem (key, event, ms) VALUES ($1, $2, $3) "
 	    "ON CONFLICT (key) DO UPDATE SET event = EXCLUDED.event, "
 	    "ms = EXCLUDED.ms",
@@ -383,7 +383,7 @@ pg_event_apply(struct hk_st_op *op, struct pg_tx *tx)
 	pg_p_text(&p, e->ev_id);
 	pg_p_int(&p, e->ev_ms);
 	pg_p_bin(&p, e->ev_env, e->ev_envlen);
-	if ((rc = pg_run(tx->tx_conn,
+	if ((rc = pg_runp(tx->tx_conn,
 	         "INSERT INTO hookd_events (id, ms, body) VALUES ($1, $2, $3) "
 	         "ON CONFLICT (id) DO UPDATE SET ms = EXCLUDED.ms, "
 	         "body = EXCLUDED.body",
@@ -417,7 +417,7 @@ pg_outcome_apply(struct hk_st_op *op, struct pg_tx *tx)
 	pg_p_text(&p, d.id);
 	pg_p_int(&p, oc->oc_attempt);
 	pg_p_bin(&p, oc->oc_text, oc->oc_len);
-	if ((rc = pg_run(tx->tx_conn,
+	if ((rc = pg_runp(tx->tx_conn,
 	         "INSERT INTO hookd_attempts (dlv, n, body) "
 	         "VALUES ($1, $2, $3) ON CONFLICT (dlv, n) DO UPDATE SET "
 	         "body = EXCLUDED.body",
@@ -487,6 +487,7 @@ pg_dlvop_apply(struct hk_st_op *op, struct pg_tx *tx)
 
 #define PG_LOG_TRIM_MAX 5000 /* entries one operation deletes at most */
 #define PG_LOG_TRIM_STEP 16
+#define PG_LOG_ROWS 32 /* entries one INSERT writes */
 
 /* The bytes entry E counts for. */
 static int64_t
@@ -554,24 +555,34 @@ pg_log_apply(struct hk_st_op *op, struct pg_tx *tx)
 		if (lg->lg_over)
 			return 0;
 	}
-	for (i = 0; i < lg->lg_n; i++) {
+	/* Many entries a statement: a pass's requests come in one op. */
+	for (i = 0; i < lg->lg_n; i += PG_LOG_ROWS) {
+		char sql[128 + PG_LOG_ROWS * 32];
+		size_t k, len;
 		int64_t ms;
 
-		e = &lg->lg_entries[i];
-		ms = hk_id_ms("rlg_", e->le_id);
 		memset(&p, 0, sizeof(p));
-		pg_p_text(&p, e->le_webhook);
-		pg_p_text(&p, e->le_id);
-		pg_p_int(&p, ms < 0 ? 0 : ms);
-		pg_p_bin(&p, e->le_text, e->le_len);
-		if ((r = pg_exec(tx->tx_conn,
-		         "INSERT INTO hookd_reqlog (webhook, id, ms, body) "
-		         "VALUES ($1, $2, $3, $4) ON CONFLICT (webhook, id) DO "
-		         "NOTHING RETURNING 1",
-		         &p, &rc)) == NULL)
+		len = (size_t)snprintf(sql, sizeof(sql),
+		    "INSERT INTO hookd_reqlog (webhook, id, ms, body) VALUES ");
+		for (k = i; k < lg->lg_n && k < i + PG_LOG_ROWS; k++) {
+			e = &lg->lg_entries[k];
+			ms = hk_id_ms("rlg_", e->le_id);
+			pg_p_text(&p, e->le_webhook);
+			pg_p_text(&p, e->le_id);
+			pg_p_int(&p, ms < 0 ? 0 : ms);
+			pg_p_bin(&p, e->le_text, e->le_len);
+			len += (size_t)snprintf(sql + len, sizeof(sql) - len,
+			    "%s($%d, $%d, $%d, $%d)", k > i ? ", " : "",
+			    p.n - 3, p.n - 2, p.n - 1, p.n);
+		}
+		snprintf(sql + len, sizeof(sql) - len,
+		    " ON CONFLICT (webhook, id) DO NOTHING RETURNING "
+		    "(octet_length(body) + octet_length(id) + "
+		    "octet_length(webhook))::bigint");
+		if ((r = pg_exec(tx->tx_conn, sql, &p, &rc)) == NULL)
 			return rc;
-		if (PQntuples(r) > 0)
-			tx->tx_delta.d_logbytes += pg_log_cost(e);
+		for (j = 0; j < PQntuples(r); j++)
+			tx->tx_delta.d_logbytes += pg_int(r, j, 0) + PG_LOG_ROW;
 		PQclear(r);
 	}
 	return 0;
