@@ -69,6 +69,7 @@ struct pg_opx {
 	struct hk_st_op *next;
 	int rc;
 	int done; /* refused, or failed alone: not applied again */
+	int64_t seq; /* its batch's number (pg.wseq) */
 };
 _Static_assert(sizeof(struct pg_opx) <= HK_ST_ENG_LEN,
     "a PostgreSQL operation fits in hk_st_op's so_eng");
@@ -102,6 +103,8 @@ struct pg_rjob {
 	int has_after;
 	size_t counted, scanned;
 	int asked;
+	int64_t seen; /* DUE: batches done when its query ran (pg.wseq) */
+	struct pg_rjob *dnext, **dprev; /* DUE: pg.due_jobs */
 	/* DUE: the class and the position it goes on from. */
 	int cls;
 	int64_t from_due;
@@ -150,6 +153,17 @@ static struct {
 	/* Loop only. */
 	struct hk_st_op *phead, **ptail; /* submitted, not handed on */
 	size_t inflight;
+	/*
+	 * Outcomes whose so_done ran while a due read was out, and when
+	 * (pg_due_stale): that read's rows may predate them.
+	 */
+	struct pg_reaped {
+		int64_t seq;
+		char id[HK_ID_MAX];
+	} * reaped;
+	size_t nreaped, capreaped;
+	struct pg_rjob *due_jobs; /* out */
+	int64_t wseq; /* batches done (lock) */
 
 	/* The reader. */
 	pthread_t rthread;
@@ -626,12 +640,70 @@ pg_writer(void *arg)
 		     last = pg_x(last)->next)
 			;
 		pthread_mutex_lock(&pg.lock);
+		pg.wseq++;
+		for (op = list; op != NULL; op = pg_x(op)->next)
+			pg_x(op)->seq = pg.wseq;
 		*pg.dtail = list;
 		pg.dtail = &pg_x(last)->next;
 		pthread_mutex_unlock(&pg.lock);
 		pg_wake(pg.wefd);
 	}
 	return NULL;
+}
+
+/*
+ * Remembers that outcome OP's so_done runs now, for the due reads that
+ * are out (their rows may show its delivery as it was before). Entries
+ * older than every such read are dropped.
+ */
+static void
+pg_note_outcome(struct hk_st_op *op)
+{
+	struct hk_st_outcome *oc = (struct hk_st_outcome *)(void *)op;
+	struct pg_reaped *p;
+	struct pg_rjob *j;
+	int64_t oldest = INT64_MAX;
+	size_t i, k;
+
+	if (op->so_kind != HK_ST_OUTCOME || pg.due_jobs == NULL)
+		return;
+	if (pg.nreaped == pg.capreaped) {
+		for (j = pg.due_jobs; j != NULL; j = j->dnext)
+			if (j->seen < oldest)
+				oldest = j->seen;
+		for (i = k = 0; i < pg.nreaped; i++)
+			if (pg.reaped[i].seq > oldest)
+				pg.reaped[k++] = pg.reaped[i];
+		pg.nreaped = k;
+	}
+	if (pg.nreaped == pg.capreaped) {
+		k = pg.capreaped ? 2 * pg.capreaped : 256;
+		if ((p = realloc(pg.reaped, k * sizeof(*p))) == NULL)
+			return; /* ENOMEM: at worst an attempt twice */
+		pg.reaped = p;
+		pg.capreaped = k;
+	}
+	pg.reaped[pg.nreaped].seq = pg_x(op)->seq;
+	snprintf(pg.reaped[pg.nreaped].id, HK_ID_MAX, "%s", oc->oc_dlv);
+	pg.nreaped++;
+}
+
+/*
+ * Whether delivery DLV in the rows of due read J may be stale: its
+ * outcome's so_done ran after J's query began (the engine no longer
+ * counts it in flight, while the rows may still show it pending).
+ * Such a row is stepped over; the next pass reads it afresh.
+ */
+static int
+pg_due_stale(const struct pg_rjob *j, const char *dlv)
+{
+	size_t i;
+
+	for (i = pg.nreaped; i-- > 0;)
+		if (pg.reaped[i].seq > j->seen &&
+		    strcmp(pg.reaped[i].id, dlv) == 0)
+			return 1;
+	return 0;
 }
 
 /* Runs so_done of finished operations, in submission order. */
@@ -648,6 +720,7 @@ pg_reap(void)
 	while ((op = list) != NULL) {
 		list = pg_x(op)->next;
 		pg.inflight--;
+		pg_note_outcome(op);
 		op->so_done(op, pg_x(op)->rc);
 	}
 }
@@ -838,6 +911,7 @@ pg_rsubmit(struct pg_rjob *j)
 	j->next = NULL;
 	j->rc = 0;
 	if (pg.rinline) {
+		j->seen = pg.wseq;
 		if (pg.rl.c != NULL && PQstatus(pg.rl.c) == CONNECTION_OK)
 			pg_rrun(pg.rl.c, j);
 		else
@@ -868,6 +942,9 @@ pg_reader(void *arg)
 		}
 		if ((pg.rqhead = j->next) == NULL)
 			pg.rqtail = &pg.rqhead;
+		pthread_mutex_unlock(&pg.lock);
+		pthread_mutex_lock(&pg.lock);
+		j->seen = pg.wseq;
 		pthread_mutex_unlock(&pg.lock);
 		pthread_mutex_lock(&pg.rconn);
 		if (pg_link_ok(&pg.rl))
@@ -987,6 +1064,18 @@ pg_due_take(struct hk_st_due *du, const char *dlv, const PGresult *r, int i,
 		    (size_t)PQgetlength(r, i, ec));
 }
 
+/* A due read ends: it leaves pg.due_jobs and is freed. */
+static void
+pg_due_end(struct pg_rjob *j)
+{
+	if ((*j->dprev = j->dnext) != NULL)
+		j->dnext->dprev = j->dprev;
+	if (pg.due_jobs == NULL)
+		pg.nreaped = 0;
+	pg_rclear(j);
+	free(j);
+}
+
 /* A DUE job's rows came back: they go to du_pick and du_take. */
 static void
 pg_due_rows(struct pg_rjob *j)
@@ -1002,7 +1091,8 @@ pg_due_rows(struct pg_rjob *j)
 			du->du_gone = 1;
 		else if ((due = pg_int(j->res, 0, 1)) > du->du_now)
 			pg_due_next(du, due);
-		else if (du->du_pick(du, du->du_only) == 1)
+		else if (!pg_due_stale(j, du->du_only) &&
+		    du->du_pick(du, du->du_only) == 1)
 			pg_due_take(du, du->du_only, j->res, 0, 2, 3);
 		goto done;
 	}
@@ -1012,6 +1102,8 @@ pg_due_rows(struct pg_rjob *j)
 			pg_due_next(du, due);
 			goto next_class;
 		}
+		if (pg_due_stale(j, dlv))
+			continue;
 		if ((pick = du->du_pick(du, dlv)) < 0) {
 			len = strlen(dlv);
 			if (j->cls == 0 && 8 + len <= sizeof(du->du_pos)) {
@@ -1044,8 +1136,7 @@ next_class:
 		return;
 	}
 done:
-	pg_rclear(j);
-	free(j);
+	pg_due_end(j);
 	du->du_done(du, 0);
 }
 
@@ -1058,12 +1149,14 @@ pg_rfinish(struct pg_rjob *j)
 	int rc = j->rc, n;
 
 	if (rc != 0) {
+		if (du != NULL) {
+			pg_due_end(j);
+			du->du_done(du, rc);
+			return;
+		}
 		pg_rclear(j);
 		free(j);
-		if (du != NULL)
-			du->du_done(du, rc);
-		else
-			rd->rd_done(rd, rc);
+		rd->rd_done(rd, rc);
 		return;
 	}
 	switch (j->kind) {
@@ -1182,6 +1275,10 @@ pg_due(struct hk_st_due *du)
 	j->kind = PG_R_DUE;
 	j->du = du;
 	j->from_due = INT64_MIN;
+	if ((j->dnext = pg.due_jobs) != NULL)
+		pg.due_jobs->dprev = &j->dnext;
+	pg.due_jobs = j;
+	j->dprev = &pg.due_jobs;
 	/* First attempts resume where the last read stopped. */
 	if (du->du_only == NULL && du->du_poslen > 8 &&
 	    du->du_poslen - 8 < HK_ID_MAX) {
@@ -1608,6 +1705,9 @@ pg_close(void)
 	pg.wl.c = pg.rl.c = NULL;
 	free(pg.where);
 	pg.where = NULL;
+	free(pg.reaped);
+	pg.reaped = NULL;
+	pg.nreaped = pg.capreaped = 0;
 }
 
 const struct hk_st_engine hk_st_pg = {
