@@ -9,7 +9,9 @@ CC = cc
 PKG_CONFIG = pkg-config
 # libcrypto: SHA-256 for signatures; libssl and libevent_openssl: TLS on
 # the listeners (see README, Dependencies).
-PKGS = libevent libevent_openssl libsodium libcjson lmdb libcurl libssl libcrypto yaml-0.1
+# libpq: the PostgreSQL store engine (--store postgresql://...); libyaml:
+# the configuration file (--config).
+PKGS = libevent libevent_openssl libsodium libcjson lmdb libcurl libssl libcrypto libpq yaml-0.1
 
 CPPFLAGS = -D_GNU_SOURCE \
 	-DVERSION=\"$(VERSION)\" -Ilib -Iserver

@@ -52,6 +52,8 @@ static const struct conf_row conf_rows[] = {
     {"config", CONF_STR, OFF(cf_config), 0, 0, NULL,
         "configuration file of webhooks and subscriptions, YAML or JSON "
         "(applied at start and on SIGHUP; with --check: its plan)"},
+    {"store", CONF_STR, OFF(cf_store), 0, 0, NULL,
+        "the store: a PostgreSQL URI or conninfo (default: LMDB in <data>)"},
     {"admin-token-file", CONF_STR, OFF(cf_admin_token_file), 0, 0, NULL,
         "admin token file (default: generated as <data>/admin.token)"},
     {"master-key-file", CONF_STR, OFF(cf_master_key_file), 0, 0, NULL,

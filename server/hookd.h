@@ -68,6 +68,7 @@ struct hk_conf {
 	char *cf_listen;
 	char *cf_admin;
 	char *cf_data;
+	char *cf_store; /* NULL: LMDB in cf_data */
 	char *cf_admin_token_file;
 	char *cf_master_key_file;
 	char *cf_public_url;

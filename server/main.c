@@ -494,14 +494,16 @@ main_check(struct hk_conf *cf)
 		return 1;
 	hd->hd_public_url = strdup("");
 	memset(&sc, 0, sizeof(sc));
-	sc.sc_where = cf->cf_data;
+	sc.sc_where = cf->cf_store != NULL ? cf->cf_store : cf->cf_data;
 	sc.sc_mapsize = (size_t)cf->cf_map_size;
 	sc.sc_base = hd->hd_base;
 	sc.sc_readonly = 1;
 	if ((rc = hk_st_open(&sc, &cause)) == 0)
 		opened = 1;
 	else if (rc != HK_ENOTFOUND) {
-		fprintf(stderr, "hookd: %s: %s\n", cf->cf_data,
+		/* A conninfo may hold a password: never printed. */
+		fprintf(stderr, "hookd: %s: %s\n",
+		    cf->cf_store != NULL ? "the store" : cf->cf_data,
 		    cause != NULL ? cause : hk_strerror(rc));
 		free(cause);
 		return 1;
@@ -600,7 +602,7 @@ main(int argc, char **argv)
 
 	if ((hd->hd_base = main_base()) == NULL)
 		hk_fatal("start", "error=%s", hk_logq("event_base_new failed"));
-	sc.sc_where = cf->cf_data;
+	sc.sc_where = cf->cf_store != NULL ? cf->cf_store : cf->cf_data;
 	sc.sc_mapsize = (size_t)cf->cf_map_size;
 	sc.sc_highwater = (int)cf->cf_highwater;
 	sc.sc_base = hd->hd_base;

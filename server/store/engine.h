@@ -25,5 +25,6 @@ struct hk_st_engine {
 };
 
 extern const struct hk_st_engine hk_st_lmdb;
+extern const struct hk_st_engine hk_st_pg;
 
 #endif

@@ -8,7 +8,8 @@
 #include "hk.h"
 #include "store/engine.h"
 
-static const struct hk_st_engine *const st_engines[] = {&hk_st_lmdb};
+/* PostgreSQL first: it claims URIs and conninfo strings, LMDB the rest. */
+static const struct hk_st_engine *const st_engines[] = {&hk_st_pg, &hk_st_lmdb};
 static const struct hk_st_engine *st;
 
 int

@@ -174,7 +174,7 @@ describe('admin: webhooks', () => {
     const sig = createHmac('sha256', c.secret).update(body).digest('hex');
     assert.equal((await h.post('/webhooks/durable', body, { 'x-webhook-token': c.token, 'x-webhook-signature': sig })).status, 202);
     // The secret is ciphertext on disk.
-    const db = readFileSync(join(h.dir, 'data.mdb'));
+    const db = await h.storeBytes();
     assert.equal(db.includes(Buffer.from(c.secret)), false);
     assert.equal(db.includes(Buffer.from(c.token)), false);
   });
@@ -313,7 +313,7 @@ describe('operation', () => {
     assert.equal(st.code, 0);
     for (const line of h.log.trim().split('\n')) assert.match(line, /^ts=\S+ level=(debug|info|warn|error) event=\w+/);
     writeFileSync(join(h.dir, 'master.key'), Buffer.alloc(32, 7), { mode: 0o600 });
-    const other = spawnSync(BIN, ['--data', h.dir, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'], { encoding: 'utf8', timeout: 10000 });
+    const other = spawnSync(BIN, ['--data', h.dir, ...h.storeArgs(), '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'], { encoding: 'utf8', timeout: 10000 });
     h.cleanup();
     assert.equal(other.status, 1, other.stderr);
     assert.match(other.stderr, /master key/);

@@ -37,7 +37,7 @@ subscriptions:
 describe('configuration file', () => {
   let h, file, secretFile, tokenFile;
   const write = (text) => writeFileSync(file, text.replaceAll('SECRET_FILE', secretFile).replaceAll('TOKEN_FILE', tokenFile));
-  const check = (f = file) => spawnSync(BIN, ['--data', h.dir, '--config', f, '--check'], { env: { ...process.env, ...ENV }, encoding: 'utf8', timeout: 15000 });
+  const check = (f = file) => spawnSync(BIN, ['--data', h.dir, ...h.storeArgs(), '--config', f, '--check'], { env: { ...process.env, ...ENV }, encoding: 'utf8', timeout: 15000 });
   const applied = (n) => poll(async () => (h.log.match(/event=config_done/g) || []).length >= n, 10000, `config applied ${n} times`);
 
   before(async () => {

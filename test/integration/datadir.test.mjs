@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { Hookd, dataRoot } from '../lib/hookd.mjs';
+import { Hookd, dataRoot, lmdbOnly } from '../lib/hookd.mjs';
 
 // Starts a hookd on DIR that is expected to refuse to start: returns its
 // exit status and log.
@@ -63,7 +63,7 @@ it('a second hookd on the same data directory exits 1 naming the first one\'s pi
   }
 });
 
-it('an empty data.mdb is refused, not a silently fresh store', async () => {
+it('an empty data.mdb is refused, not a silently fresh store', lmdbOnly("the LMDB environment's files (data.mdb) are damaged on purpose"), async () => {
   const h = await populated();
   try {
     truncateSync(join(h.dir, 'data.mdb'), 0);
@@ -74,7 +74,7 @@ it('an empty data.mdb is refused, not a silently fresh store', async () => {
   }
 });
 
-it('data.mdb truncated to 5000 bytes is refused without a crash', async () => {
+it('data.mdb truncated to 5000 bytes is refused without a crash', lmdbOnly("the LMDB environment's files (data.mdb) are damaged on purpose"), async () => {
   const h = await populated();
   try {
     truncateSync(join(h.dir, 'data.mdb'), 5000);
@@ -84,7 +84,7 @@ it('data.mdb truncated to 5000 bytes is refused without a crash', async () => {
   }
 });
 
-it('data.mdb truncated in the middle of its data is refused without a crash', async () => {
+it('data.mdb truncated in the middle of its data is refused without a crash', lmdbOnly("the LMDB environment's files (data.mdb) are damaged on purpose"), async () => {
   const h = await populated();
   try {
     const f = join(h.dir, 'data.mdb');
@@ -97,7 +97,7 @@ it('data.mdb truncated in the middle of its data is refused without a crash', as
   }
 });
 
-it('random garbage in the meta pages is refused', async () => {
+it('random garbage in the meta pages is refused', lmdbOnly("the LMDB environment's files (data.mdb) are damaged on purpose"), async () => {
   const h = await populated();
   try {
     const fd = openSync(join(h.dir, 'data.mdb'), 'r+');
@@ -109,7 +109,7 @@ it('random garbage in the meta pages is refused', async () => {
   }
 });
 
-it('meta pages that point outside the file are refused without a crash', async () => {
+it('meta pages that point outside the file are refused without a crash', lmdbOnly("the LMDB environment's files (data.mdb) are damaged on purpose"), async () => {
   const h = await populated();
   try {
     // Both meta pages keep their magic, but the main database's root

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Hookd, armFault, dataRoot, request } from '../lib/hookd.mjs';
+import { Hookd, armFault, dataRoot, request, lmdbOnly } from '../lib/hookd.mjs';
 
 const SHIM = resolve('build/fault/diskfail.so');
 
@@ -65,7 +65,7 @@ async function recovered(h, ids) {
   for (const id of ids) assert.equal((await h.api('GET', `/api/events/${id}`)).status, 200);
 }
 
-it('a short write on a filling disk: 503 while full, accepting again without a restart', async () => {
+it('a short write on a filling disk: 503 while full, accepting again without a restart', lmdbOnly("the disk under data.mdb fills; PostgreSQL's own faults are test/integration/pgstore.test.mjs"), async () => {
   assert.ok(existsSync(SHIM), `${SHIM} is missing: make build/fault/diskfail.so`);
   const h = new Hookd();
   const fault = join(h.dir, 'fault');
@@ -105,7 +105,7 @@ function mountSmallFs(dir) {
   return mnt;
 }
 
-it('a real full ext4 filesystem: 503 while full, accepting again once space is freed', async (t) => {
+it('a real full ext4 filesystem: 503 while full, accepting again once space is freed', lmdbOnly("the disk under data.mdb fills; PostgreSQL's own faults are test/integration/pgstore.test.mjs"), async (t) => {
   const dir = mkdtempSync(join(dataRoot(), 'hookd-fs-'));
   const mnt = mountSmallFs(dir);
   t.after(() => {

@@ -10,7 +10,7 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Hookd, armFault, request } from '../lib/hookd.mjs';
+import { Hookd, armFault, request, lmdbOnly } from '../lib/hookd.mjs';
 
 const SHIM = resolve('build/fault/diskfail.so');
 
@@ -44,7 +44,7 @@ async function refused(h) {
   assert.ok(Number(r.headers.get('retry-after')) >= 1);
 }
 
-it('after an I/O error: 503 for new events until restarted, the accepted ones survive', async () => {
+it('after an I/O error: 503 for new events until restarted, the accepted ones survive', lmdbOnly("an LD_PRELOAD shim fails hookd's own writes of data.mdb; PostgreSQL's faults are test/integration/pgstore.test.mjs"), async () => {
   const h = faulty();
   await h.start();
   try {
@@ -72,7 +72,7 @@ it('after an I/O error: 503 for new events until restarted, the accepted ones su
   }
 });
 
-it('a full disk: 503 while it lasts, then accepting again without a restart', async () => {
+it('a full disk: 503 while it lasts, then accepting again without a restart', lmdbOnly("an LD_PRELOAD shim fails hookd's own writes of data.mdb; PostgreSQL's faults are test/integration/pgstore.test.mjs"), async () => {
   const h = faulty();
   await h.start();
   try {

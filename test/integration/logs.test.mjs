@@ -45,7 +45,7 @@ it('--log-level warn leaves out info and debug lines', async () => {
   await h.stop();
   const file = join(h.dir, 'warn.log');
   const { spawn } = await import('node:child_process');
-  const p = spawn(BIN, ['--data', h.dir, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--log-level', 'warn', '--log-file', file]);
+  const p = spawn(BIN, ['--data', h.dir, ...h.storeArgs(), '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--log-level', 'warn', '--log-file', file]);
   const exited = new Promise((r) => p.on('exit', (code) => r(code)));
   try {
     await poll(() => existsSync(file) && /event=webhook_unauthenticated/.test(readFileSync(file, 'utf8')), 10000, 'the warning');

@@ -12,6 +12,13 @@ import { join, resolve } from 'node:path';
 
 export const BIN = process.env.HOOKD_BIN || 'build/asan/hookd';
 
+// The suite's second pass (scripts/runtests) runs every Hookd on
+// PostgreSQL (test/lib/pg.mjs). A test of what only LMDB has (data.mdb,
+// its map, the disk under it) is skipped there: lmdbOnly(why) is its
+// options.
+export const PG = process.env.HOOKD_TEST_STORE === 'pg';
+export const lmdbOnly = (why) => ({ skip: PG ? `LMDB only: ${why}` : false });
+
 // Tokens and secrets as hookd shows them (proto/http.md): none may ever reach
 // a log line (checked at every stop) or an answer they were not sent in.
 const SECRET = /\b(whtok|whsec|hkadm)_[A-Za-z0-9+/=_-]{16,}/g;
@@ -50,8 +57,16 @@ export class Hookd {
   }
 
   async start() {
+    // HOOKD_TEST_STORE=pg (not HOOKD_STORE: hookd reads that as --store): the store is a database of the process's PostgreSQL
+    // (test/lib/pg.mjs), one per data directory, so a restart on the same
+    // directory finds its data and other instances never see it.
+    if (process.env.HOOKD_TEST_STORE === 'pg' && !this.args.includes('--store') && !this.store) {
+      const { databaseFor } = await import('./pg.mjs');
+      this.store = await databaseFor(resolve(this.dir));
+    }
     const args = ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0',
-      '--data', this.dir, '--shutdown-grace', '5s', ...this.args];
+      '--data', this.dir, '--shutdown-grace', '5s',
+      ...(this.store && !this.args.includes('--store') ? ['--store', this.store] : []), ...this.args];
     const [cmd, ...pre] = [...this.wrap, BIN];
     this.proc = spawn(cmd, [...pre, ...args], {
       env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1', ...this.env },
@@ -83,6 +98,20 @@ export class Hookd {
     this.token = readFileSync(join(this.dir, 'admin.token'), 'utf8').trim();
     this.secrets.add(this.token);
     return this;
+  }
+
+  // The flags that name this instance's store, for a test that starts
+  // hookd itself on the same data directory: none on LMDB.
+  storeArgs() {
+    return this.store ? ['--store', this.store] : [];
+  }
+
+  // What the store keeps, as bytes to search: data.mdb on LMDB, every
+  // record of the database on PostgreSQL (printable bytes as they are).
+  async storeBytes() {
+    if (!this.store) return readFileSync(join(this.dir, 'data.mdb'));
+    const { dump } = await import('./pg.mjs');
+    return dump(this.store);
   }
 
   // Sends SIGTERM and waits; returns the exit status.

@@ -1,0 +1,1774 @@
+/*
+ * pg.c: the PostgreSQL engine of store.h (issue 15, first stage: one
+ * node). It is chosen by a libpq URI (postgresql://, postgres://) or a
+ * conninfo string ("host=... dbname=...") in --store.
+ *
+ * Threads. The loop never waits for the database. A writer thread owns
+ * one connection and the write transactions: it takes every operation
+ * submitted since its last batch, applies them in one transaction
+ * (BEGIN ... COMMIT; a savepoint for each admin operation, and an
+ * operation whose statement fails fails alone: see pg_batch), and hands them back to the loop through an eventfd, where
+ * so_done runs in submission order once COMMIT has returned (with
+ * synchronous_commit on, the WAL is flushed by then). A reader thread
+ * owns a second connection: reads and hk_st_due queue there one at a
+ * time, it runs each query, and the loop walks the rows and calls the
+ * callbacks, asking for the next chunk when a page needs more rows.
+ * hk_st_scan (start-up) runs on the caller's thread, on the reader's
+ * connection under its lock.
+ *
+ * Failures. A lost connection, a serialization failure, a full disk:
+ * the batch is rolled back and its operations fail (HK_EIO, HK_EFULL),
+ * su_failed is set until a batch commits again; the thread that lost
+ * its connection reconnects by itself at its next piece of work, with
+ * a backoff, failing work at once meanwhile. An operation whose own
+ * statement fails is rolled back to its savepoint and fails alone.
+ *
+ * Schema (PG_SCHEMA): created or migrated at open under an advisory
+ * lock; a newer one, or a database holding tables of another program,
+ * is refused. hookd_nodes and hookd_leases are there for cluster mode
+ * (a lease per subscription with a fencing epoch); nothing uses them
+ * yet.
+ */
+#include <sys/eventfd.h>
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "hk.h"
+#include "hookd.h"
+#include "store/engine.h"
+#include "store/pg.h"
+
+#define PG_LOCK_KEY 0x686f6f6b64 /* "hookd": the schema's advisory lock */
+#define PG_BACKOFF_MIN_US 100000
+#define PG_BACKOFF_MAX_US 5000000
+#define PG_SIZE_EVERY_US 1000000 /* pg_database_size at most 1/s */
+#define PG_CHUNK 200 /* rows a read asks for at once */
+
+static const pg_apply_fn pg_apply_kind[HK_ST_KINDS] = {
+    [HK_ST_WEBHOOK] = pg_webhook_apply,
+    [HK_ST_SUB] = pg_sub_apply,
+    [HK_ST_EVENT] = pg_event_apply,
+    [HK_ST_OUTCOME] = pg_outcome_apply,
+    [HK_ST_DELIVERIES] = pg_dlvop_apply,
+    [HK_ST_LOG] = pg_log_apply,
+    [HK_ST_PURGE] = pg_purge_apply,
+};
+
+/* An operation's engine part, in so_eng. */
+struct pg_opx {
+	struct hk_st_op *next;
+	int rc;
+	int done; /* refused, or failed alone: not applied again */
+	int64_t seq; /* its batch's number (pg.wseq) */
+};
+_Static_assert(sizeof(struct pg_opx) <= HK_ST_ENG_LEN,
+    "a PostgreSQL operation fits in hk_st_op's so_eng");
+
+static struct pg_opx *
+pg_x(struct hk_st_op *op)
+{
+	return (struct pg_opx *)(void *)op->so_eng.b;
+}
+
+/* A connection that comes back by itself. */
+struct pg_link {
+	PGconn *c;
+	const char *name;
+	int64_t retry_us; /* no reconnect before */
+	int64_t backoff_us;
+	int lost_logged;
+};
+
+/* A read, a scheduler's read or a get, queued for the reader thread. */
+enum pg_rkind { PG_R_READ, PG_R_GET, PG_R_DUE };
+
+struct pg_rjob {
+	struct pg_rjob *next;
+	enum pg_rkind kind;
+	struct hk_st_read *rd;
+	struct hk_st_due *du;
+	char id[HK_ID_MAX]; /* GET: the record */
+	/* READ: where the next chunk starts, what was seen. */
+	char after[HK_ID_MAX];
+	int has_after;
+	size_t counted, scanned;
+	int asked;
+	int64_t seen; /* DUE: batches done when its query ran (pg.wseq) */
+	struct pg_rjob *dnext, **dprev; /* DUE: pg.due_jobs */
+	/* DUE: the class and the position it goes on from. */
+	int cls;
+	int64_t from_due;
+	char from_id[HK_ID_MAX];
+	int incl;
+	/* Out of the reader thread. */
+	int rc;
+	PGresult *res, *att;
+};
+
+struct pg_list {
+	const char *table, *scope, *id, *body;
+	int optional; /* the scope may be left out */
+	int numeric; /* ids are numbers (attempts) */
+	int state; /* only rows in this delivery state (0: any) */
+};
+
+static const struct pg_list pg_lists[HK_SL_COUNT] = {
+    [HK_SL_WEBHOOKS] = {"hookd_webhooks", NULL, "id", "body", 0, 0},
+    [HK_SL_SUBS] = {"hookd_subs", NULL, "id", "body", 0, 0},
+    [HK_SL_EVENTS] = {"hookd_events", NULL, "id", "body", 0, 0},
+    [HK_SL_DELIVERIES] = {"hookd_deliveries", "sub", "id", "rec", 1, 0},
+    [HK_SL_PENDING] = {NULL, NULL, NULL, NULL, 0, 0},
+    [HK_SL_LOG] = {"hookd_reqlog", "webhook", "id", "body", 0, 0},
+    [HK_SL_EVENT_DELIVERIES] = {"hookd_deliveries", "event", "id", "rec", 0, 0},
+    [HK_SL_ATTEMPTS] = {"hookd_attempts", "dlv", "n", "body", 0, 1},
+    [HK_SL_FAILED] = {"hookd_deliveries", NULL, "id", "rec", 0, 0,
+        HK_DS_FAILED},
+};
+
+static struct {
+	int open;
+	char *where;
+	size_t size;
+	int highwater;
+	struct event_base *base;
+
+	/* The writer. */
+	pthread_t wthread;
+	int wstarted;
+	struct pg_link wl;
+	pthread_mutex_t lock; /* guards the queues and the figures */
+	pthread_cond_t wcond;
+	struct hk_st_op *qhead, **qtail; /* for the writer */
+	struct hk_st_op *dhead, **dtail; /* done, for the loop */
+	int wclosing;
+	int wefd;
+	struct event *wready, *flush;
+	/* Loop only. */
+	struct hk_st_op *phead, **ptail; /* submitted, not handed on */
+	size_t inflight;
+	/*
+	 * Outcomes whose so_done ran while a due read was out, and when
+	 * (pg_due_stale): that read's rows may predate them.
+	 */
+	struct pg_reaped {
+		int64_t seq;
+		char id[HK_ID_MAX];
+	} * reaped;
+	size_t nreaped, capreaped;
+	struct pg_rjob *due_jobs; /* out */
+	int64_t wseq; /* batches done (lock) */
+
+	/* The reader. */
+	pthread_t rthread;
+	int rstarted;
+	struct pg_link rl;
+	pthread_mutex_t rconn; /* the reader's connection */
+	pthread_cond_t rcond;
+	struct pg_rjob *rqhead, **rqtail;
+	struct pg_rjob *rdhead, **rdtail;
+	int rclosing;
+	int rinline; /* the reader stopped: reads run on the loop */
+	int refd;
+	struct event *rready;
+
+	/* Figures (lock). */
+	uint64_t commits, ops;
+	int failed;
+	int lost; /* the writer has no connection: new data is refused */
+	int64_t rows[HK_SL_COUNT];
+	int64_t logbytes;
+	int64_t used; /* pg_database_size */
+	int64_t base_bytes; /* the empty schema's size */
+	int64_t size_us; /* writer only: when used was asked */
+} pg;
+
+void
+pg_p_text(struct pg_params *p, const char *s)
+{
+	p->v[p->n] = s;
+	p->len[p->n] = 0;
+	p->fmt[p->n] = 0;
+	p->n++;
+}
+
+void
+pg_p_bin(struct pg_params *p, const void *b, size_t n)
+{
+	p->v[p->n] = n > 0 ? b : "";
+	p->len[p->n] = (int)n;
+	p->fmt[p->n] = 1;
+	p->n++;
+}
+
+void
+pg_p_int(struct pg_params *p, int64_t v)
+{
+	snprintf(p->num[p->n], sizeof(p->num[0]), "%lld", (long long)v);
+	pg_p_text(p, p->num[p->n]);
+}
+
+int
+pg_fail(PGconn *c, const PGresult *r)
+{
+	const char *state =
+	    r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	if (c == NULL || PQstatus(c) != CONNECTION_OK)
+		return HK_EIO;
+	if (state != NULL && strcmp(state, "53100") == 0)
+		return HK_EFULL;
+	return HK_EIO;
+}
+
+/* Logs a failed statement: an operator's problem, not a caller's. */
+static void
+pg_log_fail(PGconn *c, const PGresult *r, const char *sql)
+{
+	const char *msg =
+	    r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(c);
+	char buf[512], what[64];
+	size_t n;
+
+	snprintf(buf, sizeof(buf), "%s", msg != NULL ? msg : "");
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	snprintf(what, sizeof(what), "%.60s", sql);
+	log_warn("store_statement", "error=%s statement=%s", hk_logq(buf),
+	    hk_logq(what));
+}
+
+PGresult *
+pg_exec(PGconn *c, const char *sql, struct pg_params *p, int *rc)
+{
+	PGresult *r;
+	ExecStatusType st;
+
+	r = PQexecParams(c, sql, p != NULL ? p->n : 0, NULL,
+	    p != NULL ? p->v : NULL, p != NULL ? p->len : NULL,
+	    p != NULL ? p->fmt : NULL, 1);
+	st = r != NULL ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+		*rc = 0;
+		return r;
+	}
+	*rc = pg_fail(c, r);
+	pg_log_fail(c, r, sql);
+	PQclear(r);
+	return NULL;
+}
+
+/*
+ * The statements a thread prepared on its connection: SQL texts are
+ * string constants, known by their address. A new connection (another
+ * backend) starts the list again; names are the thread's own, so a
+ * connection that changes threads (the reader's, at close) never sees
+ * one twice.
+ */
+#define PG_PREPARED_MAX 48
+static _Thread_local struct {
+	PGconn *c;
+	int pid;
+	int n;
+	const char *sql[PG_PREPARED_MAX];
+} pg_pc;
+
+PGresult *
+pg_execp(PGconn *c, const char *sql, struct pg_params *p, int *rc)
+{
+	char name[48];
+	PGresult *r;
+	ExecStatusType st;
+	int i, pid = PQbackendPID(c);
+
+	if (pg_pc.c != c || pg_pc.pid != pid) {
+		pg_pc.c = c;
+		pg_pc.pid = pid;
+		pg_pc.n = 0;
+	}
+	for (i = 0; i < pg_pc.n && pg_pc.sql[i] != sql; i++)
+		;
+	if (i == PG_PREPARED_MAX)
+		return pg_exec(c, sql, p, rc);
+	snprintf(name, sizeof(name), "hk_%lx_%d",
+	    (unsigned long)((uintptr_t)&pg_pc & 0xffffff), i);
+	if (i == pg_pc.n) {
+		r = PQprepare(c, name, sql, 0, NULL);
+		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+			*rc = pg_fail(c, r);
+			pg_log_fail(c, r, sql);
+			PQclear(r);
+			return NULL;
+		}
+		PQclear(r);
+		pg_pc.sql[pg_pc.n++] = sql;
+	}
+	r = PQexecPrepared(c, name, p != NULL ? p->n : 0,
+	    p != NULL ? p->v : NULL, p != NULL ? p->len : NULL,
+	    p != NULL ? p->fmt : NULL, 1);
+	st = r != NULL ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+		*rc = 0;
+		return r;
+	}
+	*rc = pg_fail(c, r);
+	pg_log_fail(c, r, sql);
+	PQclear(r);
+	return NULL;
+}
+
+int
+pg_runp(PGconn *c, const char *sql, struct pg_params *p)
+{
+	PGresult *r;
+	int rc;
+
+	if ((r = pg_execp(c, sql, p, &rc)) != NULL)
+		PQclear(r);
+	return rc;
+}
+
+int
+pg_run(PGconn *c, const char *sql, struct pg_params *p)
+{
+	PGresult *r;
+	int rc;
+
+	if ((r = pg_exec(c, sql, p, &rc)) != NULL)
+		PQclear(r);
+	return rc;
+}
+
+int64_t
+pg_int(const PGresult *r, int row, int col)
+{
+	const unsigned char *v = (const unsigned char *)PQgetvalue(r, row, col);
+	uint64_t x = 0;
+	int i, n = PQgetlength(r, row, col);
+
+	for (i = 0; i < n && i < 8; i++)
+		x = x << 8 | v[i];
+	if (n == 4) /* an int4 slipped through: sign-extend */
+		return (int32_t)(uint32_t)x;
+	return (int64_t)x;
+}
+
+/* Runs a statement without parameters in text mode (BEGIN, schema). */
+static int
+pg_simple(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	ExecStatusType st = r != NULL ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	int rc = 0;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		rc = pg_fail(c, r);
+		pg_log_fail(c, r, sql);
+	}
+	PQclear(r);
+	return rc;
+}
+
+static PGconn *
+pg_connect(void)
+{
+	/* Ours come first: the caller's string overrides them. */
+	const char *keys[] = {
+	    "connect_timeout", "application_name", "dbname", NULL};
+	const char *vals[] = {"5", "hookd", pg.where, NULL};
+
+	return PQconnectdbParams(keys, vals, 1);
+}
+
+/* Whether L may be used now; reconnects when it was lost (with backoff). */
+static int
+pg_link_ok(struct pg_link *l)
+{
+	int64_t now = hk_mono_us();
+
+	if (l->c != NULL && PQstatus(l->c) == CONNECTION_OK)
+		return 1;
+	if (now < l->retry_us)
+		return 0;
+	if (l->c == NULL)
+		l->c = pg_connect();
+	else
+		PQreset(l->c);
+	if (l->c != NULL && PQstatus(l->c) == CONNECTION_OK) {
+		log_info("store_reconnected", "connection=%s", l->name);
+		l->backoff_us = 0;
+		l->lost_logged = 0;
+		if (l == &pg.wl) {
+			/* The database answers again: new data may come. */
+			pthread_mutex_lock(&pg.lock);
+			pg.lost = 0;
+			pg.failed = 0;
+			pthread_mutex_unlock(&pg.lock);
+		}
+		return 1;
+	}
+	l->backoff_us =
+	    l->backoff_us == 0 ? PG_BACKOFF_MIN_US : 2 * l->backoff_us;
+	if (l->backoff_us > PG_BACKOFF_MAX_US)
+		l->backoff_us = PG_BACKOFF_MAX_US;
+	l->retry_us = now + l->backoff_us;
+	if (!l->lost_logged) {
+		l->lost_logged = 1;
+		pg_log_fail(l->c, NULL, l->name);
+	}
+	return 0;
+}
+
+static void
+pg_wake(int fd)
+{
+	uint64_t one = 1;
+
+	while (write(fd, &one, sizeof(one)) == -1 && errno == EINTR)
+		;
+}
+
+static void
+pg_drain(int fd)
+{
+	uint64_t v;
+
+	while (read(fd, &v, sizeof(v)) == -1 && errno == EINTR)
+		;
+}
+
+/* Refreshes the figure of bytes in use, at most once a second. */
+static void
+pg_size(PGconn *c)
+{
+	int64_t now = hk_mono_us();
+	PGresult *r;
+	int rc;
+
+	if (now - pg.size_us < PG_SIZE_EVERY_US)
+		return;
+	pg.size_us = now;
+	if ((r = pg_exec(c, "SELECT pg_database_size(current_database())", NULL,
+	         &rc)) == NULL)
+		return;
+	pthread_mutex_lock(&pg.lock);
+	pg.used = pg_int(r, 0, 0);
+	pthread_mutex_unlock(&pg.lock);
+	PQclear(r);
+}
+
+/*
+ * Whether OP gets a savepoint of its own: the kinds an admin sends,
+ * which read before they may refuse. The others refuse nothing once
+ * they have sent a statement; one that fails there is undone with the
+ * whole transaction, which then goes again without it. A refusal comes
+ * before any write (pg.h), so neither needs more than that.
+ */
+static int
+pg_savepoint(const struct hk_st_op *op)
+{
+	switch (op->so_kind) {
+	case HK_ST_EVENT:
+		return ((const struct hk_st_event *)(const void *)op)
+		           ->ev_idem != NULL;
+	case HK_ST_OUTCOME:
+	case HK_ST_LOG:
+	case HK_ST_PURGE:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static int
+pg_is_failure(int rc)
+{
+	return rc == HK_EIO || rc == HK_EFULL || rc == HK_ENOMEM;
+}
+
+/*
+ * Applies the batch LIST in one transaction; sets each operation's rc.
+ * An operation whose own statement fails fails alone (rolled back to
+ * its savepoint, or the transaction goes again without it); a failure
+ * of the transaction (the connection, COMMIT) fails every operation
+ * that was not refused.
+ */
+static void
+pg_batch(struct hk_st_op *list)
+{
+	struct pg_delta total;
+	struct hk_st_op *op;
+	struct pg_tx tx;
+	PGconn *c = NULL;
+	int64_t logbytes;
+	size_t i, n = 0;
+	int rc = 0, r, sp;
+
+	for (op = list; op != NULL; op = pg_x(op)->next)
+		n++;
+again:
+	memset(&total, 0, sizeof(total));
+	if (!pg_link_ok(&pg.wl)) {
+		rc = HK_EIO;
+		goto failed;
+	}
+	c = pg.wl.c;
+	pthread_mutex_lock(&pg.lock);
+	logbytes = pg.logbytes;
+	pthread_mutex_unlock(&pg.lock);
+	if ((rc = pg_simple(c, "BEGIN")) != 0)
+		goto abort;
+	for (op = list; op != NULL; op = pg_x(op)->next) {
+		if (pg_x(op)->done)
+			continue;
+		if ((sp = pg_savepoint(op)) &&
+		    (rc = pg_simple(c, "SAVEPOINT op")) != 0)
+			goto abort;
+		memset(&tx, 0, sizeof(tx));
+		tx.tx_conn = c;
+		tx.tx_logbytes = (uint64_t)(logbytes + total.d_logbytes);
+		pg_x(op)->rc = r = pg_apply_kind[op->so_kind](op, &tx);
+		if (r == 0) {
+			for (i = 0; i < HK_SL_COUNT; i++)
+				total.d_rows[i] += tx.tx_delta.d_rows[i];
+			total.d_logbytes += tx.tx_delta.d_logbytes;
+			continue;
+		}
+		if (PQstatus(c) != CONNECTION_OK) {
+			rc = HK_EIO;
+			goto abort;
+		}
+		pg_x(op)->done = 1;
+		if (sp) {
+			if ((rc = pg_simple(c, "ROLLBACK TO SAVEPOINT op")) !=
+			    0)
+				goto abort;
+		} else if (pg_is_failure(r)) {
+			(void)pg_simple(c, "ROLLBACK");
+			goto again;
+		}
+	}
+	if ((rc = pg_simple(c, "COMMIT")) != 0)
+		goto failed;
+	pthread_mutex_lock(&pg.lock);
+	for (i = 0; i < HK_SL_COUNT; i++)
+		pg.rows[i] += total.d_rows[i];
+	pg.logbytes += total.d_logbytes;
+	pg.commits++;
+	pg.ops += n;
+	pg.failed = 0;
+	pthread_mutex_unlock(&pg.lock);
+	pg_size(c);
+	return;
+abort:
+	if (c != NULL && PQstatus(c) == CONNECTION_OK)
+		(void)pg_simple(c, "ROLLBACK");
+failed:
+	/* Nothing of the batch is committed: what was not refused fails. */
+	for (op = list; op != NULL; op = pg_x(op)->next)
+		if (!pg_x(op)->done || pg_x(op)->rc == 0)
+			pg_x(op)->rc = rc;
+	pthread_mutex_lock(&pg.lock);
+	pg.failed = 1;
+	if (pg.wl.c == NULL || PQstatus(pg.wl.c) != CONNECTION_OK) {
+		pg.lost = 1;
+		if (pg.wl.retry_us < hk_mono_us())
+			pg.wl.retry_us = hk_mono_us() + PG_BACKOFF_MIN_US;
+	}
+	pthread_mutex_unlock(&pg.lock);
+}
+
+/* Waits on the writer's condition (pg.lock held) until mono time US. */
+static void
+pg_wait_until(int64_t us)
+{
+	int64_t left = us - hk_mono_us();
+	struct timespec ts;
+
+	if (left <= 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(left / 1000000);
+	ts.tv_nsec += (long)(left % 1000000) * 1000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&pg.wcond, &pg.lock, &ts);
+}
+
+static void *
+pg_writer(void *arg)
+{
+	struct hk_st_op *list, *op, *last;
+
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&pg.lock);
+		while (pg.qhead == NULL && !pg.wclosing) {
+			if (!pg.lost) {
+				pthread_cond_wait(&pg.wcond, &pg.lock);
+				continue;
+			}
+			/* Lost: try again when the backoff allows. */
+			pg_wait_until(pg.wl.retry_us);
+			if (pg.qhead != NULL || pg.wclosing)
+				break;
+			pthread_mutex_unlock(&pg.lock);
+			(void)pg_link_ok(&pg.wl);
+			pthread_mutex_lock(&pg.lock);
+		}
+		if (pg.qhead == NULL) {
+			pthread_mutex_unlock(&pg.lock);
+			break;
+		}
+		list = pg.qhead;
+		pg.qhead = NULL;
+		pg.qtail = &pg.qhead;
+		pthread_mutex_unlock(&pg.lock);
+		for (op = list; op != NULL; op = pg_x(op)->next)
+			pg_x(op)->rc = pg_x(op)->done = 0;
+		pg_batch(list);
+		for (last = list; pg_x(last)->next != NULL;
+		     last = pg_x(last)->next)
+			;
+		pthread_mutex_lock(&pg.lock);
+		pg.wseq++;
+		for (op = list; op != NULL; op = pg_x(op)->next)
+			pg_x(op)->seq = pg.wseq;
+		*pg.dtail = list;
+		pg.dtail = &pg_x(last)->next;
+		pthread_mutex_unlock(&pg.lock);
+		pg_wake(pg.wefd);
+	}
+	return NULL;
+}
+
+/*
+ * Remembers that outcome OP's so_done runs now, for the due reads that
+ * are out (their rows may show its delivery as it was before). Entries
+ * older than every such read are dropped.
+ */
+static void
+pg_note_outcome(struct hk_st_op *op)
+{
+	struct hk_st_outcome *oc = (struct hk_st_outcome *)(void *)op;
+	struct pg_reaped *p;
+	struct pg_rjob *j;
+	int64_t oldest = INT64_MAX;
+	size_t i, k;
+
+	if (op->so_kind != HK_ST_OUTCOME || pg.due_jobs == NULL)
+		return;
+	if (pg.nreaped == pg.capreaped) {
+		for (j = pg.due_jobs; j != NULL; j = j->dnext)
+			if (j->seen < oldest)
+				oldest = j->seen;
+		for (i = k = 0; i < pg.nreaped; i++)
+			if (pg.reaped[i].seq > oldest)
+				pg.reaped[k++] = pg.reaped[i];
+		pg.nreaped = k;
+	}
+	if (pg.nreaped == pg.capreaped) {
+		k = pg.capreaped ? 2 * pg.capreaped : 256;
+		if ((p = realloc(pg.reaped, k * sizeof(*p))) == NULL)
+			return; /* ENOMEM: at worst an attempt twice */
+		pg.reaped = p;
+		pg.capreaped = k;
+	}
+	pg.reaped[pg.nreaped].seq = pg_x(op)->seq;
+	snprintf(pg.reaped[pg.nreaped].id, HK_ID_MAX, "%s", oc->oc_dlv);
+	pg.nreaped++;
+}
+
+/*
+ * Whether delivery DLV in the rows of due read J may be stale: its
+ * outcome's so_done ran after J's query began (the engine no longer
+ * counts it in flight, while the rows may still show it pending).
+ * Such a row is stepped over; the next pass reads it afresh.
+ */
+static int
+pg_due_stale(const struct pg_rjob *j, const char *dlv)
+{
+	size_t i;
+
+	for (i = pg.nreaped; i-- > 0;)
+		if (pg.reaped[i].seq > j->seen &&
+		    strcmp(pg.reaped[i].id, dlv) == 0)
+			return 1;
+	return 0;
+}
+
+/* Runs so_done of finished operations, in submission order. */
+static void
+pg_reap(void)
+{
+	struct hk_st_op *list, *op;
+
+	pthread_mutex_lock(&pg.lock);
+	list = pg.dhead;
+	pg.dhead = NULL;
+	pg.dtail = &pg.dhead;
+	pthread_mutex_unlock(&pg.lock);
+	while ((op = list) != NULL) {
+		list = pg_x(op)->next;
+		pg.inflight--;
+		pg_note_outcome(op);
+		op->so_done(op, pg_x(op)->rc);
+	}
+}
+
+static void
+pg_wready(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	pg_drain(pg.wefd);
+	pg_reap();
+}
+
+/* The operations of a whole pass of the loop go to the writer at once. */
+static void
+pg_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (pg.phead == NULL)
+		return;
+	pthread_mutex_lock(&pg.lock);
+	*pg.qtail = pg.phead;
+	pg.qtail = pg.ptail;
+	pthread_cond_signal(&pg.wcond);
+	pthread_mutex_unlock(&pg.lock);
+	pg.phead = NULL;
+	pg.ptail = &pg.phead;
+}
+
+static int
+pg_submit(struct hk_st_op *op)
+{
+	if (!pg.open || pg.wclosing)
+		return HK_ESHUTDOWN;
+	if ((unsigned)op->so_kind >= HK_ST_KINDS ||
+	    pg_apply_kind[op->so_kind] == NULL)
+		return HK_EINVAL;
+	memset(pg_x(op), 0, sizeof(struct pg_opx));
+	*pg.ptail = op;
+	pg.ptail = &pg_x(op)->next;
+	pg.inflight++;
+	event_active(pg.flush, EV_TIMEOUT, 0);
+	return 0;
+}
+
+/* Reads. */
+
+/* Makes the SQL of READ job J's next chunk into SQL, its values into P. */
+static int
+pg_read_sql(struct pg_rjob *j, char *sql, size_t len, struct pg_params *p)
+{
+	const struct hk_st_read *rd = j->rd;
+	const struct pg_list *l = &pg_lists[rd->rd_list];
+	const char *scope = rd->rd_scope;
+	char cond[256] = "";
+	size_t want;
+
+	if (scope != NULL && scope[0] == '\0')
+		scope = NULL;
+	if (scope != NULL && l->scope != NULL) {
+		pg_p_text(p, scope);
+		snprintf(cond, sizeof(cond), " AND %s = $%d", l->scope, p->n);
+	}
+	if (l->state != 0)
+		snprintf(cond + strlen(cond), sizeof(cond) - strlen(cond),
+		    " AND state = %d", l->state);
+	if (j->has_after) {
+		size_t n = strlen(cond);
+
+		if (l->numeric)
+			pg_p_int(p, strtoll(j->after, NULL, 10));
+		else
+			pg_p_text(p, j->after);
+		snprintf(cond + n, sizeof(cond) - n, " AND %s %s $%d", l->id,
+		    rd->rd_oldest ? ">" : "<", p->n);
+	}
+	want = PG_CHUNK;
+	if (rd->rd_scan > 0 && rd->rd_scan - j->scanned + 1 < want)
+		want = rd->rd_scan - j->scanned + 1;
+	else if (rd->rd_limit > 0 && rd->rd_limit - j->counted + 1 < want)
+		want = rd->rd_limit - j->counted + 1;
+	if (want < 2)
+		want = 2;
+	j->asked = (int)want;
+	snprintf(sql, len,
+	    "SELECT %s%s, %s FROM %s WHERE true%s ORDER BY %s %s LIMIT %d",
+	    l->id, l->numeric ? "::text" : "", l->body, l->table, cond, l->id,
+	    rd->rd_oldest ? "ASC" : "DESC", j->asked);
+	return 0;
+}
+
+/* The attempts of the deliveries in J's rows, for rd_attempt. */
+static int
+pg_read_attempts(PGconn *c, struct pg_rjob *j)
+{
+	struct hk_buf b = HK_BUF_INIT;
+	struct pg_params p = {0};
+	int i, n = PQntuples(j->res), rc = 0;
+
+	if (n == 0)
+		return 0;
+	hk_buf_addc(&b, '{');
+	for (i = 0; i < n; i++) {
+		const char *id = PQgetvalue(j->res, i, 0);
+
+		if (strpbrk(id, "\"\\{},") != NULL)
+			continue;
+		if (i > 0)
+			hk_buf_addc(&b, ',');
+		hk_buf_printf(&b, "\"%s\"", id);
+	}
+	if (hk_buf_addc(&b, '}') != 0 || hk_buf_addc(&b, '\0') != 0) {
+		hk_buf_free(&b);
+		return HK_ENOMEM;
+	}
+	pg_p_text(&p, b.b);
+	j->att = pg_exec(c,
+	    "SELECT dlv, n, body FROM hookd_attempts WHERE dlv = "
+	    "ANY($1::text[]) ORDER BY dlv, n",
+	    &p, &rc);
+	hk_buf_free(&b);
+	return rc;
+}
+
+/* A class of a subscription's queue, from a position or after it. */
+#define PG_DUE_SQL(op)                                                         \
+	"SELECT d.id, d.due, d.rec, e.body FROM hookd_deliveries d LEFT JOIN " \
+	"hookd_events e ON e.id = d.event WHERE d.sub = $1 AND d.state = 0 "   \
+	"AND d.cls = $2 AND (d.due, d.id) " op " ($3, $4) ORDER BY d.due, "    \
+	"d.id LIMIT $5"
+static const char pg_due_from[] = PG_DUE_SQL(">=");
+static const char pg_due_after[] = PG_DUE_SQL(">");
+
+/* Runs job J's query on C (the reader's thread, or the loop's at close). */
+static void
+pg_rrun(PGconn *c, struct pg_rjob *j)
+{
+	const struct pg_list *l;
+	struct pg_params p = {0};
+	char sql[512];
+
+	j->res = j->att = NULL;
+	switch (j->kind) {
+	case PG_R_READ:
+	case PG_R_GET:
+		l = &pg_lists[j->rd->rd_list];
+		if (j->kind == PG_R_READ)
+			pg_read_sql(j, sql, sizeof(sql), &p);
+		else {
+			pg_p_text(&p, j->id);
+			snprintf(sql, sizeof(sql),
+			    "SELECT %s, %s FROM %s WHERE %s = $1", l->id,
+			    l->body, l->table, l->id);
+		}
+		if ((j->res = pg_exec(c, sql, &p, &j->rc)) != NULL &&
+		    j->rd->rd_attempt != NULL)
+			j->rc = pg_read_attempts(c, j);
+		return;
+	case PG_R_DUE:
+		if (j->du->du_only != NULL) {
+			pg_p_text(&p, j->du->du_only);
+			j->res = pg_execp(c,
+			    "SELECT d.state, d.due, d.rec, e.body FROM "
+			    "hookd_deliveries d LEFT JOIN hookd_events e ON "
+			    "e.id = d.event WHERE d.id = $1",
+			    &p, &j->rc);
+			return;
+		}
+		pg_p_text(&p, j->du->du_sub);
+		pg_p_int(&p, j->cls);
+		pg_p_int(&p, j->from_due);
+		pg_p_text(&p, j->from_id);
+		j->asked = PG_CHUNK;
+		pg_p_int(&p, j->asked);
+		j->res = pg_execp(
+		    c, j->incl ? pg_due_from : pg_due_after, &p, &j->rc);
+		return;
+	}
+}
+
+static void pg_rfinish(struct pg_rjob *);
+static void pg_rclear(struct pg_rjob *);
+
+/* Queues J for the reader (or runs it here once the reader stopped). */
+static void
+pg_rsubmit(struct pg_rjob *j)
+{
+	j->next = NULL;
+	j->rc = 0;
+	if (pg.rinline) {
+		j->seen = pg.wseq;
+		if (pg.rl.c != NULL && PQstatus(pg.rl.c) == CONNECTION_OK)
+			pg_rrun(pg.rl.c, j);
+		else
+			j->rc = HK_ESHUTDOWN;
+		pg_rfinish(j);
+		return;
+	}
+	pthread_mutex_lock(&pg.lock);
+	*pg.rqtail = j;
+	pg.rqtail = &j->next;
+	pthread_cond_signal(&pg.rcond);
+	pthread_mutex_unlock(&pg.lock);
+}
+
+static void *
+pg_reader(void *arg)
+{
+	struct pg_rjob *j;
+
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&pg.lock);
+		while (pg.rqhead == NULL && !pg.rclosing)
+			pthread_cond_wait(&pg.rcond, &pg.lock);
+		if ((j = pg.rqhead) == NULL) {
+			pthread_mutex_unlock(&pg.lock);
+			break;
+		}
+		if ((pg.rqhead = j->next) == NULL)
+			pg.rqtail = &pg.rqhead;
+		pthread_mutex_unlock(&pg.lock);
+		pthread_mutex_lock(&pg.lock);
+		j->seen = pg.wseq;
+		pthread_mutex_unlock(&pg.lock);
+		pthread_mutex_lock(&pg.rconn);
+		if (pg_link_ok(&pg.rl))
+			pg_rrun(pg.rl.c, j);
+		else
+			j->rc = HK_EIO;
+		/* A read is safe to repeat: once on a new connection. */
+		if (j->rc != 0 && pg.rl.c != NULL &&
+		    PQstatus(pg.rl.c) != CONNECTION_OK) {
+			pg_rclear(j);
+			pg.rl.retry_us = 0;
+			if (pg_link_ok(&pg.rl))
+				pg_rrun(pg.rl.c, j);
+		}
+		pthread_mutex_unlock(&pg.rconn);
+		j->next = NULL;
+		pthread_mutex_lock(&pg.lock);
+		*pg.rdtail = j;
+		pg.rdtail = &j->next;
+		pthread_mutex_unlock(&pg.lock);
+		pg_wake(pg.refd);
+	}
+	return NULL;
+}
+
+static void
+pg_rclear(struct pg_rjob *j)
+{
+	PQclear(j->res);
+	PQclear(j->att);
+	j->res = j->att = NULL;
+}
+
+/* Calls rd_attempt for each attempt of DLV among J's attempts. */
+static void
+pg_attempts(struct pg_rjob *j, const char *dlv)
+{
+	int lo = 0, hi = PQntuples(j->att), mid;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (strcmp(PQgetvalue(j->att, mid, 0), dlv) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < PQntuples(j->att) &&
+	     strcmp(PQgetvalue(j->att, lo, 0), dlv) == 0;
+	     lo++)
+		j->rd->rd_attempt(j->rd, dlv, (int)pg_int(j->att, lo, 1),
+		    PQgetvalue(j->att, lo, 2),
+		    (size_t)PQgetlength(j->att, lo, 2));
+}
+
+/* A READ job's chunk came back: its rows go to rd_row. */
+static void
+pg_read_rows(struct pg_rjob *j)
+{
+	struct hk_st_read *rd = j->rd;
+	int i, n = PQntuples(j->res), r;
+	const char *id;
+
+	for (i = 0; i < n; i++) {
+		id = PQgetvalue(j->res, i, 0);
+		if ((rd->rd_limit > 0 && j->counted == rd->rd_limit) ||
+		    (rd->rd_scan > 0 && j->scanned == rd->rd_scan)) {
+			rd->rd_more = 1;
+			goto done;
+		}
+		j->scanned++;
+		snprintf(rd->rd_next, sizeof(rd->rd_next), "%s", id);
+		r = rd->rd_row(rd, id, PQgetvalue(j->res, i, 1),
+		    (size_t)PQgetlength(j->res, i, 1));
+		if (r == 1 && rd->rd_attempt != NULL && j->att != NULL)
+			pg_attempts(j, id);
+		if (r < 0)
+			goto done;
+		j->counted += (size_t)r;
+	}
+	if (n < j->asked)
+		goto done;
+	snprintf(
+	    j->after, sizeof(j->after), "%s", PQgetvalue(j->res, n - 1, 0));
+	j->has_after = 1;
+	pg_rclear(j);
+	pg_rsubmit(j);
+	return;
+done:
+	pg_rclear(j);
+	free(j);
+	rd->rd_done(rd, 0);
+}
+
+static void
+pg_due_next(struct hk_st_due *du, int64_t due)
+{
+	if (due < du->du_next)
+		du->du_next = due;
+}
+
+/* Hands row I of R (record column RC, envelope column EC) to du_take. */
+static void
+pg_due_take(struct hk_st_due *du, const char *dlv, const PGresult *r, int i,
+    int rc, int ec)
+{
+	struct hk_delivery d;
+
+	if (hk_delivery_parse(
+	        PQgetvalue(r, i, rc), (size_t)PQgetlength(r, i, rc), &d) != 0) {
+		du->du_take(du, dlv, NULL, NULL, 0);
+		return;
+	}
+	if (PQgetisnull(r, i, ec))
+		du->du_take(du, dlv, &d, NULL, 0);
+	else
+		du->du_take(du, dlv, &d, PQgetvalue(r, i, ec),
+		    (size_t)PQgetlength(r, i, ec));
+}
+
+/* A due read ends: it leaves pg.due_jobs and is freed. */
+static void
+pg_due_end(struct pg_rjob *j)
+{
+	if ((*j->dprev = j->dnext) != NULL)
+		j->dnext->dprev = j->dprev;
+	if (pg.due_jobs == NULL)
+		pg.nreaped = 0;
+	pg_rclear(j);
+	free(j);
+}
+
+/* A DUE job's rows came back: they go to du_pick and du_take. */
+static void
+pg_due_rows(struct pg_rjob *j)
+{
+	struct hk_st_due *du = j->du;
+	int i, n = PQntuples(j->res), pick;
+	char dlv[HK_ID_MAX];
+	int64_t due;
+	size_t len;
+
+	if (du->du_only != NULL) {
+		if (n == 0 || pg_int(j->res, 0, 0) != HK_DS_PENDING)
+			du->du_gone = 1;
+		else if ((due = pg_int(j->res, 0, 1)) > du->du_now)
+			pg_due_next(du, due);
+		else if (!pg_due_stale(j, du->du_only) &&
+		    du->du_pick(du, du->du_only) == 1)
+			pg_due_take(du, du->du_only, j->res, 0, 2, 3);
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(dlv, sizeof(dlv), "%s", PQgetvalue(j->res, i, 0));
+		if ((due = pg_int(j->res, i, 1)) > du->du_now) {
+			pg_due_next(du, due);
+			goto next_class;
+		}
+		if (pg_due_stale(j, dlv))
+			continue;
+		if ((pick = du->du_pick(du, dlv)) < 0) {
+			len = strlen(dlv);
+			if (j->cls == 0 && 8 + len <= sizeof(du->du_pos)) {
+				memcpy(du->du_pos, &due, 8);
+				memcpy(du->du_pos + 8, dlv, len);
+				du->du_poslen = 8 + len;
+			}
+			goto done;
+		}
+		if (pick == 1)
+			pg_due_take(du, dlv, j->res, i, 2, 3);
+	}
+	if (n == j->asked) {
+		j->from_due = pg_int(j->res, n - 1, 1);
+		snprintf(j->from_id, sizeof(j->from_id), "%s",
+		    PQgetvalue(j->res, n - 1, 0));
+		j->incl = 0;
+		pg_rclear(j);
+		pg_rsubmit(j);
+		return;
+	}
+next_class:
+	if (j->cls == 0) {
+		j->cls = 1;
+		j->from_due = INT64_MIN;
+		j->from_id[0] = '\0';
+		j->incl = 0;
+		pg_rclear(j);
+		pg_rsubmit(j);
+		return;
+	}
+done:
+	pg_due_end(j);
+	du->du_done(du, 0);
+}
+
+/* A job's answer, on the loop. */
+static void
+pg_rfinish(struct pg_rjob *j)
+{
+	struct hk_st_read *rd = j->rd;
+	struct hk_st_due *du = j->du;
+	int rc = j->rc, n;
+
+	if (rc != 0) {
+		if (du != NULL) {
+			pg_due_end(j);
+			du->du_done(du, rc);
+			return;
+		}
+		pg_rclear(j);
+		free(j);
+		rd->rd_done(rd, rc);
+		return;
+	}
+	switch (j->kind) {
+	case PG_R_READ:
+		pg_read_rows(j);
+		return;
+	case PG_R_DUE:
+		pg_due_rows(j);
+		return;
+	case PG_R_GET:
+		if ((n = PQntuples(j->res)) == 0)
+			rc = HK_ENOTFOUND;
+		else {
+			snprintf(rd->rd_next, sizeof(rd->rd_next), "%s", j->id);
+			if (rd->rd_row(rd, j->id, PQgetvalue(j->res, 0, 1),
+			        (size_t)PQgetlength(j->res, 0, 1)) == 1 &&
+			    rd->rd_attempt != NULL && j->att != NULL)
+				pg_attempts(j, j->id);
+		}
+		pg_rclear(j);
+		free(j);
+		rd->rd_done(rd, rc);
+		return;
+	}
+}
+
+static void
+pg_rready(evutil_socket_t fd, short what, void *arg)
+{
+	struct pg_rjob *list, *j;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	pg_drain(pg.refd);
+	pthread_mutex_lock(&pg.lock);
+	list = pg.rdhead;
+	pg.rdhead = NULL;
+	pg.rdtail = &pg.rdhead;
+	pthread_mutex_unlock(&pg.lock);
+	while ((j = list) != NULL) {
+		list = j->next;
+		pg_rfinish(j);
+	}
+}
+
+static void
+pg_read(struct hk_st_read *rd, const char *id)
+{
+	const struct pg_list *l;
+	const char *scope = rd->rd_scope;
+	struct pg_rjob *j;
+	int rc = 0;
+
+	rd->rd_more = 0;
+	rd->rd_next[0] = '\0';
+	if (scope != NULL && scope[0] == '\0')
+		scope = NULL;
+	if (!pg.open)
+		rc = HK_ESHUTDOWN;
+	else if ((unsigned)rd->rd_list >= HK_SL_COUNT ||
+	    pg_lists[rd->rd_list].table == NULL)
+		rc = HK_EINVAL;
+	else {
+		l = &pg_lists[rd->rd_list];
+		if (l->scope != NULL && scope == NULL && !l->optional)
+			rc = HK_EINVAL;
+		else if (scope != NULL && strlen(scope) >= HK_ID_MAX)
+			rc = HK_EINVAL;
+		else if (id != NULL &&
+		    ((l->scope != NULL && scope != NULL) ||
+		        strlen(id) >= HK_ID_MAX))
+			rc = HK_EINVAL;
+	}
+	if (rc == 0 && id == NULL && rd->rd_after != NULL &&
+	    strlen(rd->rd_after) >= HK_ID_MAX) {
+		rd->rd_done(rd, 0); /* past every key */
+		return;
+	}
+	if (rc == 0 && (j = calloc(1, sizeof(*j))) == NULL)
+		rc = HK_ENOMEM;
+	if (rc != 0) {
+		rd->rd_done(rd, rc);
+		return;
+	}
+	j->rd = rd;
+	if (id != NULL) {
+		j->kind = PG_R_GET;
+		snprintf(j->id, sizeof(j->id), "%s", id);
+	} else {
+		j->kind = PG_R_READ;
+		if (rd->rd_after != NULL && rd->rd_after[0] != '\0') {
+			snprintf(
+			    j->after, sizeof(j->after), "%s", rd->rd_after);
+			j->has_after = 1;
+		}
+	}
+	pg_rsubmit(j);
+}
+
+static void
+pg_due(struct hk_st_due *du)
+{
+	struct pg_rjob *j;
+
+	du->du_next = INT64_MAX;
+	du->du_gone = 0;
+	if (!pg.open || strlen(du->du_sub) >= HK_ID_MAX) {
+		du->du_done(du, pg.open ? HK_EIO : HK_ESHUTDOWN);
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		du->du_done(du, HK_ENOMEM);
+		return;
+	}
+	j->kind = PG_R_DUE;
+	j->du = du;
+	j->from_due = INT64_MIN;
+	if ((j->dnext = pg.due_jobs) != NULL)
+		pg.due_jobs->dprev = &j->dnext;
+	pg.due_jobs = j;
+	j->dprev = &pg.due_jobs;
+	/* First attempts resume where the last read stopped. */
+	if (du->du_only == NULL && du->du_poslen > 8 &&
+	    du->du_poslen - 8 < HK_ID_MAX) {
+		memcpy(&j->from_due, du->du_pos, 8);
+		memcpy(j->from_id, du->du_pos + 8, du->du_poslen - 8);
+		j->from_id[du->du_poslen - 8] = '\0';
+		j->incl = 1;
+	}
+	du->du_poslen = 0;
+	pg_rsubmit(j);
+}
+
+/* Start-up: every row of LIST, oldest first, on the caller's thread. */
+static int
+pg_scan(enum hk_st_list list,
+    int (*row)(void *, const char *, const char *, size_t), void *arg)
+{
+	const struct pg_list *l;
+	struct pg_params p;
+	char sql[256], after[HK_ID_MAX] = "";
+	PGresult *r;
+	int i, n, rc = 0;
+
+	if ((unsigned)list >= HK_SL_COUNT || pg_lists[list].table == NULL)
+		return HK_EINVAL;
+	l = &pg_lists[list];
+	if (l->scope != NULL && !l->optional)
+		return HK_EINVAL;
+	pthread_mutex_lock(&pg.rconn);
+	do {
+		memset(&p, 0, sizeof(p));
+		pg_p_text(&p, after);
+		snprintf(sql, sizeof(sql),
+		    "SELECT %s, %s FROM %s WHERE %s > $1 ORDER BY %s LIMIT 1000",
+		    l->id, l->body, l->table, l->id, l->id);
+		if (!pg_link_ok(&pg.rl)) {
+			rc = HK_EIO;
+			break;
+		}
+		if ((r = pg_exec(pg.rl.c, sql, &p, &rc)) == NULL)
+			break;
+		n = PQntuples(r);
+		for (i = 0; i < n && rc == 0; i++) {
+			if (PQgetlength(r, i, 0) >= HK_ID_MAX)
+				continue;
+			snprintf(
+			    after, sizeof(after), "%s", PQgetvalue(r, i, 0));
+			rc = row(arg, after, PQgetvalue(r, i, 1),
+			    (size_t)PQgetlength(r, i, 1));
+		}
+		PQclear(r);
+	} while (rc == 0 && n == 1000);
+	pthread_mutex_unlock(&pg.rconn);
+	return rc;
+}
+
+static void
+pg_usage(struct hk_st_usage *u)
+{
+	size_t i;
+
+	memset(u, 0, sizeof(*u));
+	pthread_mutex_lock(&pg.lock);
+	u->su_size = pg.size;
+	u->su_used =
+	    pg.used > pg.base_bytes ? (size_t)(pg.used - pg.base_bytes) : 0;
+	u->su_commits = pg.commits;
+	u->su_ops = pg.ops;
+	u->su_failed = pg.failed;
+	for (i = 0; i <= HK_SL_PENDING; i++)
+		u->su_rows[i] = pg.rows[i] > 0 ? (uint64_t)pg.rows[i] : 0;
+	pthread_mutex_unlock(&pg.lock);
+}
+
+static int
+pg_full(void)
+{
+	int full;
+
+	pthread_mutex_lock(&pg.lock);
+	full = pg.lost ||
+	    (pg.size > 0 &&
+	        (double)(pg.used - pg.base_bytes) >
+	            (double)pg.size * pg.highwater / 100.0);
+	pthread_mutex_unlock(&pg.lock);
+	return full;
+}
+
+static size_t
+pg_inflight(void)
+{
+	return pg.inflight;
+}
+
+/* Opening. */
+
+static int
+pg_claims(const char *where)
+{
+	const char *p;
+
+	if (strncmp(where, "postgresql://", 13) == 0 ||
+	    strncmp(where, "postgres://", 11) == 0)
+		return 1;
+	/* A conninfo string: "keyword=value ...". */
+	for (p = where; (*p >= 'a' && *p <= 'z') || *p == '_'; p++)
+		;
+	while (*p == ' ')
+		p++;
+	return p > where && *p == '=';
+}
+
+static int
+pg_cause(char **cause, const char *what, const char *detail)
+{
+	char buf[512];
+	size_t n;
+
+	snprintf(buf, sizeof(buf), "%s", detail != NULL ? detail : "");
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	if (asprintf(cause, "PostgreSQL: %s%s%s", what, n > 0 ? ": " : "",
+	        buf) == -1)
+		*cause = NULL;
+	return HK_EINVAL;
+}
+
+_Static_assert(HK_DS_FAILED == 3, "hookd_failed's index names state 3");
+
+static const char pg_schema_sql[] =
+    "CREATE TABLE hookd_meta (key text PRIMARY KEY, value text NOT NULL);"
+    "CREATE TABLE hookd_webhooks (id text COLLATE \"C\" PRIMARY KEY,"
+    " name text COLLATE \"C\" NOT NULL UNIQUE, body bytea NOT NULL);"
+    "CREATE TABLE hookd_subs (id text COLLATE \"C\" PRIMARY KEY,"
+    " body bytea NOT NULL);"
+    "CREATE TABLE hookd_events (id text COLLATE \"C\" PRIMARY KEY,"
+    " ms bigint NOT NULL, body bytea NOT NULL);"
+    "CREATE INDEX hookd_events_ms ON hookd_events (ms, id);"
+    "CREATE TABLE hookd_idem (key bytea PRIMARY KEY,"
+    " event text COLLATE \"C\" NOT NULL, ms bigint NOT NULL);"
+    "CREATE INDEX hookd_idem_ms ON hookd_idem (ms);"
+    "CREATE TABLE hookd_reqlog (webhook text COLLATE \"C\","
+    " id text COLLATE \"C\", ms bigint NOT NULL, body bytea NOT NULL,"
+    " PRIMARY KEY (webhook, id));"
+    "CREATE INDEX hookd_reqlog_ms ON hookd_reqlog (ms, id);"
+    "CREATE TABLE hookd_deliveries (id text COLLATE \"C\" PRIMARY KEY,"
+    " event text COLLATE \"C\" NOT NULL, sub text COLLATE \"C\" NOT NULL,"
+    " state bigint NOT NULL, cls bigint NOT NULL, due bigint NOT NULL,"
+    " ms bigint NOT NULL, rec bytea NOT NULL);"
+    "CREATE INDEX hookd_deliveries_event ON hookd_deliveries (event, id);"
+    "CREATE INDEX hookd_deliveries_sub ON hookd_deliveries (sub, id);"
+    "CREATE INDEX hookd_queue ON hookd_deliveries (sub, cls, due, id)"
+    " WHERE state = 0;"
+    /* GET /api/deliveries?status=failed: 3 is HK_DS_FAILED. */
+    "CREATE INDEX hookd_failed ON hookd_deliveries (id) WHERE state = 3;"
+    "CREATE TABLE hookd_attempts (dlv text COLLATE \"C\", n bigint,"
+    " body bytea NOT NULL, PRIMARY KEY (dlv, n));"
+    /* Cluster mode (next stage): live nodes, a lease per subscription. */
+    "CREATE TABLE hookd_nodes (id text PRIMARY KEY,"
+    " started_at timestamptz NOT NULL DEFAULT now(),"
+    " heartbeat_at timestamptz NOT NULL DEFAULT now());"
+    "CREATE TABLE hookd_leases (sub text COLLATE \"C\" PRIMARY KEY,"
+    " node text, epoch bigint NOT NULL DEFAULT 0, expires_at timestamptz);"
+    "INSERT INTO hookd_meta VALUES ('program', 'hookd'), ('schema', '1');";
+
+/* One value of a text-mode query, copied into OUT; "" when none. */
+static int
+pg_value(PGconn *c, const char *sql, char *out, size_t len)
+{
+	PGresult *r = PQexec(c, sql);
+	int rc = 0;
+
+	out[0] = '\0';
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		rc = HK_EIO;
+	else if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+		snprintf(out, len, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return rc;
+}
+
+/* Creates or checks the schema, under the advisory lock. */
+static int
+pg_schema(PGconn *c, char **cause)
+{
+	char v[64], sql[128];
+	int rc;
+
+	if (pg_simple(c, "BEGIN") != 0)
+		return pg_cause(cause, "BEGIN failed", PQerrorMessage(c));
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%lld)",
+	    (long long)PG_LOCK_KEY);
+	if (pg_value(c, sql, v, sizeof(v)) != 0)
+		goto fail;
+	if (pg_value(
+	        c, "SELECT to_regclass('hookd_meta')::text", v, sizeof(v)) != 0)
+		goto fail;
+	if (v[0] == '\0') {
+		if (pg_value(c,
+		        "SELECT min(c.relname) FROM pg_class c JOIN "
+		        "pg_namespace n ON n.oid = c.relnamespace WHERE "
+		        "n.nspname = current_schema() AND c.relkind IN "
+		        "('r', 'p', 'v', 'm', 'f')",
+		        v, sizeof(v)) != 0)
+			goto fail;
+		if (v[0] != '\0') {
+			(void)pg_simple(c, "ROLLBACK");
+			return pg_cause(cause,
+			    "the database holds another program's tables "
+			    "(not hookd's)",
+			    v);
+		}
+		if ((rc = pg_simple(c, pg_schema_sql)) != 0)
+			goto fail;
+		log_info("store_schema", "created=%d", PG_SCHEMA);
+	} else {
+		if (pg_value(c,
+		        "SELECT value FROM hookd_meta WHERE key = 'program'", v,
+		        sizeof(v)) != 0 ||
+		    strcmp(v, "hookd") != 0) {
+			(void)pg_simple(c, "ROLLBACK");
+			return pg_cause(cause,
+			    "the database is not hookd's (hookd_meta)", NULL);
+		}
+		if (pg_value(c,
+		        "SELECT value FROM hookd_meta WHERE key = 'schema'", v,
+		        sizeof(v)) != 0)
+			goto fail;
+		if (atoi(v) > PG_SCHEMA) {
+			(void)pg_simple(c, "ROLLBACK");
+			snprintf(sql, sizeof(sql),
+			    "schema %s, this hookd knows %d at most", v,
+			    PG_SCHEMA);
+			return pg_cause(
+			    cause, "the schema is newer than this hookd", sql);
+		}
+		/* Migrations from older schemas go here. */
+	}
+	if (pg_simple(c, "COMMIT") != 0)
+		goto fail;
+	return 0;
+fail:
+	rc = pg_cause(cause, "cannot set up the schema", PQerrorMessage(c));
+	(void)pg_simple(c, "ROLLBACK");
+	return rc;
+}
+
+/* The row counts and sizes, once at open. */
+static int
+pg_counts(PGconn *c)
+{
+	PGresult *r;
+	int rc;
+
+	if ((r = pg_exec(c,
+	         "SELECT (SELECT count(*) FROM hookd_webhooks),"
+	         " (SELECT count(*) FROM hookd_subs),"
+	         " (SELECT count(*) FROM hookd_events),"
+	         " (SELECT count(*) FROM hookd_deliveries),"
+	         " (SELECT count(*) FROM hookd_deliveries WHERE state = 0),"
+	         " (SELECT coalesce(sum(octet_length(body) + octet_length(id)"
+	         " + octet_length(webhook) + 40), 0)::bigint FROM hookd_reqlog),"
+	         " pg_database_size(current_database())",
+	         NULL, &rc)) == NULL)
+		return rc;
+	pg.rows[HK_SL_WEBHOOKS] = pg_int(r, 0, 0);
+	pg.rows[HK_SL_SUBS] = pg_int(r, 0, 1);
+	pg.rows[HK_SL_EVENTS] = pg_int(r, 0, 2);
+	pg.rows[HK_SL_DELIVERIES] = pg_int(r, 0, 3);
+	pg.rows[HK_SL_PENDING] = pg_int(r, 0, 4);
+	pg.logbytes = pg_int(r, 0, 5);
+	pg.used = pg_int(r, 0, 6);
+	PQclear(r);
+	/*
+	 * The space hookd's data takes is the database's size less that of
+	 * the empty schema, measured once: --map-size is its quota here.
+	 */
+	if ((r = pg_exec(c,
+	         "INSERT INTO hookd_meta VALUES ('base_bytes', "
+	         "pg_database_size(current_database())::text) ON CONFLICT "
+	         "(key) DO UPDATE SET value = hookd_meta.value RETURNING "
+	         "value::bigint",
+	         NULL, &rc)) == NULL)
+		return rc;
+	pg.base_bytes = pg_int(r, 0, 0);
+	PQclear(r);
+	return 0;
+}
+
+static void pg_close(void);
+
+/*
+ * hookd --check: the store read and nothing else, on one read-only
+ * session for hk_st_scan; no writer, no reader thread, no schema made
+ * (HK_ENOTFOUND when there is none yet). The connection is pg.wl's.
+ */
+static int
+pg_open_readonly(char **cause)
+{
+	char v[64];
+	int rc = 0;
+
+	if (pg_simple(pg.wl.c, "SET default_transaction_read_only = on") != 0 ||
+	    pg_value(pg.wl.c, "SELECT to_regclass('hookd_meta')::text", v,
+	        sizeof(v)) != 0)
+		rc = pg_cause(cause, "cannot read", PQerrorMessage(pg.wl.c));
+	else if (v[0] == '\0')
+		rc = HK_ENOTFOUND;
+	else if (pg_value(pg.wl.c,
+	             "SELECT value FROM hookd_meta WHERE key = 'schema'", v,
+	             sizeof(v)) != 0 ||
+	    atoi(v) > PG_SCHEMA)
+		rc = pg_cause(
+		    cause, "the schema is not one this hookd reads", v);
+	if (rc != 0) {
+		PQfinish(pg.wl.c);
+		pg.wl.c = NULL;
+		free(pg.where);
+		pg.where = NULL;
+		return rc;
+	}
+	pg.rl.c = pg.wl.c;
+	pg.wl.c = NULL;
+	pg.wclosing = 1; /* submits are refused */
+	pg.open = 1;
+	return 0;
+}
+
+static int
+pg_open(const struct hk_st_conf *sc, char **cause)
+{
+	char v[64];
+	int rc;
+
+	memset(&pg, 0, sizeof(pg));
+	pg.wefd = pg.refd = -1;
+	pg.qtail = &pg.qhead;
+	pg.dtail = &pg.dhead;
+	pg.ptail = &pg.phead;
+	pg.rqtail = &pg.rqhead;
+	pg.rdtail = &pg.rdhead;
+	pg.wl.name = "writer";
+	pg.rl.name = "reader";
+	pg.size = sc->sc_mapsize;
+	pg.highwater = sc->sc_highwater;
+	pg.base = sc->sc_base;
+	pthread_mutex_init(&pg.lock, NULL);
+	pthread_mutex_init(&pg.rconn, NULL);
+	pthread_cond_init(&pg.wcond, NULL);
+	pthread_cond_init(&pg.rcond, NULL);
+	if ((pg.where = strdup(sc->sc_where)) == NULL)
+		return HK_ENOMEM;
+	pg.wl.c = pg_connect();
+	if (pg.wl.c == NULL || PQstatus(pg.wl.c) != CONNECTION_OK) {
+		rc = pg_cause(cause, "cannot connect",
+		    pg.wl.c != NULL ? PQerrorMessage(pg.wl.c)
+		                    : "out of memory");
+		goto fail;
+	}
+	if (PQserverVersion(pg.wl.c) < 130000) {
+		snprintf(v, sizeof(v), "server %d, 13 or later needed",
+		    PQserverVersion(pg.wl.c));
+		rc = pg_cause(cause, "the server is too old", v);
+		goto fail;
+	}
+	if (sc->sc_readonly)
+		return pg_open_readonly(cause);
+	if ((rc = pg_schema(pg.wl.c, cause)) != 0)
+		goto fail;
+	if (pg_value(pg.wl.c, "SHOW synchronous_commit", v, sizeof(v)) == 0 &&
+	    strcmp(v, "off") == 0)
+		log_warn("store_unsafe", "synchronous_commit=off error=%s",
+		    hk_logq("a commit may be lost in a crash of the "
+		            "database: a 202 is not durable"));
+	if ((rc = pg_counts(pg.wl.c)) != 0) {
+		rc = pg_cause(cause, "cannot count", PQerrorMessage(pg.wl.c));
+		goto fail;
+	}
+	pg.rl.c = pg_connect();
+	if (pg.rl.c == NULL || PQstatus(pg.rl.c) != CONNECTION_OK) {
+		rc = pg_cause(cause, "cannot connect (reader)",
+		    pg.rl.c != NULL ? PQerrorMessage(pg.rl.c)
+		                    : "out of memory");
+		goto fail;
+	}
+	pg.wefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	pg.refd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (pg.wefd == -1 || pg.refd == -1) {
+		rc = pg_cause(cause, "eventfd", strerror(errno));
+		goto fail;
+	}
+	pg.wready =
+	    event_new(pg.base, pg.wefd, EV_READ | EV_PERSIST, pg_wready, NULL);
+	pg.rready =
+	    event_new(pg.base, pg.refd, EV_READ | EV_PERSIST, pg_rready, NULL);
+	pg.flush = event_new(pg.base, -1, 0, pg_flush, NULL);
+	if (pg.wready == NULL || pg.rready == NULL || pg.flush == NULL ||
+	    event_add(pg.wready, NULL) != 0 ||
+	    event_add(pg.rready, NULL) != 0) {
+		rc = pg_cause(cause, "cannot watch the store", NULL);
+		goto fail;
+	}
+	if (pthread_create(&pg.wthread, NULL, pg_writer, NULL) != 0) {
+		rc = pg_cause(cause, "cannot start the writer", NULL);
+		goto fail;
+	}
+	pg.wstarted = 1;
+	if (pthread_create(&pg.rthread, NULL, pg_reader, NULL) != 0) {
+		rc = pg_cause(cause, "cannot start the reader", NULL);
+		goto fail;
+	}
+	pg.rstarted = 1;
+	pg.open = 1;
+	log_info("store_open", "engine=postgresql server=%d schema=%d",
+	    PQserverVersion(pg.wl.c), PG_SCHEMA);
+	return 0;
+fail:
+	pg.open = 1;
+	pg_close();
+	return rc;
+}
+
+static void
+pg_close(void)
+{
+	if (!pg.open)
+		return;
+	/* The writer drains its queue, then the loop runs every so_done. */
+	pg_flush(-1, 0, NULL);
+	if (pg.wstarted) {
+		pthread_mutex_lock(&pg.lock);
+		pg.wclosing = 1;
+		pthread_cond_signal(&pg.wcond);
+		pthread_mutex_unlock(&pg.lock);
+		pthread_join(pg.wthread, NULL);
+		pg.wstarted = 0;
+		pg_reap();
+	}
+	pg.wclosing = 1;
+	if (pg.rstarted) {
+		pthread_mutex_lock(&pg.lock);
+		pg.rclosing = 1;
+		pthread_cond_signal(&pg.rcond);
+		pthread_mutex_unlock(&pg.lock);
+		pthread_join(pg.rthread, NULL);
+		pg.rstarted = 0;
+	}
+	/* What the reader answered, and what that asks, run here now. */
+	pg.rinline = 1;
+	pg_rready(-1, 0, NULL);
+	pg.open = 0;
+	if (pg.wready != NULL)
+		event_free(pg.wready);
+	if (pg.rready != NULL)
+		event_free(pg.rready);
+	if (pg.flush != NULL)
+		event_free(pg.flush);
+	pg.wready = pg.rready = pg.flush = NULL;
+	if (pg.wefd != -1)
+		close(pg.wefd);
+	if (pg.refd != -1)
+		close(pg.refd);
+	pg.wefd = pg.refd = -1;
+	PQfinish(pg.wl.c);
+	PQfinish(pg.rl.c);
+	pg.wl.c = pg.rl.c = NULL;
+	free(pg.where);
+	pg.where = NULL;
+	free(pg.reaped);
+	pg.reaped = NULL;
+	pg.nreaped = pg.capreaped = 0;
+}
+
+const struct hk_st_engine hk_st_pg = {
+    .se_name = "postgresql",
+    .se_claims = pg_claims,
+    .se_open = pg_open,
+    .se_close = pg_close,
+    .se_inflight = pg_inflight,
+    .se_usage = pg_usage,
+    .se_full = pg_full,
+    .se_submit = pg_submit,
+    .se_read = pg_read,
+    .se_due = pg_due,
+    .se_scan = pg_scan,
+};
