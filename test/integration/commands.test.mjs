@@ -353,7 +353,7 @@ exit 0`);
     assert.equal(ex.status, 0, ex.stderr);
     const copy = join(dir, 'exported.json');
     writeFileSync(copy, ex.stdout);
-    const r = spawnSync(BIN, ['--data', dir, '--config', copy, '--check', '--allow-commands'], { env: { ...process.env, ...ENV }, encoding: 'utf8', timeout: 15000 });
+    const r = spawnSync(BIN, ['--data', dir, ...h.storeArgs(), '--config', copy, '--check', '--allow-commands'], { env: { ...process.env, ...ENV }, encoding: 'utf8', timeout: 15000 });
     assert.equal(r.status, 0, r.stderr);
     // Every subscription unchanged (the API's webhook becomes the file's).
     assert.doesNotMatch(r.stdout, /^(create|update|delete)\s+subscription/m, r.stdout);
