@@ -330,7 +330,10 @@ int hk_st_scan(enum hk_st_list,
  * du_only set (an ordered subscription's head) only that delivery is
  * looked at, and du_gone is set when it is no longer pending. du_next
  * is the earliest due time past du_now (INT64_MAX: none); then
- * du_done(du, rc). The read sees every outcome whose so_done has run.
+ * du_done(du, rc). The read sees every outcome whose so_done has run,
+ * also one whose so_done runs while the read is out (an engine that
+ * answers later steps over such a delivery rather than hand it to
+ * du_take as still pending: its attempt would go twice).
  */
 #define HK_ST_POS_MAX (2 * HK_ID_MAX + 16)
 
