@@ -548,6 +548,22 @@ main_check(struct hk_conf *cf)
 	return rc;
 }
 
+/*
+ * Descriptors 0-2 open (on /dev/null where closed): a pipe or socket
+ * made later must never land on one, where a child's stdio would reach
+ * it.
+ */
+static void
+main_stdio(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1 && fd <= 2)
+		(void)fcntl(fd, F_SETFD, 0);
+	if (fd > 2)
+		close(fd);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -558,6 +574,7 @@ main(int argc, char **argv)
 	int rc;
 
 	hd = &hookd;
+	main_stdio();
 	if ((rc = hk_conf_load(cf, argc, argv)) != 0)
 		return rc > 0 ? 0 : 2;
 	hk_log_init((int)cf->cf_log_level, cf->cf_log_file);

@@ -183,7 +183,12 @@ run_sigchld(evutil_socket_t sig, short what, void *arg)
 		if (pid == r->rn_pid)
 			run_reaped(r, st);
 		else if (pid == -1 && errno == ECHILD)
-			run_reaped(r, 0); /* someone else's waitpid took it */
+			/*
+			 * Someone else's waitpid took it: its status is lost,
+			 * so the attempt counts as failed (exit 255, retried),
+			 * never as a success.
+			 */
+			run_reaped(r, 255 << 8);
 	}
 }
 

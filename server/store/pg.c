@@ -379,6 +379,29 @@ pg_simple(PGconn *c, const char *sql)
 	return rc;
 }
 
+/*
+ * COMMIT, and a check that it committed: in a transaction that failed,
+ * PostgreSQL answers COMMIT with success and the tag ROLLBACK.
+ */
+static int
+pg_commit(PGconn *c)
+{
+	PGresult *r = PQexec(c, "COMMIT");
+	int rc = 0;
+
+	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		rc = pg_fail(c, r);
+		pg_log_fail(c, r, "COMMIT");
+	} else if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+		rc = HK_EIO;
+		log_error("store_commit", "error=%s",
+		    hk_logq(
+		        "the transaction had failed: COMMIT rolled it back"));
+	}
+	PQclear(r);
+	return rc;
+}
+
 static PGconn *
 pg_connect(void)
 {
@@ -405,6 +428,8 @@ pg_link_ok(struct pg_link *l)
 	else
 		PQreset(l->c);
 	if (l->c != NULL && PQstatus(l->c) == CONNECTION_OK) {
+		/* A new backend knows none of the statements prepared before. */
+		pg_pc.c = NULL;
 		log_info("store_reconnected", "connection=%s", l->name);
 		l->backoff_us = 0;
 		l->lost_logged = 0;
@@ -558,7 +583,7 @@ again:
 			goto again;
 		}
 	}
-	if ((rc = pg_simple(c, "COMMIT")) != 0)
+	if ((rc = pg_commit(c)) != 0)
 		goto failed;
 	pthread_mutex_lock(&pg.lock);
 	for (i = 0; i < HK_SL_COUNT; i++)
@@ -936,6 +961,7 @@ static void *
 pg_reader(void *arg)
 {
 	struct pg_rjob *j;
+	int linked;
 
 	(void)arg;
 	for (;;) {
@@ -953,12 +979,16 @@ pg_reader(void *arg)
 		j->seen = pg.wseq;
 		pthread_mutex_unlock(&pg.lock);
 		pthread_mutex_lock(&pg.rconn);
-		if (pg_link_ok(&pg.rl))
+		if ((linked = pg_link_ok(&pg.rl)))
 			pg_rrun(pg.rl.c, j);
 		else
 			j->rc = HK_EIO;
-		/* A read is safe to repeat: once on a new connection. */
-		if (j->rc != 0 && pg.rl.c != NULL &&
+		/*
+		 * A read is safe to repeat: once on a new connection, when
+		 * this one broke under it (not while the link waits out its
+		 * backoff: every queued read would reconnect in turn).
+		 */
+		if (linked && j->rc != 0 && pg.rl.c != NULL &&
 		    PQstatus(pg.rl.c) != CONNECTION_OK) {
 			pg_rclear(j);
 			pg.rl.retry_us = 0;
