@@ -743,6 +743,13 @@ void hk_engine_flush(void);
 size_t hk_engine_inflight(void);
 /* Whether delivery DLV's attempt is out (or its outcome committing). */
 int hk_engine_in_flight(const char *dlv);
+/*
+ * Whether DLV's request is still out. One whose outcome is only
+ * committing is not: its outcome is handed to the store now, so an
+ * operation submitted after this call applies after it (store.h's
+ * ordering) and sees the delivery as the attempt left it.
+ */
+int hk_engine_sending(const char *dlv);
 /* Whether SUB's circuit is open (its last attempts all failed). */
 int hk_engine_circuit_open(const char *sub);
 /* Drops the engine's state of SUB, deleted (its circuit, bucket...). */

@@ -693,7 +693,7 @@ hk_delivery_route(struct evhttp_request *req, char **seg, int nseg)
 	} else if (nseg == 4 && strcmp(seg[3], "retry") == 0) {
 		if (m != EVHTTP_REQ_POST)
 			hk_admin_405(req, "POST");
-		else if (hk_engine_in_flight(seg[2]))
+		else if (hk_engine_sending(seg[2]))
 			hk_http_error(
 			    req, 409, "conflict", "the delivery is in flight");
 		else if (!hk_id_valid("dlv_", seg[2]))

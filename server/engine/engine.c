@@ -74,6 +74,7 @@ struct job {
 	int limit; /* the delivery's attempts at most */
 	int probe; /* the one request an open circuit lets through */
 	int templated; /* its body is its subscription's template's */
+	int finished; /* the request is over; its outcome is on the way */
 	/* A command's run instead of the request; argv and envp its own. */
 	int command;
 	struct hk_run run;
@@ -181,6 +182,19 @@ int
 hk_engine_in_flight(const char *dlv)
 {
 	return hk_map_get(&eng.inflight, dlv, strlen(dlv)) != NULL;
+}
+
+int
+hk_engine_sending(const char *dlv)
+{
+	const struct job *j = hk_map_get(&eng.inflight, dlv, strlen(dlv));
+
+	if (j != NULL && j->finished) {
+		/* A change asked for now goes to the store after the outcome. */
+		hk_engine_flush();
+		return 0;
+	}
+	return j != NULL;
 }
 
 size_t
@@ -635,6 +649,7 @@ job_finish(struct hk_send *r)
 	 * in flight (not sent again) until then; an ordered subscription and
 	 * an open circuit's probe wait for the outcome.
 	 */
+	j->finished = 1;
 	eng.ninflight--;
 	if (es != NULL)
 		es->inflight--;

@@ -386,6 +386,34 @@ describe('delivery', () => {
   });
 });
 
+describe('a retry while the outcome commits', () => {
+  it('is taken, applied after the outcome (it answered 409 "in flight")', async () => {
+    const rx = await new Receiver().start();
+    // Outcomes wait a whole second to share a commit: the window is wide.
+    const h = await new Hookd({ args: ['--allow-targets', '127.0.0.0/8', '--outcome-delay', '1s'] }).start();
+    try {
+      rx.script('/late', { status: 500 });
+      rx.fallback = { status: 200 };
+      const s = (await h.api('POST', '/api/subscriptions', { url: `${rx.url}/late`, events: ['*'], retry: { maxAttempts: 1 } })).body;
+      const evt = (await h.api('POST', '/api/events', { event: 'late.e', payload: {} })).body.eventId;
+      await rx.until(() => rx.to('/late').length === 1, 10000, 'the first attempt');
+      await new Promise((r) => setTimeout(r, 150)); // its answer is in, its outcome not committed
+      const d = (await h.api('GET', `/api/deliveries?event=${evt}`)).body.data[0];
+      const r = await h.api('POST', `/api/deliveries/${d.id}/retry`);
+      assert.equal(r.status, 200, r.text);
+      await poll(async () => (await h.api('GET', `/api/deliveries/${d.id}`)).body.status === 'succeeded', 10000, 'succeeded');
+      const one = (await h.api('GET', `/api/deliveries/${d.id}`)).body;
+      assert.deepEqual(one.attempts.map((a) => a.statusCode), [500, 200]);
+      assert.equal(rx.to('/late').length, 2);
+      assert.ok(s.id);
+    } finally {
+      await h.stop();
+      h.cleanup();
+      await rx.stop();
+    }
+  });
+});
+
 describe('delivery across restarts', () => {
   it('resumes pending deliveries after SIGKILL and after SIGTERM', async () => {
     const rx = await new Receiver().start();
