@@ -173,7 +173,7 @@ uninstall:
 	    $(DESTDIR)$(MANPREFIX)/man8/hookd.8
 
 format:
-	clang-format -i lib/*.[ch] server/*.[ch] test/unit/*.[ch] test/fuzz/*.c test/bench/*.c test/fault/*.c
+	clang-format -i lib/*.[ch] server/*.[ch] server/*/*.[ch] test/unit/*.[ch] test/fuzz/*.c test/bench/*.c test/fault/*.c
 
 clean:
 	rm -rf build server/hookd server/hookctl

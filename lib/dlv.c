@@ -153,3 +153,17 @@ hk_delivery_print(struct hk_buf *b, const struct hk_delivery *d, int flags)
 		return HK_ENOMEM;
 	return 0;
 }
+
+int
+hk_dstate_legal(enum hk_dstate from, enum hk_dstate to)
+{
+	switch (from) {
+	case HK_DS_PENDING:
+		return to == HK_DS_PENDING || to == HK_DS_SUCCEEDED ||
+		    to == HK_DS_FAILED || to == HK_DS_CANCELLED;
+	case HK_DS_FAILED:
+		return to == HK_DS_PENDING;
+	default:
+		return 0;
+	}
+}

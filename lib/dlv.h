@@ -49,6 +49,13 @@ struct hk_delivery {
 
 /* The state's name as proto/delivery.md spells it. */
 const char *hk_dstate_name(enum hk_dstate);
+/*
+ * Whether a stored delivery may go from FROM to TO: pending to pending
+ * (a retry scheduled, or brought forward) and to each final state;
+ * failed to pending (retried by hand). in_flight is the engine's, never
+ * stored. Every engine's one transition asserts it.
+ */
+int hk_dstate_legal(enum hk_dstate from, enum hk_dstate to);
 /* The state named NAME (LEN bytes); HK_EINVAL when none is. */
 int hk_dstate_parse(const char *name, size_t len, enum hk_dstate *out);
 

@@ -485,6 +485,30 @@ eng_fate(const struct job *j, const struct hk_sub *s, int64_t *due,
 	return f;
 }
 
+/* The members every attempt record starts with: its number and time. */
+static int
+eng_attempt_head(struct hk_buf *a, const struct hk_send *r)
+{
+	char iso[HK_ISO_LEN];
+
+	return hk_buf_adds(a, "{\"attempt\":") ||
+	    hk_buf_add_i64(a, r->ss_attempt) || hk_buf_adds(a, ",\"at\":") ||
+	    hk_buf_add_jsonstr(a, hk_time_iso(r->ss_at_ms, iso));
+}
+
+/* ... and has after its status: latency, error and reason. */
+static int
+eng_attempt_tail(struct hk_buf *a, const struct hk_send *r)
+{
+	return hk_buf_adds(a, ",\"latencyMs\":") ||
+	    hk_buf_add_i64(a, r->ss_latency_ms) ||
+	    hk_buf_adds(a, ",\"error\":") ||
+	    hk_buf_add_jsonstr(
+	        a, r->ss_error[0] != '\0' ? r->ss_error : NULL) ||
+	    hk_buf_adds(a, ",\"reason\":") ||
+	    hk_buf_add_jsonstr(a, r->ss_reason);
+}
+
 /* Appends the lines LINES (each ending in '\n') as a JSON array. */
 static int
 eng_lines_json(struct hk_buf *a, const char *lines, size_t len)
@@ -547,7 +571,7 @@ eng_sent_json(struct hk_buf *a, const struct hk_send *r)
 static int
 eng_attempt_json(struct hk_buf *a, struct hk_send *r, int templated)
 {
-	char iso[HK_ISO_LEN], *p;
+	char *p;
 	size_t i, blen;
 
 	/* Keep the response printable: JSON strings hold text. */
@@ -556,19 +580,10 @@ eng_attempt_json(struct hk_buf *a, struct hk_send *r, int templated)
 			p[i] = '?';
 	blen = r->ss_body.len < HK_SEND_KEEP ? r->ss_body.len : HK_SEND_KEEP;
 	return hk_buf_reserve(a, 1024 + r->ss_resp.len) ||
-	    hk_buf_adds(a, "{\"attempt\":") ||
-	    hk_buf_add_i64(a, r->ss_attempt) || hk_buf_adds(a, ",\"at\":") ||
-	    hk_buf_add_jsonstr(a, hk_time_iso(r->ss_at_ms, iso)) ||
-	    hk_buf_adds(a, ",\"statusCode\":") ||
+	    eng_attempt_head(a, r) || hk_buf_adds(a, ",\"statusCode\":") ||
 	    (r->ss_status > 0 ? hk_buf_add_i64(a, r->ss_status)
 	                      : hk_buf_adds(a, "null")) ||
-	    hk_buf_adds(a, ",\"latencyMs\":") ||
-	    hk_buf_add_i64(a, r->ss_latency_ms) ||
-	    hk_buf_adds(a, ",\"error\":") ||
-	    hk_buf_add_jsonstr(
-	        a, r->ss_error[0] != '\0' ? r->ss_error : NULL) ||
-	    hk_buf_adds(a, ",\"reason\":") ||
-	    hk_buf_add_jsonstr(a, r->ss_reason) ||
+	    eng_attempt_tail(a, r) ||
 	    hk_buf_adds(a, ",\"request\":{\"headers\":") ||
 	    eng_sent_json(a, r) || hk_buf_adds(a, ",\"body\":") ||
 	    (templated ? hk_buf_addc(a, '"') ||
@@ -609,24 +624,15 @@ eng_run_json(struct hk_buf *a, struct job *j)
 {
 	struct hk_run *rn = &j->run;
 	struct hk_send *r = &j->send;
-	char iso[HK_ISO_LEN];
 
 	return hk_buf_reserve(a, 512 + rn->rn_out.len + rn->rn_err.len) ||
-	    hk_buf_adds(a, "{\"attempt\":") ||
-	    hk_buf_add_i64(a, r->ss_attempt) || hk_buf_adds(a, ",\"at\":") ||
-	    hk_buf_add_jsonstr(a, hk_time_iso(r->ss_at_ms, iso)) ||
+	    eng_attempt_head(a, r) ||
 	    hk_buf_adds(a, ",\"statusCode\":null,\"exitCode\":") ||
 	    (rn->rn_exit >= 0 ? hk_buf_add_i64(a, rn->rn_exit)
 	                      : hk_buf_adds(a, "null")) ||
-	    hk_buf_adds(a, ",\"latencyMs\":") ||
-	    hk_buf_add_i64(a, r->ss_latency_ms) ||
-	    hk_buf_adds(a, ",\"error\":") ||
-	    hk_buf_add_jsonstr(
-	        a, r->ss_error[0] != '\0' ? r->ss_error : NULL) ||
-	    hk_buf_adds(a, ",\"reason\":") ||
-	    hk_buf_add_jsonstr(a, r->ss_reason) ||
-	    hk_buf_adds(a, ",\"response\":") || eng_text_json(a, &rn->rn_out) ||
-	    hk_buf_adds(a, ",\"stderr\":") || eng_text_json(a, &rn->rn_err) ||
+	    eng_attempt_tail(a, r) || hk_buf_adds(a, ",\"response\":") ||
+	    eng_text_json(a, &rn->rn_out) || hk_buf_adds(a, ",\"stderr\":") ||
+	    eng_text_json(a, &rn->rn_err) ||
 	    hk_buf_adds(a, ",\"stdoutBytes\":") ||
 	    hk_buf_add_i64(a, (int64_t)rn->rn_out_total) ||
 	    hk_buf_adds(a, ",\"stderrBytes\":") ||

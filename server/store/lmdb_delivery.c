@@ -89,25 +89,6 @@ hk_delivery_read(
 	return hk_delivery_parse(v.mv_data, v.mv_size, d);
 }
 
-/*
- * The stored transitions: pending to pending (a retry scheduled, or
- * brought forward), to each final state; failed to pending (retried by
- * hand). in_flight is the engine's, never stored.
- */
-static int
-dlv_legal(enum hk_dstate from, enum hk_dstate to)
-{
-	switch (from) {
-	case HK_DS_PENDING:
-		return to == HK_DS_PENDING || to == HK_DS_SUCCEEDED ||
-		    to == HK_DS_FAILED || to == HK_DS_CANCELLED;
-	case HK_DS_FAILED:
-		return to == HK_DS_PENDING;
-	default:
-		return 0;
-	}
-}
-
 int
 hk_delivery_move(struct hk_store *st, MDB_txn *txn, struct hk_delivery *d,
     enum hk_dstate to, int cls, int64_t due)
@@ -115,8 +96,8 @@ hk_delivery_move(struct hk_store *st, MDB_txn *txn, struct hk_delivery *d,
 	enum hk_dstate from = d->state;
 	int rc;
 
-	assert(dlv_legal(from, to));
-	if (!dlv_legal(from, to))
+	assert(hk_dstate_legal(from, to));
+	if (!hk_dstate_legal(from, to))
 		return HK_EINVAL;
 	log_debug("delivery_state", "func=%s delivery=%s transition=%s->%s",
 	    __func__, d->id, hk_dstate_name(from), hk_dstate_name(to));

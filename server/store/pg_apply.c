@@ -80,20 +80,6 @@ pg_dlv_read(struct pg_tx *tx, const char *id, struct hk_delivery *d)
 	return rc;
 }
 
-static int
-pg_dlv_legal(enum hk_dstate from, enum hk_dstate to)
-{
-	switch (from) {
-	case HK_DS_PENDING:
-		return to == HK_DS_PENDING || to == HK_DS_SUCCEEDED ||
-		    to == HK_DS_FAILED || to == HK_DS_CANCELLED;
-	case HK_DS_FAILED:
-		return to == HK_DS_PENDING;
-	default:
-		return 0;
-	}
-}
-
 /*
  * The one transition: D goes to TO; pending again means queued (CLS, DUE).
  * Named as LMDB's (static here): the trace names it (func=).
@@ -104,8 +90,8 @@ hk_delivery_move(struct pg_tx *tx, struct hk_delivery *d, enum hk_dstate to,
 {
 	enum hk_dstate from = d->state;
 
-	assert(pg_dlv_legal(from, to));
-	if (!pg_dlv_legal(from, to))
+	assert(hk_dstate_legal(from, to));
+	if (!hk_dstate_legal(from, to))
 		return HK_EINVAL;
 	log_debug("delivery_state", "func=%s delivery=%s transition=%s->%s",
 	    __func__, d->id, hk_dstate_name(from), hk_dstate_name(to));

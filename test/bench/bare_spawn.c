@@ -62,7 +62,7 @@ main(int argc, char **argv)
 			failed++;
 	}
 	s = now() - t0;
-	printf("commands=%ld failed=%ld seconds=%.2f rate=%.0f\n", n, failed,
-	    s, (double)n / s);
+	printf("commands=%ld failed=%ld seconds=%.2f rate=%.0f\n", n, failed, s,
+	    (double)n / s);
 	return 0;
 }

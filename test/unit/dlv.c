@@ -191,6 +191,26 @@ t_refused(void)
 	    d.limit == 0 && d.cls == 0 && d.attempts == 1700000000000LL);
 }
 
+/* The one rule of stored transitions: every pair judged. */
+static void
+t_legal(void)
+{
+	enum hk_dstate f, t;
+	int n = 0;
+
+	for (f = 0; f < HK_DS_COUNT; f++)
+		for (t = 0; t < HK_DS_COUNT; t++)
+			n += hk_dstate_legal(f, t);
+	T_CHECK(n == 5);
+	T_CHECK(hk_dstate_legal(HK_DS_PENDING, HK_DS_PENDING));
+	T_CHECK(hk_dstate_legal(HK_DS_PENDING, HK_DS_SUCCEEDED));
+	T_CHECK(hk_dstate_legal(HK_DS_PENDING, HK_DS_FAILED));
+	T_CHECK(hk_dstate_legal(HK_DS_PENDING, HK_DS_CANCELLED));
+	T_CHECK(hk_dstate_legal(HK_DS_FAILED, HK_DS_PENDING));
+	T_CHECK(!hk_dstate_legal(HK_DS_SUCCEEDED, HK_DS_PENDING));
+	T_CHECK(!hk_dstate_legal(HK_DS_PENDING, HK_DS_IN_FLIGHT));
+}
+
 int
 main(void)
 {
@@ -200,6 +220,7 @@ main(void)
 	    {"stored_text", t_stored_text},
 	    {"older_records", t_older_records},
 	    {"refused", t_refused},
+	    {"legal", t_legal},
 	};
 
 	return t_run("dlv", cases, HK_NELEM(cases));

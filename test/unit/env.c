@@ -40,11 +40,12 @@ test_render(void)
 
 	ev.ev_payload_len = strlen(ev.ev_payload);
 	T_CHECK(hk_env_build(&env, &ev) == 0);
-	T_CHECK(hk_env_render("{\"t\":\"${event_type}\",\"i\":\"${event_id}\","
-	                      "\"at\":\"${timestamp}\",\"n\":\"${source_name}\","
-	                      "\"id\":${payload.id},\"s\":\"${payload.s}\","
-	                      "\"p\":${payload}}",
-	            env.b, env.len, &out) == 0);
+	T_CHECK(
+	    hk_env_render("{\"t\":\"${event_type}\",\"i\":\"${event_id}\","
+	                  "\"at\":\"${timestamp}\",\"n\":\"${source_name}\","
+	                  "\"id\":${payload.id},\"s\":\"${payload.s}\","
+	                  "\"p\":${payload}}",
+	        env.b, env.len, &out) == 0);
 	T_CHECK(hk_buf_addc(&out, '\0') == 0);
 	T_STREQ(out.b,
 	    "{\"t\":\"order.paid\",\"i\":\"evt_1\","
