@@ -18,7 +18,7 @@ SERVER = main config log \
 	engine/sender engine/runner engine/engine \
 	store/store store/lmdb store/lmdb_core store/lmdb_webhook store/lmdb_sub \
 	store/lmdb_event store/lmdb_delivery store/lmdb_log store/lmdb_purge \
-	store/pg store/pg_apply
+	store/pg store/pg_apply store/pg_cluster
 # The console's files (proto/console.md), compiled into hookd by scripts/embed.
 CONSOLE = server/api/console/index.html server/api/console/app.css \
 	server/api/console/app.js server/api/console/favicon.svg

@@ -33,6 +33,8 @@ hk_strerror(int code)
 		return "shutting down";
 	case HK_ECRYPTO:
 		return "cannot decrypt";
+	case HK_EFENCED:
+		return "the lease is held by another node";
 	default:
 		return "error";
 	}

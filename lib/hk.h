@@ -26,6 +26,7 @@
 #define HK_ESTALE -12 /* timestamp outside the tolerance */
 #define HK_ESHUTDOWN -13 /* the store is closing */
 #define HK_ECRYPTO -14 /* a sealed value did not open */
+#define HK_EFENCED -15 /* this node no longer holds the lease */
 
 const char *hk_strerror(int);
 

@@ -45,6 +45,7 @@
 #define HOOKD_MAX_HEADERS "16KiB"
 #define HOOKD_SHUTDOWN_GRACE "10s"
 #define HOOKD_OUTCOME_DELAY "5ms"
+#define HOOKD_LEASE "10s"
 #define HOOKD_HIGHWATER "90"
 #define HOOKD_LOG_REFUSALS "10"
 #define HOOKD_LOG_BUDGET "10"
@@ -92,6 +93,8 @@ struct hk_conf {
 	int64_t cf_idle_timeout_ms;
 	int64_t cf_shutdown_grace_ms;
 	int64_t cf_outcome_delay_ms;
+	char *cf_node_id;
+	int64_t cf_lease_ms;
 	int64_t cf_highwater;
 	int64_t cf_log_level;
 	int64_t cf_log_refusals; /* per second per webhook, before auth */
@@ -258,6 +261,8 @@ struct hk_webhook_list *hk_webhook_all(void);
 /* Loads every webhook from the store into the cache. */
 int hk_webhook_load(char **cause);
 void hk_webhook_free_all(void);
+/* Another node changed webhook ID (TEXT NULL: deleted). */
+void hk_webhook_external(const char *id, const char *text, size_t len);
 struct hk_webhook *hk_webhook_find(const char *id_or_name);
 struct hk_webhook *hk_webhook_by_token(const char *token, size_t len);
 double hk_webhook_rate(const struct hk_webhook *);
@@ -658,8 +663,10 @@ cJSON *hk_sub_preview(const cJSON *j);
  * "": none; with DISABLE also active: false and S's disabled reason) onto
  * the stored record, leaving every other field as stored.
  */
+/* Another node changed subscription ID (TEXT NULL: deleted). */
+void hk_sub_external(const char *id, const char *text, size_t len);
 void hk_sub_save_state(struct hk_sub *, int64_t failing_since,
-    const char *ordered_head, int disable);
+    const char *ordered_head, int disable, int64_t epoch);
 /*
  * Judges a target URL (scheme, address literal). A host that is a name
  * is copied into NAME for a DNS check. 0, or -1 with *CODE and ERR.
@@ -752,6 +759,8 @@ int hk_engine_in_flight(const char *dlv);
 int hk_engine_sending(const char *dlv);
 /* Whether SUB's circuit is open (its last attempts all failed). */
 int hk_engine_circuit_open(const char *sub);
+/* Whether SUB has attempts out or committing (a lease waits for them). */
+int hk_engine_busy(const char *sub);
 /* Drops the engine's state of SUB, deleted (its circuit, bucket...). */
 void hk_engine_forget(const char *sub);
 /*
@@ -818,6 +827,10 @@ void hk_template_route(struct evhttp_request *, char **seg, int nseg);
 
 /* api/stats.c: /api/stats, an entity's stats, history and /metrics. */
 void hk_stats_all(struct evhttp_request *);
+/* GET /api/cluster. */
+void hk_cluster_get(struct evhttp_request *);
+/* Hands this node's counters to the store, for the other nodes. */
+void hk_stats_publish(void);
 /* GET /api/stats/history: the last hour's and day's slots, oldest first. */
 void hk_stats_history(struct evhttp_request *);
 void hk_stats_entity(struct evhttp_request *, const char *id);
@@ -833,6 +846,7 @@ struct hookd {
 	char *hd_public_url;
 	int hd_stopping;
 	int64_t hd_started_ms;
+	char hd_node[128]; /* --node-id, or host:port */
 	struct hk_stats hd_stats;
 	struct hk_cidrs hd_allow; /* --allow-targets */
 	struct evdns_base *hd_dns;

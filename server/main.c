@@ -38,6 +38,7 @@ struct hookd *hd;
 
 static struct event *main_sig_term, *main_sig_int, *main_sig_hup;
 static struct event *main_stop_ev;
+static struct event *main_pub_ev; /* this node's counters, each second */
 static struct hk_tls *main_tls_public, *main_tls_admin;
 static int64_t main_stop_deadline;
 
@@ -564,16 +565,71 @@ main_stdio(void)
 		close(fd);
 }
 
+static void
+main_publish(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	hk_stats_publish();
+}
+
+/* The node's name: --node-id, or this host's name and public port. */
+static void
+main_node(const struct hk_conf *cf, char *out, size_t len)
+{
+	const char *port = strrchr(cf->cf_listen, ':');
+	char host[96];
+
+	if (cf->cf_node_id != NULL) {
+		snprintf(out, len, "%s", cf->cf_node_id);
+		return;
+	}
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "hookd");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(out, len, "%s:%s", host, port != NULL ? port + 1 : "0");
+}
+
+/*
+ * What the store keeps to tell whether a node's master key is the one
+ * its data was sealed with: a keyed hash, which shows nothing of it.
+ */
+static void
+main_keycheck(char out[33])
+{
+	static const char what[] = "hookd master key check";
+	unsigned char h[16];
+
+	crypto_generichash(h, sizeof(h), (const unsigned char *)what,
+	    sizeof(what) - 1, hd->hd_mkey, HK_MKEY_LEN);
+	sodium_bin2hex(out, 33, h, sizeof(h));
+}
+
+/* Another node's change reaches the registry it belongs to. */
+static void
+main_changed(enum hk_st_list list, const char *id, const char *text, size_t len)
+{
+	if (list == HK_SL_WEBHOOKS)
+		hk_webhook_external(id, text, len);
+	else if (list == HK_SL_SUBS)
+		hk_sub_external(id, text, len);
+}
+
+static const struct hk_st_watch main_watch = {
+    main_changed, hk_engine_kick, hk_engine_busy};
+
 int
 main(int argc, char **argv)
 {
 	static struct hookd hookd;
 	struct hk_conf *cf = &hookd.hd_conf;
 	struct hk_st_conf sc;
-	char path[4096], *cause = NULL;
+	char path[4096], node[128], keycheck[33], *cause = NULL;
 	int rc;
 
 	hd = &hookd;
+	memset(&sc, 0, sizeof(sc));
 	main_stdio();
 	if ((rc = hk_conf_load(cf, argc, argv)) != 0)
 		return rc > 0 ? 0 : 2;
@@ -623,9 +679,19 @@ main(int argc, char **argv)
 	sc.sc_mapsize = (size_t)cf->cf_map_size;
 	sc.sc_highwater = (int)cf->cf_highwater;
 	sc.sc_base = hd->hd_base;
+	main_node(cf, node, sizeof(node));
+	snprintf(hd->hd_node, sizeof(hd->hd_node), "%s", node);
+	main_keycheck(keycheck);
+	sc.sc_node = node;
+	sc.sc_public =
+	    cf->cf_public_url != NULL ? cf->cf_public_url : cf->cf_listen;
+	sc.sc_admin = cf->cf_admin;
+	sc.sc_lease_ms = cf->cf_lease_ms;
+	sc.sc_keycheck = keycheck;
 	if ((rc = hk_st_open(&sc, &cause)) != 0)
 		hk_fatal("store", "error=%s",
 		    hk_logq(cause != NULL ? cause : hk_strerror(rc)));
+	hk_st_watch(&main_watch);
 
 	/* Signals first: a stop asked for during the start is kept. */
 	main_sig_term = evsignal_new(hd->hd_base, SIGTERM, main_signal, NULL);
@@ -661,6 +727,11 @@ main(int argc, char **argv)
 		hk_fatal("engine", "error=%s",
 		    hk_logq(cause != NULL ? cause : "cannot start"));
 	hk_engine_observe(hk_stream_outcome);
+	if ((main_pub_ev = event_new(
+	         hd->hd_base, -1, EV_PERSIST, main_publish, NULL)) == NULL ||
+	    event_add(main_pub_ev, &(struct timeval){1, 0}) != 0)
+		hk_fatal("start", "error=%s", hk_logq("cannot start a timer"));
+	hk_stats_publish();
 	/* The file's objects before anything is answered; a bad one is fatal. */
 	if (cf->cf_config != NULL) {
 		struct hk_cfgplan *p;
@@ -704,6 +775,8 @@ main(int argc, char **argv)
 	event_free(main_sig_term);
 	event_free(main_sig_int);
 	event_free(main_sig_hup);
+	if (main_pub_ev != NULL)
+		event_free(main_pub_ev);
 	/* evdns_base_free() deletes events of the base: free it first. */
 	if (hd->hd_dns != NULL)
 		evdns_base_free(hd->hd_dns, 1);

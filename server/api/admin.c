@@ -383,6 +383,14 @@ hk_admin_request(struct evhttp_request *req, void *arg)
 		hk_stream_request(req);
 		return;
 	}
+	if (nseg == 2 && strcmp(seg[0], "api") == 0 &&
+	    strcmp(seg[1], "cluster") == 0) {
+		if (evhttp_request_get_command(req) != EVHTTP_REQ_GET)
+			hk_admin_405(req, "GET");
+		else
+			hk_cluster_get(req);
+		return;
+	}
 	if ((nseg == 2 || (nseg == 3 && strcmp(seg[2], "history") == 0)) &&
 	    strcmp(seg[0], "api") == 0 && strcmp(seg[1], "stats") == 0) {
 		if (evhttp_request_get_command(req) != EVHTTP_REQ_GET)

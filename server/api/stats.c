@@ -11,11 +11,13 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <cjson/cJSON.h>
 
 #include "clock.h"
 #include "domain/stats.h"
 #include "hk.h"
 #include "hookd.h"
+#include "store/store.h"
 
 #define NB HK_STATS_NB
 
@@ -192,6 +194,155 @@ stats_count(struct stats_counts *c)
 	c->pending = c->u.su_rows[HK_SL_PENDING];
 }
 
+/* This node's counters: what a cluster's total adds up. */
+static int
+stats_counters(struct hk_buf *b)
+{
+	const struct hk_stats *st = &hd->hd_stats;
+
+	return hk_buf_printf(b,
+	    "{\"received\":%llu,\"accepted\":%llu,\"duplicates\":%llu,"
+	    "\"rateLimited\":%llu,\"rejected\":%llu,\"bytes\":%llu,"
+	    "\"succeeded\":%llu,\"failed\":%llu,\"attempts\":%llu,"
+	    "\"retries\":%llu,\"inFlight\":%zu}",
+	    (unsigned long long)st->s_received,
+	    (unsigned long long)st->s_accepted,
+	    (unsigned long long)st->s_duplicates,
+	    (unsigned long long)st->s_rate_limited,
+	    (unsigned long long)st->s_rejected, (unsigned long long)st->s_bytes,
+	    (unsigned long long)st->s_succeeded,
+	    (unsigned long long)st->s_failed,
+	    (unsigned long long)st->s_attempts,
+	    (unsigned long long)st->s_retries, hk_engine_inflight());
+}
+
+void
+hk_stats_publish(void)
+{
+	struct hk_buf b = HK_BUF_INIT;
+
+	if (stats_counters(&b) == 0)
+		hk_st_publish(b.b, b.len);
+	hk_buf_free(&b);
+}
+
+/* Adds the numbers of object FROM into TOTAL, member by member. */
+static void
+stats_add_up(cJSON *total, const cJSON *from)
+{
+	const cJSON *v;
+	cJSON *t;
+
+	cJSON_ArrayForEach(v, from) {
+		if (!cJSON_IsNumber(v) || v->string == NULL)
+			continue;
+		if ((t = cJSON_GetObjectItemCaseSensitive(total, v->string)) ==
+		    NULL)
+			cJSON_AddNumberToObject(
+			    total, v->string, v->valuedouble);
+		else
+			cJSON_SetNumberValue(
+			    t, t->valuedouble + v->valuedouble);
+	}
+}
+
+/*
+ * This node's name, and in a cluster every live node's counters (this
+ * node's as of now, the others' as of their last heartbeat) and their
+ * total.
+ */
+static void
+stats_cluster(struct hk_buf *b)
+{
+	const struct hk_st_node *nv;
+	struct hk_buf self = HK_BUF_INIT;
+	size_t n = hk_st_nodes(&nv), i;
+	cJSON *total, *c;
+	char *t;
+
+	hk_buf_adds(b, ",\"node\":");
+	hk_buf_add_jsonstr(b, hd->hd_node);
+	if (n == 0 || (total = cJSON_CreateObject()) == NULL)
+		return;
+	(void)stats_counters(&self);
+	hk_buf_adds(b, ",\"cluster\":{\"nodes\":[");
+	for (i = 0; i < n; i++) {
+		const char *text = nv[i].sn_self ? self.b : nv[i].sn_stats;
+
+		hk_buf_adds(b, i > 0 ? ",{\"nodeId\":" : "{\"nodeId\":");
+		hk_buf_add_jsonstr(b, nv[i].sn_id);
+		hk_buf_printf(b, ",\"self\":%s,\"counters\":",
+		    nv[i].sn_self ? "true" : "false");
+		if (text == NULL || (c = cJSON_Parse(text)) == NULL) {
+			hk_buf_adds(b, "null}");
+			continue;
+		}
+		stats_add_up(total, c);
+		cJSON_Delete(c);
+		hk_buf_adds(b, text);
+		hk_buf_addc(b, '}');
+	}
+	hk_buf_adds(b, "],\"total\":");
+	if ((t = cJSON_PrintUnformatted(total)) != NULL)
+		hk_buf_adds(b, t);
+	else
+		hk_buf_adds(b, "null");
+	hk_buf_addc(b, '}');
+	free(t);
+	cJSON_Delete(total);
+	hk_buf_free(&self);
+}
+
+/* GET /api/cluster: the live nodes; one, this, without a cluster. */
+void
+hk_cluster_get(struct evhttp_request *req)
+{
+	const struct hk_st_node *nv;
+	struct hk_buf b = HK_BUF_INIT;
+	struct hk_st_node one;
+	struct hk_sub *s;
+	char iso[HK_ISO_LEN];
+	size_t n = hk_st_nodes(&nv), i, subs = 0;
+
+	if (n == 0) {
+		TAILQ_FOREACH(s, hk_sub_all(), sb_entry)
+			subs++;
+		memset(&one, 0, sizeof(one));
+		one.sn_id = hd->hd_node;
+		one.sn_public = hd->hd_conf.cf_public_url != NULL
+		    ? hd->hd_conf.cf_public_url
+		    : hd->hd_conf.cf_listen;
+		one.sn_admin = hd->hd_conf.cf_admin;
+		one.sn_heartbeat_ms = hk_now_ms();
+		one.sn_subs = subs;
+		one.sn_self = 1;
+		nv = &one;
+		n = 1;
+	}
+	hk_buf_adds(&b, "{\"data\":[");
+	for (i = 0; i < n; i++) {
+		hk_buf_adds(&b, i > 0 ? ",{\"nodeId\":" : "{\"nodeId\":");
+		hk_buf_add_jsonstr(&b, nv[i].sn_id);
+		hk_buf_adds(&b, ",\"publicAddr\":");
+		hk_buf_add_jsonstr(&b, nv[i].sn_public);
+		hk_buf_adds(&b, ",\"adminAddr\":");
+		hk_buf_add_jsonstr(&b, nv[i].sn_admin);
+		hk_buf_printf(&b,
+		    ",\"heartbeatAt\":\"%s\",\"subscriptions\":%llu,"
+		    "\"self\":%s}",
+		    hk_time_iso(nv[i].sn_heartbeat_ms, iso),
+		    (unsigned long long)nv[i].sn_subs,
+		    nv[i].sn_self ? "true" : "false");
+	}
+	hk_buf_adds(&b, "]}\n");
+	if (b.b == NULL) {
+		hk_http_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	hk_http_reply(req, 200, &b);
+	hk_buf_free(&b);
+}
+
 /* GET /api/stats. */
 void
 hk_stats_all(struct evhttp_request *req)
@@ -244,12 +395,14 @@ hk_stats_all(struct evhttp_request *req)
 	    "\"store\":{\"mapSize\":%zu,\"bytesUsed\":%zu,\"events\":%zu,"
 	    "\"deliveries\":%zu,\"commits\":%llu},\"retention\":{"
 	    "\"purgedEvents\":%llu,\"purgedLogs\":%llu,\"purgedDeliveries\":"
-	    "%llu}}\n",
+	    "%llu}",
 	    c.wh_on, c.wh_off, c.sub_on, c.sub_off, c.u.su_size, c.u.su_used,
 	    c.events, c.deliveries, (unsigned long long)c.u.su_commits,
 	    (unsigned long long)st->s_purged_events,
 	    (unsigned long long)st->s_purged_logs,
 	    (unsigned long long)st->s_purged_deliveries);
+	stats_cluster(&b);
+	hk_buf_adds(&b, "}\n");
 	if (b.b == NULL) {
 		hk_http_error(req, 500, "internal", "out of memory");
 		return;

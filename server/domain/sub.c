@@ -1553,7 +1553,8 @@ sub_op_report(struct sub_op *o, int rc, int stored)
 
 	if (o->done == NULL) {
 		/* A subscription deleted meanwhile has no state to save. */
-		if (rc != 0 && rc != HK_ENOTFOUND)
+		/* Fenced: the lease went to another node, and the state too. */
+		if (rc != 0 && rc != HK_ENOTFOUND && rc != HK_EFENCED)
 			log_error("subscription_commit",
 			    "subscription=%s error=%s", o->rec.rc_id,
 			    hk_logq(hk_strerror(rc)));
@@ -1647,6 +1648,37 @@ sub_op_done(struct hk_st_op *op, int rc)
 		o->new = NULL;
 	}
 	sub_op_free(o);
+	hk_engine_kick();
+}
+
+/*
+ * Another node changed subscription ID (TEXT its record now, NULL when
+ * deleted): the cache follows, as it does a change of this node's.
+ */
+void
+hk_sub_external(const char *id, const char *text, size_t len)
+{
+	struct hk_sub *old = hk_sub_find(id), *s = NULL;
+	char *cause = NULL;
+	cJSON *j;
+
+	if (text != NULL) {
+		j = cJSON_ParseWithLength(text, len);
+		s = j != NULL ? hk_sub_from_json(j, &cause) : NULL;
+		cJSON_Delete(j);
+		if (s == NULL) {
+			log_error("subscription_cache",
+			    "subscription=%s error=%s", id,
+			    hk_logq(
+			        cause != NULL ? cause : "malformed record"));
+			free(cause);
+			return;
+		}
+	} else if (old == NULL)
+		return;
+	if (s == NULL)
+		hk_engine_forget(id);
+	sub_install(old, s);
 	hk_engine_kick();
 }
 
@@ -1933,7 +1965,7 @@ hk_sub_delete(const struct hk_sub *s, hk_sub_done_fn done, void *arg)
  */
 void
 hk_sub_save_state(struct hk_sub *s, int64_t failing_since,
-    const char *ordered_head, int disable)
+    const char *ordered_head, int disable, int64_t epoch)
 {
 	struct sub_op *o;
 
@@ -1943,6 +1975,7 @@ hk_sub_save_state(struct hk_sub *s, int64_t failing_since,
 		return;
 	}
 	o->failing_since = failing_since;
+	o->rec.rc_epoch = epoch;
 	snprintf(o->ordered_head, sizeof(o->ordered_head), "%s", ordered_head);
 	o->disable = disable;
 	if (disable && s->sb_disabled_reason != NULL &&

@@ -873,6 +873,34 @@ wh_op_finish(struct wh_op *o, int rc, int stored)
 	wh_op_free(o);
 }
 
+/*
+ * Another node changed webhook ID (TEXT its record now, NULL when
+ * deleted): the cache follows; its rate bucket stays this node's.
+ */
+void
+hk_webhook_external(const char *id, const char *text, size_t len)
+{
+	struct hk_webhook *old = hk_map_get(&wh_by_id, id, strlen(id));
+	struct hk_webhook *wh = NULL;
+	char *cause = NULL;
+
+	if (text != NULL && (wh = wh_from_record(text, len, &cause)) == NULL) {
+		log_error("webhook_cache", "webhook=%s error=%s", id,
+		    hk_logq(cause != NULL ? cause : "malformed record"));
+		free(cause);
+		return;
+	}
+	if (wh == NULL && old == NULL)
+		return;
+	if (wh != NULL && old != NULL)
+		wh->wh_bucket = old->wh_bucket;
+	if (wh_replace(old, wh) != 0)
+		log_error("webhook_cache", "webhook=%s error=%s", id,
+		    hk_logq("out of memory"));
+	if (wh != NULL)
+		wh_bucket_reset(wh, old != NULL);
+}
+
 /* so_done: the change is durable (the cache takes it) or refused. */
 static void
 wh_op_done(struct hk_st_op *op, int rc)

@@ -65,6 +65,10 @@ struct eng_sub {
 	int dead; /* forgotten while reading: freed when the read ends */
 	struct hk_bucket bucket; /* the subscription's rate */
 	double rate; /* the rate the bucket was set for */
+	/* The lease this state was built under (store.h: hk_st_serves), and
+	 * the attempts out or committing under any. */
+	int64_t epoch;
+	int jobs;
 };
 
 /* One attempt in flight. */
@@ -75,6 +79,7 @@ struct job {
 	int probe; /* the one request an open circuit lets through */
 	int templated; /* its body is its subscription's template's */
 	int finished; /* the request is over; its outcome is on the way */
+	int64_t epoch; /* the lease it runs under */
 	/* A command's run instead of the request; argv and envp its own. */
 	int command;
 	struct hk_run run;
@@ -195,6 +200,14 @@ hk_engine_sending(const char *dlv)
 		return 0;
 	}
 	return j != NULL;
+}
+
+int
+hk_engine_busy(const char *sub)
+{
+	const struct eng_sub *es = eng_sub_find(sub);
+
+	return es != NULL && es->jobs > 0;
 }
 
 size_t
@@ -325,7 +338,7 @@ eng_after(struct outcome_op *o, struct hk_sub *s, struct eng_sub *es, int rc)
 	}
 	if (save)
 		hk_sub_save_state(
-		    s, es->failing_since, es->ordered_head, disable);
+		    s, es->failing_since, es->ordered_head, disable, es->epoch);
 }
 
 static void
@@ -337,7 +350,15 @@ outcome_done(struct hk_st_op *op, int rc)
 	struct hk_sub *s = hk_sub_find(j->sub);
 	struct eng_sub *es = s != NULL ? eng_sub_get(s) : NULL;
 	int ok = job_ok(j), recorded = rc == 0 && !o->oc.oc_gone;
+	int fenced = rc == 0 && o->oc.oc_fenced;
 
+	if (es != NULL)
+		es->jobs--;
+	if (fenced)
+		/* Another node serves it now: its state is that node's. */
+		log_info("delivery_fenced",
+		    "delivery=%s subscription=%s attempt=%d epoch=%lld",
+		    r->ss_dlv, j->sub, r->ss_attempt, (long long)j->epoch);
 	if (rc != 0) {
 		/*
 		 * The queue entry is still there: the attempt will repeat,
@@ -351,7 +372,7 @@ outcome_done(struct hk_st_op *op, int rc)
 		eng.observer(r->ss_dlv, r->ss_evt, j->sub, fate_state[o->fate],
 		    o->oc.oc_text);
 	hk_map_del(&eng.inflight, r->ss_dlv, strlen(r->ss_dlv));
-	if (s != NULL && es != NULL)
+	if (s != NULL && es != NULL && !fenced && es->epoch == j->epoch)
 		eng_after(o, s, es, rc);
 	if (recorded) {
 		if (ok && r->ss_attempt > ENG_FAILING_AT)
@@ -673,6 +694,7 @@ job_finish(struct hk_send *r)
 			if (j->probe)
 				es->probing = 0;
 			es->ordered_busy = 0;
+			es->jobs--;
 		}
 		job_free(j);
 		return;
@@ -682,6 +704,8 @@ job_finish(struct hk_send *r)
 	o->oc.oc_op.so_kind = HK_ST_OUTCOME;
 	o->oc.oc_op.so_done = outcome_done;
 	memcpy(o->oc.oc_dlv, r->ss_dlv, sizeof(o->oc.oc_dlv));
+	memcpy(o->oc.oc_sub, j->sub, sizeof(o->oc.oc_sub));
+	o->oc.oc_epoch = j->epoch;
 	o->oc.oc_attempt = r->ss_attempt;
 	o->oc.oc_len = a.len;
 	o->oc.oc_text = hk_buf_take(&a);
@@ -874,6 +898,7 @@ eng_dispatch(const struct hk_sub *s, struct eng_sub *es,
 	memcpy(j->send.ss_dlv, d->id, sizeof(j->send.ss_dlv));
 	memcpy(j->send.ss_evt, d->event, sizeof(j->send.ss_evt));
 	memcpy(j->sub, s->sb_id, sizeof(j->sub));
+	j->epoch = es->epoch;
 	j->send.ss_attempt = (int)d->attempts + 1;
 	j->send.ss_done = job_finish;
 	j->limit = (int)d->limit;
@@ -912,6 +937,7 @@ eng_dispatch(const struct hk_sub *s, struct eng_sub *es,
 started:
 	eng.ninflight++;
 	es->inflight++;
+	es->jobs++;
 	if (es->fails >= HK_CIRCUIT_FAILS)
 		es->probing = j->probe = 1;
 	if (s->sb_ordered)
@@ -992,7 +1018,8 @@ eng_read_done(struct hk_st_due *du, int rc)
 	    (s = hk_sub_find(es->id)) != NULL &&
 	    strcmp(es->ordered_head, du->du_only) == 0) {
 		es->ordered_head[0] = '\0';
-		hk_sub_save_state(s, es->failing_since, es->ordered_head, 0);
+		hk_sub_save_state(
+		    s, es->failing_since, es->ordered_head, 0, es->epoch);
 		eng_schedule(0);
 	}
 	if (es->dead)
@@ -1000,14 +1027,38 @@ eng_read_done(struct hk_st_due *du, int rc)
 	eng_pass_end();
 }
 
+/*
+ * S's lease is EPOCH now (another node served it meanwhile): the state
+ * starts again from the record, which the store refreshed when the
+ * lease was taken.
+ */
+static void
+eng_sub_renew(struct eng_sub *es, const struct hk_sub *s, int64_t epoch)
+{
+	es->epoch = epoch;
+	es->fails = es->probing = es->ordered_busy = 0;
+	es->probe_after = 0;
+	memcpy(es->ordered_head, s->sb_ordered_head, sizeof(es->ordered_head));
+	es->failing_since = s->sb_failing_since;
+	es->du.du_poslen = 0;
+	hk_bucket_init(&es->bucket, s->sb_rate, s->sb_rate, hk_mono_us());
+	es->rate = s->sb_rate;
+}
+
 /* Starts the read of S's due deliveries, if its circuit lets any go. */
 static void
-eng_serve(struct hk_sub *s)
+eng_serve(struct hk_sub *s, int64_t epoch)
 {
 	struct eng_sub *es;
 
 	if ((es = eng_sub_get(s)) == NULL || es->reading)
 		return; /* out of memory: the next pass tries again */
+	if (es->epoch != epoch) {
+		/* Attempts of the lease before are fenced: they end first. */
+		if (es->jobs > 0)
+			return;
+		eng_sub_renew(es, s, epoch);
+	}
 	if (es->fails >= HK_CIRCUIT_FAILS && eng.pass_now < es->probe_after) {
 		if (es->probe_after < eng.pass_next)
 			eng.pass_next = es->probe_after;
@@ -1040,6 +1091,7 @@ static void
 eng_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct hk_sub *s;
+	int64_t epoch;
 
 	(void)fd;
 	(void)what;
@@ -1063,8 +1115,9 @@ eng_tick(evutil_socket_t fd, short what, void *arg)
 		 * running one is the operator's choice at every start.
 		 */
 		if (s->sb_active &&
-		    (!s->sb_command || hd->hd_conf.cf_allow_commands))
-			eng_serve(s);
+		    (!s->sb_command || hd->hd_conf.cf_allow_commands) &&
+		    hk_st_serves(s->sb_id, &epoch))
+			eng_serve(s, epoch);
 		if (eng.capped)
 			break;
 	}

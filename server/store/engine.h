@@ -22,6 +22,11 @@ struct hk_st_engine {
 	void (*se_due)(struct hk_st_due *);
 	int (*se_scan)(enum hk_st_list,
 	    int (*)(void *, const char *, const char *, size_t), void *);
+	/* Cluster mode; NULL: one node, which serves everything. */
+	void (*se_watch)(const struct hk_st_watch *);
+	int (*se_serves)(const char *sub, int64_t *epoch);
+	size_t (*se_nodes)(const struct hk_st_node **);
+	void (*se_publish)(const char *, size_t);
 };
 
 extern const struct hk_st_engine hk_st_lmdb;

@@ -80,15 +80,6 @@ pg_x(struct hk_st_op *op)
 	return (struct pg_opx *)(void *)op->so_eng.b;
 }
 
-/* A connection that comes back by itself. */
-struct pg_link {
-	PGconn *c;
-	const char *name;
-	int64_t retry_us; /* no reconnect before */
-	int64_t backoff_us;
-	int lost_logged;
-};
-
 /* A read, a scheduler's read or a get, queued for the reader thread. */
 enum pg_rkind { PG_R_READ, PG_R_GET, PG_R_DUE };
 
@@ -190,6 +181,8 @@ static struct {
 	int64_t used; /* pg_database_size */
 	int64_t base_bytes; /* the empty schema's size */
 	int64_t size_us; /* writer only: when used was asked */
+	int64_t lease_ms;
+	int readonly;
 } pg;
 
 void
@@ -364,7 +357,7 @@ pg_int(const PGresult *r, int row, int col)
 }
 
 /* Runs a statement without parameters in text mode (BEGIN, schema). */
-static int
+int
 pg_simple(PGconn *c, const char *sql)
 {
 	PGresult *r = PQexec(c, sql);
@@ -383,7 +376,7 @@ pg_simple(PGconn *c, const char *sql)
  * COMMIT, and a check that it committed: in a transaction that failed,
  * PostgreSQL answers COMMIT with success and the tag ROLLBACK.
  */
-static int
+int
 pg_commit(PGconn *c)
 {
 	PGresult *r = PQexec(c, "COMMIT");
@@ -402,7 +395,7 @@ pg_commit(PGconn *c)
 	return rc;
 }
 
-static PGconn *
+PGconn *
 pg_connect(void)
 {
 	/* Ours come first: the caller's string overrides them. */
@@ -413,8 +406,23 @@ pg_connect(void)
 	return PQconnectdbParams(keys, vals, 1);
 }
 
-/* Whether L may be used now; reconnects when it was lost (with backoff). */
+/*
+ * Every session: a transaction left open (its node paused mid-batch)
+ * is ended by the server within half a lease, so it holds no lock the
+ * node taking over waits for long, and commits nothing late.
+ */
 static int
+pg_session(PGconn *c)
+{
+	char sql[96];
+
+	snprintf(sql, sizeof(sql),
+	    "SET idle_in_transaction_session_timeout = %lld",
+	    (long long)(pg.lease_ms / 2 > 1000 ? pg.lease_ms / 2 : 1000));
+	return pg_simple(c, sql);
+}
+
+int
 pg_link_ok(struct pg_link *l)
 {
 	int64_t now = hk_mono_us();
@@ -427,7 +435,8 @@ pg_link_ok(struct pg_link *l)
 		l->c = pg_connect();
 	else
 		PQreset(l->c);
-	if (l->c != NULL && PQstatus(l->c) == CONNECTION_OK) {
+	if (l->c != NULL && PQstatus(l->c) == CONNECTION_OK &&
+	    pg_session(l->c) == 0) {
 		/* A new backend knows none of the statements prepared before. */
 		pg_pc.c = NULL;
 		log_info("store_reconnected", "connection=%s", l->name);
@@ -454,7 +463,7 @@ pg_link_ok(struct pg_link *l)
 	return 0;
 }
 
-static void
+void
 pg_wake(int fd)
 {
 	uint64_t one = 1;
@@ -463,7 +472,7 @@ pg_wake(int fd)
 		;
 }
 
-static void
+void
 pg_drain(int fd)
 {
 	uint64_t v;
@@ -521,6 +530,33 @@ pg_is_failure(int rc)
 	return rc == HK_EIO || rc == HK_EFULL || rc == HK_ENOMEM;
 }
 
+/* pc_fence's view of a batch. */
+static int
+pg_op_done(struct hk_st_op *op)
+{
+	return pg_x(op)->done;
+}
+
+static struct hk_st_op *
+pg_op_next(struct hk_st_op *op)
+{
+	return pg_x(op)->next;
+}
+
+/* OP's lease is gone: an outcome records nothing, a change is refused. */
+static void
+pg_op_fence(struct hk_st_op *op)
+{
+	pg_x(op)->done = 1;
+	if (op->so_kind == HK_ST_OUTCOME) {
+		struct hk_st_outcome *oc = (struct hk_st_outcome *)(void *)op;
+
+		oc->oc_gone = oc->oc_fenced = 1;
+		pg_x(op)->rc = 0;
+	} else
+		pg_x(op)->rc = HK_EFENCED;
+}
+
 /*
  * Applies the batch LIST in one transaction; sets each operation's rc.
  * An operation whose own statement fails fails alone (rolled back to
@@ -537,7 +573,7 @@ pg_batch(struct hk_st_op *list)
 	PGconn *c = NULL;
 	int64_t logbytes;
 	size_t i, n = 0;
-	int rc = 0, r, sp;
+	int rc = 0, r, sp, config, work;
 
 	for (op = list; op != NULL; op = pg_x(op)->next)
 		n++;
@@ -551,8 +587,10 @@ again:
 	pthread_mutex_lock(&pg.lock);
 	logbytes = pg.logbytes;
 	pthread_mutex_unlock(&pg.lock);
-	if ((rc = pg_simple(c, "BEGIN")) != 0)
+	if ((rc = pg_simple(c, "BEGIN")) != 0 ||
+	    (rc = pc_fence(c, list, pg_op_done, pg_op_fence, pg_op_next)) != 0)
 		goto abort;
+	config = work = 0;
 	for (op = list; op != NULL; op = pg_x(op)->next) {
 		if (pg_x(op)->done)
 			continue;
@@ -564,6 +602,8 @@ again:
 		tx.tx_logbytes = (uint64_t)(logbytes + total.d_logbytes);
 		pg_x(op)->rc = r = pg_apply_kind[op->so_kind](op, &tx);
 		if (r == 0) {
+			config |= tx.tx_config;
+			work |= tx.tx_work;
 			for (i = 0; i < HK_SL_COUNT; i++)
 				total.d_rows[i] += tx.tx_delta.d_rows[i];
 			total.d_logbytes += tx.tx_delta.d_logbytes;
@@ -583,6 +623,8 @@ again:
 			goto again;
 		}
 	}
+	if ((config || work) && (rc = pc_notify(c, config, work)) != 0)
+		goto abort;
 	if ((rc = pg_commit(c)) != 0)
 		goto failed;
 	pthread_mutex_lock(&pg.lock);
@@ -661,8 +703,12 @@ pg_writer(void *arg)
 		pg.qhead = NULL;
 		pg.qtail = &pg.qhead;
 		pthread_mutex_unlock(&pg.lock);
-		for (op = list; op != NULL; op = pg_x(op)->next)
+		for (op = list; op != NULL; op = pg_x(op)->next) {
 			pg_x(op)->rc = pg_x(op)->done = 0;
+			if (op->so_kind == HK_ST_OUTCOME)
+				((struct hk_st_outcome *)(void *)op)
+				    ->oc_fenced = 0;
+		}
 		pg_batch(list);
 		for (last = list; pg_x(last)->next != NULL;
 		     last = pg_x(last)->next)
@@ -749,6 +795,7 @@ pg_reap(void)
 		list = pg_x(op)->next;
 		pg.inflight--;
 		pg_note_outcome(op);
+		pc_reaped(op, pg_x(op)->rc);
 		op->so_done(op, pg_x(op)->rc);
 	}
 }
@@ -1362,6 +1409,8 @@ pg_scan(enum hk_st_list list,
 				continue;
 			snprintf(
 			    after, sizeof(after), "%s", PQgetvalue(r, i, 0));
+			if (!pg.readonly)
+				pc_scanned(list, after);
 			rc = row(arg, after, PQgetvalue(r, i, 1),
 			    (size_t)PQgetlength(r, i, 1));
 		}
@@ -1427,7 +1476,7 @@ pg_claims(const char *where)
 	return p > where && *p == '=';
 }
 
-static int
+int
 pg_cause(char **cause, const char *what, const char *detail)
 {
 	char buf[512];
@@ -1481,6 +1530,31 @@ static const char pg_schema_sql[] =
     " node text, epoch bigint NOT NULL DEFAULT 0, expires_at timestamptz);"
     "INSERT INTO hookd_meta VALUES ('program', 'hookd'), ('schema', '1');";
 
+/*
+ * Schema N-1 to N, in order; each ends by naming its number. 2: cluster
+ * mode (pg_cluster.c): nodes' addresses, runs and published stats, the
+ * lease's run, the epochs, the change log and its counter.
+ */
+static const char *const pg_migrations[] = {
+    NULL,
+    NULL,
+    "ALTER TABLE hookd_nodes ADD COLUMN instance text NOT NULL DEFAULT '',"
+    " ADD COLUMN public_addr text NOT NULL DEFAULT '',"
+    " ADD COLUMN admin_addr text NOT NULL DEFAULT '', ADD COLUMN stats text;"
+    "ALTER TABLE hookd_leases ADD COLUMN instance text NOT NULL DEFAULT '';"
+    "CREATE INDEX hookd_leases_node ON hookd_leases (node, sub);"
+    "CREATE SEQUENCE hookd_epoch;"
+    "CREATE TABLE hookd_changes (ver bigint PRIMARY KEY,"
+    " list smallint NOT NULL, id text COLLATE \"C\" NOT NULL,"
+    " node text NOT NULL, at timestamptz NOT NULL DEFAULT now());"
+    "CREATE INDEX hookd_changes_at ON hookd_changes (at);"
+    "INSERT INTO hookd_meta VALUES ('config_version', '0');"
+    "UPDATE hookd_meta SET value = '2' WHERE key = 'schema';",
+};
+_Static_assert(
+    sizeof(pg_migrations) / sizeof(pg_migrations[0]) == PG_SCHEMA + 1,
+    "a migration to every schema");
+
 /* One value of a text-mode query, copied into OUT; "" when none. */
 static int
 pg_value(PGconn *c, const char *sql, char *out, size_t len)
@@ -1502,7 +1576,7 @@ static int
 pg_schema(PGconn *c, char **cause)
 {
 	char v[64], sql[128];
-	int rc;
+	int rc, n;
 
 	if (pg_simple(c, "BEGIN") != 0)
 		return pg_cause(cause, "BEGIN failed", PQerrorMessage(c));
@@ -1530,7 +1604,8 @@ pg_schema(PGconn *c, char **cause)
 		}
 		if ((rc = pg_simple(c, pg_schema_sql)) != 0)
 			goto fail;
-		log_info("store_schema", "created=%d", PG_SCHEMA);
+		log_info("store_schema", "created=%d", 1);
+		snprintf(v, sizeof(v), "1");
 	} else {
 		if (pg_value(c,
 		        "SELECT value FROM hookd_meta WHERE key = 'program'", v,
@@ -1552,7 +1627,11 @@ pg_schema(PGconn *c, char **cause)
 			return pg_cause(
 			    cause, "the schema is newer than this hookd", sql);
 		}
-		/* Migrations from older schemas go here. */
+	}
+	for (n = atoi(v) + 1; n >= 2 && n <= PG_SCHEMA; n++) {
+		if ((rc = pg_simple(c, pg_migrations[n])) != 0)
+			goto fail;
+		log_info("store_schema", "migrated=%d", n);
 	}
 	if (pg_simple(c, "COMMIT") != 0)
 		goto fail;
@@ -1662,6 +1741,8 @@ pg_open(const struct hk_st_conf *sc, char **cause)
 	pg.size = sc->sc_mapsize;
 	pg.highwater = sc->sc_highwater;
 	pg.base = sc->sc_base;
+	pg.lease_ms = sc->sc_lease_ms > 0 ? sc->sc_lease_ms : 10000;
+	pg.readonly = sc->sc_readonly;
 	pthread_mutex_init(&pg.lock, NULL);
 	pthread_mutex_init(&pg.rconn, NULL);
 	pthread_cond_init(&pg.wcond, NULL);
@@ -1683,6 +1764,11 @@ pg_open(const struct hk_st_conf *sc, char **cause)
 	}
 	if (sc->sc_readonly)
 		return pg_open_readonly(cause);
+	if (pg_session(pg.wl.c) != 0) {
+		rc = pg_cause(cause, "cannot set up the session",
+		    PQerrorMessage(pg.wl.c));
+		goto fail;
+	}
 	if ((rc = pg_schema(pg.wl.c, cause)) != 0)
 		goto fail;
 	if (pg_value(pg.wl.c, "SHOW synchronous_commit", v, sizeof(v)) == 0 &&
@@ -1728,6 +1814,8 @@ pg_open(const struct hk_st_conf *sc, char **cause)
 		goto fail;
 	}
 	pg.rstarted = 1;
+	if ((rc = pc_open(pg.wl.c, sc, cause)) != 0)
+		goto fail;
 	pg.open = 1;
 	log_info("store_open", "engine=postgresql server=%d schema=%d",
 	    PQserverVersion(pg.wl.c), PG_SCHEMA);
@@ -1763,6 +1851,8 @@ pg_close(void)
 		pthread_join(pg.rthread, NULL);
 		pg.rstarted = 0;
 	}
+	if (!pg.readonly)
+		pc_close();
 	/* What the reader answered, and what that asks, run here now. */
 	pg.rinline = 1;
 	pg_rready(-1, 0, NULL);
@@ -1801,4 +1891,8 @@ const struct hk_st_engine hk_st_pg = {
     .se_read = pg_read,
     .se_due = pg_due,
     .se_scan = pg_scan,
+    .se_watch = pc_watch,
+    .se_serves = pc_serves,
+    .se_nodes = pc_nodes,
+    .se_publish = pc_publish,
 };

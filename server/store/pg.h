@@ -20,7 +20,7 @@
 #include "store/store.h"
 
 /* Schema version this binary writes; a newer database is refused. */
-#define PG_SCHEMA 1
+#define PG_SCHEMA 2
 
 /* Statement parameters: text (NUL-ended), bytes, or integers. */
 #define PG_PARAMS_MAX 160
@@ -54,6 +54,27 @@ int pg_fail(PGconn *, const PGresult *);
 /* Column COL of ROW as an int8 (binary). */
 int64_t pg_int(const PGresult *, int row, int col);
 
+/* A connection that comes back by itself (pg_link_ok). */
+struct pg_link {
+	PGconn *c;
+	const char *name;
+	int64_t retry_us; /* no reconnect before */
+	int64_t backoff_us;
+	int lost_logged;
+};
+
+PGconn *pg_connect(void);
+/* Whether L may be used now; reconnects when it was lost (with backoff). */
+int pg_link_ok(struct pg_link *);
+/* A statement without parameters, in text mode (BEGIN, LISTEN). */
+int pg_simple(PGconn *, const char *sql);
+/* COMMIT, checked to have committed. */
+int pg_commit(PGconn *);
+/* A code, with *CAUSE "PostgreSQL: WHAT: DETAIL" (HK_EINVAL). */
+int pg_cause(char **cause, const char *what, const char *detail);
+void pg_wake(int fd);
+void pg_drain(int fd);
+
 /* Row counts (hk_st_usage) a transaction changed, applied at its commit. */
 struct pg_delta {
 	int64_t d_rows[HK_SL_COUNT];
@@ -63,6 +84,8 @@ struct pg_delta {
 /* The writer's view while it applies one operation. */
 struct pg_tx {
 	PGconn *tx_conn;
+	int tx_config; /* a webhook or subscription changed: tell the nodes */
+	int tx_work; /* deliveries were made due: tell the nodes */
 	struct pg_delta tx_delta; /* this operation's */
 	uint64_t tx_logbytes; /* the request log's size before it */
 };
@@ -77,6 +100,29 @@ int pg_outcome_apply(struct hk_st_op *, struct pg_tx *);
 int pg_dlvop_apply(struct hk_st_op *, struct pg_tx *);
 int pg_log_apply(struct hk_st_op *, struct pg_tx *);
 int pg_purge_apply(struct hk_st_op *, struct pg_tx *);
+
+/*
+ * pg_cluster.c: the node's share of the subscriptions, and what other
+ * nodes changed. pc_open after the schema (on the writer's connection,
+ * before the caller's scan), pc_close after the writer stopped.
+ */
+int pc_open(PGconn *, const struct hk_st_conf *, char **cause);
+void pc_close(void);
+/* Writer: fences the operations of LIST (next, skip) whose lease is gone. */
+int pc_fence(PGconn *, struct hk_st_op *list, int (*skip)(struct hk_st_op *),
+    void (*fence)(struct hk_st_op *),
+    struct hk_st_op *(*next)(struct hk_st_op *));
+/* Writer: LIST's ID changed (logged for the other nodes). */
+int pc_changed(PGconn *, enum hk_st_list list, const char *id);
+/* Writer, before COMMIT: the hints for the other nodes. */
+int pc_notify(PGconn *, int config, int work);
+/* Loop: what the node's cache holds (for a full reload). */
+void pc_scanned(enum hk_st_list, const char *id);
+void pc_reaped(struct hk_st_op *, int rc);
+void pc_watch(const struct hk_st_watch *);
+int pc_serves(const char *sub, int64_t *epoch);
+size_t pc_nodes(const struct hk_st_node **);
+void pc_publish(const char *, size_t);
 
 /* The bytes a request-log entry counts for against its budget. */
 #define PG_LOG_ROW 40

@@ -181,6 +181,16 @@ pg_cancel_one(struct pg_tx *tx, struct hk_delivery *d, void *arg)
 	return hk_delivery_move(tx, d, HK_DS_CANCELLED, 0, 0);
 }
 
+/* A change of LIST's ID went well (RC 0): the other nodes are told. */
+static int
+pg_told(struct pg_tx *tx, int rc, enum hk_st_list list, const char *id)
+{
+	if (rc != 0)
+		return rc;
+	tx->tx_config = 1;
+	return pc_changed(tx->tx_conn, list, id);
+}
+
 /* HK_ST_WEBHOOK: the record, its unique name; a delete takes its log. */
 int
 pg_webhook_apply(struct hk_st_op *op, struct pg_tx *tx)
@@ -246,20 +256,24 @@ pg_webhook_apply(struct hk_st_op *op, struct pg_tx *tx)
 			    pg_int(res, n, 0) + PG_LOG_ROW;
 		PQclear(res);
 		tx->tx_delta.d_rows[HK_SL_WEBHOOKS]--;
-		return pg_run(tx->tx_conn,
+		rc = pg_run(tx->tx_conn,
 		    "DELETE FROM hookd_webhooks WHERE id = $1", &p);
+	} else {
+		pg_p_text(&p, r->rc_name);
+		pg_p_bin(&p, r->rc_text, r->rc_len);
+		if (r->rc_verb == HK_ST_CREATE) {
+			tx->tx_delta.d_rows[HK_SL_WEBHOOKS]++;
+			rc = pg_run(tx->tx_conn,
+			    "INSERT INTO hookd_webhooks (id, name, body) "
+			    "VALUES ($1, $2, $3)",
+			    &p);
+		} else
+			rc = pg_run(tx->tx_conn,
+			    "UPDATE hookd_webhooks SET name = $2, body = $3 "
+			    "WHERE id = $1",
+			    &p);
 	}
-	pg_p_text(&p, r->rc_name);
-	pg_p_bin(&p, r->rc_text, r->rc_len);
-	if (r->rc_verb == HK_ST_CREATE) {
-		tx->tx_delta.d_rows[HK_SL_WEBHOOKS]++;
-		return pg_run(tx->tx_conn,
-		    "INSERT INTO hookd_webhooks (id, name, body) "
-		    "VALUES ($1, $2, $3)",
-		    &p);
-	}
-	return pg_run(tx->tx_conn,
-	    "UPDATE hookd_webhooks SET name = $2, body = $3 WHERE id = $1", &p);
+	return pg_told(tx, rc, HK_SL_WEBHOOKS, r->rc_id);
 }
 
 /* HK_ST_SUB: the record; a delete cancels its pending deliveries. */
@@ -303,17 +317,23 @@ pg_sub_apply(struct hk_st_op *op, struct pg_tx *tx)
 		         &p, pg_cancel_one, &r->rc_cancelled)) != 0)
 			return rc;
 		tx->tx_delta.d_rows[HK_SL_SUBS]--;
-		return pg_run(
-		    tx->tx_conn, "DELETE FROM hookd_subs WHERE id = $1", &p);
+		if ((rc = pg_run(tx->tx_conn,
+		         "DELETE FROM hookd_leases WHERE sub = $1", &p)) == 0)
+			rc = pg_run(tx->tx_conn,
+			    "DELETE FROM hookd_subs WHERE id = $1", &p);
+	} else {
+		pg_p_bin(&p, r->rc_text, r->rc_len);
+		if (r->rc_verb == HK_ST_CREATE) {
+			tx->tx_delta.d_rows[HK_SL_SUBS]++;
+			rc = pg_run(tx->tx_conn,
+			    "INSERT INTO hookd_subs (id, body) VALUES ($1, $2)",
+			    &p);
+		} else
+			rc = pg_run(tx->tx_conn,
+			    "UPDATE hookd_subs SET body = $2 WHERE id = $1",
+			    &p);
 	}
-	pg_p_bin(&p, r->rc_text, r->rc_len);
-	if (r->rc_verb == HK_ST_CREATE) {
-		tx->tx_delta.d_rows[HK_SL_SUBS]++;
-		return pg_run(tx->tx_conn,
-		    "INSERT INTO hookd_subs (id, body) VALUES ($1, $2)", &p);
-	}
-	return pg_run(
-	    tx->tx_conn, "UPDATE hookd_subs SET body = $2 WHERE id = $1", &p);
+	return pg_told(tx, rc, HK_SL_SUBS, r->rc_id);
 }
 
 /*
@@ -376,6 +396,7 @@ pg_event_apply(struct hk_st_op *op, struct pg_tx *tx)
 	         &p)) != 0)
 		return rc;
 	tx->tx_delta.d_rows[HK_SL_EVENTS]++;
+	tx->tx_work = e->ev_nsubs > 0;
 	for (i = 0; i < e->ev_nsubs; i++)
 		if ((rc = pg_dlv_create(tx, e->ev_id, e->ev_subs[i],
 		         e->ev_max[i], e->ev_ms, dlv)) != 0)
@@ -438,6 +459,7 @@ pg_dlvop_apply(struct hk_st_op *op, struct pg_tx *tx)
 	o->do_count = 0;
 	if (o->do_ids != NULL)
 		o->do_ids->len = 0;
+	tx->tx_work = 1;
 	switch (o->do_verb) {
 	case HK_ST_RETRY:
 		if ((rc = pg_dlv_read(tx, o->do_id, &d)) != 0)

@@ -85,3 +85,36 @@ hk_st_due(struct hk_st_due *du)
 {
 	st->se_due(du);
 }
+
+void
+hk_st_watch(const struct hk_st_watch *w)
+{
+	if (st != NULL && st->se_watch != NULL)
+		st->se_watch(w);
+}
+
+int
+hk_st_serves(const char *sub, int64_t *epoch)
+{
+	if (st == NULL || st->se_serves == NULL) {
+		*epoch = 0;
+		return 1;
+	}
+	return st->se_serves(sub, epoch);
+}
+
+size_t
+hk_st_nodes(const struct hk_st_node **nodes)
+{
+	*nodes = NULL;
+	if (st == NULL || st->se_nodes == NULL)
+		return 0;
+	return st->se_nodes(nodes);
+}
+
+void
+hk_st_publish(const char *text, size_t len)
+{
+	if (st != NULL && st->se_publish != NULL)
+		st->se_publish(text, len);
+}

@@ -63,6 +63,17 @@ struct hk_st_conf {
 	/* Read only (hookd --check): nothing written, no writer started;
 	 * hk_st_open answers HK_ENOTFOUND when there is no store yet. */
 	int sc_readonly;
+	/*
+	 * Cluster mode (an engine several nodes share): this node's name,
+	 * its listeners' addresses as others should see them, the lease
+	 * (ms) after which a silent node's subscriptions go to others, and
+	 * the master key's check value (the store refuses to open when it
+	 * holds another one: HK_ECRYPTO).
+	 */
+	const char *sc_node;
+	const char *sc_public, *sc_admin;
+	int64_t sc_lease_ms;
+	const char *sc_keycheck;
 };
 
 /* Opens (creating) the store and starts its writer. 0, or a code and
@@ -164,6 +175,9 @@ struct hk_st_record {
 	/* Out, DELETE of a subscription: its pending deliveries, now
 	 * cancelled. A webhook's DELETE drops its request log. */
 	uint64_t rc_cancelled;
+	/* An engine's change of a subscription under its lease (0: not an
+	 * engine's): HK_EFENCED once this node no longer holds it. */
+	int64_t rc_epoch;
 	void *rc_arg;
 };
 
@@ -199,6 +213,12 @@ struct hk_st_outcome {
 	struct hk_st_op oc_op; /* HK_ST_OUTCOME */
 	char oc_dlv[HK_ID_MAX];
 	int oc_attempt;
+	/* The subscription and the lease the attempt ran under (hk_st_serves);
+	 * a lease this node no longer holds records nothing: oc_gone and
+	 * oc_fenced are set, and the operation succeeds. */
+	char oc_sub[HK_ID_MAX];
+	int64_t oc_epoch;
+	int oc_fenced; /* out */
 	const char *oc_text;
 	size_t oc_len;
 	enum hk_dstate oc_to;
@@ -354,5 +374,45 @@ struct hk_st_due {
 
 /* Starts DU; its du_done always runs (maybe before this returns). */
 void hk_st_due(struct hk_st_due *);
+
+/*
+ * Cluster mode. An engine that several nodes share (PostgreSQL) divides
+ * the subscriptions among the live ones, one lease each with a fencing
+ * epoch, and tells each node what the others changed; a store of one
+ * node (LMDB) serves every subscription under epoch 0 and tells nothing.
+ * Loop thread only; the callbacks run on it.
+ */
+struct hk_st_watch {
+	/* Another node changed webhook or subscription ID (HK_SL_WEBHOOKS,
+	 * HK_SL_SUBS): TEXT is its record now, NULL when it was deleted. */
+	void (*sw_changed)(
+	    enum hk_st_list, const char *id, const char *text, size_t len);
+	/* Work this node did not make may be due (another node's event or
+	 * retry, a lease gained): the scheduler should look. */
+	void (*sw_wake)(void);
+	/* Whether this node still has attempts of SUB out or committing:
+	 * a lease it gives up waits for them. */
+	int (*sw_busy)(const char *sub);
+};
+void hk_st_watch(const struct hk_st_watch *);
+
+/*
+ * Whether this node serves SUB's deliveries now; *EPOCH is the lease's,
+ * for the outcomes (oc_epoch) and state changes (rc_epoch) it makes.
+ */
+int hk_st_serves(const char *sub, int64_t *epoch);
+
+/* The live nodes as of the last heartbeat. */
+struct hk_st_node {
+	const char *sn_id, *sn_public, *sn_admin;
+	int64_t sn_heartbeat_ms; /* wall ms, the database's clock */
+	uint64_t sn_subs; /* leases held */
+	const char *sn_stats; /* what it published, or NULL */
+	int sn_self;
+};
+/* *NODES until the loop's next turn; 0 when the store has no cluster. */
+size_t hk_st_nodes(const struct hk_st_node **nodes);
+/* TEXT (a JSON object, copied) goes out with this node's next heartbeat. */
+void hk_st_publish(const char *text, size_t len);
 
 #endif
