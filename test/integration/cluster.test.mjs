@@ -1,0 +1,184 @@
+// Cluster mode (SPEC §9, issue 15): several hookd nodes on one real
+// PostgreSQL that this file starts itself (test/lib/pg.mjs). Config made
+// on one node is in force on the others within a second; subscriptions
+// are split among the live nodes by leases; a node killed under load
+// loses its share within --lease and every event answered 202 is still
+// delivered, ordered ones in order; a node paused past its lease records
+// nothing when it wakes; a node with another master key is refused.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIN, Hookd, PG, dataRoot } from '../lib/hookd.mjs';
+import { PGBIN, start } from '../lib/pg.mjs';
+import { Receiver, poll } from '../lib/receiver.mjs';
+
+const SKIP = !existsSync(join(PGBIN, 'initdb')) ? `no PostgreSQL in ${PGBIN}`
+  : PG ? 'runs in the LMDB pass, on a server of its own' : false;
+const LEASE = ['--lease', '2s'];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+describe('cluster: nodes on one PostgreSQL', { skip: SKIP }, () => {
+  let pg, rx, db = 0;
+  before(async () => {
+    pg = await start();
+    rx = await new Receiver().start();
+  });
+  after(async () => {
+    await rx?.stop();
+    pg?.stop();
+  });
+
+  // N nodes on a new database, sharing the first one's key and token.
+  async function cluster(n, extra = []) {
+    const store = pg.createdb(`cluster_${++db}`);
+    const nodes = [];
+    for (let i = 0; i < n; i++) {
+      const h = new Hookd({ args: ['--store', store, '--node-id', `node${i}`, ...LEASE,
+        '--allow-targets', '127.0.0.0/8', ...extra] });
+      if (i > 0) {
+        copyFileSync(join(nodes[0].dir, 'master.key'), join(h.dir, 'master.key'));
+        copyFileSync(join(nodes[0].dir, 'admin.token'), join(h.dir, 'admin.token'));
+      }
+      nodes.push(await h.start());
+    }
+    return { store, nodes };
+  }
+  async function down(nodes) {
+    for (const h of nodes) {
+      if (h.proc.exitCode === null && !h.proc.signalCode) await h.stop();
+      h.cleanup();
+    }
+  }
+  const leases = (store) => Object.fromEntries(pg.psql(
+    'SELECT sub || \'=\' || node FROM hookd_leases WHERE expires_at > now()', store.match(/\/\/\/(\w+)/)[1])
+    .split('\n').map((l) => l.trim()).filter((l) => l.includes('=') && l.startsWith('sub_')).map((l) => l.split('=')));
+
+  it('lists its live nodes, splits the subscriptions, and counts in total', async () => {
+    const { nodes } = await cluster(3);
+    try {
+      for (let i = 0; i < 6; i++)
+        assert.equal((await nodes[i % 3].api('POST', '/api/subscriptions', { url: `${rx.url}/split${i}`, events: ['split.*'] })).status, 201);
+      const c = await poll(async () => {
+        const r = await nodes[1].api('GET', '/api/cluster');
+        return r.body.data.length === 3 && r.body.data.every((n) => n.subscriptions === 2) && r.body;
+      }, 10000, 'three nodes with two subscriptions each');
+      assert.deepEqual(c.data.map((n) => n.nodeId), ['node0', 'node1', 'node2']);
+      assert.deepEqual(c.data.map((n) => n.self), [false, true, false]);
+      assert.match(c.data[0].heartbeatAt, /^\d{4}-\d\d-\d\dT/);
+      assert.match(c.data[0].publicAddr, /^127\.0\.0\.1:\d+$/);
+      // Every node delivers what any node accepted.
+      for (let i = 0; i < 9; i++)
+        assert.equal((await nodes[i % 3].api('POST', '/api/events', { event: 'split.e', payload: { i } })).status, 202);
+      await rx.until(() => [0, 1, 2, 3, 4, 5].every((k) => rx.to(`/split${k}`).length >= 9), 15000, 'every delivery');
+      const st = await poll(async () => {
+        const r = (await nodes[0].api('GET', '/api/stats')).body;
+        return r.cluster?.total?.accepted === 9 && r.cluster.total.succeeded === 54 && r;
+      }, 10000, 'the cluster total');
+      assert.equal(st.node, 'node0');
+      assert.equal(st.cluster.nodes.length, 3);
+      assert.equal(st.cluster.nodes.reduce((a, n) => a + n.counters.accepted, 0), 9);
+    } finally { await down(nodes); }
+  });
+
+  it('a change on one node is in force on the others within a second', async () => {
+    const { nodes } = await cluster(2);
+    try {
+      const [a, b] = nodes;
+      const wh = await a.api('POST', '/api/webhooks', { name: 'shared', auth: 'none' });
+      assert.equal(wh.status, 201, wh.text);
+      let t0 = Date.now();
+      await poll(async () => (await b.post('/webhooks/shared', { event: 'x.y' })).status === 202, 1000, 'the webhook on the other node');
+      const seen = Date.now() - t0;
+      assert.ok(seen <= 1000, `${seen} ms`);
+      const s = (await b.api('POST', '/api/subscriptions', { url: `${rx.url}/chg`, events: ['a.*'] })).body;
+      assert.equal((await b.api('PATCH', `/api/subscriptions/${s.id}`, { events: ['b.*'] })).status, 200);
+      await poll(async () => JSON.stringify((await a.api('GET', `/api/subscriptions/${s.id}`)).body.events) === '["b.*"]', 1000, 'the change on the first node');
+      assert.equal((await a.api('DELETE', `/api/webhooks/${wh.body.id}`)).status, 204);
+      t0 = Date.now();
+      await poll(async () => (await b.post('/webhooks/shared', { event: 'x.y' })).status === 404, 1000, 'the delete on the other node');
+      assert.equal((await a.api('DELETE', `/api/subscriptions/${s.id}`)).status, 204);
+      await poll(async () => (await b.api('GET', `/api/subscriptions/${s.id}`)).status === 404, 1000, 'the subscription gone');
+    } finally { await down(nodes); }
+  });
+
+  it('kill -9 of one of three under load: every 202 delivered, ordered ones in order', async () => {
+    const { store, nodes } = await cluster(3);
+    try {
+      const subs = [];
+      for (let i = 0; i < 6; i++)
+        subs.push((await nodes[0].api('POST', '/api/subscriptions', { url: `${rx.url}/k${i}`, events: ['k.*'], ordered: i < 2,
+          retry: { maxAttempts: 20, initialMs: 100, maxMs: 500 } })).body);
+      await poll(async () => (await nodes[0].api('GET', '/api/cluster')).body.data.every((n) => n.subscriptions === 2), 10000, 'the split');
+      const victim = nodes[1];
+      const mine = Object.entries(leases(store)).filter(([, n]) => n === 'node1').map(([s]) => s);
+      assert.equal(mine.length, 2);
+      const accepted = [];
+      let killed = false;
+      for (let i = 0; i < 150; i++) {
+        const h = nodes[i % 3];
+        if (i === 60) { await victim.kill(); killed = true; }
+        if (killed && h === victim) continue;
+        const r = await h.api('POST', '/api/events', { event: 'k.e', payload: { i } });
+        assert.equal(r.status, 202, r.text);
+        accepted.push(i);
+      }
+      // The victim's share moves within the lease and a beat.
+      await poll(() => Object.values(leases(store)).every((n) => n !== 'node1') && Object.keys(leases(store)).length === 6,
+        8000, 'the dead node\'s leases taken over');
+      for (let k = 0; k < 6; k++)
+        await rx.until(() => new Set(rx.to(`/k${k}`).map((r) => JSON.parse(r.body).payload.i)).size === accepted.length,
+          20000, `every event at /k${k}`);
+      for (let k = 0; k < 2; k++) {
+        const seq = rx.to(`/k${k}`).map((r) => JSON.parse(r.body).payload.i);
+        // At least once: a repeat is the head sent again, never an older one.
+        for (let j = 1; j < seq.length; j++) assert.ok(seq[j] >= seq[j - 1], `ordered /k${k}: ${seq[j - 1]} then ${seq[j]}`);
+      }
+    } finally { await down(nodes); }
+  });
+
+  it('a node paused past its lease records nothing when it wakes', async () => {
+    const { store, nodes } = await cluster(2);
+    try {
+      const s = (await nodes[0].api('POST', '/api/subscriptions', { url: `${rx.url}/paused`, events: ['p.*'],
+        retry: { maxAttempts: 30, initialMs: 300, maxMs: 300 } })).body;
+      await poll(() => leases(store)[s.id], 5000, 'a lease');
+      const owner = nodes.find((h) => h.args.includes(leases(store)[s.id]));
+      const other = nodes.find((h) => h !== owner);
+      // The paused node's attempt succeeds; the new owner's all fail, so
+      // the delivery is still pending when the paused node wakes.
+      rx.script('/paused', { status: 200, delayMs: 1500 }, ...Array.from({ length: 40 }, () => ({ status: 500 })));
+      const e = (await other.api('POST', '/api/events', { event: 'p.e', payload: {} })).body.eventId;
+      await rx.until(() => rx.to('/paused').length === 1, 5000, 'the first attempt');
+      owner.proc.kill('SIGSTOP');
+      try {
+        await rx.until(() => rx.to('/paused').length >= 3, 10000, 'the other node sending it');
+      } finally { owner.proc.kill('SIGCONT'); }
+      await poll(() => /event=delivery_fenced /.test(owner.log), 5000, 'the woken node fenced');
+      await sleep(500);
+      const d = (await other.api('GET', `/api/deliveries?event=${e}`)).body.data[0];
+      const at = await other.api('GET', `/api/deliveries/${d.id}`);
+      assert.equal(at.status, 200, at.text);
+      assert.equal(at.body.status, 'pending', at.text);
+      assert.ok(at.body.attempts.length >= 2, at.text);
+      // Every attempt recorded is the new owner's (500), none the woken one's.
+      assert.ok(at.body.attempts.every((a) => a.statusCode === 500), at.text);
+      await poll(() => leases(store)[s.id], 5000, 'a lease again');
+    } finally { await down(nodes); }
+  });
+
+  it('a node whose master key is not the cluster\'s is refused at start', async () => {
+    const { store, nodes } = await cluster(1);
+    const dir = mkdtempSync(join(dataRoot(), 'hookd-key-'));
+    try {
+      const r = spawnSync(BIN, ['--data', dir, '--store', store, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'],
+        { encoding: 'utf8', timeout: 20000 });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /the master key is not the one this database was made with/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await down(nodes);
+    }
+  });
+});
