@@ -1,6 +1,5 @@
 /*
- * pg.c: the PostgreSQL engine of store.h (issue 15, first stage: one
- * node). It is chosen by a libpq URI (postgresql://, postgres://) or a
+ * pg.c: the PostgreSQL engine of store.h (SPEC §9). It is chosen by a libpq URI (postgresql://, postgres://) or a
  * conninfo string ("host=... dbname=...") in --store.
  *
  * Threads. The loop never waits for the database. A writer thread owns
@@ -25,9 +24,9 @@
  *
  * Schema (PG_SCHEMA): created or migrated at open under an advisory
  * lock; a newer one, or a database holding tables of another program,
- * is refused. hookd_nodes and hookd_leases are there for cluster mode
- * (a lease per subscription with a fencing epoch); nothing uses them
- * yet.
+ * is refused. Cluster mode (several nodes on one database: heartbeat,
+ * leases, fencing, the change log) is pg_cluster.c's; the writer calls
+ * it to fence a batch and to log and announce what it changed.
  */
 #include <sys/eventfd.h>
 
@@ -573,7 +572,7 @@ pg_batch(struct hk_st_op *list)
 	PGconn *c = NULL;
 	int64_t logbytes;
 	size_t i, n = 0;
-	int rc = 0, r, sp, config, work;
+	int rc = 0, r, sp, config, work, lease;
 
 	for (op = list; op != NULL; op = pg_x(op)->next)
 		n++;
@@ -590,7 +589,7 @@ again:
 	if ((rc = pg_simple(c, "BEGIN")) != 0 ||
 	    (rc = pc_fence(c, list, pg_op_done, pg_op_fence, pg_op_next)) != 0)
 		goto abort;
-	config = work = 0;
+	config = work = lease = 0;
 	for (op = list; op != NULL; op = pg_x(op)->next) {
 		if (pg_x(op)->done)
 			continue;
@@ -604,6 +603,7 @@ again:
 		if (r == 0) {
 			config |= tx.tx_config;
 			work |= tx.tx_work;
+			lease |= tx.tx_lease;
 			for (i = 0; i < HK_SL_COUNT; i++)
 				total.d_rows[i] += tx.tx_delta.d_rows[i];
 			total.d_logbytes += tx.tx_delta.d_logbytes;
@@ -623,7 +623,8 @@ again:
 			goto again;
 		}
 	}
-	if ((config || work) && (rc = pc_notify(c, config, work)) != 0)
+	if ((config || work || lease) &&
+	    (rc = pc_notify(c, config, work, lease)) != 0)
 		goto abort;
 	if ((rc = pg_commit(c)) != 0)
 		goto failed;

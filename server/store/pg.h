@@ -86,6 +86,7 @@ struct pg_tx {
 	PGconn *tx_conn;
 	int tx_config; /* a webhook or subscription changed: tell the nodes */
 	int tx_work; /* deliveries were made due: tell the nodes */
+	int tx_lease; /* a subscription made or deleted: shares change */
 	struct pg_delta tx_delta; /* this operation's */
 	uint64_t tx_logbytes; /* the request log's size before it */
 };
@@ -115,7 +116,7 @@ int pc_fence(PGconn *, struct hk_st_op *list, int (*skip)(struct hk_st_op *),
 /* Writer: LIST's ID changed (logged for the other nodes). */
 int pc_changed(PGconn *, enum hk_st_list list, const char *id);
 /* Writer, before COMMIT: the hints for the other nodes. */
-int pc_notify(PGconn *, int config, int work);
+int pc_notify(PGconn *, int config, int work, int lease);
 /* Loop: what the node's cache holds (for a full reload). */
 void pc_scanned(enum hk_st_list, const char *id);
 void pc_reaped(struct hk_st_op *, int rc);

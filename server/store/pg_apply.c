@@ -333,6 +333,7 @@ pg_sub_apply(struct hk_st_op *op, struct pg_tx *tx)
 			    "UPDATE hookd_subs SET body = $2 WHERE id = $1",
 			    &p);
 	}
+	tx->tx_lease = r->rc_verb != HK_ST_UPDATE;
 	return pg_told(tx, rc, HK_SL_SUBS, r->rc_id);
 }
 

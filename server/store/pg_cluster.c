@@ -60,6 +60,7 @@ enum pc_kind {
 	PC_LOST, /* pm_id is no longer served */
 	PC_DRAIN, /* pm_id is to be given up once idle */
 	PC_CHANGED, /* another node changed pm_list/pm_id: pm_text or gone */
+	PC_RELOAD, /* a full reload begins: every record follows */
 	PC_SWEEP, /* a full reload ended: what it did not name is gone */
 	PC_WAKE, /* deliveries may be due */
 	PC_NODES /* the live nodes: pm_nodes */
@@ -467,6 +468,8 @@ pc_changes(PGconn *c, struct pc_msg **out)
 		         &p, &rc)) == NULL)
 			return rc;
 	}
+	if (full)
+		pc_post(out, PC_RELOAD, NULL, 0, NULL, 0);
 	for (i = 0; i < PQntuples(r); i++) {
 		if (!full && strcmp(PQgetvalue(r, i, 3), pc.node) == 0)
 			continue; /* this node's: its cache has it */
@@ -621,8 +624,8 @@ pc_notified(PGconn *c, int *config, int *work, int *lease)
 	while ((n = PQnotifies(c)) != NULL) {
 		int own = strcmp(n->extra, pc.node) == 0;
 
-		if (strcmp(n->relname, "hookd_config") == 0)
-			*config = 1; /* a new subscription: claim it soon */
+		if (strcmp(n->relname, "hookd_config") == 0 && !own)
+			*config = 1;
 		else if (strcmp(n->relname, "hookd_work") == 0 && !own)
 			*work = 1;
 		else if (strcmp(n->relname, "hookd_lease") == 0)
@@ -667,7 +670,7 @@ pc_wait(PGconn *c, int64_t ms)
 static void *
 pc_thread(void *arg)
 {
-	struct pc_msg *out;
+	struct pc_msg *out, *m;
 	int64_t now, beat_us = pc.lease_ms * 200; /* a fifth of the lease */
 	int config, work, lease, hinted;
 
@@ -694,7 +697,19 @@ pc_thread(void *arg)
 			pc_post(&out, PC_WAKE, NULL, 0, NULL, 0);
 			pc_send(out);
 		}
-		hinted = config || lease;
+		if (config) {
+			/* Read now; a beat reads it too, should this fail. */
+			out = NULL;
+			if (pc_changes(pc.link.c, &out) == 0)
+				pc_send(out);
+			else
+				while ((m = out) != NULL) {
+					out = m->next;
+					pc_msg_free(m);
+				}
+		}
+		/* A subscription made, deleted or let go: shares change. */
+		hinted = lease;
 		if (hinted && now - pc.hint_us >= PC_BEAT_MIN_MS * 1000) {
 			pc.hint_us = now;
 			pc.next_beat_us = now;
@@ -831,7 +846,7 @@ pc_changed(PGconn *c, enum hk_st_list list, const char *id)
 }
 
 int
-pc_notify(PGconn *c, int config, int work)
+pc_notify(PGconn *c, int config, int work, int lease)
 {
 	struct pg_params p = {0};
 	int rc = 0;
@@ -841,6 +856,8 @@ pc_notify(PGconn *c, int config, int work)
 		rc = pg_runp(c, "SELECT pg_notify('hookd_config', $1)", &p);
 	if (rc == 0 && work)
 		rc = pg_runp(c, "SELECT pg_notify('hookd_work', $1)", &p);
+	if (rc == 0 && lease)
+		rc = pg_runp(c, "SELECT pg_notify('hookd_lease', $1)", &p);
 	return rc;
 }
 
@@ -927,7 +944,6 @@ pc_sweep(void)
 		free(pc_old.v);
 		pc_old.v = NULL;
 	}
-	pc.gen++;
 }
 
 static void
@@ -1045,6 +1061,9 @@ pc_apply(struct pc_msg *m, int *wake)
 		if (pc.watch.sw_changed != NULL)
 			pc.watch.sw_changed(m->list, m->id, m->text, m->len);
 		*wake = 1;
+		break;
+	case PC_RELOAD:
+		pc.gen++; /* what the reload names is marked with it */
 		break;
 	case PC_SWEEP:
 		pc_sweep();
