@@ -10,7 +10,8 @@
  * The share. A beat renews this node's leases that have not expired,
  * counts the live nodes (a heartbeat within the lease) and the
  * subscriptions, and claims unleased or expired ones up to its share
- * (the count over the nodes, rounded up); above it, it gives some up:
+ * (the count over the nodes, one more for the first nodes by name where
+ * it does not divide evenly); above it, it gives some up:
  * the loop stops starting their attempts, waits until none of them is
  * out (sw_busy), and only then is the lease deleted, so a handover
  * never sends one delivery from two nodes at once. A lease lost
@@ -209,9 +210,9 @@ pc_p_ms(struct pg_params *p)
 	pg_p_text(p, pc.lease_txt);
 }
 
-/* The live nodes: a PC_NODES message, and how many there are. */
+/* The live nodes: a PC_NODES message, how many, and this one's rank. */
 static int
-pc_read_nodes(PGconn *c, struct pc_msg **out, int *live)
+pc_read_nodes(PGconn *c, struct pc_msg **out, int *live, int *rank)
 {
 	struct pg_params p = {0};
 	struct pc_msg *m;
@@ -232,6 +233,10 @@ pc_read_nodes(PGconn *c, struct pc_msg **out, int *live)
 		return rc;
 	n = PQntuples(r);
 	*live = n;
+	*rank = 0;
+	for (i = 0; i < n; i++)
+		if (strcmp(PQgetvalue(r, i, 0), pc.node) == 0)
+			*rank = i;
 	for (i = 0; i < n; i++)
 		for (k = 0; k < 4; k++)
 			size += (size_t)PQgetlength(r, i, cols[k]) + 1;
@@ -534,7 +539,7 @@ pc_beat(PGconn *c)
 	struct pc_lease **v;
 	PGresult *r;
 	int64_t t0 = hk_mono_us();
-	int rc, live = 1, subs, held = 0, share;
+	int rc, live = 1, rank = 0, subs, held = 0, share;
 	char *stats;
 
 	pthread_mutex_lock(&pc.lock);
@@ -565,16 +570,20 @@ pc_beat(PGconn *c)
 	         &p)) != 0)
 		goto fail;
 	if ((rc = pc_renew(c, &out)) != 0 ||
-	    (rc = pc_read_nodes(c, &out, &live)) != 0)
+	    (rc = pc_read_nodes(c, &out, &live, &rank)) != 0)
 		goto fail;
 	if ((r = pg_exec(c, "SELECT count(*) FROM hookd_subs", NULL, &rc)) ==
 	    NULL)
 		goto fail;
 	subs = (int)pg_int(r, 0, 0);
 	PQclear(r);
+	/*
+	 * The shares add up to the subscriptions: the first nodes by name
+	 * take one more each where they do not divide evenly.
+	 */
 	if (live < 1)
 		live = 1;
-	share = (subs + live - 1) / live;
+	share = subs / live + (rank < subs % live);
 	(void)pc_held_sorted(&v);
 	free(v);
 	held = pc_acc.active;

@@ -103,6 +103,47 @@ describe('cluster: nodes on one PostgreSQL', { skip: SKIP }, () => {
     } finally { await down(nodes); }
   });
 
+  it('a node that joins under load gets its share, handed over without a delivery sent twice', async () => {
+    const c = await cluster(2);
+    const { store, nodes } = c;
+    try {
+      for (let i = 0; i < 6; i++)
+        assert.equal((await nodes[0].api('POST', '/api/subscriptions', { url: `${rx.url}/j${i}`, events: ['j.*'], ordered: i === 0 })).status, 201);
+      await poll(async () => (await nodes[0].api('GET', '/api/cluster')).body.data.every((n) => n.subscriptions === 3), 10000, 'three each');
+      let stop = false, n = 0;
+      const load = (async () => {
+        while (!stop) {
+          const r = await nodes[n % 2].api('POST', '/api/events', { event: 'j.e', payload: { i: n } });
+          assert.equal(r.status, 202, r.text);
+          n++;
+          await sleep(5);
+        }
+      })();
+      await sleep(500);
+      const third = new Hookd({ args: ['--store', store, '--node-id', 'node2', ...LEASE, '--allow-targets', '127.0.0.0/8'] });
+      copyFileSync(join(nodes[0].dir, 'master.key'), join(third.dir, 'master.key'));
+      copyFileSync(join(nodes[0].dir, 'admin.token'), join(third.dir, 'admin.token'));
+      nodes.push(await third.start());
+      await poll(async () => {
+        const d = (await nodes[2].api('GET', '/api/cluster')).body.data;
+        return d.length === 3 && d.every((x) => x.subscriptions === 2);
+      }, 10000, 'two each');
+      await sleep(500);
+      stop = true;
+      await load;
+      for (let k = 0; k < 6; k++)
+        await rx.until(() => rx.to(`/j${k}`).length >= n, 15000, `every event at /j${k}`);
+      await sleep(300);
+      for (let k = 0; k < 6; k++) {
+        const seq = rx.to(`/j${k}`).map((r) => JSON.parse(r.body).payload.i);
+        assert.equal(seq.length, n, `/j${k}: ${seq.length} requests for ${n} events (one sent twice?)`);
+        assert.equal(new Set(seq).size, n);
+        if (k === 0) assert.deepEqual(seq, [...seq].sort((a, b) => a - b), 'the ordered one in order');
+      }
+      assert.ok(Object.values(leases(store)).includes('node2'));
+    } finally { await down(nodes); }
+  });
+
   it('kill -9 of one of three under load: every 202 delivered, ordered ones in order', async () => {
     const { store, nodes } = await cluster(3);
     try {
