@@ -1022,6 +1022,15 @@ eng_read_done(struct hk_st_due *du, int rc)
 		    s, es->failing_since, es->ordered_head, 0, es->epoch);
 		eng_schedule(0);
 	}
+	if (du->du_ordered && du->du_head[0] != '\0' && !es->dead &&
+	    es->ordered_head[0] == '\0' && (s = hk_sub_find(es->id)) != NULL) {
+		memcpy(es->ordered_head, du->du_head, sizeof(es->ordered_head));
+		log_info("ordered_head", "subscription=%s delivery=%s", es->id,
+		    es->ordered_head);
+		hk_sub_save_state(
+		    s, es->failing_since, es->ordered_head, 0, es->epoch);
+		eng_schedule(0);
+	}
 	if (es->dead)
 		free(es);
 	eng_pass_end();
@@ -1072,6 +1081,8 @@ eng_serve(struct hk_sub *s, int64_t epoch)
 		memcpy(es->head, es->ordered_head, sizeof(es->head));
 		es->du.du_only = es->head;
 	}
+	/* No head known: a retry a crash left unsaved would be the head. */
+	es->du.du_ordered = s->sb_ordered && es->du.du_only == NULL;
 	es->du.du_sub = es->id;
 	es->du.du_now = eng.pass_now;
 	es->du.du_pick = eng_pick;

@@ -420,6 +420,28 @@ due_class(struct hk_st_due *du, struct hk_store *st, MDB_txn *txn,
 	return 0;
 }
 
+/* An ordered subscription's pending retry, into du_head: 1, or 0. */
+static int
+due_head(struct hk_st_due *du, MDB_cursor *cur)
+{
+	size_t slen = strlen(du->du_sub);
+	char start[HK_ID_MAX + 1];
+	const unsigned char *kp;
+	MDB_val k = {slen + 1, start}, v;
+
+	memcpy(start, du->du_sub, slen);
+	start[slen] = 1;
+	if (mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) != 0)
+		return 0;
+	kp = k.mv_data;
+	if (k.mv_size <= slen + 9 || k.mv_size - slen - 9 >= HK_ID_MAX ||
+	    memcmp(kp, du->du_sub, slen) != 0 || kp[slen] != 1)
+		return 0;
+	memcpy(du->du_head, kp + slen + 9, k.mv_size - slen - 9);
+	du->du_head[k.mv_size - slen - 9] = '\0';
+	return 1;
+}
+
 void
 hk_lm_due(struct hk_store *st, struct hk_st_due *du)
 {
@@ -431,6 +453,7 @@ hk_lm_due(struct hk_store *st, struct hk_st_due *du)
 
 	du->du_next = INT64_MAX;
 	du->du_gone = 0;
+	du->du_head[0] = '\0';
 	if (slen >= HK_ID_MAX || hk_store_rbegin(st, &txn) != 0) {
 		du->du_done(du, HK_EIO);
 		return;
@@ -445,6 +468,12 @@ hk_lm_due(struct hk_store *st, struct hk_st_due *du)
 	    0) {
 		hk_store_rend(st);
 		du->du_done(du, hk_store_err(rc));
+		return;
+	}
+	if (du->du_ordered && due_head(du, cur)) {
+		mdb_cursor_close(cur);
+		hk_store_rend(st);
+		du->du_done(du, 0);
 		return;
 	}
 	/*

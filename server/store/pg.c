@@ -97,6 +97,10 @@ struct pg_rjob {
 	struct pg_rjob *dnext, **dprev; /* DUE: pg.due_jobs */
 	/* DUE: the class and the position it goes on from. */
 	int cls;
+	int head; /* du_ordered: the retry class is asked for its head first */
+	int64_t saved_due; /* ... and where the first attempts resume */
+	char saved_id[HK_ID_MAX];
+	int saved_incl;
 	int64_t from_due;
 	char from_id[HK_ID_MAX];
 	int incl;
@@ -1170,6 +1174,21 @@ pg_due_rows(struct pg_rjob *j)
 	int64_t due;
 	size_t len;
 
+	if (j->head) {
+		j->head = 0;
+		if (n > 0) {
+			snprintf(du->du_head, sizeof(du->du_head), "%s",
+			    PQgetvalue(j->res, 0, 0));
+			goto done;
+		}
+		j->cls = 0;
+		j->from_due = j->saved_due;
+		memcpy(j->from_id, j->saved_id, sizeof(j->from_id));
+		j->incl = j->saved_incl;
+		pg_rclear(j);
+		pg_rsubmit(j);
+		return;
+	}
 	if (du->du_only != NULL) {
 		if (n == 0 || pg_int(j->res, 0, 0) != HK_DS_PENDING)
 			du->du_gone = 1;
@@ -1348,6 +1367,7 @@ pg_due(struct hk_st_due *du)
 
 	du->du_next = INT64_MAX;
 	du->du_gone = 0;
+	du->du_head[0] = '\0';
 	if (!pg.open || strlen(du->du_sub) >= HK_ID_MAX) {
 		du->du_done(du, pg.open ? HK_EIO : HK_ESHUTDOWN);
 		return;
@@ -1372,6 +1392,17 @@ pg_due(struct hk_st_due *du)
 		j->incl = 1;
 	}
 	du->du_poslen = 0;
+	if (du->du_only == NULL && du->du_ordered) {
+		/* The retry class's first row, whatever its due time. */
+		j->head = 1;
+		j->cls = 1;
+		j->saved_due = j->from_due;
+		j->from_due = INT64_MIN;
+		snprintf(j->saved_id, sizeof(j->saved_id), "%s", j->from_id);
+		j->saved_incl = j->incl;
+		j->from_id[0] = '\0';
+		j->incl = 0;
+	}
 	pg_rsubmit(j);
 }
 

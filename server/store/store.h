@@ -369,6 +369,13 @@ struct hk_st_due {
 	size_t du_poslen;
 	int64_t du_next; /* out */
 	int du_gone; /* out */
+	/*
+	 * In: an ordered subscription that knows no head. Its pending retry,
+	 * if it has one, is its head (one whose saving a crash cut off): it
+	 * is named in du_head (out) and nothing else is looked at.
+	 */
+	int du_ordered;
+	char du_head[HK_ID_MAX];
 	void *du_arg;
 };
 

@@ -209,6 +209,28 @@ describe('cluster: nodes on one PostgreSQL', { skip: SKIP }, () => {
     } finally { await down(nodes); }
   });
 
+  it('an ordered head whose saving a crash cut off is found again: it still goes first', async () => {
+    const { store, nodes } = await cluster(1);
+    const [h] = nodes;
+    const dbname = store.match(/\/\/\/(\w+)/)[1];
+    try {
+      rx.script('/head', { status: 500 });
+      const s = (await h.api('POST', '/api/subscriptions', { url: `${rx.url}/head`, events: ['h.*'], ordered: true,
+        retry: { maxAttempts: 5, initialMs: 1500, maxMs: 1500 } })).body;
+      await h.api('POST', '/api/events', { event: 'h.e', payload: { i: 0 } });
+      await rx.until(() => rx.to('/head').length === 1, 5000, 'the head\'s first attempt');
+      await poll(() => pg.psql(`SELECT convert_from(body, 'UTF8') FROM hookd_subs WHERE id = '${s.id}'`, dbname).includes('orderedHead'),
+        5000, 'the head saved');
+      await h.kill();
+      // As if the crash came between the outcome's commit and the head's.
+      pg.psql(`UPDATE hookd_subs SET body = convert_to((convert_from(body, 'UTF8')::jsonb - 'orderedHead')::text, 'UTF8') WHERE id = '${s.id}'`, dbname);
+      await h.restart();
+      for (let i = 1; i < 4; i++) await h.api('POST', '/api/events', { event: 'h.e', payload: { i } });
+      await rx.until(() => rx.to('/head').length === 5, 10000, 'all sent');
+      assert.deepEqual(rx.to('/head').map((r) => JSON.parse(r.body).payload.i), [0, 0, 1, 2, 3]);
+    } finally { await down(nodes); }
+  });
+
   it('a node whose master key is not the cluster\'s is refused at start', async () => {
     const { store, nodes } = await cluster(1);
     const dir = mkdtempSync(join(dataRoot(), 'hookd-key-'));
