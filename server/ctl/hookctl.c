@@ -60,6 +60,7 @@ static void __attribute__((noreturn)) usage(int code)
 	    "  events list|show ID|publish TYPE [PAYLOAD]|replay ID\n"
 	    "  deliveries list|show ID|retry ID\n"
 	    "  stats [--watch]\n"
+	    "  cluster\n"
 	    "  export (webhooks and named subscriptions as a --config file)\n"
 	    "Options of create and list commands: see hookctl(1).\n",
 	    code == 0 ? stdout : stderr);
@@ -934,7 +935,7 @@ stats_print(const cJSON *s)
 	const cJSON *dl = cJSON_GetObjectItem(s, "delivery");
 	const cJSON *lat = cJSON_GetObjectItem(s, "latency");
 	const cJSON *st = cJSON_GetObjectItem(s, "store");
-	const cJSON *w, *l;
+	const cJSON *w, *l, *cl, *tot;
 	const char *names[] = {
 	    "ingest", "deliveryAttempt", "eventToFirstSuccess"};
 	size_t i;
@@ -959,6 +960,14 @@ stats_print(const cJSON *s)
 	printf("store       %.0f of %.0f MiB  events %.0f  deliveries %.0f\n",
 	    num(st, "bytesUsed") / 1048576, num(st, "mapSize") / 1048576,
 	    num(st, "events"), num(st, "deliveries"));
+	if ((cl = cJSON_GetObjectItem(s, "cluster")) != NULL) {
+		tot = cJSON_GetObjectItem(cl, "total");
+		printf("cluster     %d nodes  accepted %.0f  succeeded %.0f  "
+		       "failed %.0f  in flight %.0f  (this node: %s)\n",
+		    cJSON_GetArraySize(cJSON_GetObjectItem(cl, "nodes")),
+		    num(tot, "accepted"), num(tot, "succeeded"),
+		    num(tot, "failed"), num(tot, "inFlight"), str(s, "node"));
+	}
 }
 
 static void
@@ -985,6 +994,35 @@ cmd_stats(int argc, char **argv)
 			break;
 		sleep(2);
 	}
+}
+
+/* The live nodes (GET /api/cluster), one line each. */
+static void
+cmd_cluster(int argc, char **argv)
+{
+	struct hk_buf raw = HK_BUF_INIT;
+	const cJSON *n;
+	cJSON *j;
+
+	if (argc > 0)
+		die(2, "unexpected argument %s", argv[0]);
+	j = ctl_call("GET", "/api/cluster", NULL, &raw);
+	if (ctl_json)
+		ctl_raw(&raw);
+	else {
+		printf("%-24s %-22s %-22s %-24s %s\n", "NODE", "PUBLIC",
+		    "ADMIN", "HEARTBEAT", "SUBSCRIPTIONS");
+		cJSON_ArrayForEach(n, cJSON_GetObjectItem(j, "data"))
+			printf("%-24s %-22s %-22s %-24s %.0f%s\n",
+			    str(n, "nodeId"), str(n, "publicAddr"),
+			    str(n, "adminAddr"), str(n, "heartbeatAt"),
+			    num(n, "subscriptions"),
+			    cJSON_IsTrue(cJSON_GetObjectItem(n, "self"))
+			        ? "  (this)"
+			        : "");
+	}
+	hk_buf_free(&raw);
+	cJSON_Delete(j);
 }
 
 /* The token: -t, -T file, $HOOKD_ADMIN_TOKEN_FILE, <data>/admin.token. */
@@ -1153,7 +1191,8 @@ main(int argc, char **argv)
 	cmd = argv[i++];
 	if (strcmp(cmd, "webhooks") != 0 && strcmp(cmd, "subs") != 0 &&
 	    strcmp(cmd, "events") != 0 && strcmp(cmd, "deliveries") != 0 &&
-	    strcmp(cmd, "stats") != 0 && strcmp(cmd, "export") != 0)
+	    strcmp(cmd, "stats") != 0 && strcmp(cmd, "export") != 0 &&
+	    strcmp(cmd, "cluster") != 0)
 		die(2, "unknown command %s (see hookctl --help)", cmd);
 	/* --json may also come after the command. */
 	for (int k = i; k < argc; k++)
@@ -1177,6 +1216,8 @@ main(int argc, char **argv)
 		cmd_deliveries(argc - i, argv + i);
 	else if (strcmp(cmd, "export") == 0)
 		cmd_export();
+	else if (strcmp(cmd, "cluster") == 0)
+		cmd_cluster(argc - i, argv + i);
 	else
 		cmd_stats(argc - i, argv + i);
 	free(ctl_token);

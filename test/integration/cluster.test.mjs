@@ -77,6 +77,11 @@ describe('cluster: nodes on one PostgreSQL', { skip: SKIP }, () => {
         return r.cluster?.total?.accepted === 9 && r.cluster.total.succeeded === 54 && r;
       }, 10000, 'the cluster total');
       assert.equal(st.node, 'node0');
+      const ctl = spawnSync(BIN.replace(/hookd$/, 'hookctl'), ['-a', nodes[2].adminAddr, '-T', join(nodes[2].dir, 'admin.token'), 'cluster'],
+        { encoding: 'utf8', timeout: 10000 });
+      assert.equal(ctl.status, 0, ctl.stderr);
+      assert.match(ctl.stdout, /^NODE +PUBLIC +ADMIN +HEARTBEAT +SUBSCRIPTIONS\n/);
+      assert.match(ctl.stdout, /\nnode0 .* 2\nnode1 .* 2\nnode2 .* 2  \(this\)\n$/);
       assert.equal(st.cluster.nodes.length, 3);
       assert.equal(st.cluster.nodes.reduce((a, n) => a + n.counters.accepted, 0), 9);
     } finally { await down(nodes); }
