@@ -486,6 +486,24 @@ prom_gauge(struct hk_buf *b, const char *name, const char *help, double v)
 	hk_buf_printf(b, "%s %.15g\n", name, v);
 }
 
+/* In a cluster: the live nodes, and the subscriptions this one serves. */
+static void
+stats_prom_cluster(struct hk_buf *b)
+{
+	const struct hk_st_node *nv;
+	size_t n = hk_st_nodes(&nv), i;
+
+	for (i = 0; i < n && !nv[i].sn_self; i++)
+		;
+	if (n == 0)
+		return;
+	prom_gauge(
+	    b, "hookd_cluster_nodes", "Live nodes in the cluster.", (double)n);
+	prom_gauge(b, "hookd_cluster_leases",
+	    "Subscriptions this node serves (leases held).",
+	    i < n ? (double)nv[i].sn_subs : 0);
+}
+
 /* GET /metrics: the Prometheus text exposition format 0.0.4. */
 void
 hk_stats_metrics(struct evhttp_request *req)
@@ -613,6 +631,7 @@ hk_stats_metrics(struct evhttp_request *req)
 	    (double)c.deliveries);
 	prom_counter(&b, "hookd_store_commits_total",
 	    "Write transactions committed.", c.u.su_commits);
+	stats_prom_cluster(&b);
 	prom_counter(&b, "hookd_retention_purged_events_total",
 	    "Events purged by retention.", st->s_purged_events);
 	prom_counter(&b, "hookd_request_log_dropped_total",

@@ -77,6 +77,9 @@ describe('cluster: nodes on one PostgreSQL', { skip: SKIP }, () => {
         return r.cluster?.total?.accepted === 9 && r.cluster.total.succeeded === 54 && r;
       }, 10000, 'the cluster total');
       assert.equal(st.node, 'node0');
+      const m = await (await fetch(`${nodes[1].admin}/metrics`, { headers: { authorization: `Bearer ${nodes[1].token}` } })).text();
+      assert.match(m, /\nhookd_cluster_nodes 3\n/);
+      assert.match(m, /\nhookd_cluster_leases 2\n/);
       const ctl = spawnSync(BIN.replace(/hookd$/, 'hookctl'), ['-a', nodes[2].adminAddr, '-T', join(nodes[2].dir, 'admin.token'), 'cluster'],
         { encoding: 'utf8', timeout: 10000 });
       assert.equal(ctl.status, 0, ctl.stderr);
