@@ -53,7 +53,7 @@
 #define PG_SIZE_EVERY_US 1000000 /* pg_database_size at most 1/s */
 #define PG_CHUNK 200 /* rows a read asks for at once */
 
-static const pg_apply_fn pg_apply_kind[HK_ST_KINDS] = {
+static const pg_apply_fn pg_apply_kind[PG_KINDS] = {
     [HK_ST_WEBHOOK] = pg_webhook_apply,
     [HK_ST_SUB] = pg_sub_apply,
     [HK_ST_EVENT] = pg_event_apply,
@@ -61,6 +61,7 @@ static const pg_apply_fn pg_apply_kind[HK_ST_KINDS] = {
     [HK_ST_DELIVERIES] = pg_dlvop_apply,
     [HK_ST_LOG] = pg_log_apply,
     [HK_ST_PURGE] = pg_purge_apply,
+    [PG_REFRESH] = pc_refresh_apply,
 };
 
 /* An operation's engine part, in so_eng. */
@@ -833,12 +834,12 @@ pg_flush(evutil_socket_t fd, short what, void *arg)
 	pg.ptail = &pg.phead;
 }
 
-static int
+int
 pg_submit(struct hk_st_op *op)
 {
 	if (!pg.open || pg.wclosing)
 		return HK_ESHUTDOWN;
-	if ((unsigned)op->so_kind >= HK_ST_KINDS ||
+	if ((unsigned)op->so_kind >= PG_KINDS ||
 	    pg_apply_kind[op->so_kind] == NULL)
 		return HK_EINVAL;
 	memset(pg_x(op), 0, sizeof(struct pg_opx));

@@ -103,6 +103,16 @@ int pg_log_apply(struct hk_st_op *, struct pg_tx *);
 int pg_purge_apply(struct hk_st_op *, struct pg_tx *);
 
 /*
+ * The engine's own kind, after the interface's: pg_cluster.c's read of
+ * a record through the writer (pc_refresh_apply), so that it comes in
+ * order with this node's changes. pg_submit queues any kind (loop).
+ */
+#define PG_REFRESH ((enum hk_st_kind)HK_ST_KINDS)
+#define PG_KINDS (HK_ST_KINDS + 1)
+int pg_submit(struct hk_st_op *);
+int pc_refresh_apply(struct hk_st_op *, struct pg_tx *);
+
+/*
  * pg_cluster.c: the node's share of the subscriptions, and what other
  * nodes changed. pc_open after the schema (on the writer's connection,
  * before the caller's scan), pc_close after the writer stopped.

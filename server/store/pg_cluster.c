@@ -29,6 +29,10 @@
  * tells the loop what it learned through messages and an eventfd; the
  * loop answers hk_st_serves from its own copy and hands back the leases
  * it has drained. Lease decisions are the thread's, serving the loop's.
+ * The thread names the records others changed; the loop reads them
+ * through the writer (PG_REFRESH), so they reach the caches in order
+ * with this node's own changes, and a lease gained is served once its
+ * record (the engine state the last holder saved) is read.
  */
 #include <sys/eventfd.h>
 
@@ -57,12 +61,11 @@
 
 enum pc_kind {
 	PC_VALID, /* the leases held are good until pm_epoch (mono us) */
-	PC_GAIN, /* pm_id is served under pm_epoch; its record in pm_text */
+	PC_GAIN, /* pm_id is served under pm_epoch, once read again */
 	PC_LOST, /* pm_id is no longer served */
 	PC_DRAIN, /* pm_id is to be given up once idle */
-	PC_CHANGED, /* another node changed pm_list/pm_id: pm_text or gone */
-	PC_RELOAD, /* a full reload begins: every record follows */
-	PC_SWEEP, /* a full reload ended: what it did not name is gone */
+	PC_CHANGED, /* another node changed pm_list/pm_id */
+	PC_RELOAD, /* every record is to be read again */
 	PC_WAKE, /* deliveries may be due */
 	PC_NODES /* the live nodes: pm_nodes */
 };
@@ -73,8 +76,6 @@ struct pc_msg {
 	enum hk_st_list list;
 	char id[HK_ID_MAX];
 	int64_t epoch;
-	char *text; /* NULL: deleted (PC_CHANGED) */
-	size_t len;
 	struct hk_st_node *nodes;
 	size_t nnodes;
 	char *strings; /* the nodes' strings */
@@ -92,6 +93,22 @@ struct pc_serve {
 	char sub[HK_ID_MAX];
 	int64_t epoch;
 	int draining;
+	int loading; /* gained: served once its record is read again */
+};
+
+/*
+ * A record read again through the writer (PG_REFRESH), in order with
+ * this node's own changes: it is never older than what their so_done
+ * put in the cache before it, and those after it come later. Read by
+ * the cluster thread instead, a record could reach the loop after a
+ * newer change of this node's had, and undo it in the cache.
+ */
+struct pc_refresh {
+	struct hk_st_op op;
+	enum hk_st_list list;
+	char id[HK_ID_MAX]; /* "": every record (a full reload) */
+	int64_t epoch; /* the gained lease that waits for it, or 0 */
+	PGresult *res; /* (list, id, body) rows */
 };
 
 /* A record the loop knows of (for a full reload's sweep). */
@@ -123,6 +140,7 @@ static struct {
 	int listening;
 	struct hk_map held; /* sub -> struct pc_lease */
 	int64_t seen; /* the change log read up to */
+	uint64_t reloaded; /* the loop's reload asks done */
 	int64_t next_beat_us, trim_us, hint_us;
 	int hinted; /* a beat was asked for */
 
@@ -133,6 +151,7 @@ static struct {
 	char *stats;
 	size_t statslen;
 	int closing;
+	uint64_t reload_asks; /* the loop's: a record it could not read */
 	int lefd, tefd; /* wake the loop; wake the thread */
 
 	/* The loop. */
@@ -149,8 +168,7 @@ static struct {
 /* ---- the thread ---- */
 
 static void
-pc_post(struct pc_msg **list, enum pc_kind kind, const char *id, int64_t epoch,
-    const char *text, size_t len)
+pc_post(struct pc_msg **list, enum pc_kind kind, const char *id, int64_t epoch)
 {
 	struct pc_msg *m = calloc(1, sizeof(*m));
 
@@ -160,15 +178,6 @@ pc_post(struct pc_msg **list, enum pc_kind kind, const char *id, int64_t epoch,
 	m->epoch = epoch;
 	if (id != NULL)
 		snprintf(m->id, sizeof(m->id), "%s", id);
-	if (text != NULL) {
-		if ((m->text = malloc(len + 1)) == NULL) {
-			free(m);
-			return;
-		}
-		memcpy(m->text, text, len);
-		m->text[len] = '\0';
-		m->len = len;
-	}
 	m->next = *list;
 	*list = m;
 }
@@ -198,7 +207,6 @@ pc_send(struct pc_msg *list)
 static void
 pc_msg_free(struct pc_msg *m)
 {
-	free(m->text);
 	free(m->nodes);
 	free(m->strings);
 	free(m);
@@ -368,7 +376,7 @@ pc_renew(PGconn *c, struct pc_msg **out)
 				break;
 		if (k < PQntuples(r))
 			continue;
-		pc_post(out, PC_LOST, l->sub, l->epoch, NULL, 0);
+		pc_post(out, PC_LOST, l->sub, l->epoch);
 		hk_map_del(&pc.held, l->sub, strlen(l->sub));
 		free(l);
 	}
@@ -400,15 +408,13 @@ pc_claim(PGconn *c, int want, struct pc_msg **out)
 	         "EXCLUDED.node, instance = EXCLUDED.instance, epoch = "
 	         "EXCLUDED.epoch, expires_at = EXCLUDED.expires_at WHERE "
 	         "hookd_leases.expires_at < now() RETURNING sub, epoch) "
-	         "SELECT c.sub, c.epoch, s.body FROM c JOIN hookd_subs s ON "
-	         "s.id = c.sub",
+	         "SELECT sub, epoch FROM c",
 	         &p, &rc)) == NULL)
 		return rc;
 	for (i = 0; i < PQntuples(r); i++) {
 		if (pc_hold(PQgetvalue(r, i, 0), pg_int(r, i, 1)) != 0)
 			continue; /* not told: it expires, another takes it */
-		pc_post(out, PC_GAIN, PQgetvalue(r, i, 0), pg_int(r, i, 1),
-		    PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2));
+		pc_post(out, PC_GAIN, PQgetvalue(r, i, 0), pg_int(r, i, 1));
 	}
 	PQclear(r);
 	return 0;
@@ -426,19 +432,24 @@ pc_shed(int n, struct pc_msg **out)
 		if (v[i]->draining)
 			continue;
 		v[i]->draining = 1;
-		pc_post(out, PC_DRAIN, v[i]->sub, v[i]->epoch, NULL, 0);
+		pc_post(out, PC_DRAIN, v[i]->sub, v[i]->epoch);
 		n--;
 	}
 	free(v);
 }
 
-/* What other nodes changed since pc.seen, or everything after a gap. */
+/*
+ * What other nodes changed since pc.seen, or everything after a gap (or
+ * when the loop asks): names only, which the loop reads again through
+ * the writer (struct pc_refresh).
+ */
 static int
 pc_changes(PGconn *c, struct pc_msg **out)
 {
 	struct pg_params p = {0};
 	PGresult *r;
 	int64_t cur, low;
+	uint64_t asks;
 	int i, rc, full;
 
 	if ((r = pg_exec(c,
@@ -450,46 +461,35 @@ pc_changes(PGconn *c, struct pc_msg **out)
 	cur = pg_int(r, 0, 0);
 	low = pg_int(r, 0, 1);
 	PQclear(r);
-	if (cur <= pc.seen)
+	pthread_mutex_lock(&pc.lock);
+	asks = pc.reload_asks;
+	pthread_mutex_unlock(&pc.lock);
+	if (cur <= pc.seen && asks == pc.reloaded)
 		return 0;
 	/* Trimmed past what this node saw: read everything again. */
-	full = low == 0 || low > pc.seen + 1;
-	if (full) {
-		if ((r = pg_exec(c,
-		         "SELECT 0::bigint, 0::bigint, id, '', body FROM "
-		         "hookd_webhooks UNION ALL SELECT 0, 1, id, '', body "
-		         "FROM hookd_subs",
-		         NULL, &rc)) == NULL)
-			return rc;
-	} else {
-		pg_p_int(&p, pc.seen);
-		pg_p_int(&p, cur);
-		if ((r = pg_exec(c,
-		         "SELECT c.ver, c.list::bigint, c.id, c.node, CASE "
-		         "c.list WHEN 0 THEN (SELECT body FROM hookd_webhooks w "
-		         "WHERE w.id = c.id) ELSE (SELECT body FROM hookd_subs s "
-		         "WHERE s.id = c.id) END FROM hookd_changes c WHERE "
-		         "c.ver > $1 AND c.ver <= $2 ORDER BY c.ver",
-		         &p, &rc)) == NULL)
-			return rc;
-	}
-	if (full)
-		pc_post(out, PC_RELOAD, NULL, 0, NULL, 0);
-	for (i = 0; i < PQntuples(r); i++) {
-		if (!full && strcmp(PQgetvalue(r, i, 3), pc.node) == 0)
-			continue; /* this node's: its cache has it */
-		pc_post(out, PC_CHANGED, PQgetvalue(r, i, 2), 0,
-		    PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4),
-		    (size_t)PQgetlength(r, i, 4));
-		(*out)->list =
-		    pg_int(r, i, 1) == 0 ? HK_SL_WEBHOOKS : HK_SL_SUBS;
-	}
-	PQclear(r);
+	full = asks != pc.reloaded || low == 0 || low > pc.seen + 1;
 	if (full) {
 		log_info("cluster_reload", "from=%lld to=%lld",
 		    (long long)pc.seen, (long long)cur);
-		pc_post(out, PC_SWEEP, NULL, 0, NULL, 0);
+		pc_post(out, PC_RELOAD, NULL, 0);
+		pc.reloaded = asks;
+		pc.seen = cur;
+		return 0;
 	}
+	pg_p_int(&p, pc.seen);
+	pg_p_int(&p, cur);
+	pg_p_text(&p, pc.node);
+	if ((r = pg_exec(c,
+	         "SELECT c.list::bigint, c.id FROM hookd_changes c WHERE "
+	         "c.ver > $1 AND c.ver <= $2 AND c.node <> $3 ORDER BY c.ver",
+	         &p, &rc)) == NULL)
+		return rc;
+	for (i = 0; i < PQntuples(r); i++) {
+		pc_post(out, PC_CHANGED, PQgetvalue(r, i, 1), 0);
+		(*out)->list =
+		    pg_int(r, i, 0) == 0 ? HK_SL_WEBHOOKS : HK_SL_SUBS;
+	}
+	PQclear(r);
 	pc.seen = cur;
 	return 0;
 }
@@ -541,6 +541,8 @@ pc_beat(PGconn *c)
 	int64_t t0 = hk_mono_us();
 	int rc, live = 1, rank = 0, subs, held = 0, share;
 	char *stats;
+	int64_t seen = pc.seen; /* put back if the beat fails */
+	uint64_t reloaded = pc.reloaded;
 
 	pthread_mutex_lock(&pc.lock);
 	stats = pc.stats != NULL ? strdup(pc.stats) : NULL;
@@ -549,7 +551,7 @@ pc_beat(PGconn *c)
 	 * Renewed no earlier than T0: the database's expiry is later than
 	 * T0 + lease by its own clock; the loop stops a tenth before.
 	 */
-	pc_post(&out, PC_VALID, NULL, t0 + pc.lease_ms * 900, NULL, 0);
+	pc_post(&out, PC_VALID, NULL, t0 + pc.lease_ms * 900);
 	if ((rc = pg_simple(c, "BEGIN")) != 0)
 		goto fail;
 	pg_p_text(&p, pc.node);
@@ -608,11 +610,13 @@ pc_beat(PGconn *c)
 	if ((rc = pg_commit(c)) != 0)
 		goto fail;
 	free(stats);
-	pc_post(&out, PC_WAKE, NULL, 0, NULL, 0);
+	pc_post(&out, PC_WAKE, NULL, 0);
 	pc_send(out);
 	return 0;
 fail:
 	free(stats);
+	pc.seen = seen;
+	pc.reloaded = reloaded;
 	if (PQstatus(c) == CONNECTION_OK)
 		(void)pg_simple(c, "ROLLBACK");
 	while ((m = out) != NULL) {
@@ -703,7 +707,7 @@ pc_thread(void *arg)
 		pc_notified(pc.link.c, &config, &work, &lease);
 		if (work) {
 			out = NULL;
-			pc_post(&out, PC_WAKE, NULL, 0, NULL, 0);
+			pc_post(&out, PC_WAKE, NULL, 0);
 			pc_send(out);
 		}
 		if (config) {
@@ -915,7 +919,7 @@ pc_reaped(struct hk_st_op *op, int rc)
 	    r->rc_id, r->rc_verb == HK_ST_DELETE);
 }
 
-/* After a full reload: what it did not name was deleted meanwhile. */
+/* After a full reload: what it did not find was deleted meanwhile. */
 static struct {
 	struct pc_known **v;
 	size_t n;
@@ -969,6 +973,129 @@ pc_release(const char *sub, int64_t epoch)
 	pc.rhead = rl;
 	pthread_mutex_unlock(&pc.lock);
 	pg_wake(pc.tefd);
+}
+
+/* Writer thread: the record(s) F names, as they are now. */
+int
+pc_refresh_apply(struct hk_st_op *op, struct pg_tx *tx)
+{
+	struct pc_refresh *f = (struct pc_refresh *)(void *)op;
+	struct pg_params p = {0};
+	int rc;
+
+	PQclear(f->res); /* applied again: a failed batch */
+	if (f->id[0] == '\0')
+		f->res = pg_exec(tx->tx_conn,
+		    "SELECT 0::bigint, id, body FROM hookd_webhooks UNION ALL "
+		    "SELECT 1, id, body FROM hookd_subs",
+		    NULL, &rc);
+	else {
+		pg_p_text(&p, f->id);
+		f->res = pg_exec(tx->tx_conn,
+		    f->list == HK_SL_WEBHOOKS
+		        ? "SELECT 0::bigint, id, body FROM hookd_webhooks "
+		          "WHERE id = $1"
+		        : "SELECT 1::bigint, id, body FROM hookd_subs WHERE "
+		          "id = $1",
+		    &p, &rc);
+	}
+	return f->res != NULL ? 0 : rc;
+}
+
+/* Asks the thread for a full reload: a record could not be read. */
+static void
+pc_reload_ask(void)
+{
+	pthread_mutex_lock(&pc.lock);
+	pc.reload_asks++;
+	pthread_mutex_unlock(&pc.lock);
+	pg_wake(pc.tefd);
+}
+
+/* The cache takes record ID of LIST as stored now (TEXT NULL: gone). */
+static void
+pc_install(enum hk_st_list list, const char *id, const char *text, size_t len)
+{
+	(void)pc_know(list, id, text == NULL);
+	if (pc.watch.sw_changed != NULL)
+		pc.watch.sw_changed(list, id, text, len);
+}
+
+/*
+ * A gained lease's record is read (RC 0): it is served from now on.
+ * Unread, it is handed back, for this node or another to take again.
+ */
+static void
+pc_gained(const char *sub, int64_t epoch, int rc)
+{
+	struct pc_serve *s = hk_map_get(&pc.served, sub, strlen(sub));
+
+	if (s == NULL || s->epoch != epoch || !s->loading)
+		return; /* lost or gained again meanwhile */
+	if (rc == 0) {
+		s->loading = 0;
+		log_info("lease_gained", "subscription=%s epoch=%lld", sub,
+		    (long long)epoch);
+		return;
+	}
+	pc_release(sub, epoch);
+	hk_map_del(&pc.served, s->sub, strlen(s->sub));
+	free(s);
+}
+
+static void
+pc_refreshed(struct hk_st_op *op, int rc)
+{
+	struct pc_refresh *f = (struct pc_refresh *)(void *)op;
+	int i, n;
+
+	if (rc == 0) {
+		if (f->id[0] == '\0')
+			pc.gen++; /* what the reload finds is marked with it */
+		n = PQntuples(f->res);
+		for (i = 0; i < n; i++)
+			pc_install(pg_int(f->res, i, 0) == 0 ? HK_SL_WEBHOOKS
+			                                     : HK_SL_SUBS,
+			    PQgetvalue(f->res, i, 1), PQgetvalue(f->res, i, 2),
+			    (size_t)PQgetlength(f->res, i, 2));
+		if (f->id[0] == '\0')
+			pc_sweep();
+		else if (n == 0)
+			pc_install(f->list, f->id, NULL, 0);
+	} else if (rc != HK_ESHUTDOWN) {
+		log_error("cluster_refresh", "record=%s error=%s",
+		    f->id[0] != '\0' ? f->id : "all", hk_logq(hk_strerror(rc)));
+		pc_reload_ask();
+	}
+	if (f->epoch != 0)
+		pc_gained(f->id, f->epoch, rc);
+	PQclear(f->res);
+	free(f);
+	if (pc.watch.sw_wake != NULL)
+		pc.watch.sw_wake();
+}
+
+/*
+ * Reads record ID of LIST again (ID NULL: every record), for the
+ * lease of EPOCH (0: none) if it waits. 0, or the code it could not.
+ */
+static int
+pc_refresh(enum hk_st_list list, const char *id, int64_t epoch)
+{
+	struct pc_refresh *f = calloc(1, sizeof(*f));
+	int rc;
+
+	if (f == NULL)
+		return HK_ENOMEM;
+	f->op.so_kind = PG_REFRESH;
+	f->op.so_done = pc_refreshed;
+	f->list = list;
+	if (id != NULL)
+		snprintf(f->id, sizeof(f->id), "%s", id);
+	f->epoch = epoch;
+	if ((rc = pg_submit(&f->op)) != 0)
+		free(f);
+	return rc;
 }
 
 static struct {
@@ -1029,9 +1156,6 @@ pc_apply(struct pc_msg *m, int *wake)
 		pc.valid_until = m->epoch;
 		break;
 	case PC_GAIN:
-		/* The record as it was when the lease was taken: the newest. */
-		if (m->text != NULL && pc.watch.sw_changed != NULL)
-			pc.watch.sw_changed(HK_SL_SUBS, m->id, m->text, m->len);
 		if (s == NULL && (s = calloc(1, sizeof(*s))) != NULL) {
 			snprintf(s->sub, sizeof(s->sub), "%s", m->id);
 			if (hk_map_put(&pc.served, s->sub, strlen(s->sub), s) !=
@@ -1040,13 +1164,16 @@ pc_apply(struct pc_msg *m, int *wake)
 				s = NULL;
 			}
 		}
-		if (s != NULL) {
-			s->epoch = m->epoch;
-			s->draining = 0;
-			log_info("lease_gained", "subscription=%s epoch=%lld",
-			    m->id, (long long)m->epoch);
+		if (s == NULL) {
+			pc_release(m->id, m->epoch);
+			break;
 		}
-		*wake = 1;
+		s->epoch = m->epoch;
+		s->draining = 0;
+		/* The engine state the last holder saved, before serving. */
+		s->loading = 1;
+		if (pc_refresh(HK_SL_SUBS, m->id, m->epoch) != 0)
+			pc_gained(m->id, m->epoch, HK_ENOMEM);
 		break;
 	case PC_LOST:
 		if (s != NULL && s->epoch == m->epoch) {
@@ -1066,16 +1193,12 @@ pc_apply(struct pc_msg *m, int *wake)
 		}
 		break;
 	case PC_CHANGED:
-		(void)pc_know(m->list, m->id, m->text == NULL);
-		if (pc.watch.sw_changed != NULL)
-			pc.watch.sw_changed(m->list, m->id, m->text, m->len);
-		*wake = 1;
+		if (pc_refresh(m->list, m->id, 0) != 0)
+			pc_reload_ask();
 		break;
 	case PC_RELOAD:
-		pc.gen++; /* what the reload names is marked with it */
-		break;
-	case PC_SWEEP:
-		pc_sweep();
+		if (pc_refresh(HK_SL_COUNT, NULL, 0) != 0)
+			pc_reload_ask();
 		break;
 	case PC_WAKE:
 		*wake = 1;
@@ -1125,7 +1248,8 @@ pc_serves(const char *sub, int64_t *epoch)
 	const struct pc_serve *s = hk_map_get(&pc.served, sub, strlen(sub));
 
 	*epoch = 0;
-	if (s == NULL || s->draining || hk_mono_us() >= pc.valid_until)
+	if (s == NULL || s->draining || s->loading ||
+	    hk_mono_us() >= pc.valid_until)
 		return 0;
 	*epoch = s->epoch;
 	return 1;

@@ -127,6 +127,27 @@ describe('records under concurrent change', () => {
     }
   });
 
+  // On PostgreSQL a new subscription's lease is claimed as it commits:
+  // what the claim reads of it must never undo a change made just after.
+  it('a subscription changed as it is made: the changes stay, in the answers and in what signs', async () => {
+    for (let i = 0; i < ROUNDS; i++) {
+      const s = await admin(h, 'POST', '/api/subscriptions', { url: `${rx.url}/fresh${i}`, events: [`fresh${i}.*`] });
+      assert.equal(s.status, 201, s.text);
+      const [r, p] = await Promise.all([
+        admin(h, 'POST', `/api/subscriptions/${s.body.id}/rotate-secret`),
+        admin(h, 'PATCH', `/api/subscriptions/${s.body.id}`, { description: `fresh ${i}` }),
+      ]);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(p.status, 200, p.text);
+      // Given the claim's time to land: a stale read would show by now.
+      await new Promise((ok) => setTimeout(ok, 150));
+      const show = (await admin(h, 'GET', `/api/subscriptions/${s.body.id}`)).body;
+      assert.equal(show.description, `fresh ${i}`, `round ${i}: the PATCH`);
+      const sec = await admin(h, 'GET', `/api/subscriptions/${s.body.id}/secret`);
+      assert.equal(sec.body.secret, r.body.secret, `round ${i}: the rotated secret`);
+    }
+  });
+
   it('PATCH while the engine disables on 410: neither undoes the other, and the store agrees', async () => {
     const s = await admin(h, 'POST', '/api/subscriptions', { url: `${rx.url}/gone`, events: ['gone.*'], retry: { maxAttempts: 1, initialMs: 100, maxMs: 100 } });
     assert.equal(s.status, 201, s.text);
