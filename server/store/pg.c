@@ -17,7 +17,8 @@
  *
  * Failures. A lost connection, a serialization failure, a full disk:
  * the batch is rolled back and its operations fail (HK_EIO, HK_EFULL),
- * su_failed is set until a batch commits again; the thread that lost
+ * su_failed is set until a batch commits again, with none of its
+ * operations failing so alone; the thread that lost
  * its connection reconnects by itself at its next piece of work, with
  * a backoff, failing work at once meanwhile. An operation whose own
  * statement fails is rolled back to its savepoint and fails alone.
@@ -577,7 +578,7 @@ pg_batch(struct hk_st_op *list)
 	PGconn *c = NULL;
 	int64_t logbytes;
 	size_t i, n = 0;
-	int rc = 0, r, sp, config, work, lease;
+	int rc = 0, r, sp, config, work, lease, refused;
 
 	for (op = list; op != NULL; op = pg_x(op)->next)
 		n++;
@@ -633,13 +634,17 @@ again:
 		goto abort;
 	if ((rc = pg_commit(c)) != 0)
 		goto failed;
+	/* One that failed alone on the store (its disk full): not ready. */
+	refused = 0;
+	for (op = list; op != NULL; op = pg_x(op)->next)
+		refused |= pg_x(op)->done && pg_is_failure(pg_x(op)->rc);
 	pthread_mutex_lock(&pg.lock);
 	for (i = 0; i < HK_SL_COUNT; i++)
 		pg.rows[i] += total.d_rows[i];
 	pg.logbytes += total.d_logbytes;
 	pg.commits++;
 	pg.ops += n;
-	pg.failed = 0;
+	pg.failed = refused;
 	pthread_mutex_unlock(&pg.lock);
 	pg_size(c);
 	return;
