@@ -1486,6 +1486,16 @@ sub_patch_state(struct sub_op *o, cJSON *j)
 	return rc != 0 ? rc : sub_op_text(o, cJSON_PrintUnformatted(j));
 }
 
+_Static_assert(HOOKD_NAME_MAX <= HK_ST_NAME_MAX, "a name fits rc_name");
+
+/* The name the store keeps unique across the nodes (NAME NULL: none). */
+static void
+sub_op_name(struct sub_op *o, const char *name)
+{
+	snprintf(o->rec.rc_name, sizeof(o->rec.rc_name), "%s",
+	    name != NULL ? name : "");
+}
+
 /*
  * rc_modify (writer thread): rebuilds the stored record OLD, applies
  * O's change to it, and leaves the result in o->new and its text in
@@ -1509,6 +1519,10 @@ sub_modify(struct hk_st_record *rec, const char *old, size_t len)
 	if ((j = cJSON_ParseWithLength(old, len)) == NULL)
 		return HK_ENOMEM;
 	if (o->kind == SUB_STATE) {
+		/* The engine's patch keeps the name as stored. */
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(j, "name");
+
+		sub_op_name(o, cJSON_IsString(n) ? n->valuestring : NULL);
 		rc = sub_patch_state(o, j);
 		cJSON_Delete(j);
 		return rc;
@@ -1520,6 +1534,7 @@ sub_modify(struct hk_st_record *rec, const char *old, size_t len)
 		return HK_ENOMEM;
 	if ((rc = sub_op_change(o, s)) == 0) {
 		s->sb_updated = o->ms;
+		sub_op_name(o, s->sb_name);
 		rc = sub_op_print(o, s);
 	}
 	if (rc != 0) {
@@ -1626,6 +1641,10 @@ sub_op_done(struct hk_st_op *op, int rc)
 
 	if (o->kind == SUB_STATE && old != NULL)
 		old->sb_state_pending--;
+	if (rc == HK_EEXIST && o->err[0] == '\0')
+		/* Taken on another node, which this node's cache had not seen. */
+		snprintf(o->err, sizeof(o->err),
+		    "a subscription named %s exists", o->rec.rc_name);
 	if (rc != 0) {
 		sub_op_finish(o, rc, 1);
 		return;
@@ -1703,6 +1722,7 @@ sub_submit(struct sub_op *o)
 	}
 	if (o->kind == SUB_CREATE) {
 		o->rec.rc_verb = HK_ST_CREATE;
+		sub_op_name(o, o->new->sb_name);
 		if (sub_seal(o->new, 1, 1) != 0 ||
 		    sub_op_print(o, o->new) != 0) {
 			sub_op_finish(o, HK_ENOMEM, 0);

@@ -225,6 +225,9 @@ pg_fail(PGconn *c, const PGresult *r)
 		return HK_EIO;
 	if (state != NULL && strcmp(state, "53100") == 0)
 		return HK_EFULL;
+	/* A unique name (or key) another node took meanwhile. */
+	if (state != NULL && strcmp(state, "23505") == 0)
+		return HK_EEXIST;
 	return HK_EIO;
 }
 
@@ -1571,7 +1574,9 @@ static const char pg_schema_sql[] =
 /*
  * Schema N-1 to N, in order; each ends by naming its number. 2: cluster
  * mode (pg_cluster.c): nodes' addresses, runs and published stats, the
- * lease's run, the epochs, the change log and its counter.
+ * lease's run, the epochs, the change log and its counter. 3: the
+ * subscriptions' names, unique across the nodes (each node's cache
+ * knows only what it has seen: the database decides).
  */
 static const char *const pg_migrations[] = {
     NULL,
@@ -1588,6 +1593,11 @@ static const char *const pg_migrations[] = {
     "CREATE INDEX hookd_changes_at ON hookd_changes (at);"
     "INSERT INTO hookd_meta VALUES ('config_version', '0');"
     "UPDATE hookd_meta SET value = '2' WHERE key = 'schema';",
+    "ALTER TABLE hookd_subs ADD COLUMN name text COLLATE \"C\";"
+    "UPDATE hookd_subs SET name = convert_from(body, 'UTF8')::jsonb ->>"
+    " 'name';"
+    "CREATE UNIQUE INDEX hookd_subs_name ON hookd_subs (name);"
+    "UPDATE hookd_meta SET value = '3' WHERE key = 'schema';",
 };
 _Static_assert(
     sizeof(pg_migrations) / sizeof(pg_migrations[0]) == PG_SCHEMA + 1,

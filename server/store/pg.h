@@ -20,7 +20,7 @@
 #include "store/store.h"
 
 /* Schema version this binary writes; a newer database is refused. */
-#define PG_SCHEMA 2
+#define PG_SCHEMA 3
 
 /* Statement parameters: text (NUL-ended), bytes, or integers. */
 #define PG_PARAMS_MAX 160

@@ -309,7 +309,22 @@ pg_sub_apply(struct hk_st_op *op, struct pg_tx *tx)
 		return rc;
 	if (r->rc_verb != HK_ST_DELETE && r->rc_text == NULL)
 		return HK_EINVAL;
-	/* Nothing refused from here: only store failures remain. */
+	if (r->rc_verb != HK_ST_DELETE && r->rc_name[0] != '\0') {
+		struct pg_params q = {0};
+		int n;
+
+		pg_p_text(&q, r->rc_name);
+		pg_p_text(&q, r->rc_id);
+		if ((res = pg_exec(tx->tx_conn,
+		         "SELECT 1 FROM hookd_subs WHERE name = $1 AND id <> $2",
+		         &q, &rc)) == NULL)
+			return rc;
+		n = PQntuples(res);
+		PQclear(res);
+		if (n > 0)
+			return HK_EEXIST;
+	}
+	/* Nothing refused from here but a name taken at this moment. */
 	if (r->rc_verb == HK_ST_DELETE) {
 		if ((rc = pg_dlv_each(tx,
 		         "SELECT rec FROM hookd_deliveries WHERE sub = $1 AND "
@@ -323,14 +338,17 @@ pg_sub_apply(struct hk_st_op *op, struct pg_tx *tx)
 			    "DELETE FROM hookd_subs WHERE id = $1", &p);
 	} else {
 		pg_p_bin(&p, r->rc_text, r->rc_len);
+		pg_p_text(&p, r->rc_name);
 		if (r->rc_verb == HK_ST_CREATE) {
 			tx->tx_delta.d_rows[HK_SL_SUBS]++;
 			rc = pg_run(tx->tx_conn,
-			    "INSERT INTO hookd_subs (id, body) VALUES ($1, $2)",
+			    "INSERT INTO hookd_subs (id, body, name) VALUES ($1, "
+			    "$2, nullif($3, ''))",
 			    &p);
 		} else
 			rc = pg_run(tx->tx_conn,
-			    "UPDATE hookd_subs SET body = $2 WHERE id = $1",
+			    "UPDATE hookd_subs SET body = $2, name = nullif($3, "
+			    "'') WHERE id = $1",
 			    &p);
 	}
 	tx->tx_lease = r->rc_verb != HK_ST_UPDATE;

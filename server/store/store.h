@@ -169,7 +169,9 @@ struct hk_st_record {
 	 */
 	int (*rc_modify)(struct hk_st_record *, const char *old, size_t len);
 	/* Webhooks: the unique name after the change, and before it. A
-	 * name another webhook holds refuses the operation: HK_EEXIST. */
+	 * name another webhook holds refuses the operation: HK_EEXIST.
+	 * Subscriptions: rc_name alone, "" for none (set by rc_modify on
+	 * an update), unique the same way. */
 	char rc_name[HK_ST_NAME_MAX + 1];
 	char rc_old_name[HK_ST_NAME_MAX + 1];
 	/* Out, DELETE of a subscription: its pending deliveries, now

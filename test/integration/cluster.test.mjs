@@ -111,6 +111,29 @@ describe('cluster: nodes on one PostgreSQL', { skip: SKIP }, () => {
     } finally { await down(nodes); }
   });
 
+  it('a name taken on two nodes at once: one 201, one 409, for webhooks and subscriptions alike', async () => {
+    const { nodes } = await cluster(2);
+    try {
+      const [a, b] = nodes;
+      for (let i = 0; i < 10; i++) {
+        const made = await Promise.all([a, b].map((h) => h.api('POST', '/api/subscriptions',
+          { name: `same-${i}`, url: `${rx.url}/same`, events: ['s.*'] })));
+        assert.deepEqual(made.map((r) => r.status).sort(), [201, 409], made.map((r) => r.text).join('\n'));
+        assert.match(made.find((r) => r.status === 409).body.error.message, new RegExp(`same-${i}`));
+        const hooks = await Promise.all([a, b].map((h) => h.api('POST', '/api/webhooks', { name: `same-${i}`, auth: 'none' })));
+        assert.deepEqual(hooks.map((r) => r.status).sort(), [201, 409], hooks.map((r) => r.text).join('\n'));
+      }
+      // A rename onto a name the other node just gave: refused as well.
+      const x = (await a.api('POST', '/api/subscriptions', { name: 'x', url: `${rx.url}/same`, events: ['s.*'] })).body;
+      const y = (await b.api('POST', '/api/subscriptions', { name: 'y', url: `${rx.url}/same`, events: ['s.*'] })).body;
+      const [p, q] = await Promise.all([
+        a.api('PATCH', `/api/subscriptions/${x.id}`, { name: 'z' }),
+        b.api('PATCH', `/api/subscriptions/${y.id}`, { name: 'z' }),
+      ]);
+      assert.deepEqual([p.status, q.status].sort(), [200, 409], `${p.text}\n${q.text}`);
+    } finally { await down(nodes); }
+  });
+
   it('a node that joins under load gets its share, handed over without a delivery sent twice', async () => {
     const c = await cluster(2);
     const { store, nodes } = c;

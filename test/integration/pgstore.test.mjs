@@ -82,6 +82,26 @@ describe('store: PostgreSQL', { skip: SKIP }, () => {
     }
   });
 
+  it('a database of schema 2 is migrated at start: the subscriptions\' names become unique in it', async () => {
+    const store = pg.createdb('schema_two');
+    const h = await new Hookd({ args: ['--store', store, '--allow-targets', '127.0.0.0/8'] }).start();
+    try {
+      const s = await h.api('POST', '/api/subscriptions', { name: 'kept', url: 'http://127.0.0.1:9/x', events: ['a.*'] });
+      assert.equal(s.status, 201, s.text);
+      await h.stop();
+      // What hookd of schema 2 left: no name column.
+      pg.psql("DROP INDEX hookd_subs_name; ALTER TABLE hookd_subs DROP COLUMN name; UPDATE hookd_meta SET value = '2' WHERE key = 'schema'", 'schema_two');
+      await h.restart();
+      assert.match(pg.psql("SELECT value FROM hookd_meta WHERE key = 'schema'", 'schema_two'), /\b3\b/);
+      assert.match(pg.psql('SELECT name FROM hookd_subs', 'schema_two'), /kept/);
+      assert.throws(() => pg.psql(`INSERT INTO hookd_subs (id, body, name) VALUES ('sub_x', '\\x7b7d', 'kept')`, 'schema_two'), /duplicate key/);
+      assert.equal((await h.api('GET', `/api/subscriptions/${s.body.id}`)).body.name, 'kept');
+    } finally {
+      await h.stop();
+      h.cleanup();
+    }
+  });
+
   it("a database of another program, or a schema newer than the binary: refused, exit 1", () => {
     const other = pg.createdb('other_program');
     pg.psql('CREATE TABLE customers (id int)', 'other_program');
