@@ -906,19 +906,6 @@ pc_scanned(enum hk_st_list list, const char *id)
 		(void)pc_know(list, id, 0);
 }
 
-void
-pc_reaped(struct hk_st_op *op, int rc)
-{
-	struct hk_st_record *r = (struct hk_st_record *)(void *)op;
-
-	if (rc != 0 ||
-	    (op->so_kind != HK_ST_WEBHOOK && op->so_kind != HK_ST_SUB))
-		return;
-	(void)pc_know(
-	    op->so_kind == HK_ST_WEBHOOK ? HK_SL_WEBHOOKS : HK_SL_SUBS,
-	    r->rc_id, r->rc_verb == HK_ST_DELETE);
-}
-
 /* After a full reload: what it did not find was deleted meanwhile. */
 static struct {
 	struct pc_known **v;
@@ -1096,6 +1083,26 @@ pc_refresh(enum hk_st_list list, const char *id, int64_t epoch)
 	if ((rc = pg_submit(&f->op)) != 0)
 		free(f);
 	return rc;
+}
+
+void
+pc_reaped(struct hk_st_op *op, int rc)
+{
+	struct hk_st_record *r = (struct hk_st_record *)(void *)op;
+
+	/*
+	 * An engine's change of a subscription whose lease had gone: the
+	 * cache holds what was refused (a disable, say), the store not.
+	 */
+	if (rc == HK_EFENCED && op->so_kind == HK_ST_SUB &&
+	    pc_refresh(HK_SL_SUBS, r->rc_id, 0) != 0)
+		pc_reload_ask();
+	if (rc != 0 ||
+	    (op->so_kind != HK_ST_WEBHOOK && op->so_kind != HK_ST_SUB))
+		return;
+	(void)pc_know(
+	    op->so_kind == HK_ST_WEBHOOK ? HK_SL_WEBHOOKS : HK_SL_SUBS,
+	    r->rc_id, r->rc_verb == HK_ST_DELETE);
 }
 
 static struct {

@@ -240,6 +240,39 @@ describe('cluster: nodes on one PostgreSQL', { skip: SKIP }, () => {
     } finally { await down(nodes); }
   });
 
+  it('a node paused past its lease that wakes to a 410: the subscription stays active, on that node too', async () => {
+    const { store, nodes } = await cluster(2);
+    try {
+      const s = (await nodes[0].api('POST', '/api/subscriptions', { url: `${rx.url}/gone410`, events: ['g.*'],
+        retry: { maxAttempts: 30, initialMs: 300, maxMs: 300 } })).body;
+      await poll(() => leases(store)[s.id], 5000, 'a lease');
+      const owner = nodes.find((h) => h.args.includes(leases(store)[s.id]));
+      const other = nodes.find((h) => h !== owner);
+      // The paused node's attempt is answered 410 (a disable) once its
+      // lease is gone; the new owner's get 500s.
+      rx.script('/gone410', { status: 410, delayMs: 1500 }, ...Array.from({ length: 40 }, () => ({ status: 500 })));
+      await other.api('POST', '/api/events', { event: 'g.e', payload: {} });
+      await rx.until(() => rx.to('/gone410').length === 1, 5000, 'the first attempt');
+      owner.proc.kill('SIGSTOP');
+      try {
+        await rx.until(() => rx.to('/gone410').length >= 3, 10000, 'the other node sending it');
+      } finally { owner.proc.kill('SIGCONT'); }
+      await poll(() => /event=delivery_fenced /.test(owner.log), 5000, 'the woken node fenced');
+      await sleep(500);
+      for (const h of nodes) {
+        const show = (await h.api('GET', `/api/subscriptions/${s.id}`)).body;
+        assert.equal(show.active, true, `${h.args.join(' ')}: ${JSON.stringify(show)}`);
+      }
+      // An event the woken node takes still reaches the subscription.
+      const e = (await owner.api('POST', '/api/events', { event: 'g.f', payload: {} })).body.eventId;
+      const got = await poll(async () => {
+        const d = (await owner.api('GET', `/api/deliveries?event=${e}`)).body.data;
+        return d.length > 0 && d;
+      }, 5000, 'a delivery of the woken node\'s event');
+      assert.equal(got[0].subscriptionId ?? s.id, s.id);
+    } finally { await down(nodes); }
+  });
+
   it('an ordered head whose saving a crash cut off is found again: it still goes first', async () => {
     const { store, nodes } = await cluster(1);
     const [h] = nodes;
