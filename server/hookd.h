@@ -46,6 +46,7 @@
 #define HOOKD_SHUTDOWN_GRACE "10s"
 #define HOOKD_OUTCOME_DELAY "5ms"
 #define HOOKD_LEASE "10s"
+#define HOOKD_COMMIT_TIMEOUT "5s"
 #define HOOKD_HIGHWATER "90"
 #define HOOKD_LOG_REFUSALS "10"
 #define HOOKD_LOG_BUDGET "10"
@@ -95,6 +96,7 @@ struct hk_conf {
 	int64_t cf_outcome_delay_ms;
 	char *cf_node_id;
 	int64_t cf_lease_ms;
+	int64_t cf_commit_timeout_ms;
 	int64_t cf_highwater;
 	int64_t cf_log_level;
 	int64_t cf_log_refusals; /* per second per webhook, before auth */

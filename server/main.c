@@ -687,6 +687,7 @@ main(int argc, char **argv)
 	    cf->cf_public_url != NULL ? cf->cf_public_url : cf->cf_listen;
 	sc.sc_admin = cf->cf_admin;
 	sc.sc_lease_ms = cf->cf_lease_ms;
+	sc.sc_commit_ms = cf->cf_commit_timeout_ms;
 	sc.sc_keycheck = keycheck;
 	if ((rc = hk_st_open(&sc, &cause)) != 0)
 		hk_fatal("store", "error=%s",

@@ -30,11 +30,13 @@
  * it to fence a batch and to log and announce what it changed.
  */
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 
 #include <event2/event.h>
 #include <libpq-fe.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +55,7 @@
 #define PG_BACKOFF_MAX_US 5000000
 #define PG_SIZE_EVERY_US 1000000 /* pg_database_size at most 1/s */
 #define PG_CHUNK 200 /* rows a read asks for at once */
+#define PG_STALL_RETRY_US 1000000 /* a stalled commit: the next try */
 
 static const pg_apply_fn pg_apply_kind[PG_KINDS] = {
     [HK_ST_WEBHOOK] = pg_webhook_apply,
@@ -181,6 +184,14 @@ static struct {
 	uint64_t commits, ops;
 	int failed;
 	int lost; /* the writer has no connection: new data is refused */
+	/*
+	 * A COMMIT outlasted --commit-timeout (a synchronous standby gone):
+	 * new data is refused until a commit returns in time again; the
+	 * writer fails batches at once before stall_retry_us (lock).
+	 */
+	int stalled;
+	int64_t stall_retry_us, stall_us; /* ... and since when */
+	int64_t commit_us; /* --commit-timeout, set at open */
 	int64_t rows[HK_SL_COUNT];
 	int64_t logbytes;
 	int64_t used; /* pg_database_size */
@@ -381,15 +392,116 @@ pg_simple(PGconn *c, const char *sql)
 }
 
 /*
+ * Waits until the query sent on C has its result, or mono time UNTIL;
+ * *LATE then. A broken connection is a result (an error).
+ */
+static PGresult *
+pg_await(PGconn *c, int64_t until, int *late)
+{
+	struct pollfd pfd;
+	int64_t left;
+
+	*late = 0;
+	for (;;) {
+		if (!PQconsumeInput(c) || !PQisBusy(c))
+			return PQgetResult(c);
+		if ((left = until - hk_mono_us()) <= 0) {
+			*late = 1;
+			return NULL;
+		}
+		pfd.fd = PQsocket(c);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, (int)((left + 999) / 1000)) == -1 &&
+		    errno != EINTR)
+			return PQgetResult(c);
+	}
+}
+
+/* Reads what is left of the query's results on C. */
+static void
+pg_discard(PGconn *c)
+{
+	PGresult *r;
+
+	while ((r = PQgetResult(c)) != NULL)
+		PQclear(r);
+}
+
+/*
+ * A COMMIT outlasted the bound (ON), or the probe's returned in time:
+ * new data is refused meanwhile (the loop asks pg_full). Each change is
+ * logged once, by whichever thread saw it.
+ */
+static void
+pg_stall(int on)
+{
+	int64_t now = hk_mono_us(), since;
+	int was;
+
+	pthread_mutex_lock(&pg.lock);
+	was = pg.stalled;
+	since = pg.stall_us;
+	pg.stalled = on;
+	if (on)
+		pg.stall_retry_us = now + PG_STALL_RETRY_US;
+	if (on && !was)
+		pg.stall_us = now - pg.commit_us;
+	pthread_mutex_unlock(&pg.lock);
+	if (on && !was)
+		log_warn("store_stalled", "waited_ms=%lld error=%s",
+		    (long long)(pg.commit_us / 1000),
+		    hk_logq("COMMIT does not return (is the synchronous "
+		            "standby gone?): writes answer 503 until one "
+		            "commits in time"));
+	else if (!on && was)
+		log_info("store_unstalled", "stalled_ms=%lld",
+		    (long long)((now - since) / 1000));
+}
+
+/*
  * COMMIT, and a check that it committed: in a transaction that failed,
  * PostgreSQL answers COMMIT with success and the tag ROLLBACK.
+ *
+ * Bounded by --commit-timeout: with a synchronous standby gone, the
+ * primary's COMMIT waits for it forever, and so would every request
+ * the batch answers. Past the bound the wait is cancelled; PostgreSQL
+ * then reports the transaction committed locally but maybe not on the
+ * standby, which a failover would lose: that is a failure here, never
+ * a success (a 503, not a 202; the data may stay, as after any commit
+ * whose answer was lost). A cancel not answered within the bound
+ * either cuts the connection, which the caller's link then replaces.
  */
 int
 pg_commit(PGconn *c)
 {
-	PGresult *r = PQexec(c, "COMMIT");
-	int rc = 0;
+	PGresult *r;
+	PGcancel *k;
+	char err[256];
+	int rc = 0, late;
 
+	if (!PQsendQuery(c, "COMMIT")) {
+		rc = pg_fail(c, NULL);
+		pg_log_fail(c, NULL, "COMMIT");
+		return rc;
+	}
+	r = pg_await(c, hk_mono_us() + pg.commit_us, &late);
+	if (late) {
+		pg_stall(1);
+		if ((k = PQgetCancel(c)) != NULL) {
+			(void)PQcancel(k, err, sizeof(err));
+			PQfreeCancel(k);
+		}
+		r = pg_await(c, hk_mono_us() + pg.commit_us, &late);
+		if (late) {
+			/* Reads see EOF: libpq marks the connection bad. */
+			(void)shutdown(PQsocket(c), SHUT_RDWR);
+			(void)PQconsumeInput(c);
+		}
+		PQclear(r);
+		pg_discard(c);
+		return HK_EIO;
+	}
 	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
 		rc = pg_fail(c, r);
 		pg_log_fail(c, r, "COMMIT");
@@ -400,7 +512,72 @@ pg_commit(PGconn *c)
 		        "the transaction had failed: COMMIT rolled it back"));
 	}
 	PQclear(r);
+	pg_discard(c);
 	return rc;
+}
+
+/*
+ * While stalled, the writer asks whether a commit returns in time
+ * again, before a batch and every second when idle: a transaction that
+ * writes (a row of its own backend's, inserted and deleted), so its
+ * COMMIT waits for the synchronous standby as a batch's would; one
+ * with an id and no write commits without waiting. Only this ends a
+ * stall: any other COMMIT may have had nothing to wait for (a batch
+ * whose operations were all refused, a read). 1 when it committed.
+ */
+static int
+pg_probe(void)
+{
+	PGconn *c;
+	int ok = 0;
+
+	if (pg_link_ok(&pg.wl)) {
+		c = pg.wl.c;
+		if (pg_simple(c, "BEGIN") == 0) {
+			if (pg_simple(c,
+			        "INSERT INTO hookd_meta VALUES ('probe ' || "
+			        "pg_backend_pid(), '') ON CONFLICT (key) DO "
+			        "NOTHING; DELETE FROM hookd_meta WHERE key = "
+			        "'probe ' || pg_backend_pid()") == 0)
+				ok = pg_commit(c) == 0;
+			else if (PQstatus(c) == CONNECTION_OK)
+				(void)pg_simple(c, "ROLLBACK");
+		}
+	}
+	if (ok) {
+		pg_stall(0);
+		return 1;
+	}
+	/* Not yet: the next probe in a while, or a reconnect first. */
+	pthread_mutex_lock(&pg.lock);
+	pg.stall_retry_us = hk_mono_us() + PG_STALL_RETRY_US;
+	if (pg.wl.c == NULL || PQstatus(pg.wl.c) != CONNECTION_OK) {
+		pg.lost = 1;
+		if (pg.wl.retry_us < hk_mono_us())
+			pg.wl.retry_us = hk_mono_us() + PG_BACKOFF_MIN_US;
+	}
+	pthread_mutex_unlock(&pg.lock);
+	return 0;
+}
+
+/*
+ * The server's notices: libpq would print them on stderr, amid the log
+ * lines. The ones hookd causes are expected (a cancelled wait for the
+ * synchronous standby, which pg_commit counts as a failure; a ROLLBACK
+ * after a failed COMMIT): debug lines.
+ */
+static void
+pg_notice(void *arg, const char *msg)
+{
+	char buf[512];
+	size_t n;
+
+	(void)arg;
+	snprintf(buf, sizeof(buf), "%s", msg);
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	log_debug("store_notice", "notice=%s", hk_logq(buf));
 }
 
 PGconn *
@@ -410,8 +587,12 @@ pg_connect(void)
 	const char *keys[] = {
 	    "connect_timeout", "application_name", "dbname", NULL};
 	const char *vals[] = {"5", "hookd", pg.where, NULL};
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
 
-	return PQconnectdbParams(keys, vals, 1);
+	/* Kept by PQreset: once per connection. */
+	if (c != NULL)
+		(void)PQsetNoticeProcessor(c, pg_notice, NULL);
+	return c;
 }
 
 /*
@@ -581,13 +762,21 @@ pg_batch(struct hk_st_op *list)
 	PGconn *c = NULL;
 	int64_t logbytes;
 	size_t i, n = 0;
-	int rc = 0, r, sp, config, work, lease, refused;
+	int rc = 0, r, sp, config, work, lease, refused, stalled;
 
 	for (op = list; op != NULL; op = pg_x(op)->next)
 		n++;
 again:
 	memset(&total, 0, sizeof(total));
-	if (!pg_link_ok(&pg.wl)) {
+	pthread_mutex_lock(&pg.lock);
+	stalled = !pg.stalled ? 0 : hk_mono_us() < pg.stall_retry_us ? 1 : 2;
+	pthread_mutex_unlock(&pg.lock);
+	/*
+	 * Stalled: this batch's COMMIT would wait out the bound too; it
+	 * fails at once, or after the probe's when that is due.
+	 */
+	if (stalled == 1 || (stalled == 2 && !pg_probe()) ||
+	    !pg_link_ok(&pg.wl)) {
 		rc = HK_EIO;
 		goto failed;
 	}
@@ -697,16 +886,27 @@ pg_writer(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&pg.lock);
 		while (pg.qhead == NULL && !pg.wclosing) {
-			if (!pg.lost) {
+			if (!pg.lost && !pg.stalled) {
 				pthread_cond_wait(&pg.wcond, &pg.lock);
 				continue;
 			}
-			/* Lost: try again when the backoff allows. */
-			pg_wait_until(pg.wl.retry_us);
+			/*
+			 * Lost: try again when the backoff allows. Stalled: see
+			 * whether commits return again, so writes are taken
+			 * again without waiting for one to be refused.
+			 */
+			pg_wait_until(
+			    pg.lost ? pg.wl.retry_us : pg.stall_retry_us);
 			if (pg.qhead != NULL || pg.wclosing)
 				break;
+			if (hk_mono_us() <
+			    (pg.lost ? pg.wl.retry_us : pg.stall_retry_us))
+				continue;
 			pthread_mutex_unlock(&pg.lock);
-			(void)pg_link_ok(&pg.wl);
+			if (pg.lost)
+				(void)pg_link_ok(&pg.wl);
+			else
+				(void)pg_probe();
 			pthread_mutex_lock(&pg.lock);
 		}
 		if (pg.qhead == NULL) {
@@ -1485,7 +1685,7 @@ pg_full(void)
 	int full;
 
 	pthread_mutex_lock(&pg.lock);
-	full = pg.lost ||
+	full = pg.lost || pg.stalled ||
 	    (pg.size > 0 &&
 	        (double)(pg.used - pg.base_bytes) >
 	            (double)pg.size * pg.highwater / 100.0);
@@ -1790,6 +1990,7 @@ pg_open(const struct hk_st_conf *sc, char **cause)
 	pg.highwater = sc->sc_highwater;
 	pg.base = sc->sc_base;
 	pg.lease_ms = sc->sc_lease_ms > 0 ? sc->sc_lease_ms : 10000;
+	pg.commit_us = (sc->sc_commit_ms > 0 ? sc->sc_commit_ms : 5000) * 1000;
 	pg.readonly = sc->sc_readonly;
 	pthread_mutex_init(&pg.lock, NULL);
 	pthread_mutex_init(&pg.rconn, NULL);

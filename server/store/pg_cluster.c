@@ -1424,16 +1424,26 @@ pc_close(void)
 
 			pg_p_text(&p, pc.node);
 			pg_p_text(&p, pc.inst);
-			(void)pg_run(pc.link.c,
-			    "DELETE FROM hookd_leases WHERE node = $1 AND "
-			    "instance = $2",
-			    &p);
-			(void)pg_run(pc.link.c,
-			    "UPDATE hookd_nodes SET heartbeat_at = now() - "
-			    "interval '1 day' WHERE id = $1 AND instance = $2",
-			    &p);
-			(void)pg_run(pc.link.c,
-			    "SELECT pg_notify('hookd_lease', '')", NULL);
+			/*
+			 * One transaction, so its COMMIT is bounded: a
+			 * synchronous standby gone must not hold the exit.
+			 */
+			if (pg_simple(pc.link.c, "BEGIN") == 0 &&
+			    pg_run(pc.link.c,
+			        "DELETE FROM hookd_leases WHERE node = $1 AND "
+			        "instance = $2",
+			        &p) == 0 &&
+			    pg_run(pc.link.c,
+			        "UPDATE hookd_nodes SET heartbeat_at = now() - "
+			        "interval '1 day' WHERE id = $1 AND instance = "
+			        "$2",
+			        &p) == 0 &&
+			    pg_run(pc.link.c,
+			        "SELECT pg_notify('hookd_lease', '')",
+			        NULL) == 0)
+				(void)pg_commit(pc.link.c);
+			else if (PQstatus(pc.link.c) == CONNECTION_OK)
+				(void)pg_simple(pc.link.c, "ROLLBACK");
 		}
 	}
 	pc.on = 0;

@@ -74,6 +74,11 @@ struct hk_st_conf {
 	const char *sc_public, *sc_admin;
 	int64_t sc_lease_ms;
 	const char *sc_keycheck;
+	/*
+	 * How long a commit may wait (a synchronous standby gone) before it
+	 * fails and writes are refused until one returns in time (ms).
+	 */
+	int64_t sc_commit_ms;
 };
 
 /* Opens (creating) the store and starts its writer. 0, or a code and
