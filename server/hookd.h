@@ -202,6 +202,8 @@ void hk_http_error(struct evhttp_request *, int status, const char *code,
 void hk_http_json(struct evhttp_request *, int status, cJSON *j);
 /* 503 unavailable with Retry-After, for a store or shutdown refusal RC. */
 void hk_http_unavailable(struct evhttp_request *, int rc);
+/* Its message for RC (HK_EFULL, HK_EIO, HK_ESHUTDOWN, ...). */
+const char *hk_http_unavailable_why(int rc);
 /* The status text of a code. */
 const char *hk_http_reason(int status);
 /* The request's remote address as text. */

@@ -77,8 +77,8 @@ event_api_submit(struct evhttp_request *req, const char *type,
 	int err;
 
 	/* Stopping: still taken while the store does (the grace). */
-	if (hk_st_full()) {
-		hk_http_unavailable(req, HK_EFULL);
+	if ((err = hk_st_full()) != 0) {
+		hk_http_unavailable(req, err);
 		return;
 	}
 	if (hk_event_submit(type, wh != NULL ? wh->wh_id : NULL,

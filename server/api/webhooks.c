@@ -49,13 +49,8 @@ wh_refused(
 		else
 			hk_http_error(
 			    req, 503, "unavailable", "%s", hk_strerror(rc));
-	} else if (rc == HK_EFULL) {
-		evhttp_add_header(
-		    evhttp_request_get_output_headers(req), "Retry-After", "5");
-		hk_http_error(req, 503, "unavailable", "the store is full");
 	} else
-		hk_http_error(req, 503, "unavailable",
-		    "the store refused the change: %s", hk_strerror(rc));
+		hk_http_unavailable(req, rc); /* with Retry-After, as all */
 }
 
 /* hk_webhook_done_fn of every change: its answer. */

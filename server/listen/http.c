@@ -668,11 +668,17 @@ hk_http_unavailable(struct evhttp_request *req, int rc)
 {
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
 	    rc == HK_ESHUTDOWN ? "10" : "5");
-	hk_http_error(req, 503, "unavailable", "%s",
-	    rc == HK_EFULL
-	        ? "the store is full; nothing accepted is lost, retry later"
-	        : rc == HK_ESHUTDOWN ? "hookd is shutting down"
-	        : rc == HK_EIO
-	        ? "the disk refused a write; nothing accepted is lost, retry later"
-	        : hk_strerror(rc));
+	hk_http_error(
+	    req, 503, "unavailable", "%s", hk_http_unavailable_why(rc));
+}
+
+const char *
+hk_http_unavailable_why(int rc)
+{
+	return rc == HK_EFULL
+	    ? "the store is full; nothing accepted is lost, retry later"
+	    : rc == HK_ESHUTDOWN ? "hookd is shutting down"
+	    : rc == HK_EIO
+	    ? "the store refused a write or cannot be reached; nothing accepted is lost, retry later"
+	    : hk_strerror(rc);
 }

@@ -557,7 +557,7 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 	char *form = NULL;
 	size_t len, plen;
 	int64_t retry_ms;
-	int err;
+	int err, full;
 
 	len = evbuffer_get_length(eb);
 	in->bytes = len;
@@ -628,11 +628,11 @@ ingest_post(struct evhttp_request *req, struct hk_webhook *wh, int by_url,
 		    "the idempotency key must be at most 256 characters, without NUL");
 		goto out;
 	}
-	if (hk_st_full()) {
+	if ((full = hk_st_full()) != 0) {
 		evhttp_add_header(
 		    evhttp_request_get_output_headers(req), "Retry-After", "5");
 		ingest_refuse(req, wh, in, 503, "unavailable",
-		    "the store is full; nothing accepted is lost, retry later");
+		    hk_http_unavailable_why(full));
 		goto out;
 	}
 	if ((copy = malloc(sizeof(*copy))) == NULL) {
@@ -676,7 +676,7 @@ hk_health(struct evhttp_request *req, const char *path)
 		}
 		if (u.su_failed || hk_st_full()) {
 			hk_http_unavailable(
-			    req, u.su_failed ? HK_EIO : HK_EFULL);
+			    req, u.su_failed ? HK_EIO : hk_st_full());
 			return 1;
 		}
 	}

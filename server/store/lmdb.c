@@ -226,7 +226,7 @@ lm_inflight(void)
 static int
 lm_full(void)
 {
-	return hk_store_full(lm.st);
+	return hk_store_full(lm.st) ? HK_EFULL : 0;
 }
 
 static void

@@ -1685,10 +1685,12 @@ pg_full(void)
 	int full;
 
 	pthread_mutex_lock(&pg.lock);
-	full = pg.lost || pg.stalled ||
-	    (pg.size > 0 &&
+	full = pg.lost || pg.stalled ? HK_EIO
+	    : pg.size > 0 &&
 	        (double)(pg.used - pg.base_bytes) >
-	            (double)pg.size * pg.highwater / 100.0);
+	            (double)pg.size * pg.highwater / 100.0
+	    ? HK_EFULL
+	    : 0;
 	pthread_mutex_unlock(&pg.lock);
 	return full;
 }

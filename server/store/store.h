@@ -117,7 +117,11 @@ struct hk_st_usage {
 	uint64_t su_rows[HK_SL_COUNT]; /* webhooks .. pending; others 0 */
 };
 void hk_st_usage(struct hk_st_usage *);
-/* Whether the store is above its high-water mark: new data is refused. */
+/*
+ * Whether new data is refused, and why: 0, HK_EFULL (above the
+ * high-water mark) or HK_EIO (the store unreachable, or its commits
+ * stalled).
+ */
 int hk_st_full(void);
 
 /* Writes. */

@@ -110,6 +110,11 @@ describe('store: PostgreSQL refusing', { skip: SKIP }, () => {
       assert.equal(r.body.error.code, 'unavailable', r.text);
       assert.ok(Number(r.headers.get('retry-after')) >= 1, 'Retry-After');
       assert.equal(await ready(h), 503, '/readyz while refused');
+      assert.match(r.body.error.message, /cannot be reached/, 'not "the store is full"');
+      // An admin change is refused the same way.
+      const w = await h.api('POST', '/api/webhooks', { name: 'during' });
+      assert.equal(w.status, 503, w.text);
+      assert.ok(Number(w.headers.get('retry-after')) >= 1, `Retry-After on ${w.text}`);
       await poll(() => /too many connections/.test(h.log), 10000, 'the cause, logged');
       pg.psql(`ALTER ROLE ${role} CONNECTION LIMIT -1`);
       await poll(async () => (await send(200)).status === 202, 20000, 'a 202 once it may connect again');
