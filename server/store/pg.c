@@ -583,10 +583,17 @@ pg_notice(void *arg, const char *msg)
 PGconn *
 pg_connect(void)
 {
-	/* Ours come first: the caller's string overrides them. */
-	const char *keys[] = {
-	    "connect_timeout", "application_name", "dbname", NULL};
-	const char *vals[] = {"5", "hookd", pg.where, NULL};
+	/*
+	 * Ours come first: the caller's string overrides them. A server
+	 * cut off by the network (no reset, no FIN) ends the connection
+	 * within ~15 s instead of a read waiting for ever: TCP keepalives
+	 * and a bound on unacknowledged data (ignored on a Unix socket).
+	 */
+	const char *keys[] = {"connect_timeout", "keepalives",
+	    "keepalives_idle", "keepalives_interval", "keepalives_count",
+	    "tcp_user_timeout", "application_name", "dbname", NULL};
+	const char *vals[] = {
+	    "5", "1", "5", "2", "3", "15000", "hookd", pg.where, NULL};
 	PGconn *c = PQconnectdbParams(keys, vals, 1);
 
 	/* Kept by PQreset: once per connection. */
