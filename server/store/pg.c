@@ -831,8 +831,16 @@ again:
 	if ((config || work || lease) &&
 	    (rc = pc_notify(c, config, work, lease)) != 0)
 		goto abort;
-	if ((rc = pg_commit(c)) != 0)
+	if ((rc = pg_commit(c)) != 0) {
+		/*
+		 * Committed or not, its answer is lost (a stalled wait
+		 * cancelled, the connection gone): the caches, which took
+		 * none of its changes, read every record again.
+		 */
+		if (config)
+			pc_reload_ask();
 		goto failed;
+	}
 	/* One that failed alone on the store (its disk full): not ready. */
 	refused = 0;
 	for (op = list; op != NULL; op = pg_x(op)->next)

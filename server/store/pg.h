@@ -127,6 +127,8 @@ int pc_fence(PGconn *, struct hk_st_op *list, int (*skip)(struct hk_st_op *),
 int pc_changed(PGconn *, enum hk_st_list list, const char *id);
 /* Writer, before COMMIT: the hints for the other nodes. */
 int pc_notify(PGconn *, int config, int work, int lease);
+/* Any thread: the caches are to read every record again. */
+void pc_reload_ask(void);
 /* Loop: what the node's cache holds (for a full reload). */
 void pc_scanned(enum hk_st_list, const char *id);
 void pc_reaped(struct hk_st_op *, int rc);

@@ -989,10 +989,12 @@ pc_refresh_apply(struct hk_st_op *op, struct pg_tx *tx)
 	return f->res != NULL ? 0 : rc;
 }
 
-/* Asks the thread for a full reload: a record could not be read. */
-static void
+/* Asks the thread for a full reload (any thread). */
+void
 pc_reload_ask(void)
 {
+	if (!pc.on)
+		return;
 	pthread_mutex_lock(&pc.lock);
 	pc.reload_asks++;
 	pthread_mutex_unlock(&pc.lock);

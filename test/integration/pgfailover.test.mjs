@@ -164,6 +164,9 @@ describe('PostgreSQL failover: a primary and a synchronous standby', { skip: SKI
     }
     ha.standby.down('fast');
     const downAt = Date.now();
+    // A change whose COMMIT stalls first: refused, though the primary
+    // keeps it; the node's cache must end up as the database has it.
+    const patch = h.api('PATCH', `/api/subscriptions/${s.body.id}`, { description: 'during the stall' });
     // A COMMIT now waits for a standby that is not there: hookd answers
     // anyway, 503 within the bound, and says it is not ready.
     let notReady = false;
@@ -174,6 +177,7 @@ describe('PostgreSQL failover: a primary and a synchronous standby', { skip: SKI
       }
     });
     await Promise.all(senders);
+    assert.equal((await patch).status, 503, (await patch).text);
     const during = results.filter((r) => r.at > downAt);
     assert.ok(during.some((r) => r.status === 503), 'writes refused while the standby was away');
     assert.ok(notReady, '/readyz 503 while commits stall');
@@ -205,5 +209,9 @@ describe('PostgreSQL failover: a primary and a synchronous standby', { skip: SKI
       return accepted.every((r) => have.has(r.id));
     }, 15000, 'every 202 on the standby');
     await delivered('/sb', accepted, 30000);
+    const stored = ha.primary.psql(`SELECT convert_from(body, 'UTF8')::jsonb ->> 'description' FROM hookd_subs`, 'standby', ['-At']).trim();
+    await poll(async () => ((await h.api('GET', `/api/subscriptions/${s.body.id}`)).body.description ?? '') === stored,
+      10000, `the node's cache as the database has it (${JSON.stringify(stored)})`);
+    t.diagnostic(`the stalled change, stored: ${JSON.stringify(stored)}`);
   });
 });
