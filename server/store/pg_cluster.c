@@ -163,6 +163,7 @@ static struct {
 	struct pc_msg *nodes; /* the last PC_NODES */
 	struct hk_map known[2]; /* webhooks, subscriptions */
 	uint64_t gen; /* the sweep's generation */
+	int refresh_failing; /* reads again that failed in a row */
 } pc;
 
 /* ---- the thread ---- */
@@ -1052,10 +1053,15 @@ pc_refreshed(struct hk_st_op *op, int rc)
 		else if (n == 0)
 			pc_install(f->list, f->id, NULL, 0);
 	} else if (rc != HK_ESHUTDOWN) {
-		log_error("cluster_refresh", "record=%s error=%s",
-		    f->id[0] != '\0' ? f->id : "all", hk_logq(hk_strerror(rc)));
+		/* Once per outage: the reload is asked again at every beat. */
+		if (!pc.refresh_failing++)
+			log_warn("cluster_refresh", "record=%s error=%s",
+			    f->id[0] != '\0' ? f->id : "all",
+			    hk_logq(hk_strerror(rc)));
 		pc_reload_ask();
 	}
+	if (rc == 0)
+		pc.refresh_failing = 0;
 	if (f->epoch != 0)
 		pc_gained(f->id, f->epoch, rc);
 	PQclear(f->res);
