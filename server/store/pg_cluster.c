@@ -479,7 +479,7 @@ pc_changes(PGconn *c, struct pc_msg **out)
 	}
 	pg_p_int(&p, pc.seen);
 	pg_p_int(&p, cur);
-	pg_p_text(&p, pc.node);
+	pg_p_text(&p, pc.inst);
 	if ((r = pg_exec(c,
 	         "SELECT c.list::bigint, c.id FROM hookd_changes c WHERE "
 	         "c.ver > $1 AND c.ver <= $2 AND c.node <> $3 ORDER BY c.ver",
@@ -636,7 +636,8 @@ pc_notified(PGconn *c, int *config, int *work, int *lease)
 	if (!PQconsumeInput(c))
 		return;
 	while ((n = PQnotifies(c)) != NULL) {
-		int own = strcmp(n->extra, pc.node) == 0;
+		/* This process's own: not the node id, which two may share. */
+		int own = strcmp(n->extra, pc.inst) == 0;
 
 		if (strcmp(n->relname, "hookd_config") == 0 && !own)
 			*config = 1;
@@ -849,7 +850,7 @@ pc_changed(PGconn *c, enum hk_st_list list, const char *id)
 
 	pg_p_int(&p, list == HK_SL_WEBHOOKS ? 0 : 1);
 	pg_p_text(&p, id);
-	pg_p_text(&p, pc.node);
+	pg_p_text(&p, pc.inst); /* hookd_changes.node: the run that made it */
 	/* The row lock on the counter numbers the changes in commit order. */
 	return pg_runp(c,
 	    "WITH v AS (UPDATE hookd_meta SET value = (value::bigint + 1)"
@@ -865,7 +866,7 @@ pc_notify(PGconn *c, int config, int work, int lease)
 	struct pg_params p = {0};
 	int rc = 0;
 
-	pg_p_text(&p, pc.node);
+	pg_p_text(&p, pc.inst);
 	if (config)
 		rc = pg_runp(c, "SELECT pg_notify('hookd_config', $1)", &p);
 	if (rc == 0 && work)

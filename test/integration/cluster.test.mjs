@@ -111,6 +111,16 @@ describe('cluster: nodes on one PostgreSQL', { skip: SKIP }, () => {
     } finally { await down(nodes); }
   });
 
+  it('two nodes started with one --node-id (a warning) still see each other\'s changes', async () => {
+    const { nodes } = await cluster(2, ['--node-id', 'twin']);
+    try {
+      const [a, b] = nodes;
+      assert.match(b.log, /event=cluster_node node=twin/);
+      assert.equal((await a.api('POST', '/api/webhooks', { name: 'twin-hook', auth: 'none' })).status, 201);
+      await poll(async () => (await b.post('/webhooks/twin-hook', { event: 'x.y' })).status === 202, 1000, 'the webhook on the twin');
+    } finally { await down(nodes); }
+  });
+
   it('a name taken on two nodes at once: one 201, one 409, for webhooks and subscriptions alike', async () => {
     const { nodes } = await cluster(2);
     try {
