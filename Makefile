@@ -143,6 +143,11 @@ run: deps all
 	mkdir -p data
 	./server/hookd --data ./data $(ARGS)
 
+# Two nodes on a PostgreSQL of their own in ./data-cluster, until Ctrl-C
+# (scripts/run-cluster installs what is missing first); ARGS go to both.
+run-cluster:
+	scripts/run-cluster $(ARGS)
+
 test:
 	scripts/layers
 	scripts/deps test
@@ -178,6 +183,6 @@ format:
 clean:
 	rm -rf build server/hookd server/hookctl
 
-.PHONY: all asan deps run test bench install uninstall format clean units fuzz
+.PHONY: all asan deps run run-cluster test bench install uninstall format clean units fuzz
 
 -include $(LIBOBJ:.o=.d) $(SRVOBJ:.o=.d) $(B)/ctl/hookctl.d

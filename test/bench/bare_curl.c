@@ -21,6 +21,11 @@
  * in OUTFILE by one writer thread: one write and one fdatasync for all
  * the outcomes queued meanwhile (group commit). No queue, no index, no
  * retry, no LMDB.
+ *
+ * An OUTFILE that starts with postgresql:// or postgres:// is a libpq
+ * URI instead (scripts/bench-cluster): the writer commits each batch of
+ * outcome records to the table bare_outcomes (made anew) in one
+ * transaction, one INSERT and one COMMIT (test/bench/bench_pg.h).
  */
 #include <sys/resource.h>
 
@@ -38,6 +43,7 @@
 #include <curl/curl.h>
 
 #include "bench_log.h"
+#include "bench_pg.h"
 #include "sig.h"
 
 #define REC_HEAD 64 /* response bytes kept per outcome */
@@ -55,11 +61,13 @@ struct req {
 
 static struct {
 	int fd;
+	const char *conninfo; /* outcomes to PostgreSQL, not to fd */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct req *queued, **qtail;
 	int closing;
 	int idle; /* the writer waits for a first outcome: wake it */
+	int ready; /* the writer has its table (PostgreSQL) */
 	long synced;
 	pthread_t thread;
 } out = {.fd = -1};
@@ -76,11 +84,18 @@ static void *
 writer(void *arg)
 {
 	static struct bench_log log;
+	static struct bench_pg pg;
 	struct req *batch, *r, *next;
 	struct timespec until;
 	double last = 0, at;
 
 	(void)arg;
+	if (out.conninfo != NULL)
+		bench_pg_open(&pg, out.conninfo, "bare_outcomes");
+	pthread_mutex_lock(&out.lock);
+	out.ready = 1;
+	pthread_cond_broadcast(&out.cond);
+	pthread_mutex_unlock(&out.lock);
 	for (;;) {
 		pthread_mutex_lock(&out.lock);
 		while (out.queued == NULL && !out.closing) {
@@ -102,10 +117,16 @@ writer(void *arg)
 		last = now();
 		if (batch == NULL)
 			return NULL;
-		log.fd = out.fd;
-		for (r = batch; r != NULL; r = r->next)
-			bench_log_add(&log, r->rec, r->reclen);
-		bench_log_sync(&log);
+		if (out.conninfo != NULL) {
+			for (r = batch; r != NULL; r = r->next)
+				bench_pg_add(&pg, r->rec, r->reclen);
+			bench_pg_commit(&pg);
+		} else {
+			log.fd = out.fd;
+			for (r = batch; r != NULL; r = r->next)
+				bench_log_add(&log, r->rec, r->reclen);
+			bench_log_sync(&log);
+		}
 		for (r = batch; r != NULL; r = next) {
 			next = r->next;
 			free(r);
@@ -293,12 +314,21 @@ main(int argc, char **argv)
 		pthread_condattr_init(&ca);
 		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* as now() */
 		pthread_cond_init(&out.cond, &ca);
-		if ((out.fd = open(
-		         argv[6], O_WRONLY | O_CREAT | O_APPEND, 0600)) == -1 ||
+		if (strncmp(argv[6], "postgresql://", 13) == 0 ||
+		    strncmp(argv[6], "postgres://", 11) == 0)
+			out.conninfo = argv[6];
+		if ((out.conninfo == NULL &&
+		        (out.fd = open(argv[6], O_WRONLY | O_CREAT | O_APPEND,
+		             0600)) == -1) ||
 		    pthread_create(&out.thread, NULL, writer, NULL) != 0) {
 			perror(argv[6]);
 			return 1;
 		}
+		/* Connected before the clock starts. */
+		pthread_mutex_lock(&out.lock);
+		while (!out.ready)
+			pthread_cond_wait(&out.cond, &out.lock);
+		pthread_mutex_unlock(&out.lock);
 	}
 	m = curl_multi_init();
 	t0 = now();
@@ -306,7 +336,7 @@ main(int argc, char **argv)
 		while (started < n && started - done < conc) {
 			if ((e = post(argv[1], body, len, h)) == NULL)
 				return 1;
-			if (out.fd != -1) {
+			if (out.fd != -1 || out.conninfo != NULL) {
 				struct req *r = calloc(1, sizeof(*r));
 
 				if (r == NULL)
@@ -351,7 +381,7 @@ main(int argc, char **argv)
 		if (done < n && !(started < n && started - done < conc))
 			curl_multi_poll(m, NULL, 0, 100, NULL);
 	}
-	if (out.fd != -1) {
+	if (out.fd != -1 || out.conninfo != NULL) {
 		/* Every outcome durable before the clock stops. */
 		pthread_mutex_lock(&out.lock);
 		out.closing = 1;
