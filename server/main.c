@@ -134,6 +134,10 @@ main_open(void)
 		hd->hd_public_url = NULL;
 	if (hd->hd_public_url == NULL)
 		hk_fatal("start", "error=%s", hk_logq("out of memory"));
+	/* What /api/cluster shows of this node: where it can be reached. */
+	hk_st_addresses(cf->cf_public_url != NULL ? cf->cf_public_url
+	                                          : hd->hd_public.ls_addr,
+	    hd->hd_admin.ls_addr);
 
 	log_info("listening", "version=%s public=%s admin=%s data=%s tls=%s",
 	    VERSION, hd->hd_public.ls_addr, hk_logq(hd->hd_admin.ls_addr),

@@ -27,6 +27,7 @@ struct hk_st_engine {
 	int (*se_serves)(const char *sub, int64_t *epoch);
 	size_t (*se_nodes)(const struct hk_st_node **);
 	void (*se_publish)(const char *, size_t);
+	void (*se_addresses)(const char *, const char *);
 };
 
 extern const struct hk_st_engine hk_st_lmdb;

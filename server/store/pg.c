@@ -1857,7 +1857,9 @@ pg_schema(PGconn *c, char **cause)
 		        "SELECT min(c.relname) FROM pg_class c JOIN "
 		        "pg_namespace n ON n.oid = c.relnamespace WHERE "
 		        "n.nspname = current_schema() AND c.relkind IN "
-		        "('r', 'p', 'v', 'm', 'f')",
+		        "('r', 'p', 'v', 'm', 'f') AND NOT EXISTS (SELECT 1 "
+		        "FROM pg_depend d WHERE d.classid = 'pg_class'::regclass "
+		        "AND d.objid = c.oid AND d.deptype = 'e')",
 		        v, sizeof(v)) != 0)
 			goto fail;
 		if (v[0] != '\0') {
@@ -2161,4 +2163,5 @@ const struct hk_st_engine hk_st_pg = {
     .se_serves = pc_serves,
     .se_nodes = pc_nodes,
     .se_publish = pc_publish,
+    .se_addresses = pc_addresses,
 };

@@ -136,6 +136,7 @@ void pc_watch(const struct hk_st_watch *);
 int pc_serves(const char *sub, int64_t *epoch);
 size_t pc_nodes(const struct hk_st_node **);
 void pc_publish(const char *, size_t);
+void pc_addresses(const char *public_addr, const char *admin_addr);
 
 /* The bytes a request-log entry counts for against its budget. */
 #define PG_LOG_ROW 40

@@ -129,7 +129,7 @@ static struct {
 	int on;
 	char node[128];
 	char inst[33]; /* this process's run: a restart is another */
-	char pub[128], adm[128];
+	char pub[128], adm[128]; /* lock: the loop sets them once bound */
 	int64_t lease_ms;
 	char lease_txt[24];
 
@@ -541,12 +541,14 @@ pc_beat(PGconn *c)
 	PGresult *r;
 	int64_t t0 = hk_mono_us();
 	int rc, live = 1, rank = 0, subs, held = 0, share;
-	char *stats;
+	char *stats, pub[sizeof(pc.pub)], adm[sizeof(pc.adm)];
 	int64_t seen = pc.seen; /* put back if the beat fails */
 	uint64_t reloaded = pc.reloaded;
 
 	pthread_mutex_lock(&pc.lock);
 	stats = pc.stats != NULL ? strdup(pc.stats) : NULL;
+	memcpy(pub, pc.pub, sizeof(pub));
+	memcpy(adm, pc.adm, sizeof(adm));
 	pthread_mutex_unlock(&pc.lock);
 	/*
 	 * Renewed no earlier than T0: the database's expiry is later than
@@ -557,8 +559,8 @@ pc_beat(PGconn *c)
 		goto fail;
 	pg_p_text(&p, pc.node);
 	pg_p_text(&p, pc.inst);
-	pg_p_text(&p, pc.pub);
-	pg_p_text(&p, pc.adm);
+	pg_p_text(&p, pub);
+	pg_p_text(&p, adm);
 	if (stats != NULL)
 		pg_p_text(&p, stats);
 	else
@@ -1280,6 +1282,17 @@ pc_nodes(const struct hk_st_node **nodes)
 	}
 	*nodes = pc.nodes->nodes;
 	return pc.nodes->nnodes;
+}
+
+void
+pc_addresses(const char *public_addr, const char *admin_addr)
+{
+	if (!pc.inited)
+		return;
+	pthread_mutex_lock(&pc.lock);
+	snprintf(pc.pub, sizeof(pc.pub), "%s", public_addr);
+	snprintf(pc.adm, sizeof(pc.adm), "%s", admin_addr);
+	pthread_mutex_unlock(&pc.lock);
 }
 
 void

@@ -118,3 +118,10 @@ hk_st_publish(const char *text, size_t len)
 	if (st != NULL && st->se_publish != NULL)
 		st->se_publish(text, len);
 }
+
+void
+hk_st_addresses(const char *public_addr, const char *admin_addr)
+{
+	if (st != NULL && st->se_addresses != NULL)
+		st->se_addresses(public_addr, admin_addr);
+}

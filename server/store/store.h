@@ -432,5 +432,8 @@ struct hk_st_node {
 size_t hk_st_nodes(const struct hk_st_node **nodes);
 /* TEXT (a JSON object, copied) goes out with this node's next heartbeat. */
 void hk_st_publish(const char *text, size_t len);
+/* The listeners' addresses once bound (hk_st_conf's are as configured:
+ * a port 0 is not one to reach); copied, shown from the next beat. */
+void hk_st_addresses(const char *public_addr, const char *admin_addr);
 
 #endif

@@ -102,6 +102,18 @@ describe('store: PostgreSQL', { skip: SKIP }, () => {
     }
   });
 
+  it('a database whose only other objects are an extension\'s (pg_stat_statements): taken', async () => {
+    const store = pg.createdb('with_extension');
+    pg.psql('CREATE EXTENSION pg_stat_statements', 'with_extension');
+    const h = await new Hookd({ args: ['--store', store] }).start();
+    try {
+      assert.equal((await h.api('POST', '/api/webhooks', { name: 'ext' })).status, 201);
+    } finally {
+      await h.stop();
+      h.cleanup();
+    }
+  });
+
   it("a database of another program, or a schema newer than the binary: refused, exit 1", () => {
     const other = pg.createdb('other_program');
     pg.psql('CREATE TABLE customers (id int)', 'other_program');
