@@ -55,6 +55,7 @@
 #define PG_BACKOFF_MAX_US 5000000
 #define PG_SIZE_EVERY_US 1000000 /* pg_database_size at most 1/s */
 #define PG_CHUNK 200 /* rows a read asks for at once */
+#define PG_BULK 256 /* plain events inserted by one statement */
 #define PG_STALL_RETRY_US 1000000 /* a stalled commit: the next try */
 
 static const pg_apply_fn pg_apply_kind[PG_KINDS] = {
@@ -754,6 +755,35 @@ pg_op_fence(struct hk_st_op *op)
 }
 
 /*
+ * Applies the run of plain events (pg_event_bulk) that starts at FIRST,
+ * up to PG_BULK of them, in one go; sets their rc (*RC), and, failed,
+ * marks all but the last done (the caller marks that one). Returns the
+ * last.
+ */
+static struct hk_st_op *
+pg_events_run(struct hk_st_op *first, struct pg_tx *tx, int *rc)
+{
+	struct hk_st_op *run[PG_BULK], *op = first;
+	size_t n = 0, i;
+
+	for (;;) {
+		run[n++] = op;
+		if (n == PG_BULK || pg_x(op)->next == NULL ||
+		    pg_x(pg_x(op)->next)->done ||
+		    !pg_event_bulk(pg_x(op)->next))
+			break;
+		op = pg_x(op)->next;
+	}
+	*rc = pg_events_apply(run, n, tx);
+	for (i = 0; i < n; i++) {
+		pg_x(run[i])->rc = *rc;
+		if (*rc != 0 && i + 1 < n)
+			pg_x(run[i])->done = 1;
+	}
+	return run[n - 1];
+}
+
+/*
  * Applies the batch LIST in one transaction; sets each operation's rc.
  * An operation whose own statement fails fails alone (rolled back to
  * its savepoint, or the transaction goes again without it); a failure
@@ -804,7 +834,11 @@ again:
 		memset(&tx, 0, sizeof(tx));
 		tx.tx_conn = c;
 		tx.tx_logbytes = (uint64_t)(logbytes + total.d_logbytes);
-		pg_x(op)->rc = r = pg_apply_kind[op->so_kind](op, &tx);
+		/* A run of plain events goes in one statement: OP its last. */
+		if (!sp && pg_event_bulk(op))
+			op = pg_events_run(op, &tx, &r);
+		else
+			pg_x(op)->rc = r = pg_apply_kind[op->so_kind](op, &tx);
 		if (r == 0) {
 			config |= tx.tx_config;
 			work |= tx.tx_work;
@@ -818,7 +852,7 @@ again:
 			rc = HK_EIO;
 			goto abort;
 		}
-		pg_x(op)->done = 1;
+		pg_x(op)->done = 1; /* with a run's others (pg_events_run) */
 		if (sp) {
 			if ((rc = pg_simple(c, "ROLLBACK TO SAVEPOINT op")) !=
 			    0)

@@ -16,6 +16,7 @@
  * starts afresh: a failed batch may apply an operation again.
  */
 #include <assert.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,23 @@
 #include "hookd.h"
 #include "id.h"
 #include "store/pg.h"
+
+/* D, a new delivery of event EVT to SUB, pending from NOW. */
+static void
+pg_dlv_new(struct hk_delivery *d, const char *evt, const char *sub,
+    int max_attempts, int64_t now)
+{
+	memset(d, 0, sizeof(*d));
+	hk_id_at("dlv_", now, d->id);
+	snprintf(d->event, sizeof(d->event), "%s", evt);
+	snprintf(d->sub, sizeof(d->sub), "%s", sub);
+	d->state = HK_DS_PENDING;
+	hk_time_iso(now, d->next);
+	memcpy(d->created, d->next, sizeof(d->created));
+	memcpy(d->updated, d->next, sizeof(d->updated));
+	d->limit = max_attempts;
+	d->due = now;
+}
 
 /* Writes D (record and columns) under its id, new or not. */
 static int
@@ -115,17 +133,8 @@ pg_dlv_create(struct pg_tx *tx, const char *evt, const char *sub,
 {
 	struct hk_delivery d;
 
-	hk_id_at("dlv_", now, id);
-	memset(&d, 0, sizeof(d));
-	memcpy(d.id, id, sizeof(d.id));
-	snprintf(d.event, sizeof(d.event), "%s", evt);
-	snprintf(d.sub, sizeof(d.sub), "%s", sub);
-	d.state = HK_DS_PENDING;
-	hk_time_iso(now, d.next);
-	memcpy(d.created, d.next, sizeof(d.created));
-	memcpy(d.updated, d.next, sizeof(d.updated));
-	d.limit = max_attempts;
-	d.due = now;
+	pg_dlv_new(&d, evt, sub, max_attempts, now);
+	memcpy(id, d.id, sizeof(d.id));
 	tx->tx_delta.d_rows[HK_SL_DELIVERIES]++;
 	tx->tx_delta.d_rows[HK_SL_PENDING]++;
 	return pg_dlv_write(tx, &d);
@@ -420,6 +429,190 @@ pg_event_apply(struct hk_st_op *op, struct pg_tx *tx)
 		if ((rc = pg_dlv_create(tx, e->ev_id, e->ev_subs[i],
 		         e->ev_max[i], e->ev_ms, dlv)) != 0)
 			return rc;
+	return 0;
+}
+
+/*
+ * A one-dimensional array without NULLs in PostgreSQL's binary form
+ * (array_recv): a statement takes a whole column of a batch in one.
+ */
+struct pg_arr {
+	struct hk_buf b;
+	uint32_t n;
+	int err;
+};
+
+static void
+pg_be(unsigned char *p, uint64_t v, int bytes)
+{
+	while (bytes-- > 0) {
+		p[bytes] = (unsigned char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+static void
+pg_arr_init(struct pg_arr *a, uint32_t oid)
+{
+	unsigned char h[20];
+
+	memset(a, 0, sizeof(*a));
+	pg_be(h, 1, 4); /* dimensions */
+	pg_be(h + 4, 0, 4); /* no NULLs */
+	pg_be(h + 8, oid, 4);
+	pg_be(h + 12, 0, 4); /* the count, once known */
+	pg_be(h + 16, 1, 4); /* the lower bound */
+	a->err = hk_buf_add(&a->b, h, sizeof(h));
+}
+
+static void
+pg_arr_add(struct pg_arr *a, const void *v, size_t len)
+{
+	unsigned char l[4];
+
+	if (len > INT32_MAX) {
+		a->err = HK_EINVAL;
+		return;
+	}
+	pg_be(l, len, 4);
+	if (hk_buf_add(&a->b, l, sizeof(l)) != 0 ||
+	    hk_buf_add(&a->b, v, len) != 0)
+		a->err = HK_ENOMEM;
+	a->n++;
+}
+
+static void
+pg_arr_int(struct pg_arr *a, int64_t v)
+{
+	unsigned char x[8];
+
+	pg_be(x, (uint64_t)v, 8);
+	pg_arr_add(a, x, sizeof(x));
+}
+
+static void
+pg_arr_text(struct pg_arr *a, const char *s)
+{
+	pg_arr_add(a, s, strlen(s));
+}
+
+/* A's bytes as the parameter of P: 0, or why it could not be made. */
+static int
+pg_arr_param(struct pg_params *p, struct pg_arr *a)
+{
+	if (a->err != 0)
+		return a->err;
+	pg_be((unsigned char *)a->b.b + 12, a->n, 4);
+	pg_p_bin(p, a->b.b, a->b.len);
+	return 0;
+}
+
+enum { PG_OID_BYTEA = 17, PG_OID_INT8 = 20, PG_OID_TEXT = 25 };
+
+int
+pg_event_bulk(const struct hk_st_op *op)
+{
+	const struct hk_st_event *e =
+	    (const struct hk_st_event *)(const void *)op;
+	size_t idlen;
+
+	if (op->so_kind != HK_ST_EVENT || e->ev_idem != NULL)
+		return 0;
+	idlen = strlen(e->ev_id);
+	return idlen > 0 && idlen < HK_ID_MAX && e->ev_env != NULL;
+}
+
+/*
+ * HK_ST_EVENT in bulk: N events without idempotency keys (pg_event_bulk:
+ * nothing refuses them), their rows in one INSERT and their deliveries
+ * in another, where one INSERT each cost a round trip per row. 0, or
+ * the failure, for all N.
+ */
+int
+pg_events_apply(struct hk_st_op *const *ops, size_t n, struct pg_tx *tx)
+{
+	enum {
+		EID,
+		EMS,
+		EBODY,
+		DID,
+		DEVT,
+		DSUB,
+		DSTATE,
+		DCLS,
+		DDUE,
+		DMS,
+		DREC,
+		NARR
+	};
+	static const uint32_t oids[NARR] = {PG_OID_TEXT, PG_OID_INT8,
+	    PG_OID_BYTEA, PG_OID_TEXT, PG_OID_TEXT, PG_OID_TEXT, PG_OID_INT8,
+	    PG_OID_INT8, PG_OID_INT8, PG_OID_INT8, PG_OID_BYTEA};
+	struct pg_arr a[NARR];
+	struct pg_params p = {0};
+	struct hk_buf rec = HK_BUF_INIT;
+	struct hk_delivery d;
+	size_t i, k, m = 0;
+	int64_t ms;
+	int rc = 0;
+
+	for (k = 0; k < NARR; k++)
+		pg_arr_init(&a[k], oids[k]);
+	for (i = 0; i < n && rc == 0; i++) {
+		const struct hk_st_event *e =
+		    (const struct hk_st_event *)(const void *)ops[i];
+
+		pg_arr_text(&a[EID], e->ev_id);
+		pg_arr_int(&a[EMS], e->ev_ms);
+		pg_arr_add(&a[EBODY], e->ev_env, e->ev_envlen);
+		for (k = 0; k < e->ev_nsubs && rc == 0; k++) {
+			pg_dlv_new(&d, e->ev_id, e->ev_subs[k], e->ev_max[k],
+			    e->ev_ms);
+			rec.len = 0;
+			if ((rc = hk_delivery_print(&rec, &d, HK_DLV_STORED)) !=
+			    0)
+				break;
+			ms = hk_id_ms("dlv_", d.id);
+			pg_arr_text(&a[DID], d.id);
+			pg_arr_text(&a[DEVT], d.event);
+			pg_arr_text(&a[DSUB], d.sub);
+			pg_arr_int(&a[DSTATE], (int64_t)d.state);
+			pg_arr_int(&a[DCLS], d.cls);
+			pg_arr_int(&a[DDUE], d.due);
+			pg_arr_int(&a[DMS], ms < 0 ? 0 : ms);
+			pg_arr_add(&a[DREC], rec.b, rec.len);
+			m++;
+		}
+	}
+	hk_buf_free(&rec);
+	for (k = EID; rc == 0 && k <= EBODY; k++)
+		rc = pg_arr_param(&p, &a[k]);
+	if (rc == 0)
+		rc = pg_runp(tx->tx_conn,
+		    "INSERT INTO hookd_events (id, ms, body) SELECT * FROM "
+		    "unnest($1::text[], $2::int8[], $3::bytea[]) ON CONFLICT "
+		    "(id) DO UPDATE SET ms = EXCLUDED.ms, body = EXCLUDED.body",
+		    &p);
+	memset(&p, 0, sizeof(p));
+	for (k = DID; rc == 0 && m > 0 && k < NARR; k++)
+		rc = pg_arr_param(&p, &a[k]);
+	if (rc == 0 && m > 0)
+		rc = pg_runp(tx->tx_conn,
+		    "INSERT INTO hookd_deliveries (id, event, sub, state, cls, "
+		    "due, ms, rec) SELECT * FROM unnest($1::text[], $2::text[], "
+		    "$3::text[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], "
+		    "$8::bytea[]) ON CONFLICT (id) DO UPDATE SET state = "
+		    "EXCLUDED.state, cls = EXCLUDED.cls, due = EXCLUDED.due, rec = "
+		    "EXCLUDED.rec",
+		    &p);
+	for (k = 0; k < NARR; k++)
+		hk_buf_free(&a[k].b);
+	if (rc != 0)
+		return rc;
+	tx->tx_delta.d_rows[HK_SL_EVENTS] += (int64_t)n;
+	tx->tx_delta.d_rows[HK_SL_DELIVERIES] += (int64_t)m;
+	tx->tx_delta.d_rows[HK_SL_PENDING] += (int64_t)m;
+	tx->tx_work = m > 0;
 	return 0;
 }
 

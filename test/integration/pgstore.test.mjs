@@ -82,6 +82,39 @@ describe('store: PostgreSQL', { skip: SKIP }, () => {
     }
   });
 
+  it('events sent at once share statements: each is stored once, with each of its deliveries', async () => {
+    const store = pg.createdb('bulk');
+    const h = await new Hookd({ args: ['--store', store, '--allow-targets', '127.0.0.0/8'] }).start();
+    try {
+      const wh = (await h.api('POST', '/api/webhooks', { name: 'bulk', auth: 'none', rateLimit: 0 })).body;
+      for (const p of ['a', 'b']) await h.api('POST', '/api/subscriptions', { url: 'http://127.0.0.1:9/x', events: ['bulk.*'], name: p });
+      // Without keys (one statement for a run), and with (each alone).
+      const rs = await Promise.all(Array.from({ length: 120 }, (_, i) =>
+        h.post(`/webhooks/${wh.name}`, { event: 'bulk.e', i }, i % 10 === 0 ? { 'idempotency-key': `k${i}` } : {})));
+      assert.ok(rs.every((r) => r.status === 202), rs.map((r) => r.status).join());
+      const ids = new Set(rs.map((r) => r.body.eventId));
+      assert.equal(ids.size, 120);
+      const rows = pg.psql("SELECT e.id || ' ' || count(d.id) FROM hookd_events e LEFT JOIN hookd_deliveries d ON d.event = e.id GROUP BY e.id", 'bulk')
+        .split('\n').map((l) => l.trim()).filter((l) => l.startsWith('evt_'));
+      assert.equal(rows.length, 120);
+      for (const l of rows) {
+        const [id, n] = l.split(' ');
+        assert.ok(ids.has(id), id);
+        assert.equal(n, '2', `${id}: its two deliveries`);
+      }
+      // The counts the bulk statement added, as the stats show them.
+      const st = (await h.api('GET', '/api/stats')).body;
+      assert.equal(st.store.events, 120, JSON.stringify(st.store));
+      assert.equal(st.store.deliveries, 240, JSON.stringify(st.store));
+      await h.stop();
+      await h.restart();
+      assert.equal((await h.api('GET', '/api/events?limit=200')).body.data.length, 120);
+    } finally {
+      await h.stop();
+      h.cleanup();
+    }
+  });
+
   it('a database of schema 2 is migrated at start: the subscriptions\' names become unique in it', async () => {
     const store = pg.createdb('schema_two');
     const h = await new Hookd({ args: ['--store', store, '--allow-targets', '127.0.0.0/8'] }).start();
