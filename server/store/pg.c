@@ -55,7 +55,7 @@
 #define PG_BACKOFF_MAX_US 5000000
 #define PG_SIZE_EVERY_US 1000000 /* pg_database_size at most 1/s */
 #define PG_CHUNK 200 /* rows a read asks for at once */
-#define PG_BULK 256 /* plain events inserted by one statement */
+#define PG_BULK 256 /* the operations of a run (pg_bulk_run) at most */
 #define PG_STALL_RETRY_US 1000000 /* a stalled commit: the next try */
 
 static const pg_apply_fn pg_apply_kind[PG_KINDS] = {
@@ -755,13 +755,37 @@ pg_op_fence(struct hk_st_op *op)
 }
 
 /*
- * Applies the run of plain events (pg_event_bulk) that starts at FIRST,
- * up to PG_BULK of them, in one go; sets their rc (*RC), and, failed,
- * marks all but the last done (the caller marks that one). Returns the
- * last.
+ * The kinds applied a run at a time (consecutive operations of a batch
+ * that nothing refuses and no savepoint guards): a statement takes the
+ * rows of the whole run, where one each cost a round trip per row.
+ */
+static const struct pg_bulk {
+	int (*takes)(const struct hk_st_op *);
+	int (*apply)(struct hk_st_op *const *, size_t, struct pg_tx *);
+} pg_bulks[] = {
+    {pg_event_bulk, pg_events_apply},
+    {pg_outcome_bulk, pg_outcomes_apply},
+};
+
+static const struct pg_bulk *
+pg_bulk_of(const struct hk_st_op *op)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(pg_bulks) / sizeof(pg_bulks[0]); i++)
+		if (pg_bulks[i].takes(op))
+			return &pg_bulks[i];
+	return NULL;
+}
+
+/*
+ * Applies the run of B's kind that starts at FIRST, up to PG_BULK of
+ * them, in one go; sets their rc (*RC), and, failed, marks all but the
+ * last done (the caller marks that one). Returns the last.
  */
 static struct hk_st_op *
-pg_events_run(struct hk_st_op *first, struct pg_tx *tx, int *rc)
+pg_bulk_run(
+    const struct pg_bulk *b, struct hk_st_op *first, struct pg_tx *tx, int *rc)
 {
 	struct hk_st_op *run[PG_BULK], *op = first;
 	size_t n = 0, i;
@@ -769,12 +793,11 @@ pg_events_run(struct hk_st_op *first, struct pg_tx *tx, int *rc)
 	for (;;) {
 		run[n++] = op;
 		if (n == PG_BULK || pg_x(op)->next == NULL ||
-		    pg_x(pg_x(op)->next)->done ||
-		    !pg_event_bulk(pg_x(op)->next))
+		    pg_x(pg_x(op)->next)->done || !b->takes(pg_x(op)->next))
 			break;
 		op = pg_x(op)->next;
 	}
-	*rc = pg_events_apply(run, n, tx);
+	*rc = b->apply(run, n, tx);
 	for (i = 0; i < n; i++) {
 		pg_x(run[i])->rc = *rc;
 		if (*rc != 0 && i + 1 < n)
@@ -800,6 +823,7 @@ pg_batch(struct hk_st_op *list)
 	int64_t logbytes;
 	size_t i, n = 0;
 	int rc = 0, r, sp, config, work, lease, refused, stalled;
+	const struct pg_bulk *bulk;
 
 	for (op = list; op != NULL; op = pg_x(op)->next)
 		n++;
@@ -834,9 +858,9 @@ again:
 		memset(&tx, 0, sizeof(tx));
 		tx.tx_conn = c;
 		tx.tx_logbytes = (uint64_t)(logbytes + total.d_logbytes);
-		/* A run of plain events goes in one statement: OP its last. */
-		if (!sp && pg_event_bulk(op))
-			op = pg_events_run(op, &tx, &r);
+		/* A run of one kind goes in one statement: OP its last. */
+		if (!sp && (bulk = pg_bulk_of(op)) != NULL)
+			op = pg_bulk_run(bulk, op, &tx, &r);
 		else
 			pg_x(op)->rc = r = pg_apply_kind[op->so_kind](op, &tx);
 		if (r == 0) {

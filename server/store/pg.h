@@ -104,6 +104,9 @@ int pg_purge_apply(struct hk_st_op *, struct pg_tx *);
 /* Events that pg_events_apply takes together, and their apply. */
 int pg_event_bulk(const struct hk_st_op *);
 int pg_events_apply(struct hk_st_op *const *, size_t n, struct pg_tx *);
+/* Outcomes, the same way. */
+int pg_outcome_bulk(const struct hk_st_op *);
+int pg_outcomes_apply(struct hk_st_op *const *, size_t n, struct pg_tx *);
 
 /*
  * The engine's own kind, after the interface's: pg_cluster.c's read of

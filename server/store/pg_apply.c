@@ -99,12 +99,13 @@ pg_dlv_read(struct pg_tx *tx, const char *id, struct hk_delivery *d)
 }
 
 /*
- * The one transition: D goes to TO; pending again means queued (CLS, DUE).
- * Named as LMDB's (static here): the trace names it (func=).
+ * The transition's checks and its effect on D and the counts, for
+ * hk_delivery_move and the outcomes in bulk (which write the rows of a
+ * run at once); FUNC is the caller's name, for the trace.
  */
 static int
-hk_delivery_move(struct pg_tx *tx, struct hk_delivery *d, enum hk_dstate to,
-    int cls, int64_t due)
+pg_dlv_moved(struct pg_tx *tx, struct hk_delivery *d, enum hk_dstate to,
+    int cls, int64_t due, const char *func)
 {
 	enum hk_dstate from = d->state;
 
@@ -112,7 +113,7 @@ hk_delivery_move(struct pg_tx *tx, struct hk_delivery *d, enum hk_dstate to,
 	if (!hk_dstate_legal(from, to))
 		return HK_EINVAL;
 	log_debug("delivery_state", "func=%s delivery=%s transition=%s->%s",
-	    __func__, d->id, hk_dstate_name(from), hk_dstate_name(to));
+	    func, d->id, hk_dstate_name(from), hk_dstate_name(to));
 	if (from == HK_DS_PENDING)
 		tx->tx_delta.d_rows[HK_SL_PENDING]--;
 	d->state = to;
@@ -124,6 +125,21 @@ hk_delivery_move(struct pg_tx *tx, struct hk_delivery *d, enum hk_dstate to,
 		hk_time_iso(due, d->next);
 		tx->tx_delta.d_rows[HK_SL_PENDING]++;
 	}
+	return 0;
+}
+
+/*
+ * The one transition: D goes to TO; pending again means queued (CLS, DUE).
+ * Named as LMDB's (static here): the trace names it (func=).
+ */
+static int
+hk_delivery_move(struct pg_tx *tx, struct hk_delivery *d, enum hk_dstate to,
+    int cls, int64_t due)
+{
+	int rc;
+
+	if ((rc = pg_dlv_moved(tx, d, to, cls, due, __func__)) != 0)
+		return rc;
 	return pg_dlv_write(tx, d);
 }
 
@@ -400,38 +416,6 @@ pg_event_idem(struct hk_st_event *e, struct pg_tx *tx)
 	    &p);
 }
 
-/* HK_ST_EVENT: the envelope, its key, one delivery per subscription. */
-int
-pg_event_apply(struct hk_st_op *op, struct pg_tx *tx)
-{
-	struct hk_st_event *e = (struct hk_st_event *)(void *)op;
-	struct pg_params p = {0};
-	char dlv[HK_ID_MAX];
-	size_t i, idlen = strlen(e->ev_id);
-	int rc;
-
-	if (idlen == 0 || idlen >= HK_ID_MAX || e->ev_env == NULL)
-		return HK_EINVAL;
-	if (e->ev_idem != NULL && (rc = pg_event_idem(e, tx)) != 0)
-		return rc;
-	pg_p_text(&p, e->ev_id);
-	pg_p_int(&p, e->ev_ms);
-	pg_p_bin(&p, e->ev_env, e->ev_envlen);
-	if ((rc = pg_runp(tx->tx_conn,
-	         "INSERT INTO hookd_events (id, ms, body) VALUES ($1, $2, $3) "
-	         "ON CONFLICT (id) DO UPDATE SET ms = EXCLUDED.ms, "
-	         "body = EXCLUDED.body",
-	         &p)) != 0)
-		return rc;
-	tx->tx_delta.d_rows[HK_SL_EVENTS]++;
-	tx->tx_work = e->ev_nsubs > 0;
-	for (i = 0; i < e->ev_nsubs; i++)
-		if ((rc = pg_dlv_create(tx, e->ev_id, e->ev_subs[i],
-		         e->ev_max[i], e->ev_ms, dlv)) != 0)
-			return rc;
-	return 0;
-}
-
 /*
  * A one-dimensional array without NULLs in PostgreSQL's binary form
  * (array_recv): a statement takes a whole column of a batch in one.
@@ -616,34 +600,167 @@ pg_events_apply(struct hk_st_op *const *ops, size_t n, struct pg_tx *tx)
 	return 0;
 }
 
+/* HK_ST_EVENT: the envelope, its key, one delivery per subscription. */
+int
+pg_event_apply(struct hk_st_op *op, struct pg_tx *tx)
+{
+	struct hk_st_event *e = (struct hk_st_event *)(void *)op;
+	size_t idlen = strlen(e->ev_id);
+	int rc;
+
+	if (idlen == 0 || idlen >= HK_ID_MAX || e->ev_env == NULL)
+		return HK_EINVAL;
+	if (e->ev_idem != NULL && (rc = pg_event_idem(e, tx)) != 0)
+		return rc;
+	return pg_events_apply(&op, 1, tx);
+}
+
 /* HK_ST_OUTCOME: the attempt and the move, or nothing if not pending. */
 int
 pg_outcome_apply(struct hk_st_op *op, struct pg_tx *tx)
 {
-	struct hk_st_outcome *oc = (struct hk_st_outcome *)op;
-	struct pg_params p = {0};
-	struct hk_delivery d;
-	int rc;
+	return pg_outcomes_apply(&op, 1, tx);
+}
 
-	oc->oc_gone = 0;
-	if ((rc = pg_dlv_read(tx, oc->oc_dlv, &d)) != 0 ||
-	    d.state != HK_DS_PENDING) {
-		if (rc != 0 && rc != HK_ENOTFOUND && rc != HK_EINVAL)
-			return rc;
-		oc->oc_gone = 1;
-		return 0;
+int
+pg_outcome_bulk(const struct hk_st_op *op)
+{
+	return op->so_kind == HK_ST_OUTCOME;
+}
+
+/* D among the N of V with id ID, or NULL. */
+static struct hk_delivery *
+pg_dlv_find(struct hk_delivery *v, size_t n, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].id, id) == 0)
+			return &v[i];
+	return NULL;
+}
+
+/*
+ * HK_ST_OUTCOME in bulk: N outcomes in three statements (their records
+ * read and locked, their attempts inserted, their records updated)
+ * instead of three each; each as pg_outcome_apply would, in order (two
+ * of one delivery: the second on what the first made). 0, or the
+ * failure, for all N.
+ */
+int
+pg_outcomes_apply(struct hk_st_op *const *ops, size_t n, struct pg_tx *tx)
+{
+	enum { AID, AN, ABODY, UID, USTATE, UCLS, UDUE, UREC, NARR };
+	static const uint32_t oids[NARR] = {PG_OID_TEXT, PG_OID_INT8,
+	    PG_OID_BYTEA, PG_OID_TEXT, PG_OID_INT8, PG_OID_INT8, PG_OID_INT8,
+	    PG_OID_BYTEA};
+	struct pg_arr a[NARR], ids;
+	struct pg_params p = {0};
+	struct hk_buf rec = HK_BUF_INIT;
+	struct hk_delivery *ds;
+	unsigned char *moved;
+	PGresult *r = NULL;
+	size_t i, k, nd = 0, att = 0, upd = 0;
+	int rc = 0;
+
+	if ((ds = calloc(n, sizeof(*ds))) == NULL ||
+	    (moved = calloc(n, 1)) == NULL) {
+		free(ds);
+		return HK_ENOMEM;
 	}
-	pg_p_text(&p, d.id);
-	pg_p_int(&p, oc->oc_attempt);
-	pg_p_bin(&p, oc->oc_text, oc->oc_len);
-	if ((rc = pg_runp(tx->tx_conn,
-	         "INSERT INTO hookd_attempts (dlv, n, body) "
-	         "VALUES ($1, $2, $3) ON CONFLICT (dlv, n) DO UPDATE SET "
-	         "body = EXCLUDED.body",
-	         &p)) != 0)
-		return rc;
-	d.attempts = oc->oc_attempt;
-	return hk_delivery_move(tx, &d, oc->oc_to, 1, oc->oc_due);
+	for (k = 0; k < NARR; k++)
+		pg_arr_init(&a[k], oids[k]);
+	pg_arr_init(&ids, PG_OID_TEXT);
+	for (i = 0; i < n; i++) {
+		const struct hk_st_outcome *oc =
+		    (const struct hk_st_outcome *)(const void *)ops[i];
+
+		if (pg_dlv_find(ds, nd, oc->oc_dlv) == NULL) {
+			snprintf(
+			    ds[nd++].id, sizeof(ds[0].id), "%s", oc->oc_dlv);
+			pg_arr_text(&ids, oc->oc_dlv);
+		}
+	}
+	/* Locked in id order, as every other writer of these rows. */
+	if ((rc = pg_arr_param(&p, &ids)) == 0)
+		r = pg_execp(tx->tx_conn,
+		    "SELECT id, rec FROM hookd_deliveries WHERE id = "
+		    "ANY($1::text[]) ORDER BY id FOR UPDATE",
+		    &p, &rc);
+	/* Found and read: its state; else none (state stays 0 = unset). */
+	for (i = 0; r != NULL && i < (size_t)PQntuples(r); i++) {
+		struct hk_delivery *d =
+		    pg_dlv_find(ds, nd, PQgetvalue(r, (int)i, 0));
+		struct hk_delivery got;
+
+		if (d != NULL &&
+		    hk_delivery_parse(PQgetvalue(r, (int)i, 1),
+		        (size_t)PQgetlength(r, (int)i, 1), &got) == 0 &&
+		    strcmp(got.id, d->id) == 0) {
+			*d = got;
+			moved[d - ds] = 2; /* read */
+		}
+	}
+	PQclear(r);
+	for (i = 0; rc == 0 && i < n; i++) {
+		struct hk_st_outcome *oc =
+		    (struct hk_st_outcome *)(void *)ops[i];
+		struct hk_delivery *d = pg_dlv_find(ds, nd, oc->oc_dlv);
+
+		oc->oc_gone = 0;
+		if (d == NULL || moved[d - ds] == 0 ||
+		    d->state != HK_DS_PENDING) {
+			oc->oc_gone = 1;
+			continue;
+		}
+		pg_arr_text(&a[AID], d->id);
+		pg_arr_int(&a[AN], oc->oc_attempt);
+		pg_arr_add(&a[ABODY], oc->oc_text, oc->oc_len);
+		att++;
+		d->attempts = oc->oc_attempt;
+		rc = pg_dlv_moved(
+		    tx, d, oc->oc_to, 1, oc->oc_due, "hk_delivery_move");
+		moved[d - ds] = 1;
+	}
+	for (i = 0; rc == 0 && i < nd; i++) {
+		if (moved[i] != 1)
+			continue;
+		rec.len = 0;
+		if ((rc = hk_delivery_print(&rec, &ds[i], HK_DLV_STORED)) != 0)
+			break;
+		pg_arr_text(&a[UID], ds[i].id);
+		pg_arr_int(&a[USTATE], (int64_t)ds[i].state);
+		pg_arr_int(&a[UCLS], ds[i].cls);
+		pg_arr_int(&a[UDUE], ds[i].due);
+		pg_arr_add(&a[UREC], rec.b, rec.len);
+		upd++;
+	}
+	hk_buf_free(&rec);
+	memset(&p, 0, sizeof(p));
+	for (k = AID; rc == 0 && att > 0 && k <= ABODY; k++)
+		rc = pg_arr_param(&p, &a[k]);
+	if (rc == 0 && att > 0)
+		rc = pg_runp(tx->tx_conn,
+		    "INSERT INTO hookd_attempts (dlv, n, body) SELECT * FROM "
+		    "unnest($1::text[], $2::int8[], $3::bytea[]) ON CONFLICT "
+		    "(dlv, n) DO UPDATE SET body = EXCLUDED.body",
+		    &p);
+	memset(&p, 0, sizeof(p));
+	for (k = UID; rc == 0 && upd > 0 && k < NARR; k++)
+		rc = pg_arr_param(&p, &a[k]);
+	if (rc == 0 && upd > 0)
+		rc = pg_runp(tx->tx_conn,
+		    "UPDATE hookd_deliveries d SET state = u.state, cls = u.cls, "
+		    "due = u.due, rec = u.rec FROM unnest($1::text[], "
+		    "$2::int8[], $3::int8[], $4::int8[], $5::bytea[]) AS u(id, "
+		    "state, cls, due, rec) WHERE d.id = u.id",
+		    &p);
+	for (k = 0; k < NARR; k++)
+		hk_buf_free(&a[k].b);
+	hk_buf_free(&ids.b);
+	free(ds);
+	free(moved);
+	return rc;
 }
 
 static int
