@@ -972,6 +972,38 @@ eng_pick(struct hk_st_due *du, const char *dlv)
 	return s != NULL && eng_may_send(s, es, dlv) ? 1 : -1;
 }
 
+/* hk_st_due's busy: the attempts of this subscription that are out. */
+static struct {
+	const char *sub;
+	const char **ids;
+	size_t n, max;
+} eng_busy_of;
+
+static void
+eng_busy_one(void *val)
+{
+	const struct job *j = val;
+
+	if (eng_busy_of.n < eng_busy_of.max &&
+	    strcmp(j->sub, eng_busy_of.sub) == 0)
+		eng_busy_of.ids[eng_busy_of.n++] = j->send.ss_dlv;
+}
+
+static size_t
+eng_busy(struct hk_st_due *du, const char **ids, size_t max)
+{
+	struct eng_sub *es = (struct eng_sub *)du;
+
+	if (es->jobs == 0)
+		return 0;
+	eng_busy_of.sub = es->id;
+	eng_busy_of.ids = ids;
+	eng_busy_of.n = 0;
+	eng_busy_of.max = max;
+	hk_map_foreach(&eng.inflight, eng_busy_one);
+	return eng_busy_of.n;
+}
+
 /* hk_st_due's take: start it; one that cannot start is logged once here. */
 static void
 eng_take(struct hk_st_due *du, const char *dlv, const struct hk_delivery *d,
@@ -1086,6 +1118,7 @@ eng_serve(struct hk_sub *s, int64_t epoch)
 	es->du.du_sub = es->id;
 	es->du.du_now = eng.pass_now;
 	es->du.du_pick = eng_pick;
+	es->du.du_busy = eng_busy;
 	es->du.du_take = eng_take;
 	es->du.du_done = eng_read_done;
 	es->reading = 1;

@@ -56,6 +56,7 @@
 #define PG_SIZE_EVERY_US 1000000 /* pg_database_size at most 1/s */
 #define PG_CHUNK 200 /* rows a read asks for at once */
 #define PG_BULK 256 /* the operations of a run (pg_bulk_run) at most */
+#define PG_BUSY_MAX 1024 /* attempts out that a due read leaves out */
 #define PG_STALL_RETRY_US 1000000 /* a stalled commit: the next try */
 
 static const pg_apply_fn pg_apply_kind[PG_KINDS] = {
@@ -110,6 +111,9 @@ struct pg_rjob {
 	int64_t from_due;
 	char from_id[HK_ID_MAX];
 	int incl;
+	/* DUE: the attempts out (du_busy), left out of the rows; and none,
+	 * for the ordered head's read, which must see them. */
+	struct pg_arr busy, none;
 	/* Out of the reader thread. */
 	int rc;
 	PGresult *res, *att;
@@ -225,6 +229,73 @@ pg_p_int(struct pg_params *p, int64_t v)
 {
 	snprintf(p->num[p->n], sizeof(p->num[0]), "%lld", (long long)v);
 	pg_p_text(p, p->num[p->n]);
+}
+
+/* Arrays in binary (pg.h). */
+
+static void
+pg_be(unsigned char *p, uint64_t v, int bytes)
+{
+	while (bytes-- > 0) {
+		p[bytes] = (unsigned char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+void
+pg_arr_init(struct pg_arr *a, uint32_t oid)
+{
+	unsigned char h[20];
+
+	memset(a, 0, sizeof(*a));
+	pg_be(h, 1, 4); /* dimensions */
+	pg_be(h + 4, 0, 4); /* no NULLs */
+	pg_be(h + 8, oid, 4);
+	pg_be(h + 12, 0, 4); /* the count, once known */
+	pg_be(h + 16, 1, 4); /* the lower bound */
+	a->err = hk_buf_add(&a->b, h, sizeof(h));
+}
+
+void
+pg_arr_add(struct pg_arr *a, const void *v, size_t len)
+{
+	unsigned char l[4];
+
+	if (len > INT32_MAX) {
+		a->err = HK_EINVAL;
+		return;
+	}
+	pg_be(l, len, 4);
+	if (hk_buf_add(&a->b, l, sizeof(l)) != 0 ||
+	    hk_buf_add(&a->b, v, len) != 0)
+		a->err = HK_ENOMEM;
+	a->n++;
+}
+
+void
+pg_arr_int(struct pg_arr *a, int64_t v)
+{
+	unsigned char x[8];
+
+	pg_be(x, (uint64_t)v, 8);
+	pg_arr_add(a, x, sizeof(x));
+}
+
+void
+pg_arr_text(struct pg_arr *a, const char *s)
+{
+	pg_arr_add(a, s, strlen(s));
+}
+
+/* A's bytes as the parameter of P: 0, or why it could not be made. */
+int
+pg_arr_param(struct pg_params *p, struct pg_arr *a)
+{
+	if (a->err != 0)
+		return a->err;
+	pg_be((unsigned char *)a->b.b + 12, a->n, 4);
+	pg_p_bin(p, a->b.b, a->b.len);
+	return 0;
 }
 
 int
@@ -1210,12 +1281,16 @@ pg_read_attempts(PGconn *c, struct pg_rjob *j)
 	return rc;
 }
 
-/* A class of a subscription's queue, from a position or after it. */
+/*
+ * A class of a subscription's queue, from a position or after it, but
+ * the attempts out ($6): they would be stepped over, each row of them
+ * read again with its event at every read while they are out.
+ */
 #define PG_DUE_SQL(op)                                                         \
 	"SELECT d.id, d.due, d.rec, e.body FROM hookd_deliveries d LEFT JOIN " \
 	"hookd_events e ON e.id = d.event WHERE d.sub = $1 AND d.state = 0 "   \
-	"AND d.cls = $2 AND (d.due, d.id) " op " ($3, $4) ORDER BY d.due, "    \
-	"d.id LIMIT $5"
+	"AND d.cls = $2 AND (d.due, d.id) " op " ($3, $4) AND d.id <> "        \
+	"ALL($6::text[]) ORDER BY d.due, d.id LIMIT $5"
 static const char pg_due_from[] = PG_DUE_SQL(">=");
 static const char pg_due_after[] = PG_DUE_SQL(">");
 
@@ -1260,6 +1335,9 @@ pg_rrun(PGconn *c, struct pg_rjob *j)
 		pg_p_text(&p, j->from_id);
 		j->asked = PG_CHUNK;
 		pg_p_int(&p, j->asked);
+		if ((j->rc = pg_arr_param(&p, j->head ? &j->none : &j->busy)) !=
+		    0)
+			return;
 		j->res = pg_execp(
 		    c, j->incl ? pg_due_from : pg_due_after, &p, &j->rc);
 		return;
@@ -1443,6 +1521,8 @@ pg_due_end(struct pg_rjob *j)
 	if (pg.due_jobs == NULL)
 		pg.nreaped = 0;
 	pg_rclear(j);
+	hk_buf_free(&j->busy.b);
+	hk_buf_free(&j->none.b);
 	free(j);
 }
 
@@ -1661,6 +1741,15 @@ pg_due(struct hk_st_due *du)
 	j->kind = PG_R_DUE;
 	j->du = du;
 	j->from_due = INT64_MIN;
+	pg_arr_init(&j->none, PG_OID_TEXT);
+	pg_arr_init(&j->busy, PG_OID_TEXT);
+	if (du->du_only == NULL && du->du_busy != NULL) {
+		const char *ids[PG_BUSY_MAX];
+		size_t i, n = du->du_busy(du, ids, PG_BUSY_MAX);
+
+		for (i = 0; i < n; i++)
+			pg_arr_text(&j->busy, ids[i]);
+	}
 	if ((j->dnext = pg.due_jobs) != NULL)
 		pg.due_jobs->dprev = &j->dnext;
 	pg.due_jobs = j;

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "store/store.h"
 
 /* Schema version this binary writes; a newer database is refused. */
@@ -35,6 +36,25 @@ struct pg_params {
 void pg_p_text(struct pg_params *, const char *);
 void pg_p_bin(struct pg_params *, const void *, size_t);
 void pg_p_int(struct pg_params *, int64_t);
+
+/*
+ * A one-dimensional array without NULLs in PostgreSQL's binary form
+ * (array_recv), made element by element: a statement takes a whole
+ * column of a batch in one parameter. pg_arr_param adds it to P (A's
+ * bytes, which must outlive the statement): 0, or why it could not be
+ * made. hk_buf_free(&a->b) frees it.
+ */
+struct pg_arr {
+	struct hk_buf b;
+	uint32_t n;
+	int err;
+};
+enum { PG_OID_BYTEA = 17, PG_OID_INT8 = 20, PG_OID_TEXT = 25 };
+void pg_arr_init(struct pg_arr *, uint32_t oid);
+void pg_arr_add(struct pg_arr *, const void *, size_t);
+void pg_arr_int(struct pg_arr *, int64_t);
+void pg_arr_text(struct pg_arr *, const char *);
+int pg_arr_param(struct pg_params *, struct pg_arr *);
 
 /*
  * Runs SQL with P (may be NULL) on C, results in binary. Returns the

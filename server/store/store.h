@@ -373,6 +373,13 @@ struct hk_st_due {
 	int64_t du_now;
 	const char *du_only;
 	int (*du_pick)(struct hk_st_due *, const char *dlv);
+	/*
+	 * Optional: the ids of du_sub's deliveries whose attempts are out
+	 * (du_pick would step over them), at most MAX into IDS (valid
+	 * until the loop's next turn): an engine whose reads cost by the
+	 * row may leave them out.
+	 */
+	size_t (*du_busy)(struct hk_st_due *, const char **ids, size_t max);
 	void (*du_take)(struct hk_st_due *, const char *dlv,
 	    const struct hk_delivery *, const char *env, size_t envlen);
 	void (*du_done)(struct hk_st_due *, int rc);
