@@ -68,9 +68,6 @@
 #define CONNS_LINGER_US 2000000 /* how long one drains at most */
 #define CONNS_LINGER_PASS 262144 /* bytes discarded per pass of the loop */
 
-/* TLS's largest record: a smaller output is written as one. */
-#define CONNS_TLS_RECORD 16384
-
 struct hk_conn {
 	struct bufferevent *cn_bev;
 	struct hk_conns *cn_owner;
@@ -136,24 +133,14 @@ static void
 conns_output(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct hk_conn *c = arg;
-	size_t len;
 
+	(void)b;
 	if (info->n_added > 0) {
 		c->cn_start_us = 0;
 		c->cn_idle_us = hk_mono_us();
 		c->cn_served = 1;
 		event_active(c->cn_quiet, EV_TIMEOUT, 0);
 	}
-	/*
-	 * TLS: bufferevent_openssl makes a record (and a write) of every
-	 * piece of its buffer, and evhttp adds a response's headers and
-	 * body apart. One piece, one record: called before its callback
-	 * (the newer runs first), this halves a small answer's writes.
-	 */
-	if (c->cn_owner->cs_tls != NULL && info->n_added > 0 &&
-	    (len = evbuffer_get_length(b)) <= CONNS_TLS_RECORD &&
-	    evbuffer_get_contiguous_space(b) < len)
-		(void)evbuffer_pullup(b, -1);
 }
 
 /*
