@@ -588,6 +588,19 @@ pg_commit(PGconn *c)
 	return rc;
 }
 
+const char *
+pg_commit_why(PGconn *c)
+{
+	int stalled;
+
+	pthread_mutex_lock(&pg.lock);
+	stalled = pg.stalled;
+	pthread_mutex_unlock(&pg.lock);
+	return stalled ? "COMMIT did not return within --commit-timeout (is "
+	                 "the synchronous standby gone?)"
+	               : PQerrorMessage(c);
+}
+
 /*
  * While stalled, the writer asks whether a commit returns in time
  * again, before a batch and every second when idle: a transaction that
@@ -2047,8 +2060,9 @@ pg_schema(PGconn *c, char **cause)
 			goto fail;
 		log_info("store_schema", "migrated=%d", n);
 	}
-	if (pg_simple(c, "COMMIT") != 0)
-		goto fail;
+	if (pg_commit(c) != 0)
+		return pg_cause(
+		    cause, "cannot set up the schema", pg_commit_why(c));
 	return 0;
 fail:
 	rc = pg_cause(cause, "cannot set up the schema", PQerrorMessage(c));

@@ -69,6 +69,8 @@ int pg_run(PGconn *, const char *sql, struct pg_params *p);
  */
 PGresult *pg_execp(PGconn *, const char *sql, struct pg_params *p, int *rc);
 int pg_runp(PGconn *, const char *sql, struct pg_params *p);
+/* Why pg_commit failed, for a cause at start. */
+const char *pg_commit_why(PGconn *);
 /* The store failure a failed result (or a lost connection) stands for. */
 int pg_fail(PGconn *, const PGresult *);
 /* Column COL of ROW as an int8 (binary). */

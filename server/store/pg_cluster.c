@@ -1362,6 +1362,13 @@ pc_open(PGconn *c, const struct hk_st_conf *sc, char **cause)
 	pc.mtail = &pc.mhead;
 	pthread_mutex_init(&pc.lock, NULL);
 	pc.inited = 1;
+	/*
+	 * One transaction, its COMMIT bounded (pg_commit): with a
+	 * synchronous standby gone, a write's commit waits for ever, and
+	 * the start would hang instead of saying why.
+	 */
+	if (pg_simple(c, "BEGIN") != 0)
+		return pg_cause(cause, "cannot register", PQerrorMessage(c));
 	if ((rc = pc_keycheck(c, sc->sc_keycheck, cause)) != 0)
 		return rc;
 	snprintf(pc.node, sizeof(pc.node), "%s",
@@ -1404,6 +1411,8 @@ pc_open(PGconn *c, const struct hk_st_conf *sc, char **cause)
 		    hk_logq("a node of this name beat seconds ago: two nodes "
 		            "with one --node-id fence each other"));
 	PQclear(r);
+	if (pg_commit(c) != 0)
+		return pg_cause(cause, "cannot register", pg_commit_why(c));
 	pc.lefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pc.tefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (pc.lefd == -1 || pc.tefd == -1)

@@ -17,9 +17,10 @@
 // skipped only where PostgreSQL is not installed.
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Hookd } from '../lib/hookd.mjs';
+import { BIN, Hookd, dataRoot } from '../lib/hookd.mjs';
 import { PGBIN, pair } from '../lib/pg.mjs';
 import { Receiver, poll } from '../lib/receiver.mjs';
 
@@ -146,6 +147,21 @@ describe('PostgreSQL failover: a primary and a synchronous standby', { skip: SKI
     }, 15000, 'both nodes beating on the new primary');
     const list = await ns[1].api('GET', '/api/events?limit=5');
     assert.equal(list.status, 200, list.text);
+  });
+
+  it('a node started while the synchronous standby is away: exit 1 within --commit-timeout, saying why', async () => {
+    ha = await pair();
+    const store = ha.createdb('nostandby');
+    ha.standby.down('fast');
+    const dir = mkdtempSync(join(dataRoot(), 'hookd-nostandby-'));
+    try {
+      const t0 = Date.now();
+      const r = spawnSync(BIN, ['--data', dir, '--store', store, '--commit-timeout', '1s',
+        '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'], { encoding: 'utf8', timeout: 30000 });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /synchronous standby gone/);
+      assert.ok(Date.now() - t0 < 15000, `${Date.now() - t0} ms`);
+    } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 
   it('the standby stopped and started, the primary staying: 503 within --commit-timeout meanwhile, nothing lost', async (t) => {
