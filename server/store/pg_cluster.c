@@ -56,6 +56,9 @@
 #include "store/pg.h"
 
 #define PC_BEAT_MIN_MS 100 /* beats asked for by a hint: no closer */
+/* The change log's version read this often, should a NOTIFY be lost
+ * (SPEC §9: a change in force everywhere within 1 s). */
+#define PC_POLL_MS 400
 #define PC_TRIM_EVERY_US 60000000 /* the change log's trim */
 #define PC_DRAIN_MS 100 /* a lease given up: how often it is looked at */
 
@@ -141,7 +144,7 @@ static struct {
 	struct hk_map held; /* sub -> struct pc_lease */
 	int64_t seen; /* the change log read up to */
 	uint64_t reloaded; /* the loop's reload asks done */
-	int64_t next_beat_us, trim_us, hint_us;
+	int64_t next_beat_us, trim_us, hint_us, poll_us;
 	int hinted; /* a beat was asked for */
 
 	/* Shared (lock). */
@@ -714,8 +717,9 @@ pc_thread(void *arg)
 			pc_post(&out, PC_WAKE, NULL, 0);
 			pc_send(out);
 		}
-		if (config) {
+		if (config || now >= pc.poll_us) {
 			/* Read now; a beat reads it too, should this fail. */
+			pc.poll_us = now + PC_POLL_MS * 1000;
 			out = NULL;
 			if (pc_changes(pc.link.c, &out) == 0)
 				pc_send(out);
@@ -740,7 +744,12 @@ pc_thread(void *arg)
 			    (pc_beat(pc.link.c) == 0 ? beat_us : beat_us / 4);
 			continue;
 		}
-		pc_wait(pc.link.c, (pc.next_beat_us - now) / 1000 + 1);
+		pc_wait(pc.link.c,
+		    ((pc.next_beat_us < pc.poll_us ? pc.next_beat_us
+		                                   : pc.poll_us) -
+		        now) /
+		            1000 +
+		        1);
 	}
 	return NULL;
 }

@@ -113,6 +113,26 @@ describe('cluster: nodes on one PostgreSQL', { skip: SKIP }, () => {
     } finally { await down(nodes); }
   });
 
+  it('a change whose NOTIFY is lost is in force within a second all the same (the version poll)', async () => {
+    // A long lease: its beats (a fifth of it) come too seldom to carry it.
+    const { store, nodes } = await cluster(1, ['--lease', '30s']);
+    const dbname = store.match(/\/\/\/(\w+)/)[1];
+    try {
+      const [h] = nodes;
+      const s = (await h.api('POST', '/api/subscriptions', { url: `${rx.url}/lost`, events: ['l.*'] })).body;
+      await sleep(300);
+      // What another node's writer commits, without its hint.
+      pg.psql(`BEGIN;
+        UPDATE hookd_subs SET body = convert_to(jsonb_set(convert_from(body, 'UTF8')::jsonb, '{description}', '"from elsewhere"')::text, 'UTF8') WHERE id = '${s.id}';
+        WITH v AS (UPDATE hookd_meta SET value = (value::bigint + 1)::text WHERE key = 'config_version' RETURNING value::bigint AS ver)
+          INSERT INTO hookd_changes (ver, list, id, node) SELECT ver, 1, '${s.id}', 'elsewhere' FROM v;
+        COMMIT`, dbname);
+      const t0 = Date.now();
+      await poll(async () => (await h.api('GET', `/api/subscriptions/${s.id}`)).body.description === 'from elsewhere', 1000, 'the change, without its NOTIFY');
+      assert.ok(Date.now() - t0 <= 1000, `${Date.now() - t0} ms`);
+    } finally { await down(nodes); }
+  });
+
   it('two nodes started with one --node-id (a warning) still see each other\'s changes', async () => {
     const { nodes } = await cluster(2, ['--node-id', 'twin']);
     try {
