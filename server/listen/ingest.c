@@ -659,6 +659,7 @@ hk_health(struct evhttp_request *req, const char *path)
 	enum evhttp_cmd_type m = evhttp_request_get_command(req);
 	struct hk_buf b = HK_BUF_INIT;
 	struct hk_st_usage u;
+	int full = 0;
 
 	if (strcmp(path, "/healthz") != 0 && strcmp(path, "/readyz") != 0)
 		return 0;
@@ -674,9 +675,8 @@ hk_health(struct evhttp_request *req, const char *path)
 			hk_http_unavailable(req, HK_ESHUTDOWN);
 			return 1;
 		}
-		if (u.su_failed || hk_st_full()) {
-			hk_http_unavailable(
-			    req, u.su_failed ? HK_EIO : hk_st_full());
+		if (u.su_failed || (full = hk_st_full()) != 0) {
+			hk_http_unavailable(req, u.su_failed ? HK_EIO : full);
 			return 1;
 		}
 	}

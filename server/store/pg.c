@@ -863,31 +863,28 @@ pg_bulk_of(const struct hk_st_op *op)
 }
 
 /*
- * Applies the run of B's kind that starts at FIRST, up to PG_BULK of
- * them, in one go; sets their rc (*RC), and, failed, marks all but the
- * last done (the caller marks that one). Returns the last.
+ * Applies the run of B's kind that starts at FIRST, up to MAX of them,
+ * in one go, and sets their rc (*RC); *N is how many. Returns the last.
  */
 static struct hk_st_op *
-pg_bulk_run(
-    const struct pg_bulk *b, struct hk_st_op *first, struct pg_tx *tx, int *rc)
+pg_bulk_run(const struct pg_bulk *b, struct hk_st_op *first, size_t max,
+    struct pg_tx *tx, int *rc, size_t *n)
 {
 	struct hk_st_op *run[PG_BULK], *op = first;
-	size_t n = 0, i;
+	size_t i;
 
+	*n = 0;
 	for (;;) {
-		run[n++] = op;
-		if (n == PG_BULK || pg_x(op)->next == NULL ||
+		run[(*n)++] = op;
+		if (*n == max || pg_x(op)->next == NULL ||
 		    pg_x(pg_x(op)->next)->done || !b->takes(pg_x(op)->next))
 			break;
 		op = pg_x(op)->next;
 	}
-	*rc = b->apply(run, n, tx);
-	for (i = 0; i < n; i++) {
+	*rc = b->apply(run, *n, tx);
+	for (i = 0; i < *n; i++)
 		pg_x(run[i])->rc = *rc;
-		if (*rc != 0 && i + 1 < n)
-			pg_x(run[i])->done = 1;
-	}
-	return run[n - 1];
+	return run[*n - 1];
 }
 
 /*
@@ -906,8 +903,9 @@ pg_batch(struct hk_st_op *list)
 	PGconn *c = NULL;
 	int64_t logbytes;
 	size_t i, n = 0;
-	int rc = 0, r, sp, config, work, lease, refused, stalled;
+	int rc = 0, r, sp, config, work, lease, refused, stalled, single = 0;
 	const struct pg_bulk *bulk;
+	size_t nrun;
 
 	for (op = list; op != NULL; op = pg_x(op)->next)
 		n++;
@@ -943,8 +941,10 @@ again:
 		tx.tx_conn = c;
 		tx.tx_logbytes = (uint64_t)(logbytes + total.d_logbytes);
 		/* A run of one kind goes in one statement: OP its last. */
+		nrun = 1;
 		if (!sp && (bulk = pg_bulk_of(op)) != NULL)
-			op = pg_bulk_run(bulk, op, &tx, &r);
+			op = pg_bulk_run(
+			    bulk, op, single ? 1 : PG_BULK, &tx, &r, &nrun);
 		else
 			pg_x(op)->rc = r = pg_apply_kind[op->so_kind](op, &tx);
 		if (r == 0) {
@@ -960,12 +960,20 @@ again:
 			rc = HK_EIO;
 			goto abort;
 		}
-		pg_x(op)->done = 1; /* with a run's others (pg_events_run) */
+		if (nrun > 1) {
+			/* Which of the run failed: each goes alone now. */
+			(void)pg_simple(c, "ROLLBACK");
+			single = 1;
+			goto again;
+		}
+		pg_x(op)->done = 1;
 		if (sp) {
 			if ((rc = pg_simple(c, "ROLLBACK TO SAVEPOINT op")) !=
 			    0)
 				goto abort;
-		} else if (pg_is_failure(r)) {
+		} else if (pg_is_failure(r) ||
+		    PQtransactionStatus(c) == PQTRANS_INERROR) {
+			/* A statement failed: the rest go again without it. */
 			(void)pg_simple(c, "ROLLBACK");
 			goto again;
 		}
@@ -2053,6 +2061,24 @@ pg_schema(PGconn *c, char **cause)
 			    PG_SCHEMA);
 			return pg_cause(
 			    cause, "the schema is newer than this hookd", sql);
+		}
+	}
+	/* Schema 3 makes the subscriptions' names unique: two nodes of
+	 * schema 2 could give one name twice. Said, not guessed at. */
+	if (atoi(v) == 2) {
+		if (pg_value(c,
+		        "SELECT min(n) FROM (SELECT convert_from(body, 'UTF8')"
+		        "::jsonb ->> 'name' AS n FROM hookd_subs) x WHERE n IS "
+		        "NOT NULL GROUP BY n HAVING count(*) > 1",
+		        sql, sizeof(sql)) != 0)
+			goto fail;
+		if (sql[0] != '\0') {
+			(void)pg_simple(c, "ROLLBACK");
+			return pg_cause(cause,
+			    "subscriptions share a name, which schema 3 makes "
+			    "unique: rename all but one (with the hookd that made "
+			    "them), then start this one",
+			    sql);
 		}
 	}
 	for (n = atoi(v) + 1; n >= 2 && n <= PG_SCHEMA; n++) {

@@ -97,6 +97,7 @@ struct pc_serve {
 	int64_t epoch;
 	int draining;
 	int loading; /* gained: served once its record is read again */
+	int reading; /* ... and that read is out */
 };
 
 /*
@@ -352,26 +353,58 @@ pc_hold(const char *sub, int64_t epoch)
 }
 
 /* Renews the leases held; those it could not are lost (PC_LOST). */
+/* Forgets the lease SUB held under EPOCH. */
+static void
+pc_unhold(const char *sub, int64_t epoch)
+{
+	struct pc_lease *l = hk_map_get(&pc.held, sub, strlen(sub));
+
+	if (l != NULL && l->epoch == epoch) {
+		hk_map_del(&pc.held, l->sub, strlen(l->sub));
+		free(l);
+	}
+}
+
 static int
 pc_renew(PGconn *c, struct pc_msg **out)
 {
 	struct pg_params p = {0};
 	struct pc_lease **v, *l;
-	PGresult *r;
+	struct pg_arr subs, epochs;
+	PGresult *r = NULL;
 	size_t i, n;
 	int rc, k;
 
+	/*
+	 * Only the leases this thread knows it holds: a row of this run's
+	 * that it dropped (a release whose DELETE failed, a claim of a beat
+	 * that failed) is left to expire, never renewed unserved.
+	 */
+	n = pc_held_sorted(&v);
+	pg_arr_init(&subs, PG_OID_TEXT);
+	pg_arr_init(&epochs, PG_OID_INT8);
+	for (i = 0; i < n; i++) {
+		pg_arr_text(&subs, v[i]->sub);
+		pg_arr_int(&epochs, v[i]->epoch);
+	}
 	pc_p_ms(&p);
 	pg_p_text(&p, pc.node);
 	pg_p_text(&p, pc.inst);
-	if ((r = pg_exec(c,
-	         "UPDATE hookd_leases SET expires_at = now() + $1::bigint * "
-	         "interval '1 ms' WHERE sub IN (SELECT sub FROM hookd_leases "
-	         "WHERE node = $2 AND instance = $3 AND expires_at > now() "
-	         "ORDER BY sub FOR UPDATE) RETURNING sub, epoch",
-	         &p, &rc)) == NULL)
+	if ((rc = pg_arr_param(&p, &subs)) == 0 &&
+	    (rc = pg_arr_param(&p, &epochs)) == 0)
+		r = pg_exec(c,
+		    "UPDATE hookd_leases SET expires_at = now() + $1::bigint * "
+		    "interval '1 ms' WHERE sub IN (SELECT sub FROM hookd_leases "
+		    "WHERE node = $2 AND instance = $3 AND expires_at > now() "
+		    "AND (sub, epoch) IN (SELECT * FROM unnest($4::text[], "
+		    "$5::int8[])) ORDER BY sub FOR UPDATE) RETURNING sub, epoch",
+		    &p, &rc);
+	hk_buf_free(&subs.b);
+	hk_buf_free(&epochs.b);
+	if (r == NULL) {
+		free(v);
 		return rc;
-	n = pc_held_sorted(&v);
+	}
 	for (i = 0; i < n; i++) {
 		l = v[i];
 		for (k = 0; k < PQntuples(r); k++)
@@ -503,13 +536,15 @@ static void
 pc_releases(PGconn *c)
 {
 	struct pc_release *list, *rl;
-	struct pc_lease *l;
 	int any = 0;
 
 	pthread_mutex_lock(&pc.lock);
 	list = pc.rhead;
 	pc.rhead = NULL;
 	pthread_mutex_unlock(&pc.lock);
+	/* Its COMMIT bounded: a synchronous standby gone hangs no beat. */
+	if (list != NULL && pg_simple(c, "BEGIN") != 0)
+		c = NULL;
 	while ((rl = list) != NULL) {
 		struct pg_params p = {0};
 
@@ -517,21 +552,27 @@ pc_releases(PGconn *c)
 		pg_p_text(&p, rl->sub);
 		pg_p_text(&p, pc.node);
 		pg_p_int(&p, rl->epoch);
-		/* Failing, it expires by itself: the same in a lease's time. */
-		if (pg_run(c,
+		/*
+		 * Failing, it expires by itself: the same in a lease's time
+		 * (no longer held, it is not renewed).
+		 */
+		if (c != NULL &&
+		    pg_run(c,
 		        "DELETE FROM hookd_leases WHERE sub = $1 AND node = $2 "
 		        "AND epoch = $3",
 		        &p) == 0)
 			any = 1;
-		l = hk_map_get(&pc.held, rl->sub, strlen(rl->sub));
-		if (l != NULL && l->epoch == rl->epoch) {
-			hk_map_del(&pc.held, l->sub, strlen(l->sub));
-			free(l);
-		}
+		pc_unhold(rl->sub, rl->epoch);
 		free(rl);
 	}
+	if (c == NULL)
+		return;
 	if (any)
 		(void)pg_run(c, "SELECT pg_notify('hookd_lease', '')", NULL);
+	if (PQtransactionStatus(c) == PQTRANS_INERROR)
+		(void)pg_simple(c, "ROLLBACK");
+	else
+		(void)pg_commit(c);
 }
 
 /* One beat, in one transaction; what it learned goes to the loop after. */
@@ -626,6 +667,12 @@ fail:
 	if (PQstatus(c) == CONNECTION_OK)
 		(void)pg_simple(c, "ROLLBACK");
 	while ((m = out) != NULL) {
+		/*
+		 * A claim of this beat is not held: rolled back, or (a COMMIT
+		 * whose answer was lost) kept but not renewed, so it expires.
+		 */
+		if (m->kind == PC_GAIN)
+			pc_unhold(m->id, m->epoch);
 		out = m->next;
 		pc_msg_free(m);
 	}
@@ -1025,7 +1072,9 @@ pc_install(enum hk_st_list list, const char *id, const char *text, size_t len)
 
 /*
  * A gained lease's record is read (RC 0): it is served from now on.
- * Unread, it is handed back, for this node or another to take again.
+ * Unread (the writer lost, say), it stays held and unserved, read again
+ * at the next beat (pc_read_gain): handing it back would have it
+ * claimed anew, with a new epoch, as fast as the hints go.
  */
 static void
 pc_gained(const char *sub, int64_t epoch, int rc)
@@ -1034,15 +1083,25 @@ pc_gained(const char *sub, int64_t epoch, int rc)
 
 	if (s == NULL || s->epoch != epoch || !s->loading)
 		return; /* lost or gained again meanwhile */
-	if (rc == 0) {
-		s->loading = 0;
-		log_info("lease_gained", "subscription=%s epoch=%lld", sub,
-		    (long long)epoch);
+	s->reading = 0;
+	if (rc != 0)
 		return;
-	}
-	pc_release(sub, epoch);
-	hk_map_del(&pc.served, s->sub, strlen(s->sub));
-	free(s);
+	s->loading = 0;
+	log_info("lease_gained", "subscription=%s epoch=%lld", sub,
+	    (long long)epoch);
+}
+
+static int pc_refresh(enum hk_st_list, const char *id, int64_t epoch);
+
+/* Reads the record of gained lease VAL (a pc_serve), unless it is out. */
+static void
+pc_read_gain(void *val)
+{
+	struct pc_serve *s = val;
+
+	if (s->loading && !s->reading &&
+	    pc_refresh(HK_SL_SUBS, s->sub, s->epoch) == 0)
+		s->reading = 1;
 }
 
 static void
@@ -1181,6 +1240,8 @@ pc_apply(struct pc_msg *m, int *wake)
 	switch (m->kind) {
 	case PC_VALID:
 		pc.valid_until = m->epoch;
+		/* A beat: gained leases whose read failed try again. */
+		hk_map_foreach(&pc.served, pc_read_gain);
 		break;
 	case PC_GAIN:
 		if (s == NULL && (s = calloc(1, sizeof(*s))) != NULL) {
@@ -1199,8 +1260,8 @@ pc_apply(struct pc_msg *m, int *wake)
 		s->draining = 0;
 		/* The engine state the last holder saved, before serving. */
 		s->loading = 1;
-		if (pc_refresh(HK_SL_SUBS, m->id, m->epoch) != 0)
-			pc_gained(m->id, m->epoch, HK_ENOMEM);
+		s->reading = 0;
+		pc_read_gain(s);
 		break;
 	case PC_LOST:
 		if (s != NULL && s->epoch == m->epoch) {

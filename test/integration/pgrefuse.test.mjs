@@ -94,6 +94,30 @@ describe('store: PostgreSQL refusing', { skip: SKIP }, () => {
     });
   }
 
+  // Events sent at once share one INSERT: one the database refuses must
+  // not take the others of its statement down with it.
+  it('one event of many sent at once refused by the database: it alone is 503', async () => {
+    const db = 'refuse_one';
+    const { h, send, accepted } = await boot(db, 'r_one');
+    try {
+      pg.psql(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+        IF convert_from(NEW.body, 'UTF8') LIKE '%poison%' THEN
+          RAISE EXCEPTION 'refused by the test' USING ERRCODE = 'disk_full'; END IF;
+        RETURN NEW; END $$;
+        CREATE TRIGGER refuse BEFORE INSERT ON hookd_events FOR EACH ROW EXECUTE FUNCTION refuse()`, db);
+      const rs = await Promise.all(Array.from({ length: 60 }, (_, i) => send(i === 30 ? 'poison' : i)));
+      const by = rs.map((r) => r.status);
+      assert.equal(by.filter((s) => s === 503).length, 1, by.join());
+      assert.equal(rs[30].status, 503, rs[30].text);
+      assert.equal(by.filter((s) => s === 202).length, 59, by.join());
+      pg.psql('DROP TRIGGER refuse ON hookd_events', db);
+      await intact(db, h, accepted);
+    } finally {
+      await h.stop();
+      h.cleanup();
+    }
+  });
+
   it('too many connections: 503 with Retry-After, /readyz 503, back by itself', async () => {
     const db = 'refuse_conns';
     const role = 'r_conns';

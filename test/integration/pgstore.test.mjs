@@ -147,6 +147,25 @@ describe('store: PostgreSQL', { skip: SKIP }, () => {
     }
   });
 
+  it('a database of schema 2 whose subscriptions share a name: refused at start, naming it', async () => {
+    const store = pg.createdb('schema_two_dup');
+    const h = await new Hookd({ args: ['--store', store, '--allow-targets', '127.0.0.0/8'] }).start();
+    try {
+      for (const name of ['dup-a', 'dup-b'])
+        assert.equal((await h.api('POST', '/api/subscriptions', { name, url: 'http://127.0.0.1:9/x', events: ['a.*'] })).status, 201);
+      await h.stop();
+      // Two nodes of schema 2 gave one name twice.
+      pg.psql(`DROP INDEX hookd_subs_name; ALTER TABLE hookd_subs DROP COLUMN name; UPDATE hookd_meta SET value = '2' WHERE key = 'schema';
+        UPDATE hookd_subs SET body = convert_to(replace(convert_from(body, 'UTF8'), '"dup-b"', '"dup-a"'), 'UTF8')`, 'schema_two_dup');
+      const r = spawnSync(BIN, ['--data', h.dir, '--store', store, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'],
+        { encoding: 'utf8', timeout: 20000 });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /subscriptions share a name.*dup-a/);
+    } finally {
+      h.cleanup();
+    }
+  });
+
   it("a database of another program, or a schema newer than the binary: refused, exit 1", () => {
     const other = pg.createdb('other_program');
     pg.psql('CREATE TABLE customers (id int)', 'other_program');
