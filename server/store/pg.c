@@ -17,8 +17,8 @@
  *
  * Failures. A lost connection, a serialization failure, a full disk:
  * the batch is rolled back and its operations fail (HK_EIO, HK_EFULL),
- * su_failed is set until a batch commits again, with none of its
- * operations failing so alone; the thread that lost
+ * su_failed is set until a batch commits again, and for 3 s after an
+ * operation failed alone on the store; the thread that lost
  * its connection reconnects by itself at its next piece of work, with
  * a backoff, failing work at once meanwhile. An operation whose own
  * statement fails is rolled back to its savepoint and fails alone.
@@ -57,6 +57,7 @@
 #define PG_CHUNK 200 /* rows a read asks for at once */
 #define PG_BULK 256 /* the operations of a run (pg_bulk_run) at most */
 #define PG_BUSY_MAX 1024 /* attempts out that a due read leaves out */
+#define PG_REFUSED_HOLD_US 3000000 /* not ready this long after one */
 #define PG_STALL_RETRY_US 1000000 /* a stalled commit: the next try */
 
 static const pg_apply_fn pg_apply_kind[PG_KINDS] = {
@@ -188,6 +189,7 @@ static struct {
 	/* Figures (lock). */
 	uint64_t commits, ops;
 	int failed;
+	int64_t refused_us; /* an operation failed alone on the store */
 	int lost; /* the writer has no connection: new data is refused */
 	/*
 	 * A COMMIT outlasted --commit-timeout (a synchronous standby gone):
@@ -1001,7 +1003,9 @@ again:
 	pg.logbytes += total.d_logbytes;
 	pg.commits++;
 	pg.ops += n;
-	pg.failed = refused;
+	pg.failed = 0;
+	if (refused)
+		pg.refused_us = hk_mono_us();
 	pthread_mutex_unlock(&pg.lock);
 	pg_size(c);
 	return;
@@ -1856,7 +1860,14 @@ pg_usage(struct hk_st_usage *u)
 	    pg.used > pg.base_bytes ? (size_t)(pg.used - pg.base_bytes) : 0;
 	u->su_commits = pg.commits;
 	u->su_ops = pg.ops;
-	u->su_failed = pg.failed;
+	/*
+	 * Not ready while the last batch failed, or some operation failed
+	 * alone lately: one that succeeds beside it (a request-log entry)
+	 * says nothing of the events that keep failing.
+	 */
+	u->su_failed = pg.failed ||
+	    (pg.refused_us != 0 &&
+	        hk_mono_us() - pg.refused_us < PG_REFUSED_HOLD_US);
 	for (i = 0; i <= HK_SL_PENDING; i++)
 		u->su_rows[i] = pg.rows[i] > 0 ? (uint64_t)pg.rows[i] : 0;
 	pthread_mutex_unlock(&pg.lock);
