@@ -101,6 +101,12 @@ $(B)/test/unit_stwrite: test/unit/stwrite.c $(B)/test/t.o $(STOREOBJ) $(B)/lib/l
 	$(CC) $(ALL_CFLAGS) -Itest/unit -o $@ $< $(B)/test/t.o \
 	    $(STOREOBJ) $(B)/lib/libhk.a $(ALL_LIBS)
 
+# The log's test links server/log.c alone.
+$(B)/test/unit_log: test/unit/log.c $(B)/test/t.o $(B)/server/log.o $(B)/lib/libhk.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itest/unit -o $@ $< $(B)/test/t.o \
+	    $(B)/server/log.o $(B)/lib/libhk.a $(ALL_LIBS)
+
 units: $(UNITBIN)
 
 # The sanitizer variant: same sources, its own objects and binaries.

@@ -3,8 +3,10 @@
  *
  * Lines look like
  *   ts=2025-05-21T21:26:58.211Z level=info event=listen addr=127.0.0.1:8080
- * Values with spaces, quotes or '=' go through hk_logq(). Only the loop
- * thread logs.
+ * Values with spaces, quotes or '=' go through hk_logq(). Any thread
+ * logs (the store's writer, reader and cluster threads too): a line is
+ * written under stdio's lock of stderr, whole, and hk_logq's buffers are
+ * the calling thread's own.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -46,10 +48,13 @@ log_vline(int level, const char *event, const char *fmt, va_list ap)
 {
 	char iso[HK_ISO_LEN];
 
+	/* One line, however many calls: another thread's waits. */
+	flockfile(stderr);
 	fprintf(stderr, "ts=%s level=%s event=%s ",
 	    hk_time_iso(hk_now_ms(), iso), log_names[level], event);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 void
@@ -78,8 +83,8 @@ hk_fatal(const char *event, const char *fmt, ...)
 const char *
 hk_logq(const char *val)
 {
-	static char bufs[8][256];
-	static int next;
+	static _Thread_local char bufs[8][256];
+	static _Thread_local int next;
 	char *b = bufs[next++ & 7];
 	size_t o = 0, i;
 	int quote = 0;
