@@ -16,6 +16,13 @@
  * durable with one fdatasync (group commit), then wakes the loop
  * through an eventfd; the loop answers the batch's requests. No
  * parsing, no index, no LMDB: what a durable 202 costs at least here.
+ *
+ * A FILE that starts with postgresql:// or postgres:// is a libpq URI
+ * instead (scripts/bench-cluster, the floor of durable ingest on
+ * PostgreSQL): the writer, connected (and its table bare_events made
+ * anew) before anything listens, INSERTs each batch with one statement
+ * and COMMITs it in one transaction (test/bench/bench_pg.h); with
+ * synchronous_commit on, COMMIT returns once the WAL is flushed.
  */
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -38,6 +45,7 @@
 #include <event2/util.h>
 
 #include "bench_log.h"
+#include "bench_pg.h"
 
 #define BARE_BODY "{\"status\":\"accepted\"}\n"
 #define BARE_MAX_BODY (1024 * 1024)
@@ -53,6 +61,8 @@ struct pending {
 
 static struct {
 	int fd; /* FILE, or -1: not durable */
+	const char *conninfo; /* or PostgreSQL's, where the writer commits */
+	int ready; /* the writer has its table */
 	int efd; /* writer -> loop: a batch is durable */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -85,7 +95,7 @@ bare_request(struct evhttp_request *req, void *arg)
 		evhttp_send_reply(req, 405, "Method Not Allowed", NULL);
 		return;
 	}
-	if (dur.fd == -1) {
+	if (dur.fd == -1 && dur.conninfo == NULL) {
 		bare_answer(req);
 		return;
 	}
@@ -105,15 +115,25 @@ bare_request(struct evhttp_request *req, void *arg)
 	pthread_mutex_unlock(&dur.lock);
 }
 
-/* The writer: append everything queued, one fdatasync, hand it back. */
+/*
+ * The writer: append everything queued, one fdatasync (or one
+ * transaction), hand it back.
+ */
 static void *
 bare_writer(void *arg)
 {
 	static struct bench_log log;
+	static struct bench_pg pg;
 	struct pending *batch, *p, *last;
 	uint64_t one = 1;
 
 	(void)arg;
+	if (dur.conninfo != NULL)
+		bench_pg_open(&pg, dur.conninfo, "bare_events");
+	pthread_mutex_lock(&dur.lock);
+	dur.ready = 1;
+	pthread_cond_broadcast(&dur.cond);
+	pthread_mutex_unlock(&dur.lock);
 	for (;;) {
 		pthread_mutex_lock(&dur.lock);
 		while (dur.queued == NULL) /* runs until the process ends */
@@ -124,10 +144,16 @@ bare_writer(void *arg)
 		pthread_mutex_unlock(&dur.lock);
 		log.fd = dur.fd;
 		for (p = batch; p != NULL; p = p->next) {
-			bench_log_add(&log, p->body, p->len);
+			if (dur.conninfo != NULL)
+				bench_pg_add(&pg, p->body, p->len);
+			else
+				bench_log_add(&log, p->body, p->len);
 			last = p;
 		}
-		bench_log_sync(&log);
+		if (dur.conninfo != NULL)
+			bench_pg_commit(&pg);
+		else
+			bench_log_sync(&log);
 		pthread_mutex_lock(&dur.lock);
 		*dur.dtail = batch;
 		dur.dtail = &last->next;
@@ -222,6 +248,43 @@ main(int argc, char **argv)
 	        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
 	        EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(http, bare_request, NULL);
+	sterm = evsignal_new(base, SIGTERM, bare_signal, base);
+	sint = evsignal_new(base, SIGINT, bare_signal, base);
+	if (sterm == NULL || sint == NULL || evsignal_add(sterm, NULL) != 0 ||
+	    evsignal_add(sint, NULL) != 0) {
+		fprintf(stderr, "bare_evhttp: cannot catch signals\n");
+		return 1;
+	}
+	if (argc == 3) {
+		pthread_t writer;
+		struct event *ev;
+
+		dur.qtail = &dur.queued;
+		dur.dtail = &dur.done;
+		pthread_mutex_init(&dur.lock, NULL);
+		pthread_cond_init(&dur.cond, NULL);
+		if (strncmp(argv[2], "postgresql://", 13) == 0 ||
+		    strncmp(argv[2], "postgres://", 11) == 0)
+			dur.conninfo = argv[2];
+		else if ((dur.fd = open(argv[2], O_WRONLY | O_CREAT | O_APPEND,
+		              0600)) == -1) {
+			perror("bare_evhttp: durable mode");
+			return 1;
+		}
+		if ((dur.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
+		    (ev = event_new(base, dur.efd, EV_READ | EV_PERSIST,
+		         bare_durable, NULL)) == NULL ||
+		    event_add(ev, NULL) != 0 ||
+		    pthread_create(&writer, NULL, bare_writer, NULL) != 0) {
+			perror("bare_evhttp: durable mode");
+			return 1;
+		}
+		/* A writer that cannot connect ends the program. */
+		pthread_mutex_lock(&dur.lock);
+		while (!dur.ready)
+			pthread_cond_wait(&dur.cond, &dur.lock);
+		pthread_mutex_unlock(&dur.lock);
+	}
 	if ((bs = evhttp_bind_socket_with_handle(http, host, port)) == NULL) {
 		fprintf(stderr, "bare_evhttp: cannot listen on %s:%u\n", host,
 		    port);
@@ -244,32 +307,6 @@ main(int argc, char **argv)
 		    ntohs(((struct sockaddr_in *)&ss)->sin_port));
 	}
 	fflush(stdout);
-	sterm = evsignal_new(base, SIGTERM, bare_signal, base);
-	sint = evsignal_new(base, SIGINT, bare_signal, base);
-	if (sterm == NULL || sint == NULL || evsignal_add(sterm, NULL) != 0 ||
-	    evsignal_add(sint, NULL) != 0) {
-		fprintf(stderr, "bare_evhttp: cannot catch signals\n");
-		return 1;
-	}
-	if (argc == 3) {
-		pthread_t writer;
-		struct event *ev;
-
-		dur.qtail = &dur.queued;
-		dur.dtail = &dur.done;
-		pthread_mutex_init(&dur.lock, NULL);
-		pthread_cond_init(&dur.cond, NULL);
-		if ((dur.fd = open(
-		         argv[2], O_WRONLY | O_CREAT | O_APPEND, 0600)) == -1 ||
-		    (dur.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
-		    (ev = event_new(base, dur.efd, EV_READ | EV_PERSIST,
-		         bare_durable, NULL)) == NULL ||
-		    event_add(ev, NULL) != 0 ||
-		    pthread_create(&writer, NULL, bare_writer, NULL) != 0) {
-			perror("bare_evhttp: durable mode");
-			return 1;
-		}
-	}
 	event_base_dispatch(base);
 	event_free(sterm);
 	event_free(sint);

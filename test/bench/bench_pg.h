@@ -1,6 +1,6 @@
 /*
  * bench_pg.h: the durable half of the benchmarks' PostgreSQL floors
- * (bare_pg, bare_curl with a conninfo for its outcomes). A writer thread
+ * (bare_evhttp and bare_curl with a conninfo for its outcomes). A writer thread
  * adds a batch's records and commits them through libpq in one
  * transaction: BEGIN, one INSERT of the whole batch (two binary array
  * parameters, unnested into rows of (id bigint primary key, body
