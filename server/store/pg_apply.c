@@ -416,6 +416,24 @@ pg_event_idem(struct hk_st_event *e, struct pg_tx *tx)
 	    &p);
 }
 
+/*
+ * Runs SQL (a constant: pg_runp) with arrays A[FROM] .. A[TO - 1] as its
+ * parameters, unless RC already failed or the arrays are empty (ROWS 0).
+ */
+static int
+pg_arrs_run(PGconn *c, int rc, const char *sql, struct pg_arr *a, size_t from,
+    size_t to, size_t rows)
+{
+	struct pg_params p = {0};
+	size_t k;
+
+	for (k = from; rc == 0 && rows > 0 && k < to; k++)
+		rc = pg_arr_param(&p, &a[k]);
+	if (rc == 0 && rows > 0)
+		rc = pg_runp(c, sql, &p);
+	return rc;
+}
+
 int
 pg_event_bulk(const struct hk_st_op *op)
 {
@@ -456,7 +474,6 @@ pg_events_apply(struct hk_st_op *const *ops, size_t n, struct pg_tx *tx)
 	    PG_OID_BYTEA, PG_OID_TEXT, PG_OID_TEXT, PG_OID_TEXT, PG_OID_INT8,
 	    PG_OID_INT8, PG_OID_INT8, PG_OID_INT8, PG_OID_BYTEA};
 	struct pg_arr a[NARR];
-	struct pg_params p = {0};
 	struct hk_buf rec = HK_BUF_INIT;
 	struct hk_delivery d;
 	size_t i, k, m = 0;
@@ -492,26 +509,19 @@ pg_events_apply(struct hk_st_op *const *ops, size_t n, struct pg_tx *tx)
 		}
 	}
 	hk_buf_free(&rec);
-	for (k = EID; rc == 0 && k <= EBODY; k++)
-		rc = pg_arr_param(&p, &a[k]);
-	if (rc == 0)
-		rc = pg_runp(tx->tx_conn,
-		    "INSERT INTO hookd_events (id, ms, body) SELECT * FROM "
-		    "unnest($1::text[], $2::int8[], $3::bytea[]) ON CONFLICT "
-		    "(id) DO UPDATE SET ms = EXCLUDED.ms, body = EXCLUDED.body",
-		    &p);
-	memset(&p, 0, sizeof(p));
-	for (k = DID; rc == 0 && m > 0 && k < NARR; k++)
-		rc = pg_arr_param(&p, &a[k]);
-	if (rc == 0 && m > 0)
-		rc = pg_runp(tx->tx_conn,
-		    "INSERT INTO hookd_deliveries (id, event, sub, state, cls, "
-		    "due, ms, rec) SELECT * FROM unnest($1::text[], $2::text[], "
-		    "$3::text[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], "
-		    "$8::bytea[]) ON CONFLICT (id) DO UPDATE SET state = "
-		    "EXCLUDED.state, cls = EXCLUDED.cls, due = EXCLUDED.due, rec = "
-		    "EXCLUDED.rec",
-		    &p);
+	rc = pg_arrs_run(tx->tx_conn, rc,
+	    "INSERT INTO hookd_events (id, ms, body) SELECT * FROM "
+	    "unnest($1::text[], $2::int8[], $3::bytea[]) ON CONFLICT "
+	    "(id) DO UPDATE SET ms = EXCLUDED.ms, body = EXCLUDED.body",
+	    a, EID, EBODY + 1, n);
+	rc = pg_arrs_run(tx->tx_conn, rc,
+	    "INSERT INTO hookd_deliveries (id, event, sub, state, cls, "
+	    "due, ms, rec) SELECT * FROM unnest($1::text[], $2::text[], "
+	    "$3::text[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], "
+	    "$8::bytea[]) ON CONFLICT (id) DO UPDATE SET state = "
+	    "EXCLUDED.state, cls = EXCLUDED.cls, due = EXCLUDED.due, rec = "
+	    "EXCLUDED.rec",
+	    a, DID, NARR, m);
 	for (k = 0; k < NARR; k++)
 		hk_buf_free(&a[k].b);
 	if (rc != 0)
@@ -659,25 +669,17 @@ pg_outcomes_apply(struct hk_st_op *const *ops, size_t n, struct pg_tx *tx)
 		upd++;
 	}
 	hk_buf_free(&rec);
-	memset(&p, 0, sizeof(p));
-	for (k = AID; rc == 0 && att > 0 && k <= ABODY; k++)
-		rc = pg_arr_param(&p, &a[k]);
-	if (rc == 0 && att > 0)
-		rc = pg_runp(tx->tx_conn,
-		    "INSERT INTO hookd_attempts (dlv, n, body) SELECT * FROM "
-		    "unnest($1::text[], $2::int8[], $3::bytea[]) ON CONFLICT "
-		    "(dlv, n) DO UPDATE SET body = EXCLUDED.body",
-		    &p);
-	memset(&p, 0, sizeof(p));
-	for (k = UID; rc == 0 && upd > 0 && k < NARR; k++)
-		rc = pg_arr_param(&p, &a[k]);
-	if (rc == 0 && upd > 0)
-		rc = pg_runp(tx->tx_conn,
-		    "UPDATE hookd_deliveries d SET state = u.state, cls = u.cls, "
-		    "due = u.due, rec = u.rec FROM unnest($1::text[], "
-		    "$2::int8[], $3::int8[], $4::int8[], $5::bytea[]) AS u(id, "
-		    "state, cls, due, rec) WHERE d.id = u.id",
-		    &p);
+	rc = pg_arrs_run(tx->tx_conn, rc,
+	    "INSERT INTO hookd_attempts (dlv, n, body) SELECT * FROM "
+	    "unnest($1::text[], $2::int8[], $3::bytea[]) ON CONFLICT "
+	    "(dlv, n) DO UPDATE SET body = EXCLUDED.body",
+	    a, AID, ABODY + 1, att);
+	rc = pg_arrs_run(tx->tx_conn, rc,
+	    "UPDATE hookd_deliveries d SET state = u.state, cls = u.cls, "
+	    "due = u.due, rec = u.rec FROM unnest($1::text[], "
+	    "$2::int8[], $3::int8[], $4::int8[], $5::bytea[]) AS u(id, "
+	    "state, cls, due, rec) WHERE d.id = u.id",
+	    a, UID, NARR, upd);
 	for (k = 0; k < NARR; k++)
 		hk_buf_free(&a[k].b);
 	hk_buf_free(&ids.b);
